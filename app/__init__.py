@@ -1,0 +1,1 @@
+"""dpa: a registry of entrusted processors of personal information under China's PIPL."""

@@ -1,0 +1,72 @@
+"""Users and their API tokens, at the HTTP edge."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import EmailStr, field_validator
+from sqlmodel import Field, SQLModel
+
+
+class Role(StrEnum):
+    """What a user may do. Procurement and owners write what they own; the DPO reviews."""
+
+    admin = "admin"
+    procurement = "procurement"
+    owner = "owner"
+    dpo = "dpo"
+    auditor = "auditor"
+
+
+class UserBase(SQLModel):
+    email: EmailStr = Field(max_length=320, description="Login and reminder address.")
+    name: str = Field(default="", max_length=200)
+    role: Role
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class UserCreate(UserBase):
+    model_config = {"extra": "forbid"}
+
+
+class UserPublic(UserBase):
+    id: uuid.UUID
+    is_active: bool
+    created_at: datetime
+
+
+class TokenCreate(SQLModel):
+    model_config = {"extra": "forbid"}
+    name: str = Field(default="api", min_length=1, max_length=100)
+    expires_at: datetime | None = Field(default=None, description="Aware timestamp; none = no expiry.")
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a time zone, e.g. 2027-01-01T00:00:00+08:00")
+        return value
+
+
+class TokenPublic(SQLModel):
+    id: uuid.UUID
+    name: str
+    hint: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssued(TokenPublic):
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class UserCreated(UserPublic):
+    token: str = Field(description="The new user's first API token, shown once.")

@@ -1,0 +1,167 @@
+"""Users and API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.accounts.models import ApiToken, User
+from app.accounts.schemas import TokenCreate, UserCreate
+from app.audit import services as audit
+from app.audit.schemas import AuditAction
+from app.core import security
+from app.core.actor import ADMIN, Actor
+from app.core.errors import (
+    ConflictError,
+    InvalidReferenceError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from app.core.types import utcnow
+
+# last_used_at is written at most this often per token, so that reading the API does not
+# turn every request into a write (SQLite has one writer).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(label=user.email, role=user.role, user_id=user.id)
+
+
+async def get(session: AsyncSession, *, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("user not found")
+    return user
+
+
+async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
+    return (await session.scalars(select(User).where(col(User.email) == email.lower()))).first()
+
+
+async def get_all(session: AsyncSession) -> list[User]:
+    return list(await session.scalars(select(User).order_by(col(User.email))))
+
+
+async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tuple[User, str]:
+    """A new user and its first token (returned once, stored hashed)."""
+    actor.require_role(ADMIN)
+    if await get_by_email(session, email=data.email) is not None:
+        raise ConflictError(f"a user with e-mail {data.email} already exists")
+    user = User(email=data.email, name=data.name, role=data.role.value)
+    session.add(user)
+    await session.flush()
+    token, _ = _add_token(session, user, TokenCreate(name="first"))
+    audit.record(session, actor, AuditAction.create, "user", user.id, data.model_dump())
+    await session.commit()
+    return user, token
+
+
+def _add_token(session: AsyncSession, user: User, data: TokenCreate) -> tuple[str, ApiToken]:
+    token = security.new_token(security.USER_TOKEN_PREFIX)
+    row = ApiToken(
+        user_id=user.id,
+        name=data.name,
+        token_hash=security.token_hash(token),
+        hint=security.token_hint(token),
+        expires_at=data.expires_at,
+    )
+    session.add(row)
+    return token, row
+
+
+async def issue_token(
+    session: AsyncSession, *, user_id: uuid.UUID, data: TokenCreate, actor: Actor
+) -> tuple[str, ApiToken]:
+    if actor.user_id != user_id:
+        actor.require_role(ADMIN)
+    user = await get(session, user_id=user_id)
+    token, row = _add_token(session, user, data)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.create,
+        "api_token",
+        row.id,
+        {"user_id": user.id, "name": data.name},
+    )
+    await session.commit()
+    return token, row
+
+
+async def get_tokens(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> list[ApiToken]:
+    if actor.user_id != user_id:
+        actor.require_role(ADMIN)
+    await get(session, user_id=user_id)
+    query = select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.created_at))
+    return list(await session.scalars(query))
+
+
+async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: uuid.UUID, actor: Actor) -> None:
+    if actor.user_id != user_id:
+        actor.require_role(ADMIN)
+    row = await session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id:
+        raise NotFoundError("token not found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, actor, AuditAction.update, "api_token", row.id, {"revoked_at": row.revoked_at})
+        await session.commit()
+
+
+async def revoke_tokens_named(session: AsyncSession, *, user: User, name: str) -> None:
+    """Used by `dpa demo load`, which hands out a fresh demo token on each run."""
+    rows = await session.scalars(select(ApiToken).where(col(ApiToken.user_id) == user.id, col(ApiToken.name) == name))
+    now = utcnow()
+    for row in rows:
+        if row.revoked_at is None:
+            row.revoked_at = now
+
+
+async def authenticate(session: AsyncSession, *, token: str) -> User | None:
+    """The active user a token belongs to, or None. Malformed tokens never reach the database."""
+    if not security.is_well_formed(token, security.USER_TOKEN_PREFIX):
+        return None
+    row = (
+        await session.scalars(select(ApiToken).where(col(ApiToken.token_hash) == security.token_hash(token)))
+    ).first()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or _expired(row.expires_at, now):
+        return None
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        row.last_used_at = now
+        await session.commit()
+    return user
+
+
+def _expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now
+
+
+async def deactivate(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> User:
+    actor.require_role(ADMIN)
+    if actor.user_id == user_id:
+        raise PermissionDeniedError("an admin cannot deactivate their own account")
+    user = await get(session, user_id=user_id)
+    if user.is_active:
+        user.is_active = False
+        audit.record(session, actor, AuditAction.update, "user", user.id, {"is_active": [True, False]})
+        await session.commit()
+    return user
+
+
+async def check_owner(session: AsyncSession, *, owner_id: uuid.UUID | None, field: str = "owner_id") -> None:
+    """An owner must be an active user: reminders go to them."""
+    if owner_id is None:
+        return
+    user = await session.get(User, owner_id)
+    if user is None or not user.is_active:
+        raise InvalidReferenceError(field, "no active user has this id")

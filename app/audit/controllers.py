@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from app.audit import services
+from app.audit.schemas import AuditEntryPublic
+from app.core.deps import CurrentActor, DbSession
+from app.core.listing import MAX_PAGE
+from app.core.schemas import Page
+
+
+class AuditController(Controller):
+    path = "/api/audit"
+    tags = ("audit",)
+
+    @get("/", summary="The audit trail, newest first (admin, DPO, auditor)")
+    async def list_entries(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        object_type: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        object_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Page[AuditEntryPublic]:
+        actor.require_role("dpo", "auditor")
+        rows, total = await services.get_all(
+            db_session, object_type=object_type, object_id=object_id, limit=limit, offset=offset
+        )
+        return Page(
+            items=[AuditEntryPublic.model_validate(row) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index
+from sqlmodel import Field, SQLModel
+
+from app.core.types import UTCDateTime, utcnow
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, when: written in the same transaction as the change itself."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # No foreign key: the trail outlives what it describes.
+    actor_id: uuid.UUID | None = None
+    actor: str = Field(max_length=320)
+    action: str = Field(max_length=20)
+    object_type: str = Field(max_length=40)
+    object_id: str = Field(max_length=64)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

@@ -1,0 +1,74 @@
+"""The audit trail: every change to the registry, with who made it and what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.audit.models import AuditEntry
+from app.audit.schemas import AuditAction
+from app.core.actor import Actor
+from app.core.listing import paginate
+from app.core.types import utcnow
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields whose value changed, as {field: [old, new]} in JSON form."""
+    old, new = to_jsonable_python(dict(before)), to_jsonable_python(dict(after))
+    return {key: [old.get(key), new[key]] for key in new if old.get(key) != new[key]}
+
+
+def record(
+    session: AsyncSession,
+    actor: Actor,
+    action: AuditAction,
+    object_type: str,
+    object_id: Any,
+    changes: Mapping[str, Any],
+) -> None:
+    """Add an entry to the session; it commits, or not, with the change it describes."""
+    session.add(
+        AuditEntry(
+            actor_id=actor.user_id,
+            actor=actor.label,
+            action=action.value,
+            object_type=object_type,
+            object_id=str(object_id),
+            changes=to_jsonable_python(dict(changes)),
+        )
+    )
+
+
+async def get_all(
+    session: AsyncSession,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[AuditEntry], int]:
+    query = select(AuditEntry)
+    if object_type:
+        query = query.where(col(AuditEntry.object_type) == object_type)
+    if object_id:
+        query = query.where(col(AuditEntry.object_id) == object_id)
+    query = query.order_by(col(AuditEntry.id).desc())
+    return await paginate(session, query, limit=limit, offset=offset)
+
+
+def apply_update(session: AsyncSession, actor: Actor, row: Any, data: BaseModel, object_type: str) -> dict[str, Any]:
+    """Copy validated `data` onto `row`, stamp it and record what changed; commit is the caller's."""
+    values = data.model_dump()
+    changes = diff({key: getattr(row, key) for key in values}, values)
+    if changes:
+        for key in changes:
+            setattr(row, key, getattr(data, key))
+        row.updated_at = utcnow()
+        record(session, actor, AuditAction.update, object_type, row.id, changes)
+    return changes

@@ -1,0 +1,180 @@
+"""The `dpa` command: serve, migrate, load the demo, manage users.
+
+Every failure prints one line, `dpa: error: ...`, and exits non-zero; never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import create_engine, create_sessionmaker
+from app.core.errors import DomainError
+from app.core.settings import ConfigError, Settings
+
+T = TypeVar("T")
+
+
+class CommandError(click.ClickException):
+    """A failure the user can act on, already worded for them."""
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(settings().database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """dpa: the registry of vendors that process personal information for us (PIPL)."""
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (OpenAPI docs at /schema)."""
+    import uvicorn
+
+    from app.core.database import pending_migrations
+
+    config = settings()
+    if pending_migrations(config.database_url):
+        raise CommandError("the database schema is not up to date: run `dpa db upgrade` first")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    click.echo(f"dpa serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/schema)")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Apply every pending migration."""
+    from app.core.database import upgrade as run_upgrade
+
+    run_upgrade(settings().database_url)
+    click.echo("database is up to date")
+
+
+@db.command()
+@click.argument("message")
+def revision(message: str) -> None:
+    """Write a new migration from the difference between models and database (developers)."""
+    from app.core.database import revision as make_revision
+
+    make_revision(settings().database_url, message)
+
+
+@cli.group()
+def demo() -> None:
+    """Demo data: a car retailer and its vendors."""
+
+
+@demo.command("load")
+def demo_load() -> None:
+    """Load the demo data (idempotent) and print a fresh demo admin token as the last line."""
+    from app.demo import load
+
+    report, token = run_in_session(load)
+    for line in report:
+        click.echo(line)
+    click.echo(token)
+
+
+@cli.group()
+def users() -> None:
+    """Users and their API tokens."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "procurement", "owner", "dpo", "auditor"]),
+    help="What the user may do.",
+)
+@click.option("--name", default="", help="Display name.")
+def users_create(email: str, role: str, name: str) -> None:
+    """Create a user; prints its API token (shown once) as the last line."""
+    from app.accounts import services
+    from app.accounts.schemas import UserCreate
+    from app.core.actor import CLI_ACTOR
+
+    data = UserCreate.model_validate({"email": email, "role": role, "name": name})
+
+    async def work(session: AsyncSession) -> str:
+        user, token = await services.create(session, data=data, actor=CLI_ACTOR)
+        click.echo(f"created {user.role} {user.email} ({user.id})")
+        return token
+
+    click.echo(run_in_session(work))
+
+
+@users.command("list")
+def users_list() -> None:
+    """List users: e-mail, role, active, id."""
+    from app.accounts import services
+
+    for user in run_in_session(services.get_all):
+        click.echo(f"{user.email}\t{user.role}\t{'active' if user.is_active else 'inactive'}\t{user.id}")
+
+
+def _describe(exc: BaseException) -> str | None:
+    """One line for an error the user can fix, or None for a bug."""
+    if isinstance(exc, ConfigError | DomainError):
+        return str(exc) if not isinstance(exc, DomainError) else exc.detail
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "input"
+        return f"{field}: {first['msg'].removeprefix('Value error, ')}"
+    if isinstance(exc, OperationalError | DBAPIError | OSError):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"cannot reach the database: {reason}"
+    if isinstance(exc, click.ClickException):
+        return exc.format_message()
+    return None
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        message = _describe(exc)
+        if message is None:
+            message = f"unexpected {type(exc).__name__}: {exc}"
+        click.echo(f"dpa: error: {message}", err=True)
+        sys.exit(2 if isinstance(exc, click.UsageError) else 1)

@@ -1,0 +1,20 @@
+"""The deployment's time zone: deadlines and "today" are local dates (default Asia/Shanghai)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from app.core.settings import DEFAULT_TZ
+
+_zone = ZoneInfo(DEFAULT_TZ)
+
+
+def configure(tz: str) -> None:
+    """Set once at start-up from the TZ setting."""
+    global _zone
+    _zone = ZoneInfo(tz)
+
+
+def today() -> date:
+    return datetime.now(_zone).date()

@@ -1,0 +1,33 @@
+"""Dependencies every controller shares: a database session and the acting user."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request
+from litestar.di import NamedDependency, Provide
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.actor import Actor
+
+
+async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    # Services commit what they change; anything left uncommitted is rolled back here.
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+    actor: Actor = request.auth
+    return actor
+
+
+dependencies = {
+    "db_session": Provide(provide_db_session),
+    "actor": Provide(provide_actor, sync_to_thread=False),
+}
+
+# Handlers name what they need by these types; Litestar injects by parameter name.
+DbSession = NamedDependency[AsyncSession]
+CurrentActor = NamedDependency[Actor]

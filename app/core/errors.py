@@ -1,0 +1,106 @@
+"""Domain errors and how they reach the client.
+
+Services raise these; one handler per class turns them into a JSON answer with the
+right status, the same shape Litestar uses for its own validation errors:
+{"status_code": 422, "detail": "...", "extra": [{"key": field, "message": reason}]}.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import ValidationException
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str, extra: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFoundError(DomainError):
+    status_code = 404
+
+
+class ConflictError(DomainError):
+    status_code = 409
+
+
+class PermissionDeniedError(DomainError):
+    status_code = 403
+
+
+class InvalidReferenceError(DomainError):
+    """Well-formed input that names something that does not exist or may not be used."""
+
+    status_code = 422
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", [{"key": field, "message": reason, "source": "body"}])
+
+
+def _body(status_code: int, detail: str, extra: Any = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"status_code": status_code, "detail": detail}
+    if extra:
+        body["extra"] = extra
+    return body
+
+
+def validation_exception(exc: ValidationError, source: str = "body") -> ValidationException:
+    """A Pydantic error raised inside a service, shaped like Litestar's own 400."""
+    extra = [
+        {
+            "key": ".".join(str(part) for part in err["loc"]),
+            "message": err["msg"].removeprefix("Value error, "),
+            "source": source,
+        }
+        for err in exc.errors(include_url=False)
+    ]
+    return ValidationException(detail="Validation failed", extra=extra)
+
+
+def domain_error_handler(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return Response(
+        _body(exc.status_code, exc.detail, exc.extra),
+        status_code=exc.status_code,
+        media_type=MediaType.JSON,
+    )
+
+
+def integrity_error_handler(_request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    # Services check uniqueness first; this catches the race where two requests pass
+    # the check at once and the database's constraint decides.
+    log.info("integrity error answered as 409: %s", exc.orig)
+    return Response(_body(409, "conflicts with an existing record"), status_code=409, media_type=MediaType.JSON)
+
+
+def validation_error_handler(_request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Litestar's 400 for invalid input, with Pydantic's "Value error, " prefix taken off."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if isinstance(item, dict) and isinstance(item.get("message"), str):
+            item["message"] = item["message"].removeprefix("Value error, ")
+    return Response(_body(400, exc.detail, extra or exc.extra), status_code=400, media_type=MediaType.JSON)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The log gets the traceback; the client never does.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(_body(500, "internal error"), status_code=500, media_type=MediaType.JSON)
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    DomainError: domain_error_handler,
+    IntegrityError: integrity_error_handler,
+    ValidationException: validation_error_handler,
+    500: internal_error_handler,
+}

@@ -1,0 +1,56 @@
+"""Schema helpers shared by the domains: partial updates and paginated lists."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from sqlmodel import SQLModel
+
+from app.core.errors import validation_exception
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: the items, how many match in all, and where the page starts."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def _optional(annotation: Any) -> Any:
+    return annotation | None
+
+
+def partial_model(model: type[SQLModel], name: str) -> type[BaseModel]:
+    """The same fields as `model`, all optional, for PATCH.
+
+    Field rules are not repeated here: the service merges the patch into the stored
+    record and validates the result with `model`, so a PATCH obeys the same rules as a
+    POST, cross-field ones included.
+    """
+    fields: dict[str, Any] = {
+        field_name: (_optional(info.annotation), None) for field_name, info in model.model_fields.items()
+    }
+    return create_model(
+        name,
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=f"Fields of {model.__name__} to change; absent fields keep their value.",
+        **fields,
+    )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def merge_patch(current: SQLModel, patch: BaseModel, model: type[M]) -> M:
+    """The stored record with the patch applied, validated as a whole by `model`."""
+    values = {name: getattr(current, name) for name in model.model_fields}
+    values.update(patch.model_dump(exclude_unset=True))
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise validation_exception(exc) from None

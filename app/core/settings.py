@@ -1,0 +1,177 @@
+"""Settings, read from the environment only (12-factor).
+
+Every variable is validated when the settings are built, so a bad value stops the
+service at start-up with one clear line instead of failing later in a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/dpa.db"
+DEFAULT_STORAGE_URL = "file:var/evidence"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_TZ = "Asia/Shanghai"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    implicit_tls: bool  # smtps:// (port 465); smtp:// uses STARTTLS when offered
+    username: str | None
+    password: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    storage_url: str = DEFAULT_STORAGE_URL
+    smtp: SmtpSettings | None = None
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    tz: str = DEFAULT_TZ
+    log_level: str = "INFO"
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        secret_key = get("SECRET_KEY")
+        if secret_key is None:
+            # Fine for one process on a laptop; several instances must share one key.
+            secret_key = secrets.token_urlsafe(48)
+        elif len(secret_key) < 32:
+            raise ConfigError("SECRET_KEY: must be at least 32 characters long")
+
+        log_level = (get("LOG_LEVEL") or "INFO").upper()
+        if log_level not in LOG_LEVELS:
+            raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)}")
+
+        return cls(
+            database_url=parse_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+            storage_url=parse_storage_url(get("STORAGE_URL") or DEFAULT_STORAGE_URL),
+            smtp=parse_smtp_url(get("SMTP_URL")),
+            secret_key=secret_key,
+            base_url=parse_base_url(get("BASE_URL") or DEFAULT_BASE_URL),
+            tz=parse_tz(get("TZ") or DEFAULT_TZ),
+            log_level=log_level,
+        )
+
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+def parse_database_url(raw: str) -> str:
+    """Accept SQLite or PostgreSQL; plain `postgresql://` is given the async driver."""
+    try:
+        url: URL = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL: not a database URL: {raw!r}") from None
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        raise ConfigError(
+            f"DATABASE_URL: unsupported database {url.drivername!r}; use "
+            "sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db"
+        )
+    url = url.set(drivername=driver)
+    if driver.startswith("sqlite"):
+        if not url.database or url.database == ":memory:":
+            # An in-memory database vanishes between connections and processes.
+            raise ConfigError("DATABASE_URL: SQLite needs a file path, e.g. sqlite+aiosqlite:///var/dpa.db")
+    elif not url.database:
+        raise ConfigError("DATABASE_URL: PostgreSQL URL names no database")
+    return url.render_as_string(hide_password=False)
+
+
+def parse_storage_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme == "file":
+        if not (parts.path or parts.netloc):
+            raise ConfigError("STORAGE_URL: file: URL names no directory")
+        return raw
+    if parts.scheme == "s3":
+        if not parts.netloc:
+            raise ConfigError("STORAGE_URL: s3:// URL names no bucket")
+        return raw
+    raise ConfigError("STORAGE_URL: must start with file: (a local directory) or s3:// (a bucket)")
+
+
+def storage_directory(storage_url: str) -> Path:
+    """The directory of a file: storage URL (`file:var/evidence` or `file:///srv/evidence`)."""
+    parts = urlsplit(storage_url)
+    return Path(unquote(parts.netloc + parts.path))
+
+
+def parse_smtp_url(raw: str | None) -> SmtpSettings | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ConfigError("SMTP_URL: must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)")
+    if not parts.hostname:
+        raise ConfigError("SMTP_URL: names no host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError("SMTP_URL: the port is not a number from 1 to 65535") from None
+    implicit_tls = parts.scheme == "smtps"
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port or (465 if implicit_tls else 587),
+        implicit_tls=implicit_tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def parse_base_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"BASE_URL: must be an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def parse_tz(raw: str) -> str:
+    # TZ may carry the POSIX leading colon (":Asia/Shanghai").
+    name = raw.removeprefix(":")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TZ: unknown time zone {raw!r}; use an IANA name such as Asia/Shanghai") from None
+    return name

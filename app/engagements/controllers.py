@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from app.core.deps import CurrentActor, DbSession
+from app.core.listing import MAX_PAGE
+from app.core.schemas import Page
+from app.engagements import services, taxonomy
+from app.engagements.models import Engagement, SubProcessor
+from app.engagements.schemas import (
+    EngagementCreate,
+    EngagementPublic,
+    EngagementStatus,
+    EngagementUpdate,
+    SubProcessorCreate,
+    SubProcessorPublic,
+    SubProcessorUpdate,
+)
+from app.engagements.taxonomy import PICategory
+
+SORT_HELP = "One of " + ", ".join(services.SORT_COLUMNS) + "; prefix - for descending."
+
+
+def _public(engagement: Engagement, subs: list[SubProcessor]) -> EngagementPublic:
+    return EngagementPublic.model_validate(
+        {
+            **engagement.model_dump(),
+            "sub_processors": [SubProcessorPublic.model_validate(sub) for sub in subs],
+        }
+    )
+
+
+async def _present(session: DbSession, engagement: Engagement) -> EngagementPublic:
+    subs = await services.sub_processors_of(session, [engagement.id])
+    return _public(engagement, subs[engagement.id])
+
+
+class EngagementController(Controller):
+    path = "/api/engagements"
+    tags = ("engagements",)
+
+    @get("/", summary="List engagements")
+    async def list_engagements(
+        self,
+        db_session: DbSession,
+        status: FromQuery[EngagementStatus | None] = None,
+        owner_id: FromQuery[uuid.UUID | None] = None,
+        vendor_id: FromQuery[uuid.UUID | None] = None,
+        sensitive: Annotated[
+            bool | None, QueryParameter(description="Only engagements with (or without) sensitive PI.")
+        ] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, description="Text in name or purpose.")] = None,
+        sort: Annotated[str, QueryParameter(description=SORT_HELP)] = "name",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Page[EngagementPublic]:
+        where = services.EngagementFilter(
+            status=status, owner_id=owner_id, vendor_id=vendor_id, sensitive=sensitive, q=q
+        )
+        rows, total = await services.get_all(db_session, where=where, sort=sort, limit=limit, offset=offset)
+        subs = await services.sub_processors_of(db_session, [row.id for row in rows])
+        return Page(
+            items=[_public(row, subs[row.id]) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    @post("/", summary="Register an engagement of a vendor")
+    async def create_engagement(
+        self, db_session: DbSession, actor: CurrentActor, data: JSONBody[EngagementCreate]
+    ) -> EngagementPublic:
+        return await _present(db_session, await services.create(db_session, data=data, actor=actor))
+
+    @get("/{engagement_id:uuid}", summary="Get an engagement with its sub-processors")
+    async def get_engagement(self, db_session: DbSession, engagement_id: FromPath[uuid.UUID]) -> EngagementPublic:
+        return await _present(db_session, await services.get(db_session, engagement_id=engagement_id))
+
+    @patch("/{engagement_id:uuid}", summary="Change an engagement (owner or admin)")
+    async def update_engagement(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        engagement_id: FromPath[uuid.UUID],
+        data: JSONBody[EngagementUpdate],  # type: ignore[valid-type]
+    ) -> EngagementPublic:
+        engagement = await services.update(db_session, engagement_id=engagement_id, patch=data, actor=actor)
+        return await _present(db_session, engagement)
+
+    @delete(
+        "/{engagement_id:uuid}",
+        summary="Delete an engagement and its sub-processors (owner or admin)",
+    )
+    async def delete_engagement(
+        self, db_session: DbSession, actor: CurrentActor, engagement_id: FromPath[uuid.UUID]
+    ) -> None:
+        await services.delete(db_session, engagement_id=engagement_id, actor=actor)
+
+    @get("/{engagement_id:uuid}/sub-processors", summary="List an engagement's sub-processors")
+    async def list_sub_processors(
+        self, db_session: DbSession, engagement_id: FromPath[uuid.UUID]
+    ) -> list[SubProcessorPublic]:
+        await services.get(db_session, engagement_id=engagement_id)
+        subs = await services.sub_processors_of(db_session, [engagement_id])
+        return [SubProcessorPublic.model_validate(sub) for sub in subs[engagement_id]]
+
+    @post("/{engagement_id:uuid}/sub-processors", summary="Add a sub-processor (转委托)")
+    async def add_sub_processor(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        engagement_id: FromPath[uuid.UUID],
+        data: JSONBody[SubProcessorCreate],
+    ) -> SubProcessorPublic:
+        sub = await services.add_sub_processor(db_session, engagement_id=engagement_id, data=data, actor=actor)
+        return SubProcessorPublic.model_validate(sub)
+
+    @get(
+        "/{engagement_id:uuid}/sub-processors/{sub_processor_id:uuid}",
+        summary="Get a sub-processor",
+    )
+    async def get_sub_processor(
+        self, db_session: DbSession, engagement_id: FromPath[uuid.UUID], sub_processor_id: FromPath[uuid.UUID]
+    ) -> SubProcessorPublic:
+        sub = await services.get_sub_processor(
+            db_session, engagement_id=engagement_id, sub_processor_id=sub_processor_id
+        )
+        return SubProcessorPublic.model_validate(sub)
+
+    @patch(
+        "/{engagement_id:uuid}/sub-processors/{sub_processor_id:uuid}",
+        summary="Change a sub-processor",
+    )
+    async def update_sub_processor(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        engagement_id: FromPath[uuid.UUID],
+        sub_processor_id: FromPath[uuid.UUID],
+        data: JSONBody[SubProcessorUpdate],  # type: ignore[valid-type]
+    ) -> SubProcessorPublic:
+        sub = await services.update_sub_processor(
+            db_session,
+            engagement_id=engagement_id,
+            sub_processor_id=sub_processor_id,
+            patch=data,
+            actor=actor,
+        )
+        return SubProcessorPublic.model_validate(sub)
+
+    @delete(
+        "/{engagement_id:uuid}/sub-processors/{sub_processor_id:uuid}",
+        summary="Remove a sub-processor",
+    )
+    async def delete_sub_processor(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        engagement_id: FromPath[uuid.UUID],
+        sub_processor_id: FromPath[uuid.UUID],
+    ) -> None:
+        await services.delete_sub_processor(
+            db_session, engagement_id=engagement_id, sub_processor_id=sub_processor_id, actor=actor
+        )
+
+
+class PICategoryController(Controller):
+    path = "/api/pi-categories"
+    tags = ("engagements",)
+
+    @get("/", summary="The PI category taxonomy, with which categories are sensitive (PIPL art. 28)")
+    async def list_categories(self) -> list[PICategory]:
+        return list(taxonomy.categories().values())

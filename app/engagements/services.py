@@ -1,0 +1,256 @@
+"""Engagement rules: consistency of what is declared, ownership, sub-processors, audit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.accounts import services as accounts
+from app.audit import services as audit
+from app.audit.schemas import AuditAction
+from app.core import clock
+from app.core.actor import Actor
+from app.core.errors import InvalidReferenceError, NotFoundError
+from app.core.listing import FieldErrors, order_by, paginate
+from app.core.schemas import merge_patch
+from app.engagements import taxonomy
+from app.engagements.models import Engagement, SubProcessor
+from app.engagements.schemas import (
+    DataSubject,
+    EngagementCreate,
+    EngagementStatus,
+    SubProcessorCreate,
+)
+from app.vendors.models import Vendor
+
+SORT_COLUMNS = {
+    "name": col(Engagement.name),
+    "status": col(Engagement.status),
+    "start_date": col(Engagement.start_date),
+    "end_date": col(Engagement.end_date),
+    "individuals_count": col(Engagement.individuals_count),
+    "created_at": col(Engagement.created_at),
+    "updated_at": col(Engagement.updated_at),
+}
+
+
+@dataclass(frozen=True)
+class EngagementFilter:
+    status: EngagementStatus | None = None
+    owner_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = None
+    sensitive: bool | None = None
+    q: str | None = None
+
+
+def processes_sensitive_pi(categories: list[str], subjects: list[DataSubject]) -> bool:
+    """Sensitive PI under PIPL art. 28: a sensitive category, or any minor under 14."""
+    return bool(taxonomy.sensitive(categories)) or DataSubject.minors_under_14 in subjects
+
+
+def _check_consistency(data: EngagementCreate) -> None:
+    errors = FieldErrors()
+    if data.start_date and data.end_date and data.end_date < data.start_date:
+        errors.add("end_date", f"{data.end_date} is before start_date {data.start_date}")
+    if data.pipia_reference and data.pipia_date is None:
+        errors.add("pipia_date", "a PIPIA reference needs the date of the assessment")
+    if data.pipia_retained_until and data.pipia_date is None:
+        errors.add("pipia_date", "required when pipia_retained_until is given")
+    if data.pipia_date and data.pipia_retained_until and data.pipia_retained_until < data.pipia_date:
+        errors.add(
+            "pipia_retained_until",
+            f"{data.pipia_retained_until} is before pipia_date {data.pipia_date}",
+        )
+    if data.individuals_count_as_of and data.individuals_count is None:
+        errors.add("individuals_count", "required when individuals_count_as_of is given")
+    for prefix in ("consent", "separate_consent", "guardian_consent"):
+        if getattr(data, f"{prefix}_evidence") and not getattr(data, f"{prefix}_obtained"):
+            errors.add(f"{prefix}_evidence", f"evidence given but {prefix}_obtained is false")
+    abroad = [loc.country for loc in data.storage_locations if loc.country != "CN"]
+    if not data.leaves_china:
+        if abroad:
+            errors.add(
+                "leaves_china",
+                f"data stored in {', '.join(abroad)} leaves China: set leaves_china to true",
+            )
+        if data.cross_border_recipients:
+            errors.add("cross_border_recipients", "recipients abroad given but leaves_china is false")
+        if data.cross_border_mechanism:
+            errors.add("cross_border_mechanism", "a transfer mechanism given but leaves_china is false")
+    errors.raise_if_any()
+
+
+async def _check(session: AsyncSession, data: EngagementCreate) -> None:
+    _check_consistency(data)
+    if await session.get(Vendor, data.vendor_id) is None:
+        raise InvalidReferenceError("vendor_id", "no vendor has this id")
+    await accounts.check_owner(session, owner_id=data.owner_id)
+
+
+def _complete(data: EngagementCreate, actor: Actor) -> EngagementCreate:
+    """Defaults that depend on who acts and when: owner, and the date of the estimate."""
+    update: dict[str, object] = {}
+    if data.owner_id is None:
+        update["owner_id"] = actor.user_id
+    if data.individuals_count is not None and data.individuals_count_as_of is None:
+        update["individuals_count_as_of"] = clock.today()
+    return data.model_copy(update=update) if update else data
+
+
+async def get(session: AsyncSession, *, engagement_id: uuid.UUID) -> Engagement:
+    engagement = await session.get(Engagement, engagement_id)
+    if engagement is None:
+        raise NotFoundError("engagement not found")
+    return engagement
+
+
+async def get_all(
+    session: AsyncSession, *, where: EngagementFilter, sort: str, limit: int, offset: int
+) -> tuple[list[Engagement], int]:
+    query = select(Engagement)
+    if where.status:
+        query = query.where(col(Engagement.status) == where.status.value)
+    if where.owner_id:
+        query = query.where(col(Engagement.owner_id) == where.owner_id)
+    if where.vendor_id:
+        query = query.where(col(Engagement.vendor_id) == where.vendor_id)
+    if where.sensitive is not None:
+        query = query.where(col(Engagement.processes_sensitive_pi) == where.sensitive)
+    if where.q:
+        text = where.q.strip()
+        query = query.where(
+            or_(
+                col(Engagement.name).icontains(text, autoescape=True),
+                col(Engagement.purpose).icontains(text, autoescape=True),
+            )
+        )
+    query = query.order_by(*order_by(sort, SORT_COLUMNS, Engagement.id))
+    return await paginate(session, query, limit=limit, offset=offset)
+
+
+async def sub_processors_of(
+    session: AsyncSession, engagement_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[SubProcessor]]:
+    """Sub-processors of several engagements in one query (a page of a list)."""
+    found: dict[uuid.UUID, list[SubProcessor]] = {engagement_id: [] for engagement_id in engagement_ids}
+    if engagement_ids:
+        rows = await session.scalars(
+            select(SubProcessor)
+            .where(col(SubProcessor.engagement_id).in_(engagement_ids))
+            .order_by(col(SubProcessor.name), col(SubProcessor.id))
+        )
+        for row in rows:
+            found[row.engagement_id].append(row)
+    return found
+
+
+async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor) -> Engagement:
+    actor.require_writer(creating=True)
+    data = _complete(data, actor)
+    await _check(session, data)
+    engagement = Engagement.model_validate(data)
+    engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
+    session.add(engagement)
+    await session.flush()
+    audit.record(session, actor, AuditAction.create, "engagement", engagement.id, data.model_dump())
+    await session.commit()
+    return engagement
+
+
+async def update(session: AsyncSession, *, engagement_id: uuid.UUID, patch: BaseModel, actor: Actor) -> Engagement:
+    engagement = await get(session, engagement_id=engagement_id)
+    actor.require_writer(engagement.owner_id)
+    data = _complete(merge_patch(engagement, patch, EngagementCreate), actor)
+    await _check(session, data)
+    if audit.apply_update(session, actor, engagement, data, "engagement"):
+        engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
+        await session.commit()
+    return engagement
+
+
+async def delete(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Actor) -> None:
+    engagement = await get(session, engagement_id=engagement_id)
+    actor.require_writer(engagement.owner_id)
+    audit.record(session, actor, AuditAction.delete, "engagement", engagement.id, {"name": engagement.name})
+    for sub in (await sub_processors_of(session, [engagement.id]))[engagement.id]:
+        await session.delete(sub)
+    await session.delete(engagement)
+    await session.commit()
+
+
+def _check_sub_processor(data: SubProcessorCreate) -> None:
+    errors = FieldErrors()
+    if data.handler_consented and data.consented_on is None:
+        errors.add(
+            "consented_on",
+            "the date of the handler's consent is required when handler_consented is true",
+        )
+    if data.consented_on and not data.handler_consented:
+        errors.add("consented_on", "given but handler_consented is false")
+    if data.region and not data.region.startswith(data.country + "-"):
+        errors.add("region", f"{data.region} is not in country {data.country}")
+    errors.raise_if_any()
+
+
+async def get_sub_processor(
+    session: AsyncSession, *, engagement_id: uuid.UUID, sub_processor_id: uuid.UUID
+) -> SubProcessor:
+    sub = await session.get(SubProcessor, sub_processor_id)
+    if sub is None or sub.engagement_id != engagement_id:
+        raise NotFoundError("sub-processor not found")
+    return sub
+
+
+async def add_sub_processor(
+    session: AsyncSession, *, engagement_id: uuid.UUID, data: SubProcessorCreate, actor: Actor
+) -> SubProcessor:
+    engagement = await get(session, engagement_id=engagement_id)
+    actor.require_writer(engagement.owner_id)
+    _check_sub_processor(data)
+    sub = SubProcessor.model_validate({**data.model_dump(), "engagement_id": engagement.id})
+    session.add(sub)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.create,
+        "sub_processor",
+        sub.id,
+        {**data.model_dump(), "engagement_id": engagement.id},
+    )
+    await session.commit()
+    return sub
+
+
+async def update_sub_processor(
+    session: AsyncSession,
+    *,
+    engagement_id: uuid.UUID,
+    sub_processor_id: uuid.UUID,
+    patch: BaseModel,
+    actor: Actor,
+) -> SubProcessor:
+    engagement = await get(session, engagement_id=engagement_id)
+    actor.require_writer(engagement.owner_id)
+    sub = await get_sub_processor(session, engagement_id=engagement_id, sub_processor_id=sub_processor_id)
+    data = merge_patch(sub, patch, SubProcessorCreate)
+    _check_sub_processor(data)
+    if audit.apply_update(session, actor, sub, data, "sub_processor"):
+        await session.commit()
+    return sub
+
+
+async def delete_sub_processor(
+    session: AsyncSession, *, engagement_id: uuid.UUID, sub_processor_id: uuid.UUID, actor: Actor
+) -> None:
+    engagement = await get(session, engagement_id=engagement_id)
+    actor.require_writer(engagement.owner_id)
+    sub = await get_sub_processor(session, engagement_id=engagement_id, sub_processor_id=sub_processor_id)
+    audit.record(session, actor, AuditAction.delete, "sub_processor", sub.id, {"name": sub.name})
+    await session.delete(sub)
+    await session.commit()

@@ -1,0 +1,40 @@
+"""The PI category taxonomy, loaded once from pi_categories.yaml."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, TypeAdapter
+
+TAXONOMY_FILE = Path(__file__).with_name("pi_categories.yaml")
+
+
+class PICategory(BaseModel):
+    code: str
+    zh: str
+    en: str
+    sensitive: bool
+    biometric: bool = False
+    source: str = ""
+
+
+@cache
+def categories() -> dict[str, PICategory]:
+    raw = yaml.safe_load(TAXONOMY_FILE.read_text(encoding="utf-8"))
+    items = TypeAdapter(list[PICategory]).validate_python(raw["categories"])
+    by_code = {item.code: item for item in items}
+    if len(by_code) != len(items):
+        raise ValueError(f"{TAXONOMY_FILE.name}: a category code appears twice")
+    return by_code
+
+
+def unknown(codes: list[str]) -> list[str]:
+    known = categories()
+    return [code for code in codes if code not in known]
+
+
+def sensitive(codes: list[str]) -> list[str]:
+    known = categories()
+    return [code for code in codes if code in known and known[code].sensitive]

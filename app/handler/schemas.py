@@ -1,0 +1,34 @@
+"""The PI handler (个人信息处理者): the customer company this deployment serves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import EmailStr
+from sqlmodel import Field, SQLModel
+
+from app.core.fields import CreditCode, Name, ShortText, Text
+
+
+class HandlerProfileBase(SQLModel):
+    legal_name_zh: Name = Field(description="Legal name in Chinese.")
+    legal_name_en: ShortText = Field(default="", description="Legal name in English.")
+    unified_social_credit_code: CreditCode = Field(max_length=18)
+    address: Text = ""
+    pi_protection_officer_name: ShortText = Field(default="", description="个人信息保护负责人")
+    pi_protection_officer_email: EmailStr | None = Field(default=None, max_length=320)
+    is_ciio: bool = Field(default=False, description="Critical information infrastructure operator.")
+    individuals_total: int = Field(
+        default=0,
+        ge=0,
+        description="Individuals whose PI the handler processes in total (PIPL art. 52 thresholds).",
+    )
+    individuals_total_as_of: date | None = None
+
+
+class HandlerProfileUpdate(HandlerProfileBase):
+    model_config = {"extra": "forbid"}
+
+
+class HandlerProfilePublic(HandlerProfileBase):
+    updated_at: datetime

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import services as audit
+from app.audit.schemas import AuditAction
+from app.core.actor import Actor
+from app.core.errors import NotFoundError
+from app.handler.models import PROFILE_ID, HandlerProfile
+from app.handler.schemas import HandlerProfileUpdate
+
+
+async def get(session: AsyncSession) -> HandlerProfile:
+    profile = await session.get(HandlerProfile, PROFILE_ID)
+    if profile is None:
+        raise NotFoundError("the handler profile is not set yet: PUT /api/handler")
+    return profile
+
+
+async def put(session: AsyncSession, *, data: HandlerProfileUpdate, actor: Actor) -> HandlerProfile:
+    """Create or replace the profile; the DPO keeps it current along with admins."""
+    actor.require_role("dpo")
+    profile = await session.get(HandlerProfile, PROFILE_ID)
+    values = data.model_dump()
+    if profile is None:
+        profile = HandlerProfile(**values)
+        session.add(profile)
+        audit.record(session, actor, AuditAction.create, "handler", PROFILE_ID, values)
+    else:
+        audit.apply_update(session, actor, profile, data, "handler")
+    await session.commit()
+    return profile

@@ -1,0 +1,99 @@
+"""The application, assembled: settings, database, authentication, routes, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, MediaType, Response, get
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy import text
+
+import app
+from app.accounts.auth import PUBLIC_PATHS, TokenAuthenticationMiddleware
+from app.accounts.controllers import UserController
+from app.audit.controllers import AuditController
+from app.core import clock
+from app.core.database import create_engine, create_sessionmaker
+from app.core.deps import dependencies
+from app.core.errors import exception_handlers
+from app.core.settings import Settings
+from app.engagements.controllers import EngagementController, PICategoryController
+from app.handler.controllers import HandlerController
+from app.vendors.controllers import VendorController
+
+VERSION = "0.1.0"
+
+
+@get("/health", tags=["health"], summary="Liveness and database reachability; no credential needed")
+async def health(state: State) -> Response[dict[str, str]]:
+    try:
+        async with state.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception:
+        return Response(
+            {"status": "unavailable", "database": "unreachable"},
+            status_code=503,
+            media_type=MediaType.JSON,
+        )
+    return Response({"status": "ok", "database": "ok", "version": VERSION}, media_type=MediaType.JSON)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    clock.configure(settings.tz)
+
+    @asynccontextmanager
+    async def database(application: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        application.state.engine = engine
+        application.state.sessionmaker = create_sessionmaker(engine)
+        application.state.settings = settings
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            UserController,
+            HandlerController,
+            VendorController,
+            EngagementController,
+            PICategoryController,
+            AuditController,
+        ],
+        lifespan=[database],
+        dependencies=dependencies,
+        middleware=[DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS)],
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(
+            title="dpa: PIPL entrusted-processing registry",
+            version=VERSION,
+            description=app.__doc__,
+            path="/schema",
+            security=[{"BearerToken": []}],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", description="An API token (dpu_…).")
+                }
+            ),
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="never",  # internal_error_handler logs what matters,
+        ),
+        on_app_init=[_no_debug],
+    )
+
+
+def _no_debug(config: AppConfig) -> AppConfig:
+    # A traceback never reaches a client, whatever the environment says.
+    config.debug = False
+    return config

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from app.core.deps import CurrentActor, DbSession
+from app.core.listing import MAX_PAGE
+from app.core.schemas import Page
+from app.vendors import services
+from app.vendors.schemas import VendorCreate, VendorPublic, VendorStatus, VendorUpdate
+
+SORT_HELP = "One of " + ", ".join(services.SORT_COLUMNS) + "; prefix - for descending."
+
+
+class VendorController(Controller):
+    path = "/api/vendors"
+    tags = ("vendors",)
+
+    @get("/", summary="List vendors")
+    async def list_vendors(
+        self,
+        db_session: DbSession,
+        status: FromQuery[VendorStatus | None] = None,
+        owner_id: FromQuery[uuid.UUID | None] = None,
+        country: Annotated[str | None, QueryParameter(max_length=2)] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=200, description="Text in names or registration numbers."),
+        ] = None,
+        sort: Annotated[str, QueryParameter(description=SORT_HELP)] = "legal_name_zh",
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> Page[VendorPublic]:
+        where = services.VendorFilter(status=status, owner_id=owner_id, country=country, q=q)
+        rows, total = await services.get_all(db_session, where=where, sort=sort, limit=limit, offset=offset)
+        return Page(
+            items=[VendorPublic.model_validate(row) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    @post("/", summary="Register a vendor")
+    async def create_vendor(
+        self, db_session: DbSession, actor: CurrentActor, data: JSONBody[VendorCreate]
+    ) -> VendorPublic:
+        return VendorPublic.model_validate(await services.create(db_session, data=data, actor=actor))
+
+    @get("/{vendor_id:uuid}", summary="Get a vendor")
+    async def get_vendor(self, db_session: DbSession, vendor_id: FromPath[uuid.UUID]) -> VendorPublic:
+        return VendorPublic.model_validate(await services.get(db_session, vendor_id=vendor_id))
+
+    @patch("/{vendor_id:uuid}", summary="Change a vendor (owner or admin)")
+    async def update_vendor(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+        data: JSONBody[VendorUpdate],  # type: ignore[valid-type]
+    ) -> VendorPublic:
+        vendor = await services.update(db_session, vendor_id=vendor_id, patch=data, actor=actor)
+        return VendorPublic.model_validate(vendor)
+
+    @delete("/{vendor_id:uuid}", summary="Delete a vendor without engagements (owner or admin)")
+    async def delete_vendor(self, db_session: DbSession, actor: CurrentActor, vendor_id: FromPath[uuid.UUID]) -> None:
+        await services.delete(db_session, vendor_id=vendor_id, actor=actor)

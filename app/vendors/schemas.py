@@ -1,0 +1,81 @@
+"""Vendors (受托方): the entrusted parties that process PI for the handler."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr, field_validator
+from sqlalchemy import String
+from sqlmodel import Field, SQLModel
+
+from app.core.fields import CountryCode, CreditCode, Name, ShortText, Text
+from app.core.schemas import partial_model
+from app.core.types import PydanticJSON
+
+
+class VendorStatus(StrEnum):
+    prospective = "prospective"  # being evaluated, before purchase
+    active = "active"
+    suspended = "suspended"
+    offboarded = "offboarded"
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    email: EmailStr
+    role: ShortText = Field(default="", description="e.g. account manager, DPO, security contact")
+    phone: ShortText = ""
+
+
+class Certification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name = Field(description="e.g. ISO/IEC 27001, ISO/IEC 27701, MLPS level 3 (等保三级)")
+    number: ShortText = ""
+    valid_until: date | None = None
+
+
+class VendorBase(SQLModel):
+    legal_name_zh: ShortText = Field(default="", description="Legal name in Chinese; required for Chinese vendors.")
+    legal_name_en: ShortText = Field(default="", description="Legal name in English.")
+    country: CountryCode = Field(default="CN", max_length=2, description="ISO 3166-1 alpha-2 of registration.")
+    unified_social_credit_code: CreditCode | None = Field(
+        default=None, max_length=18, description="统一社会信用代码; required when country is CN."
+    )
+    registration_number: ShortText | None = Field(
+        default=None,
+        max_length=100,
+        description="Company registration number; required outside China.",
+    )
+    address: Text = ""
+    website: ShortText = ""
+    contacts: list[Contact] = Field(default_factory=list, sa_type=PydanticJSON(list[Contact]))
+    certifications: list[Certification] = Field(default_factory=list, sa_type=PydanticJSON(list[Certification]))
+    status: VendorStatus = Field(default=VendorStatus.prospective, sa_type=String(20))
+    owner_id: uuid.UUID | None = Field(
+        default=None,
+        foreign_key="users.id",
+        description="Internal owner of the relationship; default: the creator.",
+    )
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str) -> str:
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class VendorCreate(VendorBase):
+    model_config = {"extra": "forbid"}
+
+
+VendorUpdate = partial_model(VendorCreate, "VendorUpdate")
+
+
+class VendorPublic(VendorBase):
+    id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,117 @@
+"""Test harness: a real database (SQLite file, or the PostgreSQL named by DATABASE_URL),
+migrated once per run, emptied after each test; the app under Litestar's test client."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from app.accounts import services as accounts
+from app.accounts.schemas import Role, UserCreate
+from app.core.actor import CLI_ACTOR
+from app.core.database import create_engine, create_sessionmaker, metadata, upgrade
+from app.core.settings import Settings, parse_database_url
+from app.main import create_app
+
+
+def _database_url(tmp: Path) -> str:
+    raw = os.environ.get("DATABASE_URL", "").strip()
+    if not raw or raw.startswith("sqlite"):
+        # Never the developer's var/dpa.db: a fresh file for each run.
+        return f"sqlite+aiosqlite:///{tmp / 'test.db'}"
+    url = parse_database_url(raw)
+    name = make_url(url).database or ""
+    if "test" not in name and "ci" not in name:
+        pytest.exit(
+            f"refusing to run tests on PostgreSQL database {name!r}: its name must contain 'test' or 'ci', "
+            "because every test empties every table",
+            returncode=2,
+        )
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _database_url(tmp_path_factory.mktemp("db"))
+    upgrade(url)
+    return url
+
+
+def run(coro_fn: Callable[..., Any], database_url: str, *args: Any) -> Any:
+    """Run `coro_fn(session, *args)` on its own engine and event loop (for fixtures)."""
+
+    async def go() -> Any:
+        engine = create_engine(database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                return await coro_fn(session, *args)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+async def _empty(session: Any) -> None:
+    for table in reversed(metadata().sorted_tables):
+        await session.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - table names from our metadata
+    await session.commit()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, storage_url=f"file:{tmp_path / 'evidence'}", secret_key="x" * 40)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient[Any]]:
+    app = create_app(settings)
+    with TestClient(app=app) as test_client:
+        yield test_client
+    run(_empty, settings.database_url)
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_user(client: TestClient[Any], database_url: str) -> Callable[..., Account]:
+    """Create a user directly through the service (as `dpa users create` does)."""
+    counter = iter(range(1_000_000))
+
+    def make(role: str = "admin", email: str | None = None) -> Account:
+        address = email or f"{role}{next(counter)}@test.example"
+
+        async def create(session: Any) -> tuple[Any, str]:
+            return await accounts.create(
+                session,
+                data=UserCreate(email=address, role=Role(role), name=role.title()),
+                actor=CLI_ACTOR,
+            )
+
+        user, token = run(create, database_url)
+        return Account(id=str(user.id), email=user.email, role=user.role, token=token)
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., Account]) -> Account:
+    return make_user("admin")

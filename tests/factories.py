@@ -28,7 +28,7 @@ def vendor_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def engagement_body(vendor_id: str, **overrides: Any) -> dict[str, Any]:
+def engagement_body(vendor_id: str, /, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "vendor_id": vendor_id,
         "name": "Customer hosting",

@@ -26,12 +26,9 @@ SORT_HELP = "One of " + ", ".join(services.SORT_COLUMNS) + "; prefix - for desce
 
 
 def _public(engagement: Engagement, subs: list[SubProcessor]) -> EngagementPublic:
-    return EngagementPublic.model_validate(
-        {
-            **engagement.model_dump(),
-            "sub_processors": [SubProcessorPublic.model_validate(sub) for sub in subs],
-        }
-    )
+    public = EngagementPublic.model_validate(engagement)
+    public.sub_processors = [SubProcessorPublic.model_validate(sub) for sub in subs]
+    return public
 
 
 async def _present(session: DbSession, engagement: Engagement) -> EngagementPublic:

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from pydantic import BaseModel
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -178,7 +179,9 @@ async def delete(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Acto
     actor.require_writer(engagement.owner_id)
     audit.record(session, actor, AuditAction.delete, "engagement", engagement.id, {"name": engagement.name})
     for sub in (await sub_processors_of(session, [engagement.id]))[engagement.id]:
-        await session.delete(sub)
+        audit.record(session, actor, AuditAction.delete, "sub_processor", sub.id, {"name": sub.name})
+    # One statement, before the engagement's own row goes.
+    await session.execute(sql_delete(SubProcessor).where(col(SubProcessor.engagement_id) == engagement.id))
     await session.delete(engagement)
     await session.commit()
 

@@ -71,22 +71,16 @@ async def get_all(
 
 def _check_identity(data: VendorCreate) -> None:
     errors = FieldErrors()
-    if not (data.legal_name_zh or data.legal_name_en):
-        errors.add("legal_name_zh", "a vendor needs a legal name in Chinese or English")
     if data.country == "CN":
-        if not data.unified_social_credit_code:
-            errors.add(
-                "unified_social_credit_code",
-                "required for a vendor registered in China (country CN)",
-            )
         if not data.legal_name_zh:
             errors.add("legal_name_zh", "required for a vendor registered in China (country CN)")
+        if not data.unified_social_credit_code:
+            errors.add("unified_social_credit_code", "required for a vendor registered in China (country CN)")
     else:
+        if not (data.legal_name_zh or data.legal_name_en):
+            errors.add("legal_name_en", "a vendor needs a legal name in English or Chinese")
         if data.unified_social_credit_code:
-            errors.add(
-                "unified_social_credit_code",
-                "only vendors registered in China (country CN) have one",
-            )
+            errors.add("unified_social_credit_code", "only vendors registered in China (country CN) have one")
         if not data.registration_number:
             errors.add("registration_number", "required for a vendor registered outside China")
     errors.raise_if_any()

@@ -1,0 +1,158 @@
+"""Every route but health and docs needs a valid bearer token; roles decide what it may do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from app.core.security import USER_TOKEN_PREFIX, new_token
+from tests.conftest import Account
+from tests.factories import vendor_body
+
+
+def _routes(client: TestClient[Any]) -> list[tuple[str, str]]:
+    """Every operation in the OpenAPI document, with path parameters filled in."""
+    document = client.get("/schema/openapi.json").json()
+    routes = []
+    for path, operations in document["paths"].items():
+        concrete = path
+        for name in ("user_id", "token_id", "vendor_id", "engagement_id", "sub_processor_id"):
+            concrete = concrete.replace("{" + name + "}", "00000000-0000-0000-0000-000000000000")
+        for method in operations:
+            routes.append((method.upper(), concrete))
+    return routes
+
+
+def test_openapi_document_is_public_and_3_1(client: TestClient[Any]) -> None:
+    response = client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.1")
+    assert client.get("/schema").status_code == 200
+
+
+def test_every_route_but_health_needs_a_token(client: TestClient[Any]) -> None:
+    routes = _routes(client)
+    assert len(routes) > 20
+    for method, path in routes:
+        response = client.request(method, path, json={})
+        if path == "/health":
+            assert response.status_code == 200
+            continue
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer dpu_notatoken",
+        "Bearer " + new_token(USER_TOKEN_PREFIX),  # well formed, never issued
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer ",
+        "dpu_abc",
+    ],
+)
+def test_bad_credentials_answer_401(client: TestClient[Any], admin: Account, header: str) -> None:
+    response = client.get("/api/vendors", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert "detail" in response.json()
+
+
+def test_token_in_query_string_is_refused_even_when_valid(client: TestClient[Any], admin: Account) -> None:
+    response = client.get(f"/api/vendors?access_token={admin.token}")
+    assert response.status_code == 401
+    assert "URL" in response.json()["detail"]
+    response = client.get(f"/api/vendors?token={admin.token}", headers=admin.headers)
+    assert response.status_code == 401
+
+
+def test_revoked_token_stops_working_at_once(client: TestClient[Any], admin: Account) -> None:
+    issued = client.post(f"/api/users/{admin.id}/tokens", json={"name": "laptop"}, headers=admin.headers)
+    assert issued.status_code == 201
+    second = {"Authorization": f"Bearer {issued.json()['token']}"}
+    assert client.get("/api/users/me", headers=second).status_code == 200
+    assert (
+        client.delete(f"/api/users/{admin.id}/tokens/{issued.json()['id']}", headers=admin.headers).status_code == 204
+    )
+    assert client.get("/api/users/me", headers=second).status_code == 401
+    assert client.get("/api/users/me", headers=admin.headers).status_code == 200
+
+
+def test_expired_token_is_refused(client: TestClient[Any], admin: Account) -> None:
+    issued = client.post(
+        f"/api/users/{admin.id}/tokens",
+        json={"name": "old", "expires_at": "2020-01-01T00:00:00+08:00"},
+        headers=admin.headers,
+    )
+    assert issued.status_code == 201
+    response = client.get("/api/users/me", headers={"Authorization": f"Bearer {issued.json()['token']}"})
+    assert response.status_code == 401
+
+
+def test_token_listing_shows_hint_never_the_token(client: TestClient[Any], admin: Account) -> None:
+    listed = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()
+    assert len(listed) == 1
+    assert "token" not in listed[0] and "token_hash" not in listed[0]
+    assert admin.token.startswith(listed[0]["hint"].rstrip("…"))
+    assert listed[0]["last_used_at"] is not None
+
+
+def test_deactivated_user_is_locked_out(
+    client: TestClient[Any], admin: Account, make_user: Callable[..., Account]
+) -> None:
+    owner = make_user("owner")
+    assert client.post(f"/api/users/{owner.id}/deactivate", headers=admin.headers).status_code == 200
+    assert client.get("/api/vendors", headers=owner.headers).status_code == 401
+
+
+@pytest.mark.parametrize("role", ["auditor", "dpo"])
+def test_read_only_roles_read_but_never_write(
+    client: TestClient[Any], admin: Account, make_user: Callable[..., Account], role: str
+) -> None:
+    reader = make_user(role)
+    vendor = client.post("/api/vendors", json=vendor_body(), headers=admin.headers).json()
+    assert client.get("/api/vendors", headers=reader.headers).json()["total"] == 1
+    assert client.get(f"/api/vendors/{vendor['id']}", headers=reader.headers).status_code == 200
+    assert client.post("/api/vendors", json=vendor_body(), headers=reader.headers).status_code == 403
+    patch = client.patch(f"/api/vendors/{vendor['id']}", json={"address": "x"}, headers=reader.headers)
+    assert patch.status_code == 403
+    assert client.delete(f"/api/vendors/{vendor['id']}", headers=reader.headers).status_code == 403
+    assert client.get("/api/vendors", headers=admin.headers).json()["total"] == 1
+
+
+@pytest.mark.parametrize("role", ["procurement", "owner"])
+def test_writers_change_what_they_own_and_nothing_else(
+    client: TestClient[Any], admin: Account, make_user: Callable[..., Account], role: str
+) -> None:
+    writer, colleague = make_user(role), make_user(role)
+    own = client.post("/api/vendors", json=vendor_body(), headers=writer.headers)
+    assert own.status_code == 201
+    assert own.json()["owner_id"] == writer.id
+    others = client.post("/api/vendors", json=vendor_body(), headers=colleague.headers).json()
+
+    assert (
+        client.patch(f"/api/vendors/{own.json()['id']}", json={"address": "A"}, headers=writer.headers).status_code
+        == 200
+    )
+    forbidden = client.patch(f"/api/vendors/{others['id']}", json={"address": "B"}, headers=writer.headers)
+    assert forbidden.status_code == 403
+    assert client.get(f"/api/vendors/{others['id']}", headers=writer.headers).json()["address"] == others["address"]
+    assert client.delete(f"/api/vendors/{others['id']}", headers=writer.headers).status_code == 403
+    # An admin changes anything.
+    assert client.patch(f"/api/vendors/{others['id']}", json={"address": "C"}, headers=admin.headers).status_code == 200
+
+
+def test_only_admins_manage_users(client: TestClient[Any], admin: Account, make_user: Callable[..., Account]) -> None:
+    procurement = make_user("procurement")
+    body = {"email": "new@test.example", "role": "owner"}
+    assert client.post("/api/users", json=body, headers=procurement.headers).status_code == 403
+    assert client.post(f"/api/users/{admin.id}/tokens", json={}, headers=procurement.headers).status_code == 403
+    created = client.post("/api/users", json=body, headers=admin.headers)
+    assert created.status_code == 201
+    assert created.json()["token"].startswith("dpu_")
+    assert client.post("/api/users", json=body, headers=admin.headers).status_code == 409
+    new_headers = {"Authorization": f"Bearer {created.json()['token']}"}
+    assert client.get("/api/users/me", headers=new_headers).json()["email"] == "new@test.example"

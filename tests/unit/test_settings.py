@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from app.core.settings import ConfigError, Settings, storage_directory
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite+aiosqlite:///var/dpa.db"
+    assert settings.tz == "Asia/Shanghai"
+    assert settings.smtp is None
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert len(settings.secret_key) >= 32
+
+
+def test_plain_postgres_url_gets_the_async_driver() -> None:
+    settings = Settings.from_env({"DATABASE_URL": "postgresql://u:p@db.internal:5432/dpa"})
+    assert settings.database_url == "postgresql+asyncpg://u:p@db.internal:5432/dpa"
+
+
+def test_smtp_urls() -> None:
+    starttls = Settings.from_env({"SMTP_URL": "smtp://mailer:s%40cret@mail.example:587"}).smtp
+    assert starttls is not None
+    assert (starttls.host, starttls.port, starttls.implicit_tls) == ("mail.example", 587, False)
+    assert (starttls.username, starttls.password) == ("mailer", "s@cret")
+    implicit = Settings.from_env({"SMTP_URL": "smtps://mail.example"}).smtp
+    assert implicit is not None and (implicit.port, implicit.implicit_tls) == (465, True)
+
+
+def test_storage_directory() -> None:
+    assert str(storage_directory("file:var/evidence")) == "var/evidence"
+    assert str(storage_directory("file:///srv/evidence")) == "/srv/evidence"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DATABASE_URL", "mysql://root@localhost/dpa", "DATABASE_URL: unsupported database"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL: not a database URL"),
+        ("DATABASE_URL", "sqlite+aiosqlite://", "DATABASE_URL: SQLite needs a file path"),
+        ("DATABASE_URL", "postgresql://localhost", "DATABASE_URL: PostgreSQL URL names no database"),
+        ("STORAGE_URL", "ftp://files/evidence", "STORAGE_URL: must start with file:"),
+        ("STORAGE_URL", "s3://", "STORAGE_URL: s3:// URL names no bucket"),
+        ("SMTP_URL", "http://mail.example", "SMTP_URL: must start with smtp://"),
+        ("SMTP_URL", "smtp://mail.example:99999", "SMTP_URL: the port"),
+        ("SMTP_URL", "smtp://", "SMTP_URL: names no host"),
+        ("SECRET_KEY", "short", "SECRET_KEY: must be at least 32 characters"),
+        ("BASE_URL", "dpa.example.com", "BASE_URL: must be an http:// or https:// URL"),
+        ("TZ", "Mars/Olympus_Mons", "TZ: unknown time zone"),
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be one of"),
+    ],
+)
+def test_bad_values_are_refused_with_the_variable_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({name: value})
+    assert str(caught.value).startswith(message)
+
+
+def test_posix_tz_prefix_is_accepted() -> None:
+    assert Settings.from_env({"TZ": ":Europe/Berlin"}).tz == "Europe/Berlin"

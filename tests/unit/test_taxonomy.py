@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from app.engagements import taxonomy
+from app.engagements.schemas import DataSubject
+from app.engagements.services import processes_sensitive_pi
+
+
+def test_taxonomy_loads_with_both_languages() -> None:
+    categories = taxonomy.categories()
+    assert len(categories) >= 15
+    for category in categories.values():
+        assert category.zh and category.en
+
+
+def test_pipl_article_28_categories_are_sensitive() -> None:
+    categories = taxonomy.categories()
+    for code in (
+        "facial_recognition",
+        "biometric_other",
+        "health",
+        "financial_account",
+        "location_tracking",
+        "religious_belief",
+        "specific_identity",
+        "minors_data",
+    ):
+        assert categories[code].sensitive, code
+    assert categories["facial_recognition"].biometric
+    assert not categories["contact_details"].sensitive
+
+
+def test_sensitive_when_a_category_is_or_a_minor_is_among_the_subjects() -> None:
+    assert processes_sensitive_pi(["facial_recognition"], [DataSubject.visitors])
+    assert processes_sensitive_pi(["contact_details"], [DataSubject.minors_under_14])
+    assert not processes_sensitive_pi(["contact_details", "basic_profile"], [DataSubject.customers])
+
+
+def test_unknown_codes_are_reported() -> None:
+    assert taxonomy.unknown(["contact_details", "face", "dna"]) == ["face", "dna"]

@@ -72,11 +72,17 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient[Any]]:
+def clean_database(database_url: str) -> Iterator[str]:
+    """The shared test database, emptied after the test."""
+    yield database_url
+    run(_empty, database_url)
+
+
+@pytest.fixture
+def client(settings: Settings, clean_database: str) -> Iterator[TestClient[Any]]:
     app = create_app(settings)
     with TestClient(app=app) as test_client:
         yield test_client
-    run(_empty, settings.database_url)
 
 
 @dataclass

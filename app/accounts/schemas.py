@@ -9,6 +9,8 @@ from enum import StrEnum
 from pydantic import EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
+from app.core.fields import Name, ShortText
+
 
 class Role(StrEnum):
     """What a user may do. Procurement and owners write what they own; the DPO reviews."""
@@ -22,7 +24,7 @@ class Role(StrEnum):
 
 class UserBase(SQLModel):
     email: EmailStr = Field(max_length=320, description="Login and reminder address.")
-    name: str = Field(default="", max_length=200)
+    name: ShortText = Field(default="", max_length=200)
     role: Role
 
     @field_validator("email")
@@ -43,7 +45,7 @@ class UserPublic(UserBase):
 
 class TokenCreate(SQLModel):
     model_config = {"extra": "forbid"}
-    name: str = Field(default="api", min_length=1, max_length=100)
+    name: Name = Field(default="api", max_length=100)
     expires_at: datetime | None = Field(default=None, description="Aware timestamp; none = no expiry.")
 
     @field_validator("expires_at")

@@ -8,6 +8,7 @@ from litestar.params import QueryParameter
 from app.audit import services
 from app.audit.schemas import AuditEntryPublic
 from app.core.deps import CurrentActor, DbSession
+from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.listing import MAX_PAGE
 from app.core.schemas import Page
 
@@ -21,8 +22,8 @@ class AuditController(Controller):
         self,
         db_session: DbSession,
         actor: CurrentActor,
-        object_type: Annotated[str | None, QueryParameter(max_length=40)] = None,
-        object_id: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        object_type: Annotated[str | None, QueryParameter(max_length=40, pattern=NO_CONTROL_CHARACTERS)] = None,
+        object_id: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_CONTROL_CHARACTERS)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
     ) -> Page[AuditEntryPublic]:

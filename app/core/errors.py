@@ -92,6 +92,11 @@ def validation_error_handler(_request: Request[Any, Any, Any], exc: ValidationEx
     return Response(_body(400, exc.detail, extra or exc.extra), status_code=400, media_type=MediaType.JSON)
 
 
+def nesting_error_handler(_request: Request[Any, Any, Any], _exc: RecursionError) -> Response[Any]:
+    # Decoding a body such as [[[[...]]]] thousands deep exhausts the stack: bad input, not a bug.
+    return Response(_body(400, "request body is nested too deeply"), status_code=400, media_type=MediaType.JSON)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The log gets the traceback; the client never does.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -102,5 +107,6 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     DomainError: domain_error_handler,
     IntegrityError: integrity_error_handler,
     ValidationException: validation_error_handler,
+    RecursionError: nesting_error_handler,
     500: internal_error_handler,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import pycountry
@@ -16,9 +17,26 @@ CreditCode = Annotated[
 ]
 """A unified social credit code, normalised to upper case and checked (GB 32100-2015)."""
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+MAX_INDIVIDUALS = 10_000_000_000
+"""More people than live on Earth: a bound so that no count overflows a database column."""
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""For query parameters: the same rule as a pattern."""
+
+
+def _printable(value: str) -> str:
+    # PostgreSQL refuses NUL in text, and no legal name or address needs control characters.
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_printable)
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(_printable)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_printable)]
 
 
 def _country(value: str) -> str:

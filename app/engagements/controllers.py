@@ -7,6 +7,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession
+from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.listing import MAX_PAGE
 from app.core.schemas import Page
 from app.engagements import services, taxonomy
@@ -50,7 +51,10 @@ class EngagementController(Controller):
         sensitive: Annotated[
             bool | None, QueryParameter(description="Only engagements with (or without) sensitive PI.")
         ] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200, description="Text in name or purpose.")] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=200, pattern=NO_CONTROL_CHARACTERS, description="Text in name or purpose."),
+        ] = None,
         sort: Annotated[str, QueryParameter(description=SORT_HELP)] = "name",
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,

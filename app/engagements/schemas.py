@@ -12,10 +12,10 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
-from sqlalchemy import String
+from sqlalchemy import BigInteger, String
 from sqlmodel import Field, SQLModel
 
-from app.core.fields import CountryCode, Name, RegionCode, ShortText, Text
+from app.core.fields import MAX_INDIVIDUALS, CountryCode, Name, RegionCode, ShortText, Text
 from app.core.schemas import partial_model
 from app.core.types import PydanticJSON
 from app.engagements import taxonomy
@@ -104,10 +104,10 @@ class Venue(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: Name
     venue_type: VenueType
-    venue_count: int = Field(default=1, ge=1)
+    venue_count: int = Field(default=1, ge=1, le=100_000)
     public_place: bool = Field(description="公共场所: open to the public.")
     equipment: Equipment = Equipment.none
-    equipment_count: int = Field(default=0, ge=0)
+    equipment_count: int = Field(default=0, ge=0, le=1_000_000)
     purpose_public_security: bool = Field(
         default=False,
         description="The equipment serves public security (PIPL art. 26), nothing else.",
@@ -165,7 +165,11 @@ class EngagementBase(SQLModel):
     )
     data_subjects: list[DataSubject] = Field(min_length=1, sa_type=PydanticJSON(list[DataSubject]))
     individuals_count: int | None = Field(
-        default=None, ge=0, description="Estimated individuals whose PI is processed."
+        default=None,
+        ge=0,
+        le=MAX_INDIVIDUALS,
+        sa_type=BigInteger,
+        description="Estimated individuals whose PI is processed.",
     )
     individuals_count_as_of: date | None = Field(default=None, description="Date of the estimate; default today.")
     venues: list[Venue] = Field(default_factory=list, sa_type=PydanticJSON(list[Venue]))
@@ -175,7 +179,9 @@ class EngagementBase(SQLModel):
         default_factory=list, sa_type=PydanticJSON(list[CrossBorderRecipient])
     )
     cross_border_mechanism: CrossBorderMechanism | None = Field(default=None, sa_type=String(30))
-    retention_days: int | None = Field(default=None, ge=1, description="保存期限 in days.")
+    retention_days: int | None = Field(
+        default=None, ge=1, le=36_500, description="保存期限 in days (at most 100 years)."
+    )
     retention_note: Text = ""
     legal_basis: LegalBasis = Field(sa_type=String(30), description="PIPL art. 13 basis.")
     consent_obtained: bool = False

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from pydantic import EmailStr
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
-from app.core.fields import CreditCode, Name, ShortText, Text
+from app.core.fields import MAX_INDIVIDUALS, CreditCode, Name, ShortText, Text
 
 
 class HandlerProfileBase(SQLModel):
@@ -21,6 +22,8 @@ class HandlerProfileBase(SQLModel):
     individuals_total: int = Field(
         default=0,
         ge=0,
+        le=MAX_INDIVIDUALS,
+        sa_type=BigInteger,
         description="Individuals whose PI the handler processes in total (PIPL art. 52 thresholds).",
     )
     individuals_total_as_of: date | None = None

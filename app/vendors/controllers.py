@@ -7,6 +7,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession
+from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.listing import MAX_PAGE
 from app.core.schemas import Page
 from app.vendors import services
@@ -25,10 +26,12 @@ class VendorController(Controller):
         db_session: DbSession,
         status: FromQuery[VendorStatus | None] = None,
         owner_id: FromQuery[uuid.UUID | None] = None,
-        country: Annotated[str | None, QueryParameter(max_length=2)] = None,
+        country: Annotated[str | None, QueryParameter(max_length=2, pattern=NO_CONTROL_CHARACTERS)] = None,
         q: Annotated[
             str | None,
-            QueryParameter(max_length=200, description="Text in names or registration numbers."),
+            QueryParameter(
+                max_length=200, pattern=NO_CONTROL_CHARACTERS, description="Text in names or registration numbers."
+            ),
         ] = None,
         sort: Annotated[str, QueryParameter(description=SORT_HELP)] = "legal_name_zh",
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,

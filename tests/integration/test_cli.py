@@ -1,0 +1,142 @@
+"""The `dpa` command as a user runs it: real processes, one-line errors, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+DPA = [sys.executable, "-m", "app"]
+
+
+def dpa(
+    *args: str, database_url: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database_url:
+        environment["DATABASE_URL"] = database_url
+    environment.update(env or {})
+    return subprocess.run(  # noqa: S603 - our own command
+        [*DPA, *args], capture_output=True, text=True, env=environment, timeout=120, check=False
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("dpa: error: ")
+    assert expected in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["serve"], ["db"], ["db", "upgrade"], ["demo", "load"], ["users"], ["users", "create"], ["users", "list"]],
+)
+def test_help_on_every_command(command: list[str]) -> None:
+    result = dpa(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+
+
+def test_users_create_prints_a_working_token_last(client: TestClient[Any], clean_database: str) -> None:
+    result = dpa("users", "create", "Owner@Test.Example", "--role", "owner", database_url=clean_database)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    me = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200
+    assert me.json()["email"] == "owner@test.example" and me.json()["role"] == "owner"
+
+    listed = dpa("users", "list", database_url=clean_database)
+    assert "owner@test.example\towner\tactive" in listed.stdout
+
+    assert_one_line_error(
+        dpa("users", "create", "owner@test.example", "--role", "owner", database_url=clean_database), "already exists"
+    )
+
+
+def test_bad_input_is_one_line(clean_database: str) -> None:
+    assert_one_line_error(
+        dpa("users", "create", "not-an-email", "--role", "owner", database_url=clean_database), "email"
+    )
+    assert_one_line_error(dpa("users", "create", "a@b.example", "--role", "king", database_url=clean_database), "king")
+    assert_one_line_error(dpa("users", "create", database_url=clean_database), "EMAIL")
+    assert_one_line_error(dpa("nonsense"), "No such command")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("DATABASE_URL", "mysql://root@localhost/dpa", "DATABASE_URL: unsupported database"),
+        ("TZ", "Nowhere/Special", "TZ: unknown time zone"),
+        ("SMTP_URL", "smtp://", "SMTP_URL: names no host"),
+    ],
+)
+def test_bad_configuration_is_one_line(variable: str, value: str, expected: str) -> None:
+    assert_one_line_error(dpa("users", "list", env={variable: value}), expected)
+
+
+def test_unreachable_database_is_one_line() -> None:
+    result = dpa("users", "list", database_url="postgresql+asyncpg://nobody@127.0.0.1:9/nothing")
+    assert_one_line_error(result, "cannot reach the database")
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    result = dpa("serve", "--port", "1", database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    assert_one_line_error(result, "dpa db upgrade")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_upgrade_demo_and_serve_like_make_run(tmp_path: Path) -> None:
+    """What `make run` does, on a fresh SQLite file, then the README's first curl."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'dpa.db'}"
+    assert dpa("db", "upgrade", database_url=url).stdout.strip() == "database is up to date"
+    loaded = dpa("demo", "load", database_url=url)
+    assert loaded.returncode == 0, loaded.stderr
+    token = loaded.stdout.strip().splitlines()[-1]
+    assert token.startswith("dpu_")
+
+    port = _free_port()
+    environment = {**os.environ, "DATABASE_URL": url}
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [*DPA, "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            assert server.poll() is None, server.stdout.read() if server.stdout else ""
+            time.sleep(0.2)
+        vendors = httpx.get(f"{base}/api/vendors", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert vendors.status_code == 200
+        assert vendors.json()["total"] == 5
+        assert httpx.get(f"{base}/schema/openapi.json", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    assert f"http://127.0.0.1:{port}" in output

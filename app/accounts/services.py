@@ -21,6 +21,7 @@ from app.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from app.core.queries import get_or_404
 from app.core.types import utcnow
 
 # last_used_at is written at most this often per token, so that reading the API does not
@@ -33,10 +34,7 @@ def actor_for(user: User) -> Actor:
 
 
 async def get(session: AsyncSession, *, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFoundError("user not found")
-    return user
+    return await get_or_404(session, User, user_id, "user")
 
 
 async def get_by_email(session: AsyncSession, *, email: str) -> User | None:

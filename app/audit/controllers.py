@@ -9,8 +9,7 @@ from app.audit import services
 from app.audit.schemas import AuditEntryPublic
 from app.core.deps import CurrentActor, DbSession
 from app.core.fields import NO_CONTROL_CHARACTERS
-from app.core.listing import MAX_PAGE
-from app.core.schemas import Page
+from app.core.schemas import Limit, Offset, Page
 
 
 class AuditController(Controller):
@@ -24,8 +23,8 @@ class AuditController(Controller):
         actor: CurrentActor,
         object_type: Annotated[str | None, QueryParameter(max_length=40, pattern=NO_CONTROL_CHARACTERS)] = None,
         object_id: Annotated[str | None, QueryParameter(max_length=64, pattern=NO_CONTROL_CHARACTERS)] = None,
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[AuditEntryPublic]:
         actor.require_role("dpo", "auditor")
         rows, total = await services.get_all(

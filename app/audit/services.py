@@ -14,7 +14,7 @@ from sqlmodel import col
 from app.audit.models import AuditEntry
 from app.audit.schemas import AuditAction
 from app.core.actor import Actor
-from app.core.listing import paginate
+from app.core.queries import paginate, where_equal
 from app.core.types import utcnow
 
 
@@ -53,11 +53,9 @@ async def get_all(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[AuditEntry], int]:
-    query = select(AuditEntry)
-    if object_type:
-        query = query.where(col(AuditEntry.object_type) == object_type)
-    if object_id:
-        query = query.where(col(AuditEntry.object_id) == object_id)
+    query = where_equal(
+        select(AuditEntry), [(col(AuditEntry.object_type), object_type), (col(AuditEntry.object_id), object_id)]
+    )
     query = query.order_by(col(AuditEntry.id).desc())
     return await paginate(session, query, limit=limit, offset=offset)
 

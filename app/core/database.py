@@ -7,9 +7,9 @@ WAL and a busy timeout); PostgreSQL is the database for several instances.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel import SQLModel
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def create_engine(database_url: str) -> AsyncEngine:
@@ -50,13 +51,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit, when the response is built.
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def session_scope(
-    sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    async with sessionmaker() as session:
-        yield session
 
 
 def metadata() -> Any:
@@ -86,19 +80,24 @@ def revision(database_url: str, message: str) -> None:
     command.revision(alembic_config(database_url), message=message, autogenerate=True)
 
 
-def pending_migrations(database_url: str) -> bool:
-    """True when the database is not at the newest migration. Sync: runs its own loop."""
-    heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+def run_on_connection(database_url: str, work: Callable[[Connection], T]) -> T:
+    """Run sync `work` on a connection of its own engine and event loop (commands, checks)."""
 
-    def current(connection: Connection) -> set[str]:
-        return set(MigrationContext.configure(connection).get_current_heads())
-
-    async def read() -> set[str]:
+    async def run() -> T:
         engine = create_engine(database_url)
         try:
             async with engine.connect() as connection:
-                return await connection.run_sync(current)
+                return await connection.run_sync(work)
         finally:
             await engine.dispose()
 
-    return asyncio.run(read()) != heads
+    return asyncio.run(run())
+
+
+def pending_migrations(database_url: str) -> bool:
+    """True when the database is not at the newest migration."""
+    heads = set(ScriptDirectory.from_config(alembic_config(database_url)).get_heads())
+    current = run_on_connection(
+        database_url, lambda connection: set(MigrationContext.configure(connection).get_current_heads())
+    )
+    return current != heads

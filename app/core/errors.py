@@ -48,6 +48,20 @@ class InvalidReferenceError(DomainError):
         super().__init__(f"{field}: {reason}", [{"key": field, "message": reason, "source": "body"}])
 
 
+class FieldErrors:
+    """Collects broken rules that span several fields, then answers 400 with each field and reason."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, str]] = []
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.append({"key": field, "message": message, "source": "body"})
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationException(detail="Validation failed", extra=self.errors)
+
+
 def _body(status_code: int, detail: str, extra: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"status_code": status_code, "detail": detail}
     if extra:

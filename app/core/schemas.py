@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from litestar.params import QueryParameter
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from sqlmodel import SQLModel
 
 from app.core.errors import validation_exception
+from app.core.fields import NO_CONTROL_CHARACTERS
 
 T = TypeVar("T")
+
+
+MAX_PAGE = 200
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="Items per page.")]
+Offset = Annotated[int, QueryParameter(ge=0, description="Items to skip.")]
+SearchText = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=200,
+        pattern=NO_CONTROL_CHARACTERS,
+        description="Text to look for in names (and, for engagements, purposes).",
+    ),
+]
 
 
 class Page(BaseModel, Generic[T]):

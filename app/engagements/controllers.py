@@ -7,9 +7,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession
-from app.core.fields import NO_CONTROL_CHARACTERS
-from app.core.listing import MAX_PAGE
-from app.core.schemas import Page
+from app.core.schemas import Limit, Offset, Page, SearchText
 from app.engagements import services, taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.engagements.schemas import (
@@ -51,13 +49,10 @@ class EngagementController(Controller):
         sensitive: Annotated[
             bool | None, QueryParameter(description="Only engagements with (or without) sensitive PI.")
         ] = None,
-        q: Annotated[
-            str | None,
-            QueryParameter(max_length=200, pattern=NO_CONTROL_CHARACTERS, description="Text in name or purpose."),
-        ] = None,
+        q: SearchText = None,
         sort: Annotated[str, QueryParameter(description=SORT_HELP)] = "name",
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[EngagementPublic]:
         where = services.EngagementFilter(
             status=status, owner_id=owner_id, vendor_id=vendor_id, sensitive=sensitive, q=q

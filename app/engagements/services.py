@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -16,8 +16,8 @@ from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
 from app.core.actor import Actor
-from app.core.errors import InvalidReferenceError, NotFoundError
-from app.core.listing import FieldErrors, order_by, paginate
+from app.core.errors import FieldErrors, InvalidReferenceError, NotFoundError
+from app.core.queries import get_or_404, order_by, paginate, where_contains, where_equal
 from app.core.schemas import merge_patch
 from app.engagements import taxonomy
 from app.engagements.models import Engagement, SubProcessor
@@ -104,32 +104,22 @@ def _complete(data: EngagementCreate, actor: Actor) -> EngagementCreate:
 
 
 async def get(session: AsyncSession, *, engagement_id: uuid.UUID) -> Engagement:
-    engagement = await session.get(Engagement, engagement_id)
-    if engagement is None:
-        raise NotFoundError("engagement not found")
-    return engagement
+    return await get_or_404(session, Engagement, engagement_id, "engagement")
 
 
 async def get_all(
     session: AsyncSession, *, where: EngagementFilter, sort: str, limit: int, offset: int
 ) -> tuple[list[Engagement], int]:
-    query = select(Engagement)
-    if where.status:
-        query = query.where(col(Engagement.status) == where.status.value)
-    if where.owner_id:
-        query = query.where(col(Engagement.owner_id) == where.owner_id)
-    if where.vendor_id:
-        query = query.where(col(Engagement.vendor_id) == where.vendor_id)
-    if where.sensitive is not None:
-        query = query.where(col(Engagement.processes_sensitive_pi) == where.sensitive)
-    if where.q:
-        text = where.q.strip()
-        query = query.where(
-            or_(
-                col(Engagement.name).icontains(text, autoescape=True),
-                col(Engagement.purpose).icontains(text, autoescape=True),
-            )
-        )
+    query = where_equal(
+        select(Engagement),
+        [
+            (col(Engagement.status), where.status),
+            (col(Engagement.owner_id), where.owner_id),
+            (col(Engagement.vendor_id), where.vendor_id),
+            (col(Engagement.processes_sensitive_pi), where.sensitive),
+        ],
+    )
+    query = where_contains(query, [col(Engagement.name), col(Engagement.purpose)], where.q)
     query = query.order_by(*order_by(sort, SORT_COLUMNS, Engagement.id))
     return await paginate(session, query, limit=limit, offset=offset)
 
@@ -203,9 +193,9 @@ def _check_sub_processor(data: SubProcessorCreate) -> None:
 async def get_sub_processor(
     session: AsyncSession, *, engagement_id: uuid.UUID, sub_processor_id: uuid.UUID
 ) -> SubProcessor:
-    sub = await session.get(SubProcessor, sub_processor_id)
-    if sub is None or sub.engagement_id != engagement_id:
-        raise NotFoundError("sub-processor not found")
+    sub = await get_or_404(session, SubProcessor, sub_processor_id, "sub-processor")
+    if sub.engagement_id != engagement_id:
+        raise NotFoundError("sub-processor not found")  # never confirm it exists elsewhere
     return sub
 
 

@@ -7,9 +7,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession
-from app.core.fields import NO_CONTROL_CHARACTERS
-from app.core.listing import MAX_PAGE
-from app.core.schemas import Page
+from app.core.schemas import Limit, Offset, Page, SearchText
 from app.vendors import services
 from app.vendors.schemas import VendorCreate, VendorPublic, VendorStatus, VendorUpdate
 
@@ -26,16 +24,13 @@ class VendorController(Controller):
         db_session: DbSession,
         status: FromQuery[VendorStatus | None] = None,
         owner_id: FromQuery[uuid.UUID | None] = None,
-        country: Annotated[str | None, QueryParameter(max_length=2, pattern=NO_CONTROL_CHARACTERS)] = None,
-        q: Annotated[
-            str | None,
-            QueryParameter(
-                max_length=200, pattern=NO_CONTROL_CHARACTERS, description="Text in names or registration numbers."
-            ),
+        country: Annotated[
+            str | None, QueryParameter(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2.")
         ] = None,
+        q: SearchText = None,
         sort: Annotated[str, QueryParameter(description=SORT_HELP)] = "legal_name_zh",
-        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Page[VendorPublic]:
         where = services.VendorFilter(status=status, owner_id=owner_id, country=country, q=q)
         rows, total = await services.get_all(db_session, where=where, sort=sort, limit=limit, offset=offset)

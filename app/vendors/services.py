@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -14,8 +14,8 @@ from app.accounts import services as accounts
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core.actor import Actor
-from app.core.errors import ConflictError, NotFoundError
-from app.core.listing import FieldErrors, order_by, paginate
+from app.core.errors import ConflictError, FieldErrors
+from app.core.queries import get_or_404, order_by, paginate, where_contains, where_equal
 from app.core.schemas import merge_patch
 from app.vendors.models import Vendor
 from app.vendors.schemas import VendorCreate, VendorStatus
@@ -39,32 +39,30 @@ class VendorFilter:
 
 
 async def get(session: AsyncSession, *, vendor_id: uuid.UUID) -> Vendor:
-    vendor = await session.get(Vendor, vendor_id)
-    if vendor is None:
-        raise NotFoundError("vendor not found")
-    return vendor
+    return await get_or_404(session, Vendor, vendor_id, "vendor")
 
 
 async def get_all(
     session: AsyncSession, *, where: VendorFilter, sort: str, limit: int, offset: int
 ) -> tuple[list[Vendor], int]:
-    query = select(Vendor)
-    if where.status:
-        query = query.where(col(Vendor.status) == where.status.value)
-    if where.owner_id:
-        query = query.where(col(Vendor.owner_id) == where.owner_id)
-    if where.country:
-        query = query.where(col(Vendor.country) == where.country.upper())
-    if where.q:
-        text = where.q.strip()
-        query = query.where(
-            or_(
-                col(Vendor.legal_name_zh).icontains(text, autoescape=True),
-                col(Vendor.legal_name_en).icontains(text, autoescape=True),
-                col(Vendor.unified_social_credit_code).icontains(text, autoescape=True),
-                col(Vendor.registration_number).icontains(text, autoescape=True),
-            )
-        )
+    query = where_equal(
+        select(Vendor),
+        [
+            (col(Vendor.status), where.status),
+            (col(Vendor.owner_id), where.owner_id),
+            (col(Vendor.country), where.country.upper() if where.country else None),
+        ],
+    )
+    query = where_contains(
+        query,
+        [
+            col(Vendor.legal_name_zh),
+            col(Vendor.legal_name_en),
+            col(Vendor.unified_social_credit_code),
+            col(Vendor.registration_number),
+        ],
+        where.q,
+    )
     query = query.order_by(*order_by(sort, SORT_COLUMNS, Vendor.id))
     return await paginate(session, query, limit=limit, offset=offset)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from app.core.database import create_engine, metadata, pending_migrations
+from app.core.database import metadata, pending_migrations, run_on_connection
 
 
 def _diff(database_url: str) -> list[Any]:
@@ -17,15 +16,7 @@ def _diff(database_url: str) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, metadata()))
 
-    async def run() -> list[Any]:
-        engine = create_engine(database_url)
-        try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(compare)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+    return run_on_connection(database_url, compare)
 
 
 def test_autogenerate_finds_nothing_to_do(database_url: str) -> None:

@@ -1,0 +1,56 @@
+"""Query building blocks shared by the domains: look-up, filters, sorting, pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from litestar.exceptions import ValidationException
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFoundError
+
+T = TypeVar("T")
+
+
+async def get_or_404(session: AsyncSession, model: type[T], object_id: Any, what: str) -> T:
+    found = await session.get(model, object_id)
+    if found is None:
+        raise NotFoundError(f"{what} not found")
+    return found
+
+
+def where_equal(query: Select[T], conditions: Iterable[tuple[Any, Any]]) -> Select[T]:
+    """Add `column = value` for each condition whose value is given (not None)."""
+    for column, value in conditions:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def where_contains(query: Select[T], columns: Iterable[Any], text: str | None) -> Select[T]:
+    """Case-insensitive substring search over several columns; % and _ are literal."""
+    if text and text.strip():
+        needle = text.strip()
+        query = query.where(or_(*(column.icontains(needle, autoescape=True) for column in columns)))
+    return query
+
+
+def order_by(sort: str, columns: Mapping[str, Any], tiebreak: Any) -> list[Any]:
+    """`name` sorts ascending, `-name` descending; the id breaks ties so pages are stable."""
+    key = sort.removeprefix("-")
+    column = columns.get(key)
+    if column is None:
+        allowed = ", ".join(sorted(columns))
+        raise ValidationException(
+            detail="Validation failed",
+            extra=[{"key": "sort", "message": f"sort by one of {allowed} (prefix - to reverse)", "source": "query"}],
+        )
+    return [column.desc() if sort.startswith("-") else column.asc(), tiebreak]
+
+
+async def paginate(session: AsyncSession, query: Select[T], *, limit: int, offset: int) -> tuple[list[T], int]:
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = await session.scalars(query.limit(limit).offset(offset))
+    return list(rows), total or 0

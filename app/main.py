@@ -17,12 +17,15 @@ from sqlalchemy import text
 import app
 from app.accounts.auth import PUBLIC_PATHS, TokenAuthenticationMiddleware
 from app.accounts.controllers import UserController
+from app.agreements.controllers import AgreementController, TemplateController
+from app.agreements.library import library
 from app.audit.controllers import AuditController
 from app.core import clock
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import dependencies
 from app.core.errors import exception_handlers
 from app.core.settings import Settings
+from app.core.storage import LocalStorage
 from app.engagements.controllers import EngagementController, PICategoryController
 from app.handler.controllers import HandlerController
 from app.vendors.controllers import VendorController
@@ -47,6 +50,7 @@ async def health(state: State) -> Response[dict[str, str]]:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     clock.configure(settings.tz)
+    library()  # a broken clause library stops the start, not the first contract
 
     @asynccontextmanager
     async def database(application: Litestar) -> AsyncIterator[None]:
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         application.state.engine = engine
         application.state.sessionmaker = create_sessionmaker(engine)
         application.state.settings = settings
+        application.state.storage = LocalStorage.from_url(settings.storage_url)
         try:
             yield
         finally:
@@ -68,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EngagementController,
             PICategoryController,
             AuditController,
+            TemplateController,
+            AgreementController,
         ],
         lifespan=[database],
         dependencies=dependencies,

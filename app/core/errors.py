@@ -39,6 +39,12 @@ class PermissionDeniedError(DomainError):
     status_code = 403
 
 
+class UnprocessableError(DomainError):
+    """Well-formed input the service cannot act on (a document it cannot render faithfully, say)."""
+
+    status_code = 422
+
+
 class InvalidReferenceError(DomainError):
     """Well-formed input that names something that does not exist or may not be used."""
 
@@ -60,6 +66,11 @@ class FieldErrors:
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationException(detail="Validation failed", extra=self.errors)
+
+
+def field_error(field: str, message: str) -> ValidationException:
+    """A 400 about one field, to raise."""
+    return ValidationException(detail="Validation failed", extra=[{"key": field, "message": message, "source": "body"}])
 
 
 def _body(status_code: int, detail: str, extra: Any = None) -> dict[str, Any]:

@@ -126,10 +126,9 @@ def parse_storage_url(raw: str) -> str:
             raise ConfigError("STORAGE_URL: file: URL names no directory")
         return raw
     if parts.scheme == "s3":
-        if not parts.netloc:
-            raise ConfigError("STORAGE_URL: s3:// URL names no bucket")
-        return raw
-    raise ConfigError("STORAGE_URL: must start with file: (a local directory) or s3:// (a bucket)")
+        # Said plainly rather than accepted and failing at the first upload.
+        raise ConfigError("STORAGE_URL: s3:// storage is not available yet; use file:<directory>")
+    raise ConfigError("STORAGE_URL: must start with file: (a local directory)")
 
 
 def storage_directory(storage_url: str) -> Path:

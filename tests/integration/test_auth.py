@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +19,7 @@ def _routes(client: TestClient[Any]) -> list[tuple[str, str]]:
     document = client.get("/schema/openapi.json").json()
     routes = []
     for path, operations in document["paths"].items():
-        concrete = path
-        for name in ("user_id", "token_id", "vendor_id", "engagement_id", "sub_processor_id"):
-            concrete = concrete.replace("{" + name + "}", "00000000-0000-0000-0000-000000000000")
+        concrete = re.sub(r"\{[a-z_]+\}", "00000000-0000-0000-0000-000000000000", path)
         for method in operations:
             routes.append((method.upper(), concrete))
     return routes

@@ -41,7 +41,7 @@ def test_storage_directory() -> None:
         ("DATABASE_URL", "sqlite+aiosqlite://", "DATABASE_URL: SQLite needs a file path"),
         ("DATABASE_URL", "postgresql://localhost", "DATABASE_URL: PostgreSQL URL names no database"),
         ("STORAGE_URL", "ftp://files/evidence", "STORAGE_URL: must start with file:"),
-        ("STORAGE_URL", "s3://", "STORAGE_URL: s3:// URL names no bucket"),
+        ("STORAGE_URL", "s3://evidence", "STORAGE_URL: s3:// storage is not available yet"),
         ("SMTP_URL", "http://mail.example", "SMTP_URL: must start with smtp://"),
         ("SMTP_URL", "smtp://mail.example:99999", "SMTP_URL: the port"),
         ("SMTP_URL", "smtp://", "SMTP_URL: names no host"),

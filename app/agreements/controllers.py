@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
+
+from app.agreements import services
+from app.agreements.library import library
+from app.agreements.schemas import (
+    AgreementCreate,
+    AgreementPublic,
+    AgreementStatus,
+    AgreementUpdate,
+    Coverage,
+    DocumentPublic,
+    Expiry,
+    RenderRequest,
+    SnapshotChange,
+    TemplatePublic,
+    TemplateVersionPublic,
+    Termination,
+)
+from app.core.deps import CurrentActor, DbSession
+from app.core.errors import field_error
+from app.core.schemas import Limit, Offset, Page
+from app.core.storage import LocalStorage
+
+SIGNED_COPY_LIMIT = 20 * 1024 * 1024
+
+
+def _storage(request: Request[Any, Any, Any]) -> LocalStorage:
+    storage: LocalStorage = request.app.state.storage
+    return storage
+
+
+class TemplateController(Controller):
+    path = "/api/templates"
+    tags = ("agreements",)
+
+    @get("/", summary="Agreement templates and their versions")
+    async def list_templates(self) -> list[TemplatePublic]:
+        lib = library()
+        return [
+            TemplatePublic(
+                id=template.id,
+                title_zh=template.title.zh,
+                title_en=template.title.en,
+                versions=[
+                    TemplateVersionPublic(
+                        version=version.version,
+                        published=version.published,
+                        clauses=list(version.clauses),
+                        fingerprint=lib.fingerprint(template, version),
+                    )
+                    for version in template.versions
+                ],
+            )
+            for template in lib.templates.values()
+        ]
+
+
+class AgreementController(Controller):
+    path = "/api/agreements"
+    tags = ("agreements",)
+
+    @get("/", summary="List agreements")
+    async def list_agreements(
+        self,
+        db_session: DbSession,
+        engagement_id: FromQuery[uuid.UUID | None] = None,
+        vendor_id: FromQuery[uuid.UUID | None] = None,
+        status: FromQuery[AgreementStatus | None] = None,
+        sort: Annotated[str, QueryParameter(description="number, created_at, term_end or status; - to reverse")] = (
+            "-created_at"
+        ),
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[AgreementPublic]:
+        rows, total = await services.get_all(
+            db_session, engagement_id=engagement_id, vendor_id=vendor_id, status=status, sort=sort, limit=limit,
+            offset=offset,
+        )  # fmt: skip
+        return Page(items=[AgreementPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @post("/", summary="Generate a draft agreement for an engagement")
+    async def create_agreement(
+        self, db_session: DbSession, actor: CurrentActor, data: JSONBody[AgreementCreate]
+    ) -> AgreementPublic:
+        return AgreementPublic.model_validate(await services.create(db_session, data=data, actor=actor))
+
+    @get("/{agreement_id:uuid}", summary="Get an agreement")
+    async def get_agreement(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> AgreementPublic:
+        return AgreementPublic.model_validate(await services.get(db_session, agreement_id=agreement_id))
+
+    @patch("/{agreement_id:uuid}", summary="Change a draft's terms")
+    async def update_agreement(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+        data: JSONBody[AgreementUpdate],  # type: ignore[valid-type]
+    ) -> AgreementPublic:
+        agreement = await services.update(db_session, agreement_id=agreement_id, patch=data, actor=actor)
+        return AgreementPublic.model_validate(agreement)
+
+    @delete("/{agreement_id:uuid}", summary="Delete a draft")
+    async def delete_agreement(
+        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
+    ) -> None:
+        await services.delete(db_session, agreement_id=agreement_id, actor=actor)
+
+    @get("/{agreement_id:uuid}/coverage", summary="Which clause covers which legal requirement (A1-A12, B1-B10)")
+    async def get_coverage(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> Coverage:
+        return services.coverage(await services.get(db_session, agreement_id=agreement_id))
+
+    @get("/{agreement_id:uuid}/changes", summary="What changed in the registry since the agreement was generated")
+    async def get_changes(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> list[SnapshotChange]:
+        found = await services.changes(db_session, agreement_id=agreement_id)
+        return [SnapshotChange.model_validate(change) for change in found]
+
+    @post("/{agreement_id:uuid}/new-version", summary="A new draft from today's registry data, superseding this one")
+    async def new_version(
+        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
+    ) -> AgreementPublic:
+        return AgreementPublic.model_validate(
+            await services.new_version(db_session, agreement_id=agreement_id, actor=actor)
+        )
+
+    @post("/{agreement_id:uuid}/issue", status_code=200, summary="Issue to the vendor (needs A1-A12 covered)")
+    async def issue(
+        self, request: Request[Any, Any, Any], db_session: DbSession, actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+    ) -> AgreementPublic:  # fmt: skip
+        agreement = await services.issue(db_session, agreement_id=agreement_id, storage=_storage(request), actor=actor)
+        return AgreementPublic.model_validate(agreement)
+
+    @post(
+        "/{agreement_id:uuid}/sign",
+        status_code=200,
+        summary="Upload the signed copy (PDF, multipart field 'file')",
+        request_max_body_size=SIGNED_COPY_LIMIT,
+    )
+    async def sign(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+        data: MultipartBody[dict[str, UploadFile]],
+    ) -> AgreementPublic:
+        upload = data.get("file")
+        if not isinstance(upload, UploadFile):
+            raise field_error("file", "send the signed copy as the multipart field 'file'")
+        content = await upload.read()
+        agreement = await services.sign(
+            db_session, agreement_id=agreement_id, signed_pdf=content, storage=_storage(request), actor=actor
+        )
+        return AgreementPublic.model_validate(agreement)
+
+    @post("/{agreement_id:uuid}/activate", status_code=200, summary="Mark a signed agreement active")
+    async def activate(
+        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
+    ) -> AgreementPublic:
+        return AgreementPublic.model_validate(
+            await services.activate(db_session, agreement_id=agreement_id, actor=actor)
+        )
+
+    @post("/{agreement_id:uuid}/terminate", status_code=200, summary="Terminate; the deletion deadline runs from then")
+    async def terminate(
+        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID],
+        data: JSONBody[Termination],
+    ) -> AgreementPublic:  # fmt: skip
+        agreement = await services.terminate(db_session, agreement_id=agreement_id, data=data, actor=actor)
+        return AgreementPublic.model_validate(agreement)
+
+    @post("/{agreement_id:uuid}/expire", status_code=200, summary="Mark an active agreement expired")
+    async def expire(
+        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID], data: JSONBody[Expiry]
+    ) -> AgreementPublic:
+        agreement = await services.expire(db_session, agreement_id=agreement_id, data=data, actor=actor)
+        return AgreementPublic.model_validate(agreement)
+
+    @post("/{agreement_id:uuid}/documents", summary="Render the agreement as DOCX or PDF and store it")
+    async def render_document(
+        self, request: Request[Any, Any, Any], db_session: DbSession, actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID], data: JSONBody[RenderRequest],
+    ) -> DocumentPublic:  # fmt: skip
+        document = await services.render_document(
+            db_session, agreement_id=agreement_id, request=data, storage=_storage(request), actor=actor
+        )
+        return DocumentPublic.model_validate(document)
+
+    @get("/{agreement_id:uuid}/documents", summary="Rendered and signed files of an agreement")
+    async def list_documents(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> list[DocumentPublic]:
+        await services.get(db_session, agreement_id=agreement_id)
+        documents = await services.get_documents(db_session, agreement_id=agreement_id)
+        return [DocumentPublic.model_validate(document) for document in documents]
+
+    @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download a file")
+    async def download(
+        self, request: Request[Any, Any, Any], db_session: DbSession, agreement_id: FromPath[uuid.UUID],
+        document_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:  # fmt: skip
+        document, content = await services.get_document(
+            db_session, agreement_id=agreement_id, document_id=document_id, storage=_storage(request)
+        )
+        return Response(
+            content,
+            media_type=document.content_type,
+            headers={
+                "Content-Disposition": services.content_disposition(document.filename),
+                "X-Content-Type-Options": "nosniff",
+                "Digest": f"sha-256={document.sha256}",
+            },
+        )

@@ -1,0 +1,148 @@
+"""Agreements (委托处理协议): generated for an engagement from a versioned template."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from app.core.fields import Name
+from app.core.schemas import partial_model
+
+
+class AgreementStatus(StrEnum):
+    draft = "draft"
+    issued = "issued"  # sent to the vendor
+    signed = "signed"  # the signed copy is uploaded
+    active = "active"
+    expired = "expired"
+    terminated = "terminated"
+
+
+class Language(StrEnum):
+    zh = "zh"
+    en = "en"
+    bilingual = "bilingual"
+
+
+class DocumentFormat(StrEnum):
+    docx = "docx"
+    pdf = "pdf"
+
+
+class AgreementTerms(SQLModel):
+    """What the parties agree beyond the engagement's data; editable while a draft."""
+
+    term_start: date
+    term_end: date
+    auto_renew: bool = False
+    notice_days: int = Field(default=30, ge=0, le=365, description="Notice of non-renewal, in days.")
+    deletion_days: int = Field(default=30, ge=1, le=365, description="Deletion after termination, in days (B4).")
+    incident_notice_hours: int = Field(default=24, ge=1, le=168, description="Incident notice to us, in hours (B3).")
+    audit_on_site: bool = Field(default=True, description="On-site audits allowed (A7).")
+    audit_notice_days: int = Field(default=10, ge=0, le=90)
+
+
+class AgreementCreate(AgreementTerms):
+    model_config = {"extra": "forbid"}
+    engagement_id: uuid.UUID
+    template_id: str = Field(default="pipl-entrusted-processing", max_length=100)
+    template_version: int | None = Field(default=None, ge=1, description="Default: the newest published version.")
+
+
+class AgreementTermsUpdate(AgreementTerms):
+    model_config = {"extra": "forbid"}
+
+
+AgreementUpdate = partial_model(AgreementTermsUpdate, "AgreementUpdate")
+
+
+class AgreementPublic(AgreementTerms):
+    id: uuid.UUID
+    number: str
+    engagement_id: uuid.UUID
+    vendor_id: uuid.UUID
+    template_id: str
+    template_version: int
+    status: AgreementStatus
+    owner_id: uuid.UUID | None
+    supersedes_id: uuid.UUID | None
+    issued_at: datetime | None
+    signed_at: datetime | None
+    activated_at: datetime | None
+    ended_on: date | None
+    end_reason: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class Termination(SQLModel):
+    model_config = {"extra": "forbid"}
+    ended_on: date = Field(description="From this date the vendor's deletion deadline runs.")
+    reason: Name
+
+
+class Expiry(SQLModel):
+    model_config = {"extra": "forbid"}
+    ended_on: date | None = Field(default=None, description="Default: the term end.")
+
+
+class RenderRequest(SQLModel):
+    model_config = {"extra": "forbid"}
+    format: DocumentFormat
+    lang: Language = Language.bilingual
+    annex: bool = Field(default=True, description="Add the table of legal requirements covered.")
+
+
+class DocumentPublic(SQLModel):
+    id: uuid.UUID
+    agreement_id: uuid.UUID
+    kind: str
+    format: str
+    lang: str | None
+    template_version: int
+    sha256: str
+    size: int
+    filename: str
+    content_type: str
+    created_at: datetime
+
+
+class CoverageRow(SQLModel):
+    id: str
+    required: bool
+    source: str
+    zh: str
+    en: str
+    clauses: list[str]
+    articles: list[str]
+
+
+class Coverage(SQLModel):
+    agreement_id: uuid.UUID
+    template: str
+    requirements: list[CoverageRow]
+    uncovered_required: list[str]
+
+
+class SnapshotChange(SQLModel):
+    field: str
+    old: Any
+    new: Any
+
+
+class TemplateVersionPublic(SQLModel):
+    version: int
+    published: date | None
+    clauses: list[str]
+    fingerprint: str
+
+
+class TemplatePublic(SQLModel):
+    id: str
+    title_zh: str
+    title_en: str
+    versions: list[TemplateVersionPublic]

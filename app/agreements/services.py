@@ -1,0 +1,366 @@
+"""Agreement rules: generation from a snapshot, lifecycle, coverage, rendering and storage."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.agreements import context, rendering
+from app.agreements.library import Library, LibraryError, Template, TemplateVersion, library
+from app.agreements.models import Agreement, AgreementDocument
+from app.agreements.schemas import (
+    AgreementCreate,
+    AgreementStatus,
+    AgreementTermsUpdate,
+    Coverage,
+    CoverageRow,
+    DocumentFormat,
+    Expiry,
+    Language,
+    RenderRequest,
+    Termination,
+)
+from app.audit import services as audit
+from app.audit.schemas import AuditAction
+from app.core import clock
+from app.core.actor import Actor
+from app.core.errors import (
+    ConflictError,
+    FieldErrors,
+    InvalidReferenceError,
+    NotFoundError,
+    UnprocessableError,
+    field_error,
+)
+from app.core.queries import get_or_404, order_by, paginate, where_equal
+from app.core.schemas import merge_patch
+from app.core.storage import LocalStorage
+from app.core.types import utcnow
+from app.engagements import services as engagements
+from app.handler.models import PROFILE_ID, HandlerProfile
+from app.vendors.models import Vendor
+
+Status = AgreementStatus
+# action: (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
+    "issue": (frozenset({Status.draft}), Status.issued),
+    "sign": (frozenset({Status.issued}), Status.signed),
+    "activate": (frozenset({Status.signed}), Status.active),
+    "terminate": (frozenset({Status.issued, Status.signed, Status.active}), Status.terminated),
+    "expire": (frozenset({Status.active}), Status.expired),
+}
+CONTENT_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+SORT_COLUMNS = {"number": col(Agreement.number), "created_at": col(Agreement.created_at),
+                "term_end": col(Agreement.term_end), "status": col(Agreement.status)}  # fmt: skip
+
+
+def _template(lib: Library, template_id: str, number: int | None) -> tuple[Template, TemplateVersion]:
+    template = lib.templates.get(template_id)
+    if template is None:
+        raise InvalidReferenceError("template_id", f"no template {template_id!r}; see GET /api/templates")
+    version = template.version(number)
+    if version is None or version.published is None:
+        raise InvalidReferenceError("template_version", "no such published version of this template")
+    return template, version
+
+
+def _check_terms(data: BaseModel) -> None:
+    errors = FieldErrors()
+    if data.term_end < data.term_start:  # type: ignore[attr-defined]
+        errors.add("term_end", f"{data.term_end} is before term_start {data.term_start}")  # type: ignore[attr-defined]
+    errors.raise_if_any()
+
+
+async def current_snapshot(session: AsyncSession, engagement_id: uuid.UUID) -> dict[str, Any]:
+    engagement = await engagements.get(session, engagement_id=engagement_id)
+    handler = await session.get(HandlerProfile, PROFILE_ID)
+    if handler is None:
+        raise ConflictError("set the handler profile first (PUT /api/handler): it is a party to the agreement")
+    vendor = await get_or_404(session, Vendor, engagement.vendor_id, "vendor")
+    subs = (await engagements.sub_processors_of(session, [engagement.id]))[engagement.id]
+    return context.snapshot(handler, vendor, engagement, subs)
+
+
+async def get(session: AsyncSession, *, agreement_id: uuid.UUID) -> Agreement:
+    return await get_or_404(session, Agreement, agreement_id, "agreement")
+
+
+async def get_all(
+    session: AsyncSession,
+    *,
+    engagement_id: uuid.UUID | None,
+    vendor_id: uuid.UUID | None,
+    status: AgreementStatus | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[Agreement], int]:
+    query = where_equal(
+        select(Agreement),
+        [(col(Agreement.engagement_id), engagement_id), (col(Agreement.vendor_id), vendor_id),
+         (col(Agreement.status), status)],
+    )  # fmt: skip
+    query = query.order_by(*order_by(sort, SORT_COLUMNS, Agreement.id))
+    return await paginate(session, query, limit=limit, offset=offset)
+
+
+async def create(
+    session: AsyncSession, *, data: AgreementCreate, actor: Actor, supersedes: Agreement | None = None
+) -> Agreement:
+    actor.require_writer(creating=True)
+    _check_terms(data)
+    template, version = _template(library(), data.template_id, data.template_version)
+    try:
+        engagement = await engagements.get(session, engagement_id=data.engagement_id)
+    except NotFoundError:
+        raise InvalidReferenceError("engagement_id", "no engagement has this id") from None
+    snapshot = await current_snapshot(session, engagement.id)
+    agreement = Agreement(
+        **data.model_dump(exclude={"engagement_id", "template_id", "template_version"}),
+        engagement_id=engagement.id,
+        vendor_id=engagement.vendor_id,
+        template_id=template.id,
+        template_version=version.version,
+        number=f"DPA-{clock.today().year}-{uuid.uuid4().hex[:8].upper()}",
+        owner_id=actor.user_id,
+        snapshot=snapshot,
+        supersedes_id=supersedes.id if supersedes else None,
+    )
+    session.add(agreement)
+    await session.flush()
+    audit.record(session, actor, AuditAction.create, "agreement", agreement.id,
+                 {**data.model_dump(), "number": agreement.number, "template_version": version.version})  # fmt: skip
+    await session.commit()
+    return agreement
+
+
+def _require_draft(agreement: Agreement) -> None:
+    if agreement.status != Status.draft:
+        raise ConflictError(f"agreement {agreement.number} is {agreement.status}; only a draft can be changed")
+
+
+async def update(session: AsyncSession, *, agreement_id: uuid.UUID, patch: BaseModel, actor: Actor) -> Agreement:
+    agreement = await get(session, agreement_id=agreement_id)
+    actor.require_writer(agreement.owner_id)
+    _require_draft(agreement)
+    data = merge_patch(agreement, patch, AgreementTermsUpdate)
+    _check_terms(data)
+    if audit.apply_update(session, actor, agreement, data, "agreement"):
+        await session.commit()
+    return agreement
+
+
+async def delete(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor) -> None:
+    agreement = await get(session, agreement_id=agreement_id)
+    actor.require_writer(agreement.owner_id)
+    _require_draft(agreement)
+    audit.record(session, actor, AuditAction.delete, "agreement", agreement.id, {"number": agreement.number})
+    for document in await get_documents(session, agreement_id=agreement.id):
+        await session.delete(document)
+    await session.flush()
+    await session.delete(agreement)
+    await session.commit()
+
+
+def _terms(agreement: Agreement) -> dict[str, Any]:
+    return {name: getattr(agreement, name) for name in AgreementTermsUpdate.model_fields}
+
+
+def compose(agreement: Agreement, *, annex: bool = False) -> rendering.Composed:
+    lib = library()
+    template = lib.templates[agreement.template_id]
+    version = template.version(agreement.template_version)
+    if version is None:
+        raise LibraryError(f"{agreement.template_id} v{agreement.template_version} is no longer in the library")
+    return rendering.compose(
+        lib, template, version, agreement.snapshot, _terms(agreement), agreement.number, annex=annex
+    )
+
+
+def coverage(agreement: Agreement) -> Coverage:
+    document = compose(agreement)
+    rows = [CoverageRow.model_validate(row) for row in rendering.coverage(library(), document.clauses)]
+    return Coverage(
+        agreement_id=agreement.id,
+        template=document.template,
+        requirements=rows,
+        uncovered_required=[row.id for row in rows if row.required and not row.clauses],
+    )
+
+
+async def changes(session: AsyncSession, *, agreement_id: uuid.UUID) -> list[dict[str, Any]]:
+    """What changed in the registry since the agreement was generated."""
+    agreement = await get(session, agreement_id=agreement_id)
+    return context.changes(agreement.snapshot, await current_snapshot(session, agreement.engagement_id))
+
+
+async def new_version(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor) -> Agreement:
+    """A new draft from today's registry data, with the same terms, superseding this one."""
+    old = await get(session, agreement_id=agreement_id)
+    data = AgreementCreate(
+        **_terms(old), engagement_id=old.engagement_id, template_id=old.template_id, template_version=None
+    )
+    return await create(session, data=data, actor=actor, supersedes=old)
+
+
+def render(agreement: Agreement, request: RenderRequest) -> bytes:
+    """Blocking: compose, check every character has a glyph, lay out. Run it in a thread."""
+    document = compose(agreement, annex=request.annex)
+    languages = rendering.LANGUAGE_SETS[request.lang.value]
+    try:
+        rendering.check_glyphs(rendering.text_of(document, languages))
+    except rendering.RenderError as exc:
+        raise UnprocessableError(str(exc)) from None
+    if request.format == DocumentFormat.docx:
+        return rendering.to_docx(document, languages)
+    return rendering.to_pdf(document, languages)
+
+
+def filename(agreement: Agreement, suffix: str, extension: str) -> str:
+    """Readable and safe: the number, the vendor's name, no path or control characters."""
+    vendor = agreement.snapshot["vendor"]
+    name = vendor["legal_name_zh"] or vendor["legal_name_en"]
+    name = "".join(ch if unicodedata.category(ch)[0] in "LN" else "-" for ch in name)
+    name = re.sub("-{2,}", "-", name).strip("-")[:60]
+    return f"{agreement.number}-{name}-{suffix}.{extension}"
+
+
+def content_disposition(name: str) -> str:
+    """RFC 6266: an ASCII fallback, and the real name UTF-8 encoded (a Chinese name survives)."""
+    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in ".-_") else "_" for ch in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+async def _store(
+    session: AsyncSession, storage: LocalStorage, agreement: Agreement, data: bytes, *,
+    kind: str, fmt: str, lang: str | None,
+) -> AgreementDocument:  # fmt: skip
+    stored = await anyio.to_thread.run_sync(storage.put, data)
+    document = AgreementDocument(
+        agreement_id=agreement.id,
+        kind=kind,
+        format=fmt,
+        lang=lang,
+        template_version=agreement.template_version,
+        sha256=stored.sha256,
+        size=stored.size,
+        filename=filename(agreement, lang or kind, fmt),
+        content_type=CONTENT_TYPES[fmt],
+    )
+    session.add(document)
+    return document
+
+
+async def render_document(
+    session: AsyncSession, *, agreement_id: uuid.UUID, request: RenderRequest, storage: LocalStorage, actor: Actor
+) -> AgreementDocument:
+    agreement = await get(session, agreement_id=agreement_id)
+    data = await anyio.to_thread.run_sync(render, agreement, request)
+    document = await _store(session, storage, agreement, data, kind="generated", fmt=request.format.value,
+                            lang=request.lang.value)  # fmt: skip
+    await session.flush()
+    audit.record(session, actor, AuditAction.create, "agreement_document", document.id,
+                 {"agreement_id": agreement.id, "sha256": document.sha256, "format": document.format})  # fmt: skip
+    await session.commit()
+    return document
+
+
+async def get_documents(session: AsyncSession, *, agreement_id: uuid.UUID) -> list[AgreementDocument]:
+    query = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == agreement_id)
+    return list(await session.scalars(query.order_by(col(AgreementDocument.created_at))))
+
+
+async def get_document(
+    session: AsyncSession, *, agreement_id: uuid.UUID, document_id: uuid.UUID, storage: LocalStorage
+) -> tuple[AgreementDocument, bytes]:
+    document = await get_or_404(session, AgreementDocument, document_id, "document")
+    if document.agreement_id != agreement_id:
+        raise NotFoundError("document not found")
+    return document, await anyio.to_thread.run_sync(storage.get, document.sha256)
+
+
+async def _transition(session: AsyncSession, agreement: Agreement, action: str, actor: Actor) -> None:
+    actor.require_writer(agreement.owner_id)
+    allowed, target = TRANSITIONS[action]
+    if agreement.status not in allowed:
+        raise ConflictError(
+            f"cannot {action} agreement {agreement.number}: it is {agreement.status} "
+            f"(allowed from {', '.join(sorted(allowed))})"
+        )
+    audit.record(
+        session, actor, AuditAction.update, "agreement", agreement.id, {"status": [agreement.status, target.value]}
+    )
+    agreement.status = target.value
+    agreement.updated_at = utcnow()
+
+
+async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: LocalStorage, actor: Actor) -> Agreement:
+    """Issue to the vendor: only with A1-A12 covered; the bilingual DOCX and PDF are stored."""
+    agreement = await get(session, agreement_id=agreement_id)
+    await _transition(session, agreement, "issue", actor)
+    uncovered = coverage(agreement).uncovered_required
+    if uncovered:
+        raise ConflictError(
+            f"cannot issue: required items not covered by any clause: {', '.join(uncovered)}",
+            [{"key": requirement, "message": "not covered"} for requirement in uncovered],
+        )
+    for fmt in DocumentFormat:
+        request = RenderRequest(format=fmt, lang=Language.bilingual, annex=True)
+        data = await anyio.to_thread.run_sync(render, agreement, request)
+        await _store(session, storage, agreement, data, kind="generated", fmt=fmt.value, lang=Language.bilingual.value)
+    agreement.issued_at = utcnow()
+    await session.commit()
+    return agreement
+
+
+async def sign(
+    session: AsyncSession, *, agreement_id: uuid.UUID, signed_pdf: bytes, storage: LocalStorage, actor: Actor
+) -> Agreement:
+    agreement = await get(session, agreement_id=agreement_id)
+    await _transition(session, agreement, "sign", actor)
+    if not signed_pdf.startswith(b"%PDF-"):
+        raise field_error("file", "the signed copy must be a PDF (its content does not start with %PDF-)")
+    await _store(session, storage, agreement, signed_pdf, kind="signed", fmt="pdf", lang=None)
+    agreement.signed_at = utcnow()
+    await session.commit()
+    return agreement
+
+
+async def activate(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor) -> Agreement:
+    agreement = await get(session, agreement_id=agreement_id)
+    await _transition(session, agreement, "activate", actor)
+    agreement.activated_at = utcnow()
+    await session.commit()
+    return agreement
+
+
+async def terminate(session: AsyncSession, *, agreement_id: uuid.UUID, data: Termination, actor: Actor) -> Agreement:
+    """Terminate; `ended_on` is the date from which the vendor's deletion deadline runs."""
+    agreement = await get(session, agreement_id=agreement_id)
+    await _transition(session, agreement, "terminate", actor)
+    if data.ended_on < agreement.term_start:
+        raise field_error("ended_on", f"{data.ended_on} is before the term start {agreement.term_start}")
+    agreement.ended_on, agreement.end_reason = data.ended_on, data.reason
+    await session.commit()
+    return agreement
+
+
+async def expire(session: AsyncSession, *, agreement_id: uuid.UUID, data: Expiry, actor: Actor) -> Agreement:
+    agreement = await get(session, agreement_id=agreement_id)
+    await _transition(session, agreement, "expire", actor)
+    agreement.ended_on = data.ended_on or agreement.term_end
+    agreement.end_reason = "expired"
+    await session.commit()
+    return agreement

@@ -8,13 +8,15 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
+from litestar.exceptions import HTTPException
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.agreements.library import LibraryError
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import DomainError
 from app.core.settings import ConfigError, Settings
@@ -111,6 +113,72 @@ def demo_load() -> None:
 
 
 @cli.group()
+def templates() -> None:
+    """The agreement clause library (contract_templates/)."""
+
+
+@templates.command("list")
+def templates_list() -> None:
+    """Templates, versions, publication dates and clause counts."""
+    from app.agreements.library import load
+
+    library = load()
+    for template in library.templates.values():
+        for version in template.versions:
+            published = version.published.isoformat() if version.published else "draft"
+            click.echo(f"{template.id}\tv{version.version}\t{published}\t{len(version.clauses)} clauses")
+
+
+@templates.command("check")
+def templates_check() -> None:
+    """Check placeholders, references and that no published version was edited."""
+    from app.agreements.library import load
+
+    library = load()
+    problems = library.problems()
+    if problems:
+        raise CommandError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    click.echo(f"ok: {len(library.templates)} templates, {len(library.clauses)} clauses, "
+               f"{len(library.requirements)} requirements")  # fmt: skip
+
+
+@templates.command("lock")
+def templates_lock() -> None:
+    """Record the fingerprint of newly published versions in published.lock."""
+    from app.agreements.library import load, write_lock
+
+    added = write_lock(load())
+    click.echo("\n".join(f"locked {name} {fingerprint}" for name, fingerprint in added.items()) or "nothing new")
+
+
+@cli.group()
+def agreements() -> None:
+    """Agreements."""
+
+
+@agreements.command("render")
+@click.argument("agreement_id", type=click.UUID)
+@click.option("--format", "fmt", required=True, type=click.Choice(["docx", "pdf"]))
+@click.option("--lang", default="bilingual", show_default=True, type=click.Choice(["zh", "en", "bilingual"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="File to write.")
+@click.option("--annex/--no-annex", default=True, show_default=True, help="Add the requirements table.")
+def agreements_render(agreement_id: Any, fmt: str, lang: str, out: str, annex: bool) -> None:
+    """Render an agreement to a file (nothing is stored)."""
+    from app.agreements import services
+    from app.agreements.schemas import DocumentFormat, Language, RenderRequest
+
+    request = RenderRequest(format=DocumentFormat(fmt), lang=Language(lang), annex=annex)
+
+    async def work(session: AsyncSession) -> bytes:
+        return services.render(await services.get(session, agreement_id=agreement_id), request)
+
+    data = run_in_session(work)
+    with open(out, "wb") as file:
+        file.write(data)
+    click.echo(f"wrote {out} ({len(data):,} bytes)")
+
+
+@cli.group()
 def users() -> None:
     """Users and their API tokens."""
 
@@ -151,8 +219,13 @@ def users_list() -> None:
 
 def _describe(exc: BaseException) -> str | None:
     """One line for an error the user can fix, or None for a bug."""
-    if isinstance(exc, ConfigError | DomainError):
-        return str(exc) if not isinstance(exc, DomainError) else exc.detail
+    if isinstance(exc, DomainError):
+        return exc.detail
+    if isinstance(exc, ConfigError | LibraryError):
+        return str(exc)
+    if isinstance(exc, HTTPException):  # a service's 400 with the field and the reason
+        extra = exc.extra[0] if isinstance(exc.extra, list) and exc.extra else None
+        return f"{extra['key']}: {extra['message']}" if isinstance(extra, dict) else exc.detail
     if isinstance(exc, ValidationError):
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "input"

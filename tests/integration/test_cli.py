@@ -40,7 +40,20 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: st
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["serve"], ["db"], ["db", "upgrade"], ["demo", "load"], ["users"], ["users", "create"], ["users", "list"]],
+    [
+        [],
+        ["serve"],
+        ["db"],
+        ["db", "upgrade"],
+        ["demo", "load"],
+        ["users"],
+        ["users", "create"],
+        ["users", "list"],
+        ["templates", "list"],
+        ["templates", "check"],
+        ["templates", "lock"],
+        ["agreements", "render"],
+    ],
 )
 def test_help_on_every_command(command: list[str]) -> None:
     result = dpa(*command, "--help")
@@ -140,3 +153,35 @@ def test_upgrade_demo_and_serve_like_make_run(tmp_path: Path) -> None:
         server.terminate()
         output, _ = server.communicate(timeout=10)
     assert f"http://127.0.0.1:{port}" in output
+
+
+def test_templates_commands() -> None:
+    listed = dpa("templates", "list")
+    assert listed.returncode == 0 and "pipl-entrusted-processing\tv1\t" in listed.stdout
+    checked = dpa("templates", "check")
+    assert checked.returncode == 0 and checked.stdout.startswith("ok: ")
+
+
+def test_agreements_render_writes_the_file(client: TestClient[Any], clean_database: str, tmp_path: Path) -> None:
+    from docx import Document
+
+    from app.demo import load
+    from tests.conftest import run
+
+    _, token = run(load, clean_database)
+    headers = {"Authorization": f"Bearer {token}"}
+    engagement = client.get("/api/engagements?q=Payroll", headers=headers).json()["items"][0]
+    agreement = client.post(
+        "/api/agreements",
+        json={"engagement_id": engagement["id"], "term_start": "2026-01-01", "term_end": "2026-12-31"},
+        headers=headers,
+    ).json()
+    out = tmp_path / "agreement.docx"
+    result = dpa("agreements", "render", agreement["id"], "--format", "docx", "--lang", "zh", "--out", str(out),
+                 database_url=clean_database)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = "\n".join(paragraph.text for paragraph in Document(str(out)).paragraphs)
+    assert "第一条 协议双方与背景" in text and "Article 1." not in text
+    missing = dpa("agreements", "render", "00000000-0000-0000-0000-000000000000", "--format", "pdf", "--out",
+                  str(tmp_path / "x.pdf"), database_url=clean_database)  # fmt: skip
+    assert_one_line_error(missing, "agreement not found")

@@ -64,7 +64,14 @@ def registry(client: TestClient[Any], admin: Account) -> dict[str, Any]:
     sub = client.post(
         f"/api/engagements/{engagement['id']}/sub-processors", json={"name": "Sub Co."}, headers=admin.headers
     ).json()
-    return {"vendor": vendor, "engagement": engagement, "sub": sub}
+    client.put("/api/handler", json={"legal_name_zh": "公司", "unified_social_credit_code": "91310000MA1FL3XC0D"},
+               headers=admin.headers)  # fmt: skip
+    agreement = client.post(
+        "/api/agreements",
+        json={"engagement_id": engagement["id"], "term_start": "2026-01-01", "term_end": "2026-12-31"},
+        headers=admin.headers,
+    ).json()
+    return {"vendor": vendor, "engagement": engagement, "sub": sub, "agreement": agreement}
 
 
 def _writes(registry: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -94,6 +101,19 @@ def _writes(registry: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
             {"legal_name_zh": "公司", "unified_social_credit_code": "91310000MA1FL3XC0D", "individuals_total": 1},
         ),
         ("POST", "/api/users", {"email": "someone@test.example", "role": "owner", "name": "x"}),
+        (
+            "POST",
+            "/api/agreements",
+            {
+                "engagement_id": engagement["id"],
+                "term_start": "2026-01-01",
+                "term_end": "2026-12-31",
+                "deletion_days": 30,
+            },
+        ),
+        ("PATCH", f"/api/agreements/{registry['agreement']['id']}", {"term_start": "2026-01-01", "notice_days": 5}),
+        ("POST", f"/api/agreements/{registry['agreement']['id']}/documents", {"format": "docx", "lang": "zh"}),
+        ("POST", f"/api/agreements/{registry['agreement']['id']}/terminate", {"ended_on": "2026-06-01", "reason": "x"}),
     ]
 
 
@@ -114,8 +134,10 @@ def test_hostile_field_values_never_cause_500(
                 if method == "POST" and path == "/api/vendors":
                     # Accepted (e.g. an odd but valid address): remove it so later codes stay unique.
                     client.delete(f"/api/vendors/{response.json()['id']}", headers=admin.headers)
-                elif method == "POST" and path == "/api/users":
-                    break
+                elif (method, path) in (("POST", "/api/users"), ("POST", "/api/agreements")) or path.endswith(
+                    "/documents"
+                ):
+                    break  # creates something new each time; one accepted case is enough
         if refused_only is not None:
             assert _snapshot(client, admin) == refused_only, (method, path)
 
@@ -148,7 +170,7 @@ def test_malformed_bodies_are_400(client: TestClient[Any], admin: Account, regis
     ],
 )
 def test_hostile_query_strings_never_cause_500(client: TestClient[Any], admin: Account, query: str) -> None:
-    for path in ("/api/vendors", "/api/engagements", "/api/audit"):
+    for path in ("/api/vendors", "/api/engagements", "/api/audit", "/api/agreements"):
         _assert_deliberate(client.get(f"{path}?{query}", headers=admin.headers), (path, query))
 
 

@@ -1,0 +1,364 @@
+"""Agreements generated from the registry, rendered to DOCX and PDF, read back and checked."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from docx import Document
+from litestar.testing import TestClient
+from pypdf import PdfReader
+
+from app.agreements.library import load
+from app.demo import load as load_demo
+from tests.conftest import Account, run
+from tests.factories import engagement_body, vendor_body
+
+TERMS = {"term_start": "2026-01-05", "term_end": "2027-01-04"}
+
+
+@pytest.fixture
+def demo(client: TestClient[Any], clean_database: str) -> dict[str, Any]:
+    _, token = run(load_demo, clean_database)
+    headers = {"Authorization": f"Bearer {token}"}
+    engagements = client.get("/api/engagements", headers=headers).json()["items"]
+    by_category = {
+        "camera": next(e for e in engagements if "facial_recognition" in e["pi_categories"]),
+        "payroll": next(e for e in engagements if e["legal_basis"] == "hr_management"),
+    }
+    return {"headers": headers, **by_category}
+
+
+def _agreement(client: TestClient[Any], headers: dict[str, str], engagement_id: str, **terms: Any) -> dict[str, Any]:
+    response = client.post("/api/agreements", json={"engagement_id": engagement_id, **TERMS, **terms}, headers=headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _render(client: TestClient[Any], headers: dict[str, str], agreement_id: str, **request: Any) -> bytes:
+    created = client.post(f"/api/agreements/{agreement_id}/documents", json=request, headers=headers)
+    assert created.status_code == 201, created.text
+    document = created.json()
+    download = client.get(f"/api/agreements/{agreement_id}/documents/{document['id']}/content", headers=headers)
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith(document["content_type"])
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert len(download.content) == document["size"]
+    return download.content
+
+
+def docx_text(data: bytes) -> str:
+    document = Document(io.BytesIO(data))
+    parts = [paragraph.text for paragraph in document.paragraphs]
+    for table in document.tables:
+        parts += [cell.text for row in table.rows for cell in row.cells]
+    parts += [paragraph.text for paragraph in document.sections[0].header.paragraphs]
+    return "\n".join(parts)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def _squash(text: str) -> str:
+    # PDF text extraction breaks lines where the layout wrapped them.
+    return "".join(text.split())
+
+
+def test_camera_agreement_covers_every_required_item_in_both_languages(
+    client: TestClient[Any], demo: dict[str, Any]
+) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"])
+    assert agreement["status"] == "draft" and agreement["number"].startswith("DPA-")
+
+    coverage = client.get(f"/api/agreements/{agreement['id']}/coverage", headers=headers).json()
+    assert coverage["uncovered_required"] == []
+    rows = {row["id"]: row for row in coverage["requirements"]}
+    assert set(rows) == {f"A{n}" for n in range(1, 13)} | {f"B{n}" for n in range(1, 11)}
+    assert "facial-data.v1" in rows["B7"]["clauses"]
+
+    library = load()
+    covering = {key for row in rows.values() for key in row["clauses"]}
+    docx = docx_text(_render(client, headers, agreement["id"], format="docx", lang="bilingual"))
+    pdf = _squash(pdf_text(_render(client, headers, agreement["id"], format="pdf", lang="bilingual")))
+    for key in covering:
+        clause = library.clauses[key]
+        for lang in ("zh", "en"):
+            title = getattr(clause.title, lang)
+            assert title in docx, (key, lang)
+            assert _squash(title) in pdf, (key, lang)
+    expected = [
+        "人脸信息应当存储于人脸识别设备内",
+        "stores the facial information in the face-recognition device",
+        "431,623",
+        "22 identity-recognition devices",
+        "共22台个人身份识别设备",
+        agreement["number"],
+    ]
+    for text in expected:
+        assert text in docx, text
+        assert _squash(text) in pdf, text
+
+
+def test_facial_clauses_only_where_faces_are_processed(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["payroll"]["id"])
+    rows = {
+        r["id"]: r
+        for r in client.get(f"/api/agreements/{agreement['id']}/coverage", headers=headers).json()["requirements"]
+    }
+    assert rows["B7"]["clauses"] == []
+    docx = docx_text(_render(client, headers, agreement["id"], format="docx", lang="bilingual"))
+    assert "人脸识别设备内" not in docx and "face-recognition device" not in docx
+    assert "条 人脸信息" not in docx and ". Facial information" not in docx
+    assert "敏感个人信息" in docx  # payroll holds ID numbers and bank accounts
+
+
+@pytest.mark.parametrize(
+    ("lang", "present", "absent"), [("zh", "第一条", "Article 1."), ("en", "Article 1.", "第一条")]
+)
+def test_single_language_documents(
+    client: TestClient[Any], demo: dict[str, Any], lang: str, present: str, absent: str
+) -> None:
+    agreement = _agreement(client, demo["headers"], demo["payroll"]["id"])
+    text = docx_text(_render(client, demo["headers"], agreement["id"], format="docx", lang=lang))
+    assert present in text and absent not in text
+
+
+def test_names_come_out_exactly(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    vendor = client.post(
+        "/api/vendors",
+        json=vendor_body(legal_name_zh='"悠"数据 & <服务>有限公司', legal_name_en='A & B <Co> "Quoted" Ltd.'),
+        headers=headers,
+    ).json()
+    engagement = client.post(
+        "/api/engagements", json=engagement_body(vendor["id"], name="R&D <test>"), headers=headers
+    ).json()
+    agreement = _agreement(client, headers, engagement["id"])
+    docx = docx_text(_render(client, headers, agreement["id"], format="docx"))
+    pdf = pdf_text(_render(client, headers, agreement["id"], format="pdf"))
+    for name in ('"悠"数据 & <服务>有限公司', 'A & B <Co> "Quoted" Ltd.', "R&D <test>"):
+        assert name in docx
+        assert _squash(name) in _squash(pdf)
+    assert "&amp;" not in pdf and "&lt;" not in pdf
+
+
+def test_edge_cases_render(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    """A 300-character name (the field's limit), empty optional fields, and every condition true."""
+    headers = demo["headers"]
+    long_name = "长" * 300
+    vendor = client.post("/api/vendors", json=vendor_body(legal_name_zh=long_name, address=""), headers=headers).json()
+    everything = engagement_body(
+        vendor["id"],
+        pi_categories=["facial_recognition", "biometric_other", "health", "minors_data"],
+        data_subjects=["minors_under_14", "visitors"],
+        venues=[{"description": "Lobby", "venue_type": "store", "public_place": True, "equipment": "image_capture",
+                 "equipment_count": 3}],
+        leaves_china=True,
+        storage_locations=[{"country": "SG"}],
+        cross_border_recipients=[{"name": "Group IT", "country": "DE"}],
+        cross_border_mechanism="standard_contract",
+        retention_days=None,
+        individuals_count=None,
+    )  # fmt: skip
+    engagement = client.post("/api/engagements", json=everything, headers=headers).json()
+    agreement = _agreement(client, headers, engagement["id"], auto_renew=True, audit_on_site=False)
+    keys = {k for r in client.get(f"/api/agreements/{agreement['id']}/coverage", headers=headers).json()["requirements"]
+            for k in r["clauses"]}  # fmt: skip
+    assert {"facial-data.v1", "cross-border.v1", "public-venue-equipment.v1", "sensitive-pi.v1"} <= keys
+    docx = docx_text(_render(client, headers, agreement["id"], format="docx"))
+    assert long_name in docx and "不满十四周岁" in docx and "未约定" in docx and "Group IT (DE)" in docx
+    pdf = pdf_text(_render(client, headers, agreement["id"], format="pdf"))
+    assert _squash("Group IT (DE)") in _squash(pdf)
+
+
+def test_a_character_without_a_glyph_is_refused(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    vendor = client.post(
+        "/api/vendors", json=vendor_body(legal_name_en="Smile \U0001f600 Ltd."), headers=headers
+    ).json()
+    engagement = client.post("/api/engagements", json=engagement_body(vendor["id"]), headers=headers).json()
+    agreement = _agreement(client, headers, engagement["id"])
+    response = client.post(f"/api/agreements/{agreement['id']}/documents", json={"format": "pdf"}, headers=headers)
+    assert response.status_code == 422
+    assert "U+1F600" in response.json()["detail"]
+    assert client.get(f"/api/agreements/{agreement['id']}/documents", headers=headers).json() == []
+
+
+def test_download_filename_survives_in_chinese(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"])
+    document = client.post(
+        f"/api/agreements/{agreement['id']}/documents", json={"format": "docx"}, headers=headers
+    ).json()
+    response = client.get(f"/api/agreements/{agreement['id']}/documents/{document['id']}/content", headers=headers)
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="')
+    encoded = disposition.split("filename*=UTF-8''")[1]
+    assert unquote(encoded) == document["filename"]
+    assert "上海慧眼视觉科技有限公司" in document["filename"]
+    assert "/" not in document["filename"] and "\\" not in document["filename"]
+    fallback = disposition.split('filename="')[1].split('"')[0]
+    assert fallback.isascii()
+
+
+def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"])
+    base = f"/api/agreements/{agreement['id']}"
+
+    def act(action: str, **kwargs: Any) -> Any:
+        return client.post(f"{base}/{action}", headers=headers, **kwargs)
+
+    assert act("activate").status_code == 409
+    assert act("sign", files={"file": ("signed.pdf", b"%PDF-1.7 signed", "application/pdf")}).status_code == 409
+
+    issued = act("issue")
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["status"] == "issued" and issued.json()["issued_at"]
+    documents = client.get(f"{base}/documents", headers=headers).json()
+    assert sorted(d["format"] for d in documents) == ["docx", "pdf"]
+    assert client.patch(base, json={"deletion_days": 10}, headers=headers).status_code == 409
+    assert act("issue").status_code == 409
+
+    not_pdf = act("sign", files={"file": ("signed.pdf", b"MZ\x90\x00 not a pdf", "application/pdf")})
+    assert not_pdf.status_code == 400 and not_pdf.json()["extra"][0]["key"] == "file"
+    assert client.get(base, headers=headers).json()["status"] == "issued"
+    assert act("sign", data={"note": "x"}).status_code == 400
+    signed = act("sign", files={"file": ("扫描件.pdf", b"%PDF-1.7\n signed copy", "application/pdf")})
+    assert signed.status_code == 200 and signed.json()["status"] == "signed"
+    assert any(d["kind"] == "signed" for d in client.get(f"{base}/documents", headers=headers).json())
+
+    assert act("activate").json()["status"] == "active"
+    bad_date = act("terminate", json={"ended_on": "2020-01-01", "reason": "vendor breach"})
+    assert bad_date.status_code == 400
+    terminated = act("terminate", json={"ended_on": "2026-12-01", "reason": "vendor breach"})
+    assert terminated.status_code == 200
+    assert terminated.json()["ended_on"] == "2026-12-01" and terminated.json()["end_reason"] == "vendor breach"
+    assert act("expire", json={}).status_code == 409
+    assert client.delete(base, headers=headers).status_code == 409
+
+    trail = client.get(f"/api/audit?object_type=agreement&object_id={agreement['id']}", headers=headers).json()
+    statuses = [entry["changes"]["status"][1] for entry in trail["items"] if "status" in entry["changes"]]
+    assert statuses == ["terminated", "active", "signed", "issued"]
+
+
+def test_draft_terms_change_and_are_validated(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"])
+    base = f"/api/agreements/{agreement['id']}"
+    assert client.patch(base, json={"deletion_days": 15}, headers=headers).json()["deletion_days"] == 15
+    cases = [
+        ({"term_end": "2025-01-01"}, "term_end"),
+        ({"deletion_days": 0}, "deletion_days"),
+        ({"incident_notice_hours": 1000}, "incident_notice_hours"),
+        ({"number": "X"}, "number"),
+    ]
+    for body, field in cases:
+        response = client.patch(base, json=body, headers=headers)
+        assert response.status_code == 400, body
+        assert field in {item["key"] for item in response.json()["extra"]}
+    assert client.get(base, headers=headers).json()["deletion_days"] == 15
+    docx = docx_text(_render(client, headers, agreement["id"], format="docx"))
+    assert "终止之日起15日内完成删除" in docx and "within 15 days of termination" in docx
+
+
+def test_bad_agreement_requests(
+    client: TestClient[Any], demo: dict[str, Any], make_user: Callable[..., Account]
+) -> None:
+    headers = demo["headers"]
+    engagement_id = demo["camera"]["id"]
+    cases = [
+        ({"engagement_id": "00000000-0000-0000-0000-000000000000", **TERMS}, 422, "engagement_id"),
+        ({"engagement_id": engagement_id, **TERMS, "template_id": "nope"}, 422, "template_id"),
+        ({"engagement_id": engagement_id, **TERMS, "template_version": 99}, 422, "template_version"),
+        ({"engagement_id": engagement_id, "term_start": "2027-01-01", "term_end": "2026-01-01"}, 400, "term_end"),
+        ({"engagement_id": engagement_id}, 400, "term_start"),
+    ]
+    for body, status, field in cases:
+        response = client.post("/api/agreements", json=body, headers=headers)
+        assert response.status_code == status, (body, response.text)
+        assert field in {item["key"] for item in response.json()["extra"]}
+    assert client.get("/api/agreements", headers=headers).json()["total"] == 0
+    auditor = make_user("auditor")
+    assert client.post("/api/agreements", json={"engagement_id": engagement_id, **TERMS},
+                       headers=auditor.headers).status_code == 403  # fmt: skip
+    bad_render = client.post(
+        f"/api/agreements/{_agreement(client, headers, engagement_id)['id']}/documents",
+        json={"format": "odt"},
+        headers=headers,
+    )
+    assert bad_render.status_code == 400
+
+
+def test_snapshot_keeps_the_issued_text_and_shows_changes(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    camera = demo["camera"]
+    agreement = _agreement(client, headers, camera["id"])
+    assert client.get(f"/api/agreements/{agreement['id']}/changes", headers=headers).json() == []
+
+    client.patch(
+        f"/api/engagements/{camera['id']}", json={"purpose": "Count visitors, no faces kept."}, headers=headers
+    )
+    changes = client.get(f"/api/agreements/{agreement['id']}/changes", headers=headers).json()
+    assert [c["field"] for c in changes] == ["engagement.purpose"]
+    assert changes[0]["new"] == "Count visitors, no faces kept."
+
+    old_text = docx_text(_render(client, headers, agreement["id"], format="docx"))
+    assert "Count visitors, no faces kept." not in old_text  # the agreement keeps what it was generated from
+
+    newer = client.post(f"/api/agreements/{agreement['id']}/new-version", headers=headers)
+    assert newer.status_code == 201
+    assert newer.json()["supersedes_id"] == agreement["id"] and newer.json()["status"] == "draft"
+    assert newer.json()["deletion_days"] == agreement["deletion_days"]
+    assert "Count visitors, no faces kept." in docx_text(_render(client, headers, newer.json()["id"], format="docx"))
+
+
+def test_issue_is_refused_when_a_required_item_is_uncovered(
+    client: TestClient[Any], demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import shutil
+
+    from app.agreements import services
+    from app.agreements.library import LIBRARY_DIR, write_lock
+
+    target = tmp_path / "templates"
+    shutil.copytree(LIBRARY_DIR, target)
+    template_file = target / "pipl-entrusted-processing.yaml"
+    template_file.write_text(
+        template_file.read_text(encoding="utf-8")
+        + "  - version: 2\n    published: 2026-12-01\n    clauses: [parties.v1, term.v1, liability.v1]\n",
+        encoding="utf-8",
+    )
+    shortened = load(target)
+    write_lock(shortened, target)
+    monkeypatch.setattr(services, "library", lambda: load(target))
+
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"], template_version=2)
+    response = client.post(f"/api/agreements/{agreement['id']}/issue", headers=headers)
+    assert response.status_code == 409
+    uncovered = {item["key"] for item in response.json()["extra"]}
+    assert uncovered == {f"A{n}" for n in range(1, 13)} - {"A2"}
+    assert client.get(f"/api/agreements/{agreement['id']}", headers=headers).json()["status"] == "draft"
+    assert client.get(f"/api/agreements/{agreement['id']}/documents", headers=headers).json() == []
+
+
+def test_agreement_needs_the_handler_profile(client: TestClient[Any], admin: Account) -> None:
+    vendor = client.post("/api/vendors", json=vendor_body(), headers=admin.headers).json()
+    engagement = client.post("/api/engagements", json=engagement_body(vendor["id"]), headers=admin.headers).json()
+    response = client.post("/api/agreements", json={"engagement_id": engagement["id"], **TERMS}, headers=admin.headers)
+    assert response.status_code == 409
+    assert "PUT /api/handler" in response.json()["detail"]
+
+
+def test_templates_are_listed(client: TestClient[Any], admin: Account) -> None:
+    templates = client.get("/api/templates", headers=admin.headers).json()
+    template = next(t for t in templates if t["id"] == "pipl-entrusted-processing")
+    assert template["versions"][0]["version"] == 1 and len(template["versions"][0]["fingerprint"]) == 64

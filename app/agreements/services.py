@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
+import anyio.to_process
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -178,15 +179,17 @@ def _terms(agreement: Agreement) -> dict[str, Any]:
     return {name: getattr(agreement, name) for name in AgreementTermsUpdate.model_fields}
 
 
-def compose(agreement: Agreement, *, annex: bool = False) -> rendering.Composed:
+def _compose(job: dict[str, Any], *, annex: bool) -> rendering.Composed:
     lib = library()
-    template = lib.templates[agreement.template_id]
-    version = template.version(agreement.template_version)
+    template = lib.templates[job["template_id"]]
+    version = template.version(job["template_version"])
     if version is None:
-        raise LibraryError(f"{agreement.template_id} v{agreement.template_version} is no longer in the library")
-    return rendering.compose(
-        lib, template, version, agreement.snapshot, _terms(agreement), agreement.number, annex=annex
-    )
+        raise LibraryError(f"{template.id} v{job['template_version']} is no longer in the library")
+    return rendering.compose(lib, template, version, job["snapshot"], job["terms"], job["number"], annex=annex)
+
+
+def compose(agreement: Agreement, *, annex: bool = False) -> rendering.Composed:
+    return _compose(_job(agreement), annex=annex)
 
 
 def coverage(agreement: Agreement) -> Coverage:
@@ -216,8 +219,35 @@ async def new_version(session: AsyncSession, *, agreement_id: uuid.UUID, actor: 
 
 
 def render(agreement: Agreement, request: RenderRequest) -> bytes:
-    """Blocking: compose, check every character has a glyph, lay out. Run it in a thread."""
-    document = compose(agreement, annex=request.annex)
+    """Blocking: compose, check every character has a glyph, lay out."""
+    return render_job(_job(agreement, request))
+
+
+def _job(agreement: Agreement, request: RenderRequest | None = None) -> dict[str, Any]:
+    """Everything a render needs, as plain data that crosses into a worker process."""
+    return {
+        "template_id": agreement.template_id,
+        "template_version": agreement.template_version,
+        "snapshot": agreement.snapshot,
+        "terms": _terms(agreement),
+        "number": agreement.number,
+        "request": request.model_dump(mode="json") if request else None,
+    }
+
+
+async def render_async(agreement: Agreement, request: RenderRequest) -> bytes:
+    """Off the event loop. WeasyPrint's layout is pure Python and holds the GIL for a second
+    or more, so a PDF renders in a worker process; a DOCX is quick enough for a thread."""
+    job = _job(agreement, request)
+    if request.format == DocumentFormat.pdf:
+        return await anyio.to_process.run_sync(render_job, job, cancellable=False)
+    return await anyio.to_thread.run_sync(render_job, job)
+
+
+def render_job(job: dict[str, Any]) -> bytes:
+    """Compose, check every character has a glyph, lay out (blocking; top level, so picklable)."""
+    request = RenderRequest.model_validate(job["request"])
+    document = _compose(job, annex=request.annex)
     languages = rendering.LANGUAGE_SETS[request.lang.value]
     try:
         rendering.check_glyphs(rendering.text_of(document, languages))
@@ -267,7 +297,7 @@ async def render_document(
     session: AsyncSession, *, agreement_id: uuid.UUID, request: RenderRequest, storage: LocalStorage, actor: Actor
 ) -> AgreementDocument:
     agreement = await get(session, agreement_id=agreement_id)
-    data = await anyio.to_thread.run_sync(render, agreement, request)
+    data = await render_async(agreement, request)
     document = await _store(session, storage, agreement, data, kind="generated", fmt=request.format.value,
                             lang=request.lang.value)  # fmt: skip
     await session.flush()
@@ -318,7 +348,7 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: Loca
         )
     for fmt in DocumentFormat:
         request = RenderRequest(format=fmt, lang=Language.bilingual, annex=True)
-        data = await anyio.to_thread.run_sync(render, agreement, request)
+        data = await render_async(agreement, request)
         await _store(session, storage, agreement, data, kind="generated", fmt=fmt.value, lang=Language.bilingual.value)
     agreement.issued_at = utcnow()
     await session.commit()

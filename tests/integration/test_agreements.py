@@ -362,3 +362,35 @@ def test_templates_are_listed(client: TestClient[Any], admin: Account) -> None:
     templates = client.get("/api/templates", headers=admin.headers).json()
     template = next(t for t in templates if t["id"] == "pipl-entrusted-processing")
     assert template["versions"][0]["version"] == 1 and len(template["versions"][0]["fingerprint"]) == 64
+
+
+def test_docx_has_real_word_structure(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"])
+    document = Document(io.BytesIO(_render(client, headers, agreement["id"], format="docx", lang="bilingual")))
+    styles = [paragraph.style.name for paragraph in document.paragraphs if paragraph.style is not None]
+    assert styles[:2] == ["Title", "Title"]
+    headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"]
+    assert headings[0] == "第一条 协议双方与背景" and headings[1] == "Article 1. Parties and background"
+    assert "第二十一条 法律适用与争议解决" in headings and "Article 21. Governing law and disputes" in headings
+    assert agreement["number"] in document.sections[0].header.paragraphs[0].text
+    footer_xml = document.sections[0].footer.paragraphs[0]._p.xml
+    assert 'w:instr="PAGE"' in footer_xml and 'w:instr="NUMPAGES"' in footer_xml
+    parties = document.tables[0]
+    assert parties.rows[0].cells[0].text == "委托方 / Entrusting party"
+    assert "上海星驰汽车销售有限公司" in parties.rows[0].cells[1].text
+    signatures = document.tables[1]
+    assert signatures.rows[0].cells[1].text == "受托方 / Entrusted party"
+
+
+def test_pdf_is_a4_with_fonts_embedded(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["payroll"]["id"])
+    reader = PdfReader(io.BytesIO(_render(client, headers, agreement["id"], format="pdf", lang="bilingual")))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    for reference in fonts.values():
+        descriptor = reference.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+        assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+    assert "1 / " in reader.pages[0].extract_text()

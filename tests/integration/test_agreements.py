@@ -389,7 +389,7 @@ def test_pdf_is_a4_with_fonts_embedded(client: TestClient[Any], demo: dict[str, 
     reader = PdfReader(io.BytesIO(_render(client, headers, agreement["id"], format="pdf", lang="bilingual")))
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
-    fonts = reader.pages[0]["/Resources"]["/Font"]
+    fonts: Any = reader.pages[0]["/Resources"]["/Font"]  # type: ignore[index]
     for reference in fonts.values():
         descriptor = reference.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
         assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))

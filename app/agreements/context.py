@@ -60,6 +60,7 @@ VENUE_TYPES = {
 }  # fmt: skip
 EQUIPMENT = {"image_capture": ("图像采集设备", "image-capture devices"),
              "identity_recognition": ("个人身份识别设备", "identity-recognition devices")}  # fmt: skip
+GOVERNING_LAW = {"prc": ("中华人民共和国法律", "the laws of the People's Republic of China")}
 NONE = {"zh": "无", "en": "none"}
 SEPARATOR = {"zh": "、", "en": ", "}
 
@@ -242,7 +243,7 @@ def placeholders(data: dict[str, Any], terms: dict[str, Any], number: str, lang:
         "agreement.deletion_days": str(terms["deletion_days"]),
         "agreement.incident_hours": str(terms["incident_notice_hours"]),
         "agreement.audit_rights": audit,
-        "agreement.governing_law": "中华人民共和国法律" if zh else "the laws of the People's Republic of China",
+        "agreement.governing_law": GOVERNING_LAW[terms["governing_law"]][0 if zh else 1],
     }
 
 

@@ -29,7 +29,7 @@ class Agreement(AgreementTerms, table=True):
     signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_on: date | None = None
-    end_reason: str = Field(default="", max_length=300)
+    end_reason: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import Name
@@ -28,6 +29,12 @@ class Language(StrEnum):
     bilingual = "bilingual"
 
 
+class GoverningLaw(StrEnum):
+    """The law the agreement is governed by. PIPL entrustment by a handler in China: PRC law."""
+
+    prc = "prc"
+
+
 class DocumentFormat(StrEnum):
     docx = "docx"
     pdf = "pdf"
@@ -44,6 +51,7 @@ class AgreementTerms(SQLModel):
     incident_notice_hours: int = Field(default=24, ge=1, le=168, description="Incident notice to us, in hours (B3).")
     audit_on_site: bool = Field(default=True, description="On-site audits allowed (A7).")
     audit_notice_days: int = Field(default=10, ge=0, le=90)
+    governing_law: GoverningLaw = Field(default=GoverningLaw.prc, sa_type=String(20))
 
 
 class AgreementCreate(AgreementTerms):

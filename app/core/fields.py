@@ -33,10 +33,10 @@ def _printable(value: str) -> str:
 
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_printable)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(_printable)
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(_printable)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_printable)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_printable)]
 
 
 def _country(value: str) -> str:

@@ -150,9 +150,9 @@ def test_names_come_out_exactly(client: TestClient[Any], demo: dict[str, Any]) -
 
 
 def test_edge_cases_render(client: TestClient[Any], demo: dict[str, Any]) -> None:
-    """A 300-character name (the field's limit), empty optional fields, and every condition true."""
+    """A 500-character name (the field's limit), empty optional fields, and every condition true."""
     headers = demo["headers"]
-    long_name = "长" * 300
+    long_name = "长" * 500
     vendor = client.post("/api/vendors", json=vendor_body(legal_name_zh=long_name, address=""), headers=headers).json()
     everything = engagement_body(
         vendor["id"],

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("incident_notice_hours", sa.Integer(), nullable=False),
         sa.Column("audit_on_site", sa.Boolean(), nullable=False),
         sa.Column("audit_notice_days", sa.Integer(), nullable=False),
+        sa.Column("governing_law", sa.String(length=20), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("number", sa.String(length=40), nullable=False),
         sa.Column("engagement_id", sa.Uuid(), nullable=False),
@@ -42,7 +43,7 @@ def upgrade() -> None:
         sa.Column("signed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("activated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_on", sa.Date(), nullable=True),
-        sa.Column("end_reason", sa.String(length=300), nullable=False),
+        sa.Column("end_reason", sa.String(length=500), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

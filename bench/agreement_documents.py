@@ -39,7 +39,7 @@ from app.demo import load
 from app.engagements import services as engagements
 from app.engagements.schemas import EngagementCreate, SubProcessorCreate
 
-ROUNDS = 7
+ROUNDS = 9
 LONG_PURPOSE = (
     "Count and analyse customer traffic in the showrooms, measure repeat visits and dwell time, and compare "
     "stores, so that staffing and opening hours follow demand. "
@@ -122,8 +122,11 @@ def free_port() -> int:
         return port
 
 
-def health_during_render(url: str, agreement_id: uuid.UUID, token: str) -> tuple[float, float]:
-    """Worst and median /health latency while the server renders a PDF."""
+def health_during_render(url: str, agreement_id: uuid.UUID, token: str) -> list[tuple[float, float]]:
+    """Worst and median /health latency during each of two PDF renders by a real server.
+
+    The first render after start also spawns the worker process; the second is steady state.
+    """
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(  # noqa: S603 - our own command
@@ -140,32 +143,40 @@ def health_during_render(url: str, agreement_id: uuid.UUID, token: str) -> tuple
                 except httpx.TransportError:
                     time.sleep(0.1)
             headers = {"Authorization": f"Bearer {token}"}
-            done = threading.Event()
-
-            outcome: list[str] = []
-
-            def render() -> None:
-                try:
-                    with httpx.Client(base_url=base, timeout=120) as other:
-                        response = other.post(f"/api/agreements/{agreement_id}/documents", headers=headers,
-                                              json={"format": "pdf", "lang": "bilingual"})  # fmt: skip
-                        outcome.append(f"{response.status_code} {response.text[:200]}")
-                finally:
-                    done.set()
-
-            thread = threading.Thread(target=render)
-            thread.start()
-            latencies = []
-            while not done.is_set():
-                start = time.perf_counter()
-                assert client.get("/health").status_code == 200
-                latencies.append(time.perf_counter() - start)
-                time.sleep(0.01)
-            thread.join()
-            assert outcome and outcome[0].startswith("201"), outcome
+            return [_poll_during_render(client, base, headers, agreement_id) for _ in range(2)]
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _poll_during_render(
+    client: httpx.Client, base: str, headers: dict[str, str], agreement_id: uuid.UUID
+) -> tuple[float, float]:
+    done = threading.Event()
+    outcome: list[str] = []
+
+    def render() -> None:
+        try:
+            with httpx.Client(base_url=base, timeout=120) as other:
+                response = other.post(
+                    f"/api/agreements/{agreement_id}/documents",
+                    headers=headers,
+                    json={"format": "pdf", "lang": "bilingual"},
+                )
+                outcome.append(f"{response.status_code} {response.text[:200]}")
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=render)
+    thread.start()
+    latencies = []
+    while not done.is_set():
+        start = time.perf_counter()
+        assert client.get("/health").status_code == 200
+        latencies.append(time.perf_counter() - start)
+        time.sleep(0.01)
+    thread.join()
+    assert outcome and outcome[0].startswith("201"), outcome
     return max(latencies), statistics.median(latencies)
 
 
@@ -179,7 +190,6 @@ def main() -> None:
 
         _, pdf = end_to_end(url, agreement_id, pdf_request)  # warm fonts and caches once for both sides
         pages = len(PdfReader(io.BytesIO(pdf)).pages)
-        ours_pdf = median_of(lambda: end_to_end(url, agreement_id, pdf_request)[0])
 
         async def composed() -> rendering.Composed:
             engine = create_engine(url)
@@ -191,7 +201,12 @@ def main() -> None:
         document = asyncio.run(composed())
         languages = rendering.LANGUAGE_SETS["bilingual"]
         html = rendering.to_html(document, languages)
-        bare_pdf = median_of(lambda: timed(lambda: HTML(string=html).write_pdf()))
+        # Alternate the two, so that both see the same machine noise.
+        ours_times, bare_times = [], []
+        for _ in range(ROUNDS):
+            ours_times.append(end_to_end(url, agreement_id, pdf_request)[0])
+            bare_times.append(timed(lambda: HTML(string=html).write_pdf()))
+        ours_pdf, bare_pdf = statistics.median(ours_times), statistics.median(bare_times)
 
         ours_docx = median_of(lambda: end_to_end(url, agreement_id, docx_request)[0])
         doubled = dataclasses.replace(
@@ -202,7 +217,7 @@ def main() -> None:
         double_docx = median_of(lambda: timed(rendering.to_docx, doubled, languages))
 
         _, token = asyncio.run(_token(url))
-        worst, typical = health_during_render(url, agreement_id, token)
+        (first_worst, first_median), (worst, typical) = health_during_render(url, agreement_id, token)
 
     print(f"agreement: {len(document.clauses)} clauses, bilingual with annex, {pages} pages; rounds: {ROUNDS}")
     print(f"PDF end to end (load, fill, layout, write): median {ours_pdf * 1000:.0f} ms")
@@ -213,6 +228,8 @@ def main() -> None:
         f"DOCX to_docx {len(document.clauses)} clauses: {single_docx * 1000:.0f} ms; {len(doubled.clauses)} clauses: "
         f"{double_docx * 1000:.0f} ms; ratio {double_docx / single_docx:.2f}x (target <= 2x)"
     )
+    print(f"/health during the first PDF after start (spawns the worker): worst {first_worst * 1000:.1f} ms, "
+          f"median {first_median * 1000:.1f} ms")  # fmt: skip
     print(f"/health while a PDF renders: worst {worst * 1000:.1f} ms, median {typical * 1000:.1f} ms (target < 50 ms)")
 
 

@@ -138,8 +138,10 @@ def templates_check() -> None:
     problems = library.problems()
     if problems:
         raise CommandError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
-    click.echo(f"ok: {len(library.templates)} templates, {len(library.clauses)} clauses, "
-               f"{len(library.requirements)} requirements")  # fmt: skip
+    click.echo(
+        f"ok: {len(library.templates)} templates, {len(library.clauses)} clauses, "
+        f"{len(library.requirements)} requirements"
+    )
 
 
 @templates.command("lock")

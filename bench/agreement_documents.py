@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -54,35 +55,57 @@ async def prepare(url: str) -> uuid.UUID:
         admin = await accounts.get_by_email(session, email="admin@xingchi-auto.example")
         assert admin is not None
         actor = accounts.actor_for(admin)
-        camera = (await engagements.get_all(session, where=engagements.EngagementFilter(sensitive=True),
-                                            sort="name", limit=10, offset=0))[0]  # fmt: skip
+        camera = (
+            await engagements.get_all(
+                session, where=engagements.EngagementFilter(sensitive=True), sort="name", limit=10, offset=0
+            )
+        )[0]
         vendor_id = next(e.vendor_id for e in camera if "facial_recognition" in e.pi_categories)
         data = EngagementCreate.model_validate(
             {
-                "vendor_id": vendor_id, "name": "全部条件 (every condition)", "purpose": LONG_PURPOSE,
+                "vendor_id": vendor_id,
+                "name": "全部条件 (every condition)",
+                "purpose": LONG_PURPOSE,
                 "processing_methods": ["collection", "storage", "use", "processing", "transmission"],
                 "pi_categories": ["facial_recognition", "biometric_other", "health", "minors_data", "contact_details"],
-                "data_subjects": ["visitors", "customers", "minors_under_14"], "individuals_count": 431623,
-                "venues": [{"description": "Showrooms", "venue_type": "showroom", "venue_count": 7,
-                            "public_place": True, "equipment": "identity_recognition", "equipment_count": 22}],
+                "data_subjects": ["visitors", "customers", "minors_under_14"],
+                "individuals_count": 431623,
+                "venues": [
+                    {
+                        "description": "Showrooms",
+                        "venue_type": "showroom",
+                        "venue_count": 7,
+                        "public_place": True,
+                        "equipment": "identity_recognition",
+                        "equipment_count": 22,
+                    }
+                ],
                 "storage_locations": [{"country": "CN", "region": "CN-SH"}, {"country": "SG"}],
-                "leaves_china": True, "cross_border_mechanism": "standard_contract",
+                "leaves_china": True,
+                "cross_border_mechanism": "standard_contract",
                 "cross_border_recipients": [{"name": "Regional analytics hub", "country": "SG"}],
-                "retention_days": 180, "legal_basis": "consent", "consent_obtained": True,
+                "retention_days": 180,
+                "legal_basis": "consent",
+                "consent_obtained": True,
             }
-        )  # fmt: skip
+        )
         engagement = await engagements.create(session, data=data, actor=actor)
         for index in range(8):
             await engagements.add_sub_processor(
                 session,
                 engagement_id=engagement.id,
-                data=SubProcessorCreate(name=f"分包商 {index + 1} Sub-processor", activity="hosting and backups",
-                                        region="CN-SH", handler_consented=True, consented_on="2026-01-01"),  # type: ignore[arg-type]
+                data=SubProcessorCreate(
+                    name=f"分包商 {index + 1} Sub-processor",
+                    activity="hosting and backups",
+                    region="CN-SH",
+                    handler_consented=True,
+                    consented_on=date(2026, 1, 1),
+                ),
                 actor=actor,
-            )  # fmt: skip
+            )
         agreement = await services.create(
             session,
-            data=AgreementCreate(engagement_id=engagement.id, term_start="2026-01-05", term_end="2027-01-04"),  # type: ignore[arg-type]
+            data=AgreementCreate(engagement_id=engagement.id, term_start=date(2026, 1, 5), term_end=date(2027, 1, 4)),
             actor=actor,
         )
         agreement_id = agreement.id
@@ -130,9 +153,11 @@ def health_during_render(url: str, agreement_id: uuid.UUID, token: str) -> list[
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(  # noqa: S603 - our own command
-        [sys.executable, "-m", "app", "serve", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
@@ -228,8 +253,10 @@ def main() -> None:
         f"DOCX to_docx {len(document.clauses)} clauses: {single_docx * 1000:.0f} ms; {len(doubled.clauses)} clauses: "
         f"{double_docx * 1000:.0f} ms; ratio {double_docx / single_docx:.2f}x (target <= 2x)"
     )
-    print(f"/health during the first PDF after start (spawns the worker): worst {first_worst * 1000:.1f} ms, "
-          f"median {first_median * 1000:.1f} ms")  # fmt: skip
+    print(
+        f"/health during the first PDF after start (spawns the worker): worst {first_worst * 1000:.1f} ms, "
+        f"median {first_median * 1000:.1f} ms"
+    )
     print(f"/health while a PDF renders: worst {worst * 1000:.1f} ms, median {typical * 1000:.1f} ms (target < 50 ms)")
 
 

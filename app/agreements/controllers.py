@@ -80,9 +80,14 @@ class AgreementController(Controller):
         offset: Offset = 0,
     ) -> Page[AgreementPublic]:
         rows, total = await services.get_all(
-            db_session, engagement_id=engagement_id, vendor_id=vendor_id, status=status, sort=sort, limit=limit,
+            db_session,
+            engagement_id=engagement_id,
+            vendor_id=vendor_id,
+            status=status,
+            sort=sort,
+            limit=limit,
             offset=offset,
-        )  # fmt: skip
+        )
         return Page(items=[AgreementPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @post("/", summary="Generate a draft agreement for an engagement")
@@ -131,9 +136,12 @@ class AgreementController(Controller):
 
     @post("/{agreement_id:uuid}/issue", status_code=200, summary="Issue to the vendor (needs A1-A12 covered)")
     async def issue(
-        self, request: Request[Any, Any, Any], db_session: DbSession, actor: CurrentActor,
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
-    ) -> AgreementPublic:  # fmt: skip
+    ) -> AgreementPublic:
         agreement = await services.issue(db_session, agreement_id=agreement_id, storage=_storage(request), actor=actor)
         return AgreementPublic.model_validate(agreement)
 
@@ -170,9 +178,12 @@ class AgreementController(Controller):
 
     @post("/{agreement_id:uuid}/terminate", status_code=200, summary="Terminate; the deletion deadline runs from then")
     async def terminate(
-        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID],
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
         data: JSONBody[Termination],
-    ) -> AgreementPublic:  # fmt: skip
+    ) -> AgreementPublic:
         agreement = await services.terminate(db_session, agreement_id=agreement_id, data=data, actor=actor)
         return AgreementPublic.model_validate(agreement)
 
@@ -185,9 +196,13 @@ class AgreementController(Controller):
 
     @post("/{agreement_id:uuid}/documents", summary="Render the agreement as DOCX or PDF and store it")
     async def render_document(
-        self, request: Request[Any, Any, Any], db_session: DbSession, actor: CurrentActor,
-        agreement_id: FromPath[uuid.UUID], data: JSONBody[RenderRequest],
-    ) -> DocumentPublic:  # fmt: skip
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+        data: JSONBody[RenderRequest],
+    ) -> DocumentPublic:
         document = await services.render_document(
             db_session, agreement_id=agreement_id, request=data, storage=_storage(request), actor=actor
         )
@@ -201,9 +216,12 @@ class AgreementController(Controller):
 
     @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download a file")
     async def download(
-        self, request: Request[Any, Any, Any], db_session: DbSession, agreement_id: FromPath[uuid.UUID],
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        agreement_id: FromPath[uuid.UUID],
         document_id: FromPath[uuid.UUID],
-    ) -> Response[bytes]:  # fmt: skip
+    ) -> Response[bytes]:
         document, content = await services.get_document(
             db_session, agreement_id=agreement_id, document_id=document_id, storage=_storage(request)
         )

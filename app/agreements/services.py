@@ -21,6 +21,7 @@ from app.agreements.models import Agreement, AgreementDocument
 from app.agreements.schemas import (
     AgreementCreate,
     AgreementStatus,
+    AgreementTerms,
     AgreementTermsUpdate,
     Coverage,
     CoverageRow,
@@ -63,8 +64,12 @@ CONTENT_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
 }
-SORT_COLUMNS = {"number": col(Agreement.number), "created_at": col(Agreement.created_at),
-                "term_end": col(Agreement.term_end), "status": col(Agreement.status)}  # fmt: skip
+SORT_COLUMNS = {
+    "number": col(Agreement.number),
+    "created_at": col(Agreement.created_at),
+    "term_end": col(Agreement.term_end),
+    "status": col(Agreement.status),
+}
 
 
 def _template(lib: Library, template_id: str, number: int | None) -> tuple[Template, TemplateVersion]:
@@ -77,10 +82,10 @@ def _template(lib: Library, template_id: str, number: int | None) -> tuple[Templ
     return template, version
 
 
-def _check_terms(data: BaseModel) -> None:
+def _check_terms(data: AgreementTerms) -> None:
     errors = FieldErrors()
-    if data.term_end < data.term_start:  # type: ignore[attr-defined]
-        errors.add("term_end", f"{data.term_end} is before term_start {data.term_start}")  # type: ignore[attr-defined]
+    if data.term_end < data.term_start:
+        errors.add("term_end", f"{data.term_end} is before term_start {data.term_start}")
     errors.raise_if_any()
 
 
@@ -110,9 +115,12 @@ async def get_all(
 ) -> tuple[list[Agreement], int]:
     query = where_equal(
         select(Agreement),
-        [(col(Agreement.engagement_id), engagement_id), (col(Agreement.vendor_id), vendor_id),
-         (col(Agreement.status), status)],
-    )  # fmt: skip
+        [
+            (col(Agreement.engagement_id), engagement_id),
+            (col(Agreement.vendor_id), vendor_id),
+            (col(Agreement.status), status),
+        ],
+    )
     query = query.order_by(*order_by(sort, SORT_COLUMNS, Agreement.id))
     return await paginate(session, query, limit=limit, offset=offset)
 
@@ -141,8 +149,14 @@ async def create(
     )
     session.add(agreement)
     await session.flush()
-    audit.record(session, actor, AuditAction.create, "agreement", agreement.id,
-                 {**data.model_dump(), "number": agreement.number, "template_version": version.version})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        AuditAction.create,
+        "agreement",
+        agreement.id,
+        {**data.model_dump(), "number": agreement.number, "template_version": version.version},
+    )
     await session.commit()
     return agreement
 
@@ -274,9 +288,15 @@ def content_disposition(name: str) -> str:
 
 
 async def _store(
-    session: AsyncSession, storage: LocalStorage, agreement: Agreement, data: bytes, *,
-    kind: str, fmt: str, lang: str | None,
-) -> AgreementDocument:  # fmt: skip
+    session: AsyncSession,
+    storage: LocalStorage,
+    agreement: Agreement,
+    data: bytes,
+    *,
+    kind: str,
+    fmt: str,
+    lang: str | None,
+) -> AgreementDocument:
     stored = await anyio.to_thread.run_sync(storage.put, data)
     document = AgreementDocument(
         agreement_id=agreement.id,
@@ -298,11 +318,18 @@ async def render_document(
 ) -> AgreementDocument:
     agreement = await get(session, agreement_id=agreement_id)
     data = await render_async(agreement, request)
-    document = await _store(session, storage, agreement, data, kind="generated", fmt=request.format.value,
-                            lang=request.lang.value)  # fmt: skip
+    document = await _store(
+        session, storage, agreement, data, kind="generated", fmt=request.format.value, lang=request.lang.value
+    )
     await session.flush()
-    audit.record(session, actor, AuditAction.create, "agreement_document", document.id,
-                 {"agreement_id": agreement.id, "sha256": document.sha256, "format": document.format})  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        AuditAction.create,
+        "agreement_document",
+        document.id,
+        {"agreement_id": agreement.id, "sha256": document.sha256, "format": document.format},
+    )
     await session.commit()
     return document
 

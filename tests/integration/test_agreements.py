@@ -158,19 +158,29 @@ def test_edge_cases_render(client: TestClient[Any], demo: dict[str, Any]) -> Non
         vendor["id"],
         pi_categories=["facial_recognition", "biometric_other", "health", "minors_data"],
         data_subjects=["minors_under_14", "visitors"],
-        venues=[{"description": "Lobby", "venue_type": "store", "public_place": True, "equipment": "image_capture",
-                 "equipment_count": 3}],
+        venues=[
+            {
+                "description": "Lobby",
+                "venue_type": "store",
+                "public_place": True,
+                "equipment": "image_capture",
+                "equipment_count": 3,
+            }
+        ],
         leaves_china=True,
         storage_locations=[{"country": "SG"}],
         cross_border_recipients=[{"name": "Group IT", "country": "DE"}],
         cross_border_mechanism="standard_contract",
         retention_days=None,
         individuals_count=None,
-    )  # fmt: skip
+    )
     engagement = client.post("/api/engagements", json=everything, headers=headers).json()
     agreement = _agreement(client, headers, engagement["id"], auto_renew=True, audit_on_site=False)
-    keys = {k for r in client.get(f"/api/agreements/{agreement['id']}/coverage", headers=headers).json()["requirements"]
-            for k in r["clauses"]}  # fmt: skip
+    keys = {
+        k
+        for r in client.get(f"/api/agreements/{agreement['id']}/coverage", headers=headers).json()["requirements"]
+        for k in r["clauses"]
+    }
     assert {"facial-data.v1", "cross-border.v1", "public-venue-equipment.v1", "sensitive-pi.v1"} <= keys
     docx = docx_text(_render(client, headers, agreement["id"], format="docx"))
     assert long_name in docx and "不满十四周岁" in docx and "未约定" in docx and "Group IT (DE)" in docx
@@ -287,8 +297,12 @@ def test_bad_agreement_requests(
         assert field in {item["key"] for item in response.json()["extra"]}
     assert client.get("/api/agreements", headers=headers).json()["total"] == 0
     auditor = make_user("auditor")
-    assert client.post("/api/agreements", json={"engagement_id": engagement_id, **TERMS},
-                       headers=auditor.headers).status_code == 403  # fmt: skip
+    assert (
+        client.post(
+            "/api/agreements", json={"engagement_id": engagement_id, **TERMS}, headers=auditor.headers
+        ).status_code
+        == 403
+    )
     bad_render = client.post(
         f"/api/agreements/{_agreement(client, headers, engagement_id)['id']}/documents",
         json={"format": "odt"},

@@ -177,11 +177,29 @@ def test_agreements_render_writes_the_file(client: TestClient[Any], clean_databa
         headers=headers,
     ).json()
     out = tmp_path / "agreement.docx"
-    result = dpa("agreements", "render", agreement["id"], "--format", "docx", "--lang", "zh", "--out", str(out),
-                 database_url=clean_database)  # fmt: skip
+    result = dpa(
+        "agreements",
+        "render",
+        agreement["id"],
+        "--format",
+        "docx",
+        "--lang",
+        "zh",
+        "--out",
+        str(out),
+        database_url=clean_database,
+    )
     assert result.returncode == 0, result.stderr
     text = "\n".join(paragraph.text for paragraph in Document(str(out)).paragraphs)
     assert "第一条 协议双方与背景" in text and "Article 1." not in text
-    missing = dpa("agreements", "render", "00000000-0000-0000-0000-000000000000", "--format", "pdf", "--out",
-                  str(tmp_path / "x.pdf"), database_url=clean_database)  # fmt: skip
+    missing = dpa(
+        "agreements",
+        "render",
+        "00000000-0000-0000-0000-000000000000",
+        "--format",
+        "pdf",
+        "--out",
+        str(tmp_path / "x.pdf"),
+        database_url=clean_database,
+    )
     assert_one_line_error(missing, "agreement not found")

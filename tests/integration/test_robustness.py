@@ -64,8 +64,11 @@ def registry(client: TestClient[Any], admin: Account) -> dict[str, Any]:
     sub = client.post(
         f"/api/engagements/{engagement['id']}/sub-processors", json={"name": "Sub Co."}, headers=admin.headers
     ).json()
-    client.put("/api/handler", json={"legal_name_zh": "公司", "unified_social_credit_code": "91310000MA1FL3XC0D"},
-               headers=admin.headers)  # fmt: skip
+    client.put(
+        "/api/handler",
+        json={"legal_name_zh": "公司", "unified_social_credit_code": "91310000MA1FL3XC0D"},
+        headers=admin.headers,
+    )
     agreement = client.post(
         "/api/agreements",
         json={"engagement_id": engagement["id"], "term_start": "2026-01-01", "term_end": "2026-12-31"},

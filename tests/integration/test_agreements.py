@@ -408,3 +408,14 @@ def test_pdf_is_a4_with_fonts_embedded(client: TestClient[Any], demo: dict[str, 
         descriptor = reference.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
         assert any(key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
     assert "1 / " in reader.pages[0].extract_text()
+
+
+def test_signed_copy_over_the_size_limit_is_413(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["payroll"]["id"])
+    base = f"/api/agreements/{agreement['id']}"
+    assert client.post(f"{base}/issue", headers=headers).status_code == 200
+    too_big = b"%PDF-1.7\n" + b"0" * (20 * 1024 * 1024)
+    response = client.post(f"{base}/sign", files={"file": ("big.pdf", too_big, "application/pdf")}, headers=headers)
+    assert response.status_code == 413
+    assert client.get(base, headers=headers).json()["status"] == "issued"

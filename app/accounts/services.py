@@ -125,14 +125,18 @@ async def authenticate(session: AsyncSession, *, token: str) -> User | None:
     """The active user a token belongs to, or None. Malformed tokens never reach the database."""
     if not security.is_well_formed(token, security.USER_TOKEN_PREFIX):
         return None
-    row = (
-        await session.scalars(select(ApiToken).where(col(ApiToken.token_hash) == security.token_hash(token)))
-    ).first()
-    now = utcnow()
-    if row is None or row.revoked_at is not None or _expired(row.expires_at, now):
+    # One query for token and user: this runs on every request.
+    query = (
+        select(ApiToken, User)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .where(col(ApiToken.token_hash) == security.token_hash(token))
+    )
+    found = (await session.execute(query)).first()
+    if found is None:
         return None
-    user = await session.get(User, row.user_id)
-    if user is None or not user.is_active:
+    row, user = found
+    now = utcnow()
+    if row.revoked_at is not None or _expired(row.expires_at, now) or not user.is_active:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         row.last_used_at = now

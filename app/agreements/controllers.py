@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryParameter
 
@@ -23,17 +23,11 @@ from app.agreements.schemas import (
     TemplateVersionPublic,
     Termination,
 )
-from app.core.deps import CurrentActor, DbSession
+from app.core.deps import CurrentActor, DbSession, Storage
 from app.core.errors import field_error
 from app.core.schemas import Limit, Offset, Page
-from app.core.storage import LocalStorage
 
 SIGNED_COPY_LIMIT = 20 * 1024 * 1024
-
-
-def _storage(request: Request[Any, Any, Any]) -> LocalStorage:
-    storage: LocalStorage = request.app.state.storage
-    return storage
 
 
 class TemplateController(Controller):
@@ -137,12 +131,12 @@ class AgreementController(Controller):
     @post("/{agreement_id:uuid}/issue", status_code=200, summary="Issue to the vendor (needs A1-A12 covered)")
     async def issue(
         self,
-        request: Request[Any, Any, Any],
+        storage: Storage,
         db_session: DbSession,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
     ) -> AgreementPublic:
-        agreement = await services.issue(db_session, agreement_id=agreement_id, storage=_storage(request), actor=actor)
+        agreement = await services.issue(db_session, agreement_id=agreement_id, storage=storage, actor=actor)
         return AgreementPublic.model_validate(agreement)
 
     @post(
@@ -153,7 +147,7 @@ class AgreementController(Controller):
     )
     async def sign(
         self,
-        request: Request[Any, Any, Any],
+        storage: Storage,
         db_session: DbSession,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
@@ -164,7 +158,7 @@ class AgreementController(Controller):
             raise field_error("file", "send the signed copy as the multipart field 'file'")
         content = await upload.read()
         agreement = await services.sign(
-            db_session, agreement_id=agreement_id, signed_pdf=content, storage=_storage(request), actor=actor
+            db_session, agreement_id=agreement_id, signed_pdf=content, storage=storage, actor=actor
         )
         return AgreementPublic.model_validate(agreement)
 
@@ -197,14 +191,14 @@ class AgreementController(Controller):
     @post("/{agreement_id:uuid}/documents", summary="Render the agreement as DOCX or PDF and store it")
     async def render_document(
         self,
-        request: Request[Any, Any, Any],
+        storage: Storage,
         db_session: DbSession,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         data: JSONBody[RenderRequest],
     ) -> DocumentPublic:
         document = await services.render_document(
-            db_session, agreement_id=agreement_id, request=data, storage=_storage(request), actor=actor
+            db_session, agreement_id=agreement_id, request=data, storage=storage, actor=actor
         )
         return DocumentPublic.model_validate(document)
 
@@ -217,13 +211,13 @@ class AgreementController(Controller):
     @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download a file")
     async def download(
         self,
-        request: Request[Any, Any, Any],
+        storage: Storage,
         db_session: DbSession,
         agreement_id: FromPath[uuid.UUID],
         document_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
         document, content = await services.get_document(
-            db_session, agreement_id=agreement_id, document_id=document_id, storage=_storage(request)
+            db_session, agreement_id=agreement_id, document_id=document_id, storage=storage
         )
         return Response(
             content,

@@ -122,32 +122,30 @@ class Library:
         }
         return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
+    def published(self) -> dict[str, str]:
+        """Every published version, as {"template@version": fingerprint}."""
+        return {
+            f"{template.id}@{version.version}": self.fingerprint(template, version)
+            for template in self.templates.values()
+            for version in template.versions
+            if version.published is not None
+        }
+
     def unlocked(self) -> dict[str, str]:
-        """Published versions whose fingerprint is not yet in the lock: {name: fingerprint}."""
-        found = {}
-        for template in self.templates.values():
-            for version in template.versions:
-                name = f"{template.id}@{version.version}"
-                if version.published is not None and name not in self.lock:
-                    found[name] = self.fingerprint(template, version)
-        return found
+        """Published versions whose fingerprint is not yet in the lock."""
+        return {name: value for name, value in self.published().items() if name not in self.lock}
 
     def problems(self) -> list[str]:
         """Published versions that changed since publication, or that the lock does not know."""
         issues = []
-        for template in self.templates.values():
-            for version in template.versions:
-                name = f"{template.id}@{version.version}"
-                if version.published is None:
-                    continue
-                fingerprint = self.fingerprint(template, version)
-                if name not in self.lock:
-                    issues.append(f"{name} is published but not in {LOCK_FILE}: run `dpa templates lock`")
-                elif self.lock[name] != fingerprint:
-                    issues.append(
-                        f"{name} was published and has changed since: add new clause versions and a new "
-                        "template version instead of editing a published one"
-                    )
+        for name, fingerprint in self.published().items():
+            if name not in self.lock:
+                issues.append(f"{name} is published but not in {LOCK_FILE}: run `dpa templates lock`")
+            elif self.lock[name] != fingerprint:
+                issues.append(
+                    f"{name} was published and has changed since: add new clause versions and a new "
+                    "template version instead of editing a published one"
+                )
         return issues
 
 

@@ -17,6 +17,7 @@ class Agreement(AgreementTerms, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     number: str = Field(max_length=40, unique=True)
     engagement_id: uuid.UUID = Field(foreign_key="engagements.id", index=True)
+    # The contract party at generation; kept even if the engagement later moves vendor.
     vendor_id: uuid.UUID = Field(foreign_key="vendors.id", index=True)
     template_id: str = Field(max_length=100)
     template_version: int

@@ -1,9 +1,9 @@
 """One document model, two writers: DOCX (python-docx) and PDF (WeasyPrint from HTML).
 
 `compose` fills the clauses of a template version from an agreement's snapshot and terms;
-`to_docx` and `to_pdf` lay out the same `Composed` document, so the two files always
-carry the same clauses, numbers and words. Both are CPU-bound and blocking: callers in
-the web process run them in a worker thread.
+`to_docx` and `to_pdf` lay out the same `Composed` document with the same fixed labels,
+so the two files always carry the same clauses, numbers and words. Both are CPU-bound and
+blocking: the web process runs DOCX in a thread and PDF in a worker process.
 """
 
 from __future__ import annotations
@@ -27,8 +27,36 @@ from app.agreements.library import PLACEHOLDER, Library, Template, TemplateVersi
 
 LANGUAGE_SETS = {"zh": ("zh",), "en": ("en",), "bilingual": ("zh", "en")}
 FONT_FAMILY = "Noto Sans CJK SC"
-LATIN_FONT = "Noto Sans CJK SC"
 ZH_NUMERALS = "零一二三四五六七八九"
+
+
+# The fixed wording around the clauses, shared by both writers.
+Label = dict[str, str]
+SIGNATURES: Label = {"zh": "签署", "en": "Signatures"}
+PARTY_ROLES: tuple[Label, Label] = (
+    {"zh": "委托方", "en": "Entrusting party"},
+    {"zh": "受托方", "en": "Entrusted party"},
+)
+SIGNING_LINES: tuple[Label, ...] = (
+    {"zh": "授权代表签字", "en": "Authorised signature"},
+    {"zh": "盖章", "en": "Seal"},
+    {"zh": "日期", "en": "Date"},
+)
+ANNEX: Label = {"zh": "附件：法定要求对照表", "en": "Annex: legal requirements covered"}
+ANNEX_COLUMNS: tuple[Label, ...] = (
+    {"zh": "要求", "en": "Requirement"},
+    {"zh": "依据", "en": "Source"},
+    {"zh": "条款", "en": "Article"},
+)
+
+
+def joined(label: Label, languages: tuple[str, ...]) -> str:
+    """A label in the document's languages: "委托方 / Entrusting party"."""
+    return " / ".join(label[lang] for lang in languages)
+
+
+def annex_cells(row: dict[str, Any], languages: tuple[str, ...]) -> tuple[str, str, str]:
+    return f"{row['id']} {joined(row, languages)}", row["source"], ", ".join(row["articles"]) or "—"
 
 
 class RenderError(ValueError):
@@ -105,9 +133,9 @@ def compose(
         lang: f"{values[lang]['agreement.term_start']} – {values[lang]['agreement.term_end']}" for lang in ("zh", "en")
     }
     parties = [
-        ({"zh": "委托方", "en": "Entrusting party"}, both("handler.name")),
+        (PARTY_ROLES[0], both("handler.name")),
         ({"zh": "统一社会信用代码", "en": "Credit code"}, both("handler.credit_code")),
-        ({"zh": "受托方", "en": "Entrusted party"}, both("vendor.name")),
+        (PARTY_ROLES[1], both("vendor.name")),
         ({"zh": "受托方身份", "en": "Identification"}, both("vendor.identifier")),
         ({"zh": "委托处理事项", "en": "Engagement"}, both("engagement.name")),
         ({"zh": "协议期限", "en": "Term"}, term),
@@ -147,8 +175,11 @@ def text_of(document: Composed, languages: tuple[str, ...]) -> str:
         for clause in document.clauses:
             parts.append(heading(clause, lang))
             parts += clause.paragraphs[lang]
+        parts += [joined(label, (lang,)) for label in (SIGNATURES, *PARTY_ROLES, *SIGNING_LINES)]
+        if document.coverage:
+            parts += [joined(label, (lang,)) for label in (ANNEX, *ANNEX_COLUMNS)]
         for row in document.coverage:
-            parts += [row["id"], row[lang], ", ".join(row["clauses"])]
+            parts += annex_cells(row, (lang,))
     return "\n".join(parts)
 
 
@@ -241,7 +272,7 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for label, value in document.parties:
         cells = table.add_row().cells
-        cells[0].text = " / ".join(label[lang] for lang in languages)
+        cells[0].text = joined(label, languages)
         cells[1].text = "\n".join(dict.fromkeys(value[lang] for lang in languages))
 
     for clause in document.clauses:
@@ -250,32 +281,24 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
             for paragraph in clause.paragraphs[lang]:
                 doc.add_paragraph(paragraph)
 
-    styled(" / ".join({"zh": "签署", "en": "Signatures"}[lang] for lang in languages), heading_style)
-    signatures = doc.add_table(rows=4, cols=2)
+    styled(joined(SIGNATURES, languages), heading_style)
+    signatures = doc.add_table(rows=1, cols=2)
     signatures.style = grid
-    rows = [
-        ({"zh": "委托方", "en": "Entrusting party"}, {"zh": "受托方", "en": "Entrusted party"}),
-        ({"zh": "授权代表签字", "en": "Authorised signature"},) * 2,
-        ({"zh": "盖章", "en": "Seal"},) * 2,
-        ({"zh": "日期", "en": "Date"},) * 2,
-    ]
-    for index, (row, labels) in enumerate(zip(signatures.rows, rows, strict=True)):
-        for cell, label in zip(row.cells, labels, strict=True):
-            cell.text = " / ".join(label[lang] for lang in languages) + ("：" if index else "")
+    for cell, party in zip(signatures.rows[0].cells, PARTY_ROLES, strict=True):
+        cell.text = joined(party, languages)
+    for line in SIGNING_LINES:
+        for cell in signatures.add_row().cells:
+            cell.text = joined(line, languages) + "："
 
     if document.coverage:
-        annex_title = {"zh": "附件：法定要求对照表", "en": "Annex: legal requirements covered"}
-        styled(" / ".join(annex_title[lang] for lang in languages), heading_style)
+        styled(joined(ANNEX, languages), heading_style)
         annex = doc.add_table(rows=1, cols=3)
         annex.style = grid
-        columns = ({"zh": "要求", "en": "Requirement"}, {"zh": "依据", "en": "Source"}, {"zh": "条款", "en": "Article"})
-        for cell, label in zip(annex.rows[0].cells, columns, strict=True):
-            cell.text = " / ".join(label[lang] for lang in languages)
+        for cell, column in zip(annex.rows[0].cells, ANNEX_COLUMNS, strict=True):
+            cell.text = joined(column, languages)
         for row in document.coverage:
-            cells = annex.add_row().cells
-            cells[0].text = f"{row['id']} " + " / ".join(row[lang] for lang in languages)
-            cells[1].text = row["source"]
-            cells[2].text = ", ".join(row["articles"]) or "—"
+            for cell, text in zip(annex.add_row().cells, annex_cells(row, languages), strict=True):
+                cell.text = text
 
     buffer = io.BytesIO()
     doc.save(buffer)
@@ -314,35 +337,26 @@ def to_html(document: Composed, languages: tuple[str, ...]) -> str:
     out.append("<table class='parties'>")
     for label, value in document.parties:
         shown = "<br>".join(e(v) for v in dict.fromkeys(value[lang] for lang in languages))
-        out.append(f"<tr><th>{e(' / '.join(label[lang] for lang in languages))}</th><td>{shown}</td></tr>")
+        out.append(f"<tr><th>{e(joined(label, languages))}</th><td>{shown}</td></tr>")
     out.append("</table>")
     for clause in document.clauses:
         for lang in languages:
             css = f" class='{lang}'" if both else ""
             out.append(f"<h2 lang='{lang}'{css}>{e(heading(clause, lang))}</h2>")
             out.extend(f"<p lang='{lang}'{css}>{e(paragraph)}</p>" for paragraph in clause.paragraphs[lang])
-    signatures = " / ".join({"zh": "签署", "en": "Signatures"}[lang] for lang in languages)
-    sides = ({"zh": "委托方", "en": "Entrusting party"}, {"zh": "受托方", "en": "Entrusted party"})
-    party = [" / ".join(side[lang] for lang in languages) for side in sides]
-    out.append(f"<h2>{e(signatures)}</h2><table class='signatures'>")
-    out.append(f"<tr><th>{e(party[0])}</th><th>{e(party[1])}</th></tr>")
-    for line in (
-        {"zh": "授权代表签字", "en": "Authorised signature"},
-        {"zh": "盖章", "en": "Seal"},
-        {"zh": "日期", "en": "Date"},
-    ):
-        text = e(" / ".join(line[lang] for lang in languages))
+    out.append(f"<h2>{e(joined(SIGNATURES, languages))}</h2><table class='signatures'><tr>")
+    out.extend(f"<th>{e(joined(party, languages))}</th>" for party in PARTY_ROLES)
+    out.append("</tr>")
+    for line in SIGNING_LINES:
+        text = e(joined(line, languages))
         out.append(f"<tr><td>{text}：</td><td>{text}：</td></tr>")
     out.append("</table>")
     if document.coverage:
-        title = " / ".join(
-            {"zh": "附件：法定要求对照表", "en": "Annex: legal requirements covered"}[lang] for lang in languages
-        )
-        out.append(f"<h2 style='break-before: page'>{e(title)}</h2><table class='coverage'>")
+        out.append(f"<h2 style='break-before: page'>{e(joined(ANNEX, languages))}</h2><table class='coverage'><tr>")
+        out.extend(f"<th>{e(joined(column, languages))}</th>" for column in ANNEX_COLUMNS)
+        out.append("</tr>")
         for row in document.coverage:
-            requirement = e(f"{row['id']} " + " / ".join(row[lang] for lang in languages))
-            articles = e(", ".join(row["articles"]) or "—")
-            out.append(f"<tr><td>{requirement}</td><td>{e(row['source'])}</td><td>{articles}</td></tr>")
+            out.append("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in annex_cells(row, languages)) + "</tr>")
         out.append("</table>")
     out.append("</body></html>")
     return "".join(out)

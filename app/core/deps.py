@@ -10,12 +10,18 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.actor import Actor
+from app.core.storage import LocalStorage
 
 
 async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
     # Services commit what they change; anything left uncommitted is rolled back here.
     async with request.app.state.sessionmaker() as session:
         yield session
+
+
+def provide_storage(request: Request[Any, Any, Any]) -> LocalStorage:
+    storage: LocalStorage = request.app.state.storage
+    return storage
 
 
 def provide_actor(request: Request[Any, Any, Any]) -> Actor:
@@ -26,8 +32,10 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
 dependencies = {
     "db_session": Provide(provide_db_session),
     "actor": Provide(provide_actor, sync_to_thread=False),
+    "storage": Provide(provide_storage, sync_to_thread=False),
 }
 
 # Handlers name what they need by these types; Litestar injects by parameter name.
 DbSession = NamedDependency[AsyncSession]
 CurrentActor = NamedDependency[Actor]
+Storage = NamedDependency[LocalStorage]

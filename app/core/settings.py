@@ -50,14 +50,6 @@ class Settings:
     tz: str = DEFAULT_TZ
     log_level: str = "INFO"
 
-    @property
-    def timezone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

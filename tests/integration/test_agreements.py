@@ -99,6 +99,8 @@ def test_camera_agreement_covers_every_required_item_in_both_languages(
         "22 identity-recognition devices",
         "共22台个人身份识别设备",
         agreement["number"],
+        "签署 / Signatures",  # the fixed labels, the same in both files
+        "要求 / Requirement",
     ]
     for text in expected:
         assert text in docx, text
@@ -419,3 +421,13 @@ def test_signed_copy_over_the_size_limit_is_413(client: TestClient[Any], demo: d
     response = client.post(f"{base}/sign", files={"file": ("big.pdf", too_big, "application/pdf")}, headers=headers)
     assert response.status_code == 413
     assert client.get(base, headers=headers).json()["status"] == "issued"
+
+
+def test_the_annex_is_optional(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["payroll"]["id"])
+    with_annex = docx_text(_render(client, headers, agreement["id"], format="docx", annex=True))
+    without = docx_text(_render(client, headers, agreement["id"], format="docx", annex=False))
+    assert "附件：法定要求对照表 / Annex: legal requirements covered" in with_annex
+    assert "Annex: legal requirements covered" not in without
+    assert "第一条 协议双方与背景" in without

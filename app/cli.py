@@ -97,6 +97,28 @@ def revision(message: str) -> None:
 
 
 @cli.group()
+def evidence() -> None:
+    """Stored evidence and agreement files."""
+
+
+@evidence.command("verify")
+def evidence_verify() -> None:
+    """Re-hash every stored file; exit 1 if any no longer matches its SHA-256 or is missing."""
+    from app.attestations.services import verify_evidence
+    from app.core.storage import open_storage
+
+    storage = open_storage(settings().storage_url)
+    report = run_in_session(lambda session: verify_evidence(session, storage))
+    for name in report.altered:
+        click.echo(f"altered\t{name}")
+    for name in report.missing:
+        click.echo(f"missing\t{name}")
+    click.echo(f"checked {report.checked} stored files: {len(report.altered)} altered, {len(report.missing)} missing")
+    if report.altered or report.missing:
+        raise click.exceptions.Exit(1)
+
+
+@cli.group()
 def demo() -> None:
     """Demo data: a car retailer and its vendors."""
 

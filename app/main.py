@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, MediaType, Response, Router, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
@@ -16,18 +16,21 @@ from sqlalchemy import text
 
 import app
 from app.accounts.auth import PUBLIC_PATHS, TokenAuthenticationMiddleware
-from app.accounts.controllers import UserController
-from app.agreements.controllers import AgreementController, TemplateController
+from app.accounts.controllers import UserController, VendorKeyController
+from app.agreements.controllers import AgreementController, TemplateController, VendorAgreementController
 from app.agreements.library import library
+from app.attestations.controllers import AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
 from app.core import clock
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import dependencies
 from app.core.errors import exception_handlers
+from app.core.ratelimit import RateLimiter
 from app.core.settings import Settings
-from app.core.storage import LocalStorage
-from app.engagements.controllers import EngagementController, PICategoryController
+from app.core.storage import open_storage
+from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
 from app.handler.controllers import HandlerController
+from app.obligations.controllers import ObligationController, VendorObligationController
 from app.vendors.controllers import VendorController
 
 VERSION = "0.1.0"
@@ -58,11 +61,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
         application.state.engine = engine
         application.state.sessionmaker = create_sessionmaker(engine)
         application.state.settings = settings
-        application.state.storage = LocalStorage.from_url(settings.storage_url)
+        application.state.storage = open_storage(settings.storage_url)
         try:
             yield
         finally:
             await engine.dispose()
+
+    # What a vendor's key reaches; uploads get their own body limit (UPLOAD_MAX_REQUEST_MB).
+    vendor_api = Router(
+        path="/api/vendor",
+        route_handlers=[
+            VendorEngagementController,
+            VendorAgreementController,
+            VendorObligationController,
+            VendorAttestationController,
+        ],
+        request_max_body_size=settings.upload_max_request_bytes,
+    )
 
     return Litestar(
         route_handlers=[
@@ -75,7 +90,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AuditController,
             TemplateController,
             AgreementController,
+            VendorKeyController,
+            AttestationController,
+            ObligationController,
+            vendor_api,
         ],
+        state=State({"vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit)}),
         lifespan=[database],
         dependencies=dependencies,
         middleware=[DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS)],
@@ -88,7 +108,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             security=[{"BearerToken": []}],
             components=Components(
                 security_schemes={
-                    "BearerToken": SecurityScheme(type="http", scheme="bearer", description="An API token (dpu_…).")
+                    "BearerToken": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A user's API token (dpu_…), or a vendor's key (dpv_…) for /api/vendor/.",
+                    )
                 }
             ),
         ),

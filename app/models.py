@@ -1,20 +1,28 @@
 """Every table, so that Alembic and the tests see the whole schema from one import."""
 
-from app.accounts.models import ApiToken, User
+from app.accounts.models import ApiToken, User, VendorKey
 from app.agreements.models import Agreement, AgreementDocument
+from app.attestations.models import Attestation, EvidenceFile
 from app.audit.models import AuditEntry
+from app.core.idempotency import IdempotencyRecord
 from app.engagements.models import Engagement, SubProcessor
 from app.handler.models import HandlerProfile
+from app.obligations.models import Obligation
 from app.vendors.models import Vendor
 
 __all__ = [
     "Agreement",
     "AgreementDocument",
     "ApiToken",
+    "Attestation",
     "AuditEntry",
     "Engagement",
+    "EvidenceFile",
     "HandlerProfile",
+    "IdempotencyRecord",
+    "Obligation",
     "SubProcessor",
     "User",
     "Vendor",
+    "VendorKey",
 ]

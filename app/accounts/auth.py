@@ -1,40 +1,77 @@
-"""Bearer-token authentication for every route but health and the API docs."""
+"""Bearer-credential authentication for every route but health and the API docs.
+
+Two kinds of credential: a user's token (dpu_…) for the internal API, and a vendor's key
+(dpv_…) for /api/vendor/ and nothing else. A refused credential is written to the audit
+trail with the client's address; a vendor key is also held to its rate limit.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from app.accounts import services
-from app.accounts.models import User
+from app.core import security
 from app.core.actor import Actor
+from app.core.errors import TooManyRequestsError
+from app.core.ratelimit import RateLimiter
 
 # Routes anyone may reach: health for load balancers, the OpenAPI document and its viewers.
 PUBLIC_PATHS = ["^/health$", "^/schema"]
+VENDOR_PATH = "/api/vendor/"
 # Credentials in a URL end up in logs, proxies and browser history.
 QUERY_CREDENTIALS = frozenset({"token", "access_token", "api_key", "apikey", "key"})
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dpa"'}
 
 
+def _refused(reason: str) -> NotAuthorizedException:
+    return NotAuthorizedException(reason, headers=CHALLENGE)
+
+
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         if QUERY_CREDENTIALS & set(connection.query_params):
-            raise NotAuthorizedException(
-                "credentials are never accepted in the URL; send Authorization: Bearer",
-                headers=CHALLENGE,
-            )
-        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise NotAuthorizedException("missing bearer token: send Authorization: Bearer <token>", headers=CHALLENGE)
-        async with connection.app.state.sessionmaker() as session:
-            user = await services.authenticate(session, token=token.strip())
-        if user is None:
-            raise NotAuthorizedException("invalid, expired or revoked token", headers=CHALLENGE)
-        return AuthenticationResult(user=user, auth=services.actor_for(user))
-
-
-def current_actor(connection: ASGIConnection[Any, User, Actor, Any]) -> Actor:
-    return connection.auth
+            raise _refused("credentials are never accepted in the URL; send Authorization: Bearer")
+        scheme, _, credential = connection.headers.get("authorization", "").partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            raise _refused("missing bearer token: send Authorization: Bearer <token>")
+        source = connection.client.host if connection.client else None
+        vendor_route = (connection.url.path + "/").startswith(VENDOR_PATH)
+        state = connection.app.state
+        async with state.sessionmaker() as session:
+            if credential.startswith(security.VENDOR_KEY_PREFIX + "_"):
+                found = await services.authenticate_vendor(session, key=credential, source=source)
+                if not isinstance(found, str):
+                    key, vendor = found
+                    result = AuthenticationResult(user=vendor, auth=services.actor_for_vendor(key, vendor, source))
+                reason = found if isinstance(found, str) else None
+            else:
+                user = await services.authenticate(session, token=credential)
+                reason = "invalid, expired or revoked token" if user is None else None
+                if user is not None:
+                    result = AuthenticationResult(user=user, auth=services.actor_for(user, source))
+            if reason is not None:
+                await services.record_failed_authentication(
+                    session,
+                    credential=credential,
+                    reason=reason,
+                    source=source,
+                    method=str(connection.scope.get("method", "")),
+                    path=connection.url.path,
+                )
+                raise _refused("invalid, expired or revoked credential")
+        actor: Actor = result.auth
+        if actor.vendor_id is None and vendor_route:
+            raise PermissionDeniedException("vendor routes take a vendor key (dpv_…), not a user's token")
+        if actor.vendor_id is not None:
+            if not vendor_route:
+                raise PermissionDeniedException("a vendor key reaches only /api/vendor/ routes")
+            limiter: RateLimiter = state.vendor_rate_limiter
+            wait = limiter.retry_after(actor.key_id)
+            if wait is not None:
+                raise TooManyRequestsError(f"rate limit of this key reached; retry in {wait} s", retry_after=wait)
+        return result

@@ -13,6 +13,9 @@ from app.accounts.schemas import (
     UserCreate,
     UserCreated,
     UserPublic,
+    VendorKeyCreate,
+    VendorKeyIssued,
+    VendorKeyPublic,
 )
 from app.core.deps import CurrentActor, DbSession
 
@@ -60,3 +63,32 @@ class UserController(Controller):
         self, db_session: DbSession, actor: CurrentActor, user_id: FromPath[uuid.UUID], token_id: FromPath[uuid.UUID]
     ) -> None:
         await services.revoke_token(db_session, user_id=user_id, token_id=token_id, actor=actor)
+
+
+class VendorKeyController(Controller):
+    path = "/api/vendors/{vendor_id:uuid}/keys"
+    tags = ("vendors",)
+
+    @get("/", summary="A vendor's API keys (prefix, expiry, last use; never the key)")
+    async def list_keys(
+        self, db_session: DbSession, actor: CurrentActor, vendor_id: FromPath[uuid.UUID]
+    ) -> list[VendorKeyPublic]:
+        rows = await services.get_vendor_keys(db_session, vendor_id=vendor_id, actor=actor)
+        return [VendorKeyPublic.model_validate(row) for row in rows]
+
+    @post("/", summary="Issue a key for this vendor (admin, DPO or the vendor's owner); shown once")
+    async def issue_key(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+        data: JSONBody[VendorKeyCreate],
+    ) -> VendorKeyIssued:
+        key, row = await services.issue_vendor_key(db_session, vendor_id=vendor_id, data=data, actor=actor)
+        return VendorKeyIssued.model_validate({**VendorKeyPublic.model_validate(row).model_dump(), "key": key})
+
+    @delete("/{key_id:uuid}", summary="Revoke a vendor key, at once on every instance")
+    async def revoke_key(
+        self, db_session: DbSession, actor: CurrentActor, vendor_id: FromPath[uuid.UUID], key_id: FromPath[uuid.UUID]
+    ) -> None:
+        await services.revoke_vendor_key(db_session, vendor_id=vendor_id, key_id=key_id, actor=actor)

@@ -22,8 +22,10 @@ from app.agreements.schemas import (
     TemplatePublic,
     TemplateVersionPublic,
     Termination,
+    VendorAgreement,
 )
 from app.core.deps import CurrentActor, DbSession, Storage
+from app.core.downloads import file_response
 from app.core.errors import field_error
 from app.core.schemas import Limit, Offset, Page
 
@@ -213,18 +215,57 @@ class AgreementController(Controller):
         self,
         storage: Storage,
         db_session: DbSession,
+        actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         document_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
         document, content = await services.get_document(
-            db_session, agreement_id=agreement_id, document_id=document_id, storage=storage
+            db_session, agreement_id=agreement_id, document_id=document_id, storage=storage, actor=actor
         )
-        return Response(
-            content,
-            media_type=document.content_type,
-            headers={
-                "Content-Disposition": services.content_disposition(document.filename),
-                "X-Content-Type-Options": "nosniff",
-                "Digest": f"sha-256={document.sha256}",
-            },
+        return file_response(
+            content, content_type=document.content_type, filename=document.filename, sha256=document.sha256
+        )
+
+
+class VendorAgreementController(Controller):
+    path = "/agreements"
+    tags = ("vendor API",)
+
+    @get("/", summary="Your agreements with us (issued and later; drafts stay internal)")
+    async def list_agreements(
+        self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[VendorAgreement]:
+        rows, total = await services.get_all_for_vendor(db_session, vendor_id=actor.vendor, limit=limit, offset=offset)
+        return Page(items=[VendorAgreement.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @get("/{agreement_id:uuid}", summary="One of your agreements")
+    async def get_agreement(
+        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
+    ) -> VendorAgreement:
+        agreement = await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
+        return VendorAgreement.model_validate(agreement)
+
+    @get("/{agreement_id:uuid}/documents", summary="The issued and signed files of one of your agreements")
+    async def list_documents(
+        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
+    ) -> list[DocumentPublic]:
+        await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
+        documents = await services.get_documents(db_session, agreement_id=agreement_id)
+        return [DocumentPublic.model_validate(document) for document in documents]
+
+    @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download one of its files")
+    async def download(
+        self,
+        storage: Storage,
+        db_session: DbSession,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+        document_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        actor.vendor  # noqa: B018 - a vendor key only; the service then scopes to its agreements
+        document, content = await services.get_document(
+            db_session, agreement_id=agreement_id, document_id=document_id, storage=storage, actor=actor
+        )
+        return file_response(
+            content, content_type=document.content_type, filename=document.filename, sha256=document.sha256
         )

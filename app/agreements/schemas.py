@@ -87,6 +87,19 @@ class AgreementPublic(AgreementTerms):
     updated_at: datetime
 
 
+class VendorAgreement(AgreementTerms):
+    """An agreement as its vendor sees it."""
+
+    id: uuid.UUID
+    number: str
+    engagement_id: uuid.UUID
+    status: AgreementStatus
+    issued_at: datetime | None
+    signed_at: datetime | None
+    activated_at: datetime | None
+    ended_on: date | None
+
+
 class Termination(SQLModel):
     model_config = {"extra": "forbid"}
     ended_on: date = Field(description="From this date the vendor's deletion deadline runs.")

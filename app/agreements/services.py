@@ -6,7 +6,6 @@ import re
 import unicodedata
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 import anyio
 import anyio.to_process
@@ -43,12 +42,13 @@ from app.core.errors import (
     UnprocessableError,
     field_error,
 )
-from app.core.queries import get_or_404, order_by, paginate, where_equal
+from app.core.queries import get_or_404, get_owned, order_by, paginate, where_equal
 from app.core.schemas import merge_patch
-from app.core.storage import LocalStorage
+from app.core.storage import FileStore
 from app.core.types import utcnow
 from app.engagements import services as engagements
 from app.handler.models import PROFILE_ID, HandlerProfile
+from app.obligations import services as obligations
 from app.vendors.models import Vendor
 
 Status = AgreementStatus
@@ -281,15 +281,9 @@ def filename(agreement: Agreement, suffix: str, extension: str) -> str:
     return f"{agreement.number}-{name}-{suffix}.{extension}"
 
 
-def content_disposition(name: str) -> str:
-    """RFC 6266: an ASCII fallback, and the real name UTF-8 encoded (a Chinese name survives)."""
-    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in ".-_") else "_" for ch in name)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
 async def _store(
     session: AsyncSession,
-    storage: LocalStorage,
+    storage: FileStore,
     agreement: Agreement,
     data: bytes,
     *,
@@ -314,7 +308,7 @@ async def _store(
 
 
 async def render_document(
-    session: AsyncSession, *, agreement_id: uuid.UUID, request: RenderRequest, storage: LocalStorage, actor: Actor
+    session: AsyncSession, *, agreement_id: uuid.UUID, request: RenderRequest, storage: FileStore, actor: Actor
 ) -> AgreementDocument:
     agreement = await get(session, agreement_id=agreement_id)
     data = await render_async(agreement, request)
@@ -340,12 +334,36 @@ async def get_documents(session: AsyncSession, *, agreement_id: uuid.UUID) -> li
 
 
 async def get_document(
-    session: AsyncSession, *, agreement_id: uuid.UUID, document_id: uuid.UUID, storage: LocalStorage
+    session: AsyncSession, *, agreement_id: uuid.UUID, document_id: uuid.UUID, storage: FileStore, actor: Actor
 ) -> tuple[AgreementDocument, bytes]:
+    if actor.vendor_id is not None:
+        await get_for_vendor(session, agreement_id=agreement_id, vendor_id=actor.vendor_id)
     document = await get_or_404(session, AgreementDocument, document_id, "document")
     if document.agreement_id != agreement_id:
         raise NotFoundError("document not found")
-    return document, await anyio.to_thread.run_sync(storage.get, document.sha256)
+    content = await anyio.to_thread.run_sync(storage.get, document.sha256)
+    if actor.vendor_id is not None:
+        audit.record(
+            session, actor, AuditAction.download, "agreement_document", document.id, {"sha256": document.sha256}
+        )
+        await session.commit()
+    return document, content
+
+
+async def get_for_vendor(session: AsyncSession, *, agreement_id: uuid.UUID, vendor_id: uuid.UUID) -> Agreement:
+    """A vendor sees its agreements once issued; drafts are ours until then."""
+    agreement = await get_owned(session, Agreement, agreement_id, vendor_id, "agreement")
+    if agreement.status == Status.draft:
+        raise NotFoundError("agreement not found")
+    return agreement
+
+
+async def get_all_for_vendor(
+    session: AsyncSession, *, vendor_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[Agreement], int]:
+    query = select(Agreement).where(col(Agreement.vendor_id) == vendor_id, col(Agreement.status) != Status.draft)
+    query = query.order_by(col(Agreement.created_at).desc(), col(Agreement.id))
+    return await paginate(session, query, limit=limit, offset=offset)
 
 
 async def _transition(session: AsyncSession, agreement: Agreement, action: str, actor: Actor) -> None:
@@ -363,7 +381,7 @@ async def _transition(session: AsyncSession, agreement: Agreement, action: str, 
     agreement.updated_at = utcnow()
 
 
-async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: LocalStorage, actor: Actor) -> Agreement:
+async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: FileStore, actor: Actor) -> Agreement:
     """Issue to the vendor: only with A1-A12 covered; the bilingual DOCX and PDF are stored."""
     agreement = await get(session, agreement_id=agreement_id)
     await _transition(session, agreement, "issue", actor)
@@ -383,7 +401,7 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: Loca
 
 
 async def sign(
-    session: AsyncSession, *, agreement_id: uuid.UUID, signed_pdf: bytes, storage: LocalStorage, actor: Actor
+    session: AsyncSession, *, agreement_id: uuid.UUID, signed_pdf: bytes, storage: FileStore, actor: Actor
 ) -> Agreement:
     agreement = await get(session, agreement_id=agreement_id)
     await _transition(session, agreement, "sign", actor)
@@ -399,6 +417,7 @@ async def activate(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Act
     agreement = await get(session, agreement_id=agreement_id)
     await _transition(session, agreement, "activate", actor)
     agreement.activated_at = utcnow()
+    await obligations.sync_agreement(session, agreement)
     await session.commit()
     return agreement
 
@@ -410,6 +429,7 @@ async def terminate(session: AsyncSession, *, agreement_id: uuid.UUID, data: Ter
     if data.ended_on < agreement.term_start:
         raise field_error("ended_on", f"{data.ended_on} is before the term start {agreement.term_start}")
     agreement.ended_on, agreement.end_reason = data.ended_on, data.reason
+    await obligations.sync_agreement(session, agreement)
     await session.commit()
     return agreement
 
@@ -419,5 +439,6 @@ async def expire(session: AsyncSession, *, agreement_id: uuid.UUID, data: Expiry
     await _transition(session, agreement, "expire", actor)
     agreement.ended_on = data.ended_on or agreement.term_end
     agreement.end_reason = "expired"
+    await obligations.sync_agreement(session, agreement)
     await session.commit()
     return agreement

@@ -25,3 +25,4 @@ class AuditEntry(SQLModel, table=True):
     object_type: str = Field(max_length=40)
     object_id: str = Field(max_length=64)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    source: str | None = Field(default=None, max_length=64)  # the client's address

@@ -12,6 +12,10 @@ class AuditAction(StrEnum):
     create = "create"
     update = "update"
     delete = "delete"
+    submit = "submit"  # a vendor sent an attestation
+    review = "review"  # accepted or rejected
+    download = "download"  # a vendor fetched a file
+    auth_failed = "auth_failed"
 
 
 class AuditEntryPublic(SQLModel):
@@ -23,3 +27,4 @@ class AuditEntryPublic(SQLModel):
     object_type: str
     object_id: str
     changes: dict[str, Any]
+    source: str | None

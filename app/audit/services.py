@@ -41,6 +41,7 @@ def record(
             object_type=object_type,
             object_id=str(object_id),
             changes=to_jsonable_python(dict(changes)),
+            source=actor.source,
         )
     )
 

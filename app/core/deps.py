@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.actor import Actor
-from app.core.storage import LocalStorage
+from app.core.storage import FileStore
 
 
 async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
@@ -19,8 +19,8 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[A
         yield session
 
 
-def provide_storage(request: Request[Any, Any, Any]) -> LocalStorage:
-    storage: LocalStorage = request.app.state.storage
+def provide_storage(request: Request[Any, Any, Any]) -> FileStore:
+    storage: FileStore = request.app.state.storage
     return storage
 
 
@@ -38,4 +38,4 @@ dependencies = {
 # Handlers name what they need by these types; Litestar injects by parameter name.
 DbSession = NamedDependency[AsyncSession]
 CurrentActor = NamedDependency[Actor]
-Storage = NamedDependency[LocalStorage]
+Storage = NamedDependency[FileStore]

@@ -45,13 +45,33 @@ class UnprocessableError(DomainError):
     status_code = 422
 
 
-class InvalidReferenceError(DomainError):
+class FieldDomainError(DomainError):
+    """A refusal about one field (an uploaded file, say) with a status of its own."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", [{"key": field, "message": reason, "source": "body"}])
+
+
+class InvalidReferenceError(FieldDomainError):
     """Well-formed input that names something that does not exist or may not be used."""
 
     status_code = 422
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}", [{"key": field, "message": reason, "source": "body"}])
+
+class TooManyRequestsError(DomainError):
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class PayloadTooLargeError(FieldDomainError):
+    status_code = 413
+
+
+class UnsupportedMediaTypeError(FieldDomainError):
+    status_code = 415
 
 
 class FieldErrors:
@@ -80,11 +100,11 @@ def _body(status_code: int, detail: str, extra: Any = None) -> dict[str, Any]:
     return body
 
 
-def validation_exception(exc: ValidationError, source: str = "body") -> ValidationException:
+def validation_exception(exc: ValidationError, source: str = "body", prefix: str = "") -> ValidationException:
     """A Pydantic error raised inside a service, shaped like Litestar's own 400."""
     extra = [
         {
-            "key": ".".join(str(part) for part in err["loc"]),
+            "key": ".".join([prefix] * bool(prefix) + [str(part) for part in err["loc"]]),
             "message": err["msg"].removeprefix("Value error, "),
             "source": source,
         }
@@ -94,10 +114,12 @@ def validation_exception(exc: ValidationError, source: str = "body") -> Validati
 
 
 def domain_error_handler(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequestsError) else None
     return Response(
         _body(exc.status_code, exc.detail, exc.extra),
         status_code=exc.status_code,
         media_type=MediaType.JSON,
+        headers=headers,
     )
 
 

@@ -54,3 +54,11 @@ async def paginate(session: AsyncSession, query: Select[T], *, limit: int, offse
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = await session.scalars(query.limit(limit).offset(offset))
     return list(rows), total or 0
+
+
+async def get_owned(session: AsyncSession, model: type[T], object_id: Any, vendor_id: Any, what: str) -> T:
+    """A vendor's own object; another vendor's answers exactly as a missing one does."""
+    found = await session.get(model, object_id)
+    if found is None or getattr(found, "vendor_id", None) != vendor_id:
+        raise NotFoundError(f"{what} not found")
+    return found

@@ -19,6 +19,7 @@ RANDOM_LENGTH = 30
 CHECKSUM_LENGTH = 6
 
 USER_TOKEN_PREFIX = "dpu"  # noqa: S105 - a prefix, not a secret
+VENDOR_KEY_PREFIX = "dpv"  # a vendor's key; distinct so it is never mistaken for a user's token
 
 
 def _base62(number: int, width: int) -> str:

@@ -25,6 +25,8 @@ DEFAULT_STORAGE_URL = "file:var/evidence"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TZ = "Asia/Shanghai"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MB = 1024 * 1024
+RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600}
 
 
 class ConfigError(ValueError):
@@ -41,6 +43,12 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    requests: int
+    period_seconds: int
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     storage_url: str = DEFAULT_STORAGE_URL
@@ -49,6 +57,9 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     tz: str = DEFAULT_TZ
     log_level: str = "INFO"
+    upload_max_file_bytes: int = 20 * MB
+    upload_max_request_bytes: int = 50 * MB
+    vendor_rate_limit: RateLimit = RateLimit(120, 60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +80,11 @@ class Settings:
         if log_level not in LOG_LEVELS:
             raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)}")
 
+        max_file = parse_megabytes("UPLOAD_MAX_FILE_MB", get("UPLOAD_MAX_FILE_MB") or "20")
+        max_request = parse_megabytes("UPLOAD_MAX_REQUEST_MB", get("UPLOAD_MAX_REQUEST_MB") or "50")
+        if max_request < max_file:
+            raise ConfigError("UPLOAD_MAX_REQUEST_MB: must be at least UPLOAD_MAX_FILE_MB")
+
         return cls(
             database_url=parse_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             storage_url=parse_storage_url(get("STORAGE_URL") or DEFAULT_STORAGE_URL),
@@ -77,6 +93,9 @@ class Settings:
             base_url=parse_base_url(get("BASE_URL") or DEFAULT_BASE_URL),
             tz=parse_tz(get("TZ") or DEFAULT_TZ),
             log_level=log_level,
+            upload_max_file_bytes=max_file,
+            upload_max_request_bytes=max_request,
+            vendor_rate_limit=parse_rate_limit(get("VENDOR_RATE_LIMIT") or "120/minute"),
         )
 
 
@@ -118,15 +137,37 @@ def parse_storage_url(raw: str) -> str:
             raise ConfigError("STORAGE_URL: file: URL names no directory")
         return raw
     if parts.scheme == "s3":
-        # Said plainly rather than accepted and failing at the first upload.
-        raise ConfigError("STORAGE_URL: s3:// storage is not available yet; use file:<directory>")
-    raise ConfigError("STORAGE_URL: must start with file: (a local directory)")
+        if not parts.netloc:
+            raise ConfigError("STORAGE_URL: s3:// URL names no bucket, e.g. s3://evidence/dpa")
+        return raw
+    raise ConfigError("STORAGE_URL: must start with file: (a local directory) or s3:// (bucket and prefix)")
 
 
 def storage_directory(storage_url: str) -> Path:
     """The directory of a file: storage URL (`file:var/evidence` or `file:///srv/evidence`)."""
     parts = urlsplit(storage_url)
     return Path(unquote(parts.netloc + parts.path))
+
+
+def parse_megabytes(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: must be a whole number of megabytes, got {raw!r}") from None
+    if not 1 <= value <= 1024:
+        raise ConfigError(f"{name}: must be from 1 to 1024 (megabytes)")
+    return value * MB
+
+
+def parse_rate_limit(raw: str) -> RateLimit:
+    """`120/minute`: requests per second, minute or hour."""
+    count, _, period = raw.partition("/")
+    seconds = RATE_PERIODS.get(period.strip().lower())
+    if not count.strip().isdigit() or seconds is None or not 1 <= int(count) <= 1_000_000:
+        raise ConfigError(
+            f"VENDOR_RATE_LIMIT: must look like 120/minute (1 to 1000000 per second, minute or hour), got {raw!r}"
+        )
+    return RateLimit(int(count), seconds)
 
 
 def parse_smtp_url(raw: str | None) -> SmtpSettings | None:

@@ -17,6 +17,8 @@ class Engagement(EngagementBase, table=True):
     owner_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
     # Derived from categories and subjects on every write, stored so lists can filter on it.
     processes_sensitive_pi: bool = Field(default=False, index=True)
+    # Set when a vendor reports an incident on this engagement (PIPL art. 57).
+    incident_reported_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -250,5 +250,36 @@ class EngagementPublic(EngagementBase):
     id: uuid.UUID
     processes_sensitive_pi: bool = Field(description="Sensitive PI categories, or minors under 14 among the subjects.")
     sub_processors: list[SubProcessorPublic] = []
+    incident_reported_at: datetime | None = Field(default=None, description="Last incident a vendor reported.")
     created_at: datetime
     updated_at: datetime
+
+
+class VendorSubProcessor(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    name: str
+    activity: str
+    country: str
+    region: str | None
+    handler_consented: bool
+
+
+class VendorEngagement(BaseModel):
+    """An engagement as its vendor sees it: what it may do with which PI, where, how long.
+    Our internal fields (owners, consent evidence, PIPIA references) stay out."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    purpose: str
+    processing_methods: list[ProcessingMethod]
+    pi_categories: list[str]
+    data_subjects: list[DataSubject]
+    storage_locations: list[StorageLocation]
+    leaves_china: bool
+    retention_days: int | None
+    retention_note: str
+    start_date: date | None
+    end_date: date | None
+    status: EngagementStatus
+    sub_processors: list[VendorSubProcessor] = []

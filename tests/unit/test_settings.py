@@ -12,6 +12,14 @@ def test_defaults() -> None:
     assert settings.smtp is None
     assert settings.base_url == "http://127.0.0.1:8000"
     assert len(settings.secret_key) >= 32
+    assert (settings.upload_max_file_bytes, settings.upload_max_request_bytes) == (20 * 1024 * 1024, 50 * 1024 * 1024)
+    assert (settings.vendor_rate_limit.requests, settings.vendor_rate_limit.period_seconds) == (120, 60)
+
+
+def test_rate_limit_and_s3_storage() -> None:
+    settings = Settings.from_env({"VENDOR_RATE_LIMIT": "5/second", "STORAGE_URL": "s3://evidence/dpa"})
+    assert (settings.vendor_rate_limit.requests, settings.vendor_rate_limit.period_seconds) == (5, 1)
+    assert settings.storage_url == "s3://evidence/dpa"
 
 
 def test_plain_postgres_url_gets_the_async_driver() -> None:
@@ -41,7 +49,12 @@ def test_storage_directory() -> None:
         ("DATABASE_URL", "sqlite+aiosqlite://", "DATABASE_URL: SQLite needs a file path"),
         ("DATABASE_URL", "postgresql://localhost", "DATABASE_URL: PostgreSQL URL names no database"),
         ("STORAGE_URL", "ftp://files/evidence", "STORAGE_URL: must start with file:"),
-        ("STORAGE_URL", "s3://evidence", "STORAGE_URL: s3:// storage is not available yet"),
+        ("STORAGE_URL", "s3:///prefix", "STORAGE_URL: s3:// URL names no bucket"),
+        ("UPLOAD_MAX_FILE_MB", "twenty", "UPLOAD_MAX_FILE_MB: must be a whole number"),
+        ("UPLOAD_MAX_FILE_MB", "0", "UPLOAD_MAX_FILE_MB: must be from 1 to 1024"),
+        ("UPLOAD_MAX_REQUEST_MB", "5", "UPLOAD_MAX_REQUEST_MB: must be at least UPLOAD_MAX_FILE_MB"),
+        ("VENDOR_RATE_LIMIT", "lots", "VENDOR_RATE_LIMIT: must look like 120/minute"),
+        ("VENDOR_RATE_LIMIT", "10/fortnight", "VENDOR_RATE_LIMIT: must look like 120/minute"),
         ("SMTP_URL", "http://mail.example", "SMTP_URL: must start with smtp://"),
         ("SMTP_URL", "smtp://mail.example:99999", "SMTP_URL: the port"),
         ("SMTP_URL", "smtp://", "SMTP_URL: names no host"),

@@ -1,0 +1,218 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.params import FromHeader, FromPath, FromQuery, JSONBody, MultipartBody
+from pydantic import ValidationError
+
+from app.attestations import services
+from app.attestations.schemas import (
+    AttestationKind,
+    AttestationPublic,
+    AttestationStatus,
+    Rejection,
+    Review,
+    details_adapter,
+)
+from app.core import idempotency, uploads
+from app.core.deps import CurrentActor, DbSession, Storage
+from app.core.downloads import file_response
+from app.core.errors import field_error, validation_exception
+from app.core.schemas import Limit, Offset, Page
+from app.core.settings import Settings
+
+
+@dataclass
+class AttestationUpload:
+    """multipart/form-data: `metadata` is one JSON object (see the attestation kinds), `files` the evidence."""
+
+    metadata: str
+    files: list[UploadFile] = field(default_factory=list)
+
+
+async def _page(db_session: DbSession, rows: list[Any], total: int, limit: int, offset: int) -> Page[AttestationPublic]:
+    files = await services.files_of(db_session, [row.id for row in rows])
+    return Page(items=[services.public(row, files[row.id]) for row in rows], total=total, limit=limit, offset=offset)
+
+
+class VendorAttestationController(Controller):
+    """A vendor's own attestations (under the /api/vendor router, with its upload limit)."""
+
+    path = "/attestations"
+    tags = ("vendor API",)
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Submit an attestation with its evidence files (multipart: metadata + files)",
+        description=(
+            "Send an Idempotency-Key header to make retries safe: the same key with the same request "
+            "returns the first response; with a different request, 422. Files: PDF, PNG, JPEG or DOCX."
+        ),
+    )
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        actor: CurrentActor,
+        storage: Storage,
+        data: MultipartBody[AttestationUpload],
+        idempotency_key: FromHeader[str | None] = None,
+    ) -> Response[dict[str, Any]]:
+        settings: Settings = request.app.state.settings
+        key = idempotency.check_key(idempotency_key)
+        try:
+            details = details_adapter.validate_python(json.loads(data.metadata))
+        except json.JSONDecodeError as error:
+            raise field_error("metadata", f"not valid JSON ({error.msg})") from None
+        except ValidationError as error:
+            raise validation_exception(error, prefix="metadata") from None
+        files = []
+        for index, upload in enumerate(data.files):
+            check = partial(
+                uploads.check_file,
+                f"files.{index}",
+                upload.filename or "",
+                upload.content_type,
+                await upload.read(),
+                max_bytes=settings.upload_max_file_bytes,
+            )
+            files.append(await anyio.to_thread.run_sync(check))  # a DOCX is decompressed to be checked
+        fingerprint = {
+            "path": request.url.path,
+            "metadata": details.model_dump(mode="json"),
+            "files": [[f.filename, f.content_type, hashlib.sha256(f.data).hexdigest()] for f in files],
+        }
+
+        async def work() -> idempotency.Outcome:
+            attestation = await services.submit(db_session, details=details, files=files, storage=storage, actor=actor)
+            await db_session.flush()
+            body = (await services.present(db_session, attestation)).model_dump(mode="json")
+            return idempotency.Outcome(201, body)
+
+        outcome = await idempotency.run(
+            db_session, scope=f"vendor:{actor.vendor}", key=key, request=fingerprint, work=work
+        )
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+        return Response(outcome.body, status_code=outcome.status_code, headers=headers)
+
+    @get("/", summary="Your attestations and their review status")
+    async def list_attestations(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        engagement_id: FromQuery[uuid.UUID | None] = None,
+        kind: FromQuery[AttestationKind | None] = None,
+        status: FromQuery[AttestationStatus | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[AttestationPublic]:
+        rows, total = await services.get_all(
+            db_session,
+            vendor_id=actor.vendor,
+            engagement_id=engagement_id,
+            kind=kind,
+            status=status,
+            limit=limit,
+            offset=offset,
+        )
+        return await _page(db_session, rows, total, limit, offset)
+
+    @get("/{attestation_id:uuid}", summary="One of your attestations")
+    async def get_attestation(
+        self, db_session: DbSession, actor: CurrentActor, attestation_id: FromPath[uuid.UUID]
+    ) -> AttestationPublic:
+        attestation = await services.get(db_session, attestation_id=attestation_id, vendor_id=actor.vendor)
+        return await services.present(db_session, attestation)
+
+    @get("/{attestation_id:uuid}/files/{file_id:uuid}/content", summary="Download one of your evidence files")
+    async def download(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        storage: Storage,
+        attestation_id: FromPath[uuid.UUID],
+        file_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        return await _download(db_session, actor, storage, attestation_id, file_id)
+
+
+async def _download(
+    db_session: DbSession, actor: CurrentActor, storage: Storage, attestation_id: uuid.UUID, file_id: uuid.UUID
+) -> Response[bytes]:
+    file, content = await services.get_file(
+        db_session, attestation_id=attestation_id, file_id=file_id, storage=storage, actor=actor
+    )
+    return file_response(content, content_type=file.content_type, filename=file.filename, sha256=file.sha256)
+
+
+class AttestationController(Controller):
+    path = "/api/attestations"
+    tags = ("attestations",)
+
+    @get("/", summary="Attestations vendors sent, to review")
+    async def list_attestations(
+        self,
+        db_session: DbSession,
+        vendor_id: FromQuery[uuid.UUID | None] = None,
+        engagement_id: FromQuery[uuid.UUID | None] = None,
+        kind: FromQuery[AttestationKind | None] = None,
+        status: FromQuery[AttestationStatus | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[AttestationPublic]:
+        rows, total = await services.get_all(
+            db_session,
+            vendor_id=vendor_id,
+            engagement_id=engagement_id,
+            kind=kind,
+            status=status,
+            limit=limit,
+            offset=offset,
+        )
+        return await _page(db_session, rows, total, limit, offset)
+
+    @get("/{attestation_id:uuid}", summary="One attestation")
+    async def get_attestation(self, db_session: DbSession, attestation_id: FromPath[uuid.UUID]) -> AttestationPublic:
+        return await services.present(db_session, await services.get(db_session, attestation_id=attestation_id))
+
+    @get("/{attestation_id:uuid}/files/{file_id:uuid}/content", summary="Download an evidence file")
+    async def download(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        storage: Storage,
+        attestation_id: FromPath[uuid.UUID],
+        file_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        return await _download(db_session, actor, storage, attestation_id, file_id)
+
+    @post("/{attestation_id:uuid}/accept", status_code=200, summary="Accept (owner or DPO); closes its obligation")
+    async def accept(
+        self, db_session: DbSession, actor: CurrentActor, attestation_id: FromPath[uuid.UUID], data: JSONBody[Review]
+    ) -> AttestationPublic:
+        attestation = await services.review(
+            db_session, attestation_id=attestation_id, accept=True, reason=data.reason, actor=actor
+        )
+        return await services.present(db_session, attestation)
+
+    @post("/{attestation_id:uuid}/reject", status_code=200, summary="Reject with a reason the vendor will see")
+    async def reject(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        attestation_id: FromPath[uuid.UUID],
+        data: JSONBody[Rejection],
+    ) -> AttestationPublic:
+        attestation = await services.review(
+            db_session, attestation_id=attestation_id, accept=False, reason=data.reason, actor=actor
+        )
+        return await services.present(db_session, attestation)

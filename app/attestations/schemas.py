@@ -1,0 +1,180 @@
+"""Attestations: what a vendor sends us as proof, one kind per duty, each with its own fields.
+
+A vendor posts multipart form data: a `metadata` part holding one of the JSON objects
+below (chosen by `kind`) and one or more `files` parts with the evidence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+from app.core.fields import MAX_INDIVIDUALS, CountryCode, Name, RegionCode, ShortText, Text
+from app.engagements import taxonomy
+
+
+class AttestationKind(StrEnum):
+    deletion = "deletion"
+    periodic = "periodic"
+    sub_processor_change = "sub_processor_change"
+    incident = "incident"
+
+
+class AttestationStatus(StrEnum):
+    submitted = "submitted"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class DeletionMethod(StrEnum):
+    overwritten = "overwritten"
+    cryptographic_erasure = "cryptographic_erasure"
+    physical_destruction = "physical_destruction"
+    returned_to_handler = "returned_to_handler"  # 返还
+    other = "other"
+
+
+def _known_categories(codes: list[str]) -> list[str]:
+    unknown = taxonomy.unknown(codes)
+    if unknown:
+        raise ValueError(f"unknown PI category {', '.join(unknown)}; see the taxonomy")
+    return list(dict.fromkeys(codes))
+
+
+Categories = Annotated[list[Annotated[str, Field(max_length=60)]], AfterValidator(_known_categories)]
+Count = Annotated[int, Field(ge=0, le=MAX_INDIVIDUALS)]
+
+
+class _Details(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    engagement_id: uuid.UUID = Field(description="The engagement this attestation is about (its scope).")
+
+
+class DeletionDetails(_Details):
+    """Written explanation of deletion (书面说明) after the engagement ended (PIPL art. 21(2))."""
+
+    kind: Literal[AttestationKind.deletion]
+    records_deleted: Count | None = None
+    individuals_deleted: Count | None = None
+    method: DeletionMethod
+    method_description: Text = ""
+    completed_on: date
+    backups_covered: bool = Field(description="Backups were deleted too.")
+    sub_processors_covered: bool = Field(description="Every sub-processor deleted too.")
+    signer_name: Name
+    signer_title: Name
+
+    @model_validator(mode="after")
+    def _counted(self) -> DeletionDetails:
+        if self.records_deleted is None and self.individuals_deleted is None:
+            raise ValueError("give records_deleted or individuals_deleted (or both)")
+        if self.method == DeletionMethod.other and not self.method_description:
+            raise ValueError("method_description: describe the method when it is 'other'")
+        return self
+
+
+class Statement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requirement: str = Field(max_length=10, description="A duty of the agreement, e.g. A9 or B4.")
+    compliant: bool
+    comment: Text = ""
+
+
+class ListedSubProcessor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    country: CountryCode = "CN"
+    activity: ShortText = ""
+
+
+class PeriodicDetails(_Details):
+    """Yearly statement of compliance against the agreement's duties."""
+
+    kind: Literal[AttestationKind.periodic]
+    period_start: date
+    period_end: date
+    statements: list[Statement] = Field(min_length=1, max_length=100)
+    sub_processors: list[ListedSubProcessor] = Field(default_factory=list, max_length=200)
+    certifications: list[Name] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _period(self) -> PeriodicDetails:
+        if self.period_end < self.period_start:
+            raise ValueError("period_end: is before period_start")
+        if len({statement.requirement for statement in self.statements}) != len(self.statements):
+            raise ValueError("statements: one statement per requirement")
+        return self
+
+
+class SubProcessorChangeDetails(_Details):
+    """Notice of a new or changed sub-processor (转委托); we must consent first (art. 21(3))."""
+
+    kind: Literal[AttestationKind.sub_processor_change]
+    sub_processor_name: Name
+    activity: Text = Field(min_length=1, description="What it will do with the PI.")
+    pi_categories: Categories = Field(min_length=1)
+    country: CountryCode
+    region: RegionCode | None = None
+    effective_from: date
+
+
+class IncidentDetails(_Details):
+    """Leak, tampering or loss (泄露、篡改、丢失) at the vendor (PIPL art. 57)."""
+
+    kind: Literal[AttestationKind.incident]
+    detected_at: datetime
+    description: Text = Field(min_length=1)
+    pi_categories: Categories = Field(min_length=1)
+    individuals_affected: Count
+    measures_taken: Text = Field(min_length=1, description="Remedial measures (补救措施).")
+
+    @field_validator("detected_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-11-28T09:30:00+08:00")
+        return value
+
+
+AttestationDetails = Annotated[
+    DeletionDetails | PeriodicDetails | SubProcessorChangeDetails | IncidentDetails, Field(discriminator="kind")
+]
+details_adapter: TypeAdapter[AttestationDetails] = TypeAdapter(AttestationDetails)
+
+
+class EvidenceFilePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class AttestationPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    vendor_id: uuid.UUID
+    engagement_id: uuid.UUID
+    kind: AttestationKind
+    status: AttestationStatus
+    details: dict[str, object]
+    files: list[EvidenceFilePublic]
+    submitted_at: datetime
+    reviewed_at: datetime | None
+    review_reason: str
+
+
+class Review(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text = ""
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[Text, Field(min_length=1)] = Field(description="Told to the vendor.")

@@ -1,0 +1,283 @@
+"""Attestation rules: what a vendor may submit, and what accepting or rejecting it changes."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import anyio.to_thread
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.agreements.library import library
+from app.agreements.models import Agreement, AgreementDocument
+from app.attestations.models import Attestation, EvidenceFile
+from app.attestations.schemas import (
+    AttestationDetails,
+    AttestationKind,
+    AttestationPublic,
+    AttestationStatus,
+    DeletionDetails,
+    EvidenceFilePublic,
+    IncidentDetails,
+    PeriodicDetails,
+    SubProcessorChangeDetails,
+)
+from app.audit import services as audit
+from app.audit.schemas import AuditAction
+from app.core import clock
+from app.core.actor import Actor
+from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError, PermissionDeniedError
+from app.core.queries import get_or_404, get_owned, paginate, where_equal
+from app.core.storage import FileStore, StorageError
+from app.core.types import utcnow
+from app.core.uploads import CheckedFile
+from app.engagements.models import Engagement, SubProcessor
+from app.obligations import services as obligations
+from app.obligations.schemas import ObligationKind
+
+MAX_FILES = 20
+ENDED_AGREEMENT = ("terminated", "expired")
+REVIEWERS = ("owner", "dpo")
+
+
+async def files_of(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[EvidenceFile]]:
+    found: dict[uuid.UUID, list[EvidenceFile]] = {attestation_id: [] for attestation_id in ids}
+    if ids:
+        query = select(EvidenceFile).where(col(EvidenceFile.attestation_id).in_(ids))
+        for row in await session.scalars(query.order_by(col(EvidenceFile.created_at), col(EvidenceFile.id))):
+            found[row.attestation_id].append(row)
+    return found
+
+
+def public(attestation: Attestation, files: list[EvidenceFile]) -> AttestationPublic:
+    return AttestationPublic(
+        id=attestation.id,
+        vendor_id=attestation.vendor_id,
+        engagement_id=attestation.engagement_id,
+        kind=AttestationKind(attestation.kind),
+        status=AttestationStatus(attestation.status),
+        details=attestation.details,
+        files=[EvidenceFilePublic.model_validate(file) for file in files],
+        submitted_at=attestation.submitted_at,
+        reviewed_at=attestation.reviewed_at,
+        review_reason=attestation.review_reason,
+    )
+
+
+async def present(session: AsyncSession, attestation: Attestation) -> AttestationPublic:
+    return public(attestation, (await files_of(session, [attestation.id]))[attestation.id])
+
+
+async def _check(session: AsyncSession, details: AttestationDetails, engagement: Engagement, files: int) -> None:
+    errors = FieldErrors()
+    today = clock.today()
+    if files > MAX_FILES:
+        errors.add("files", f"at most {MAX_FILES} files per attestation")
+    if isinstance(details, DeletionDetails):
+        if files == 0:
+            errors.add("files", "a deletion attestation needs at least one evidence file (the signed statement)")
+        if details.completed_on > today:
+            errors.add("metadata.completed_on", "is in the future")
+        ended = await session.scalar(
+            select(col(Agreement.id)).where(
+                col(Agreement.engagement_id) == engagement.id, col(Agreement.status).in_(ENDED_AGREEMENT)
+            )
+        )
+        if ended is None and engagement.status != "terminated":
+            raise ConflictError("this engagement has not ended: there is nothing to delete yet")
+    elif isinstance(details, PeriodicDetails):
+        known = library().requirements
+        for index, statement in enumerate(details.statements):
+            if statement.requirement not in known:
+                errors.add(f"metadata.statements.{index}.requirement", f"no requirement {statement.requirement!r}")
+        if details.period_end > today:
+            errors.add("metadata.period_end", "is in the future: attest to a period that has passed")
+    elif isinstance(details, IncidentDetails) and details.detected_at > datetime.now(details.detected_at.tzinfo):
+        errors.add("metadata.detected_at", "is in the future")
+    errors.raise_if_any()
+
+
+async def submit(
+    session: AsyncSession,
+    *,
+    details: AttestationDetails,
+    files: list[CheckedFile],
+    storage: FileStore,
+    actor: Actor,
+) -> Attestation:
+    """Record a vendor's attestation and its files; the caller commits (see core.idempotency)."""
+    vendor_id = actor.vendor
+    engagement = await session.get(Engagement, details.engagement_id)
+    if engagement is None or engagement.vendor_id != vendor_id:
+        # The same answer whether the engagement is missing or another vendor's.
+        raise InvalidReferenceError("metadata.engagement_id", "none of your engagements has this id")
+    await _check(session, details, engagement, len(files))
+    attestation = Attestation(
+        vendor_id=vendor_id,
+        engagement_id=engagement.id,
+        kind=details.kind.value,
+        details=details.model_dump(mode="json", exclude={"kind", "engagement_id"}),
+        submitted_by_key_id=actor.key_id,
+    )
+    session.add(attestation)
+    await session.flush()
+    for file in files:
+        stored = await anyio.to_thread.run_sync(storage.put, file.data)
+        session.add(
+            EvidenceFile(
+                attestation_id=attestation.id,
+                sha256=stored.sha256,
+                size=stored.size,
+                content_type=file.content_type,
+                filename=file.filename,
+            )
+        )
+    today = clock.today()
+    if isinstance(details, SubProcessorChangeDetails):
+        await obligations.open_for_notice(
+            session, attestation, ObligationKind.sub_processor_consent, max(today, details.effective_from)
+        )
+    elif isinstance(details, IncidentDetails):
+        engagement.incident_reported_at = attestation.submitted_at
+        await obligations.open_for_notice(session, attestation, ObligationKind.incident_review, today)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.submit,
+        "attestation",
+        attestation.id,
+        {"kind": attestation.kind, "engagement_id": engagement.id, "files": [file.filename for file in files]},
+    )
+    return attestation
+
+
+async def get(session: AsyncSession, *, attestation_id: uuid.UUID, vendor_id: uuid.UUID | None = None) -> Attestation:
+    if vendor_id is not None:
+        return await get_owned(session, Attestation, attestation_id, vendor_id, "attestation")
+    return await get_or_404(session, Attestation, attestation_id, "attestation")
+
+
+async def get_all(
+    session: AsyncSession,
+    *,
+    vendor_id: uuid.UUID | None = None,
+    engagement_id: uuid.UUID | None = None,
+    kind: AttestationKind | None = None,
+    status: AttestationStatus | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Attestation], int]:
+    query = where_equal(
+        select(Attestation),
+        [
+            (col(Attestation.vendor_id), vendor_id),
+            (col(Attestation.engagement_id), engagement_id),
+            (col(Attestation.kind), kind),
+            (col(Attestation.status), status),
+        ],
+    )
+    query = query.order_by(col(Attestation.submitted_at).desc(), col(Attestation.id))
+    return await paginate(session, query, limit=limit, offset=offset)
+
+
+async def get_file(
+    session: AsyncSession,
+    *,
+    attestation_id: uuid.UUID,
+    file_id: uuid.UUID,
+    storage: FileStore,
+    actor: Actor,
+) -> tuple[EvidenceFile, bytes]:
+    attestation = await get(session, attestation_id=attestation_id, vendor_id=actor.vendor_id)
+    file = await session.get(EvidenceFile, file_id)
+    if file is None or file.attestation_id != attestation.id:
+        raise NotFoundError("file not found")
+    content = await anyio.to_thread.run_sync(storage.get, file.sha256)
+    if actor.vendor_id is not None:
+        audit.record(session, actor, AuditAction.download, "evidence_file", file.id, {"sha256": file.sha256})
+        await session.commit()
+    return file, content
+
+
+async def review(
+    session: AsyncSession, *, attestation_id: uuid.UUID, accept: bool, reason: str, actor: Actor
+) -> Attestation:
+    """Accept or reject; an accepted attestation closes the obligation it answers."""
+    actor.require_role(*REVIEWERS)
+    attestation = await get(session, attestation_id=attestation_id)
+    engagement = await get_or_404(session, Engagement, attestation.engagement_id, "engagement")
+    if actor.role == "owner" and engagement.owner_id != actor.user_id:
+        raise PermissionDeniedError("only the engagement's owner, the DPO or an admin may review it")
+    if attestation.status != AttestationStatus.submitted:
+        raise ConflictError(f"this attestation was already {attestation.status}")
+    target = AttestationStatus.accepted if accept else AttestationStatus.rejected
+    attestation.status = target.value
+    attestation.reviewed_at, attestation.reviewed_by_id, attestation.review_reason = utcnow(), actor.user_id, reason
+    if accept:
+        obligation = await obligations.close_for(session, attestation)
+        if attestation.kind == AttestationKind.sub_processor_change:
+            await _consent(session, attestation, actor)
+    else:
+        obligation = await obligations.note_rejection(session, attestation, reason)
+    audit.record(
+        session,
+        actor,
+        AuditAction.review,
+        "attestation",
+        attestation.id,
+        {
+            "status": [AttestationStatus.submitted.value, target.value],
+            "reason": reason,
+            "obligation_id": obligation.id if obligation else None,
+        },
+    )
+    await session.commit()
+    return attestation
+
+
+async def _consent(session: AsyncSession, attestation: Attestation, actor: Actor) -> None:
+    """Accepting a sub-processor change notice is our consent (art. 21(3)): register it."""
+    details = attestation.details
+    sub = SubProcessor(
+        engagement_id=attestation.engagement_id,
+        name=details["sub_processor_name"],
+        activity=details["activity"],
+        country=details["country"],
+        region=details.get("region"),
+        handler_consented=True,
+        consented_on=clock.today(),
+    )
+    session.add(sub)
+    await session.flush()
+    audit.record(
+        session, actor, AuditAction.create, "sub_processor", sub.id, {**details, "from_attestation": attestation.id}
+    )
+
+
+@dataclass
+class Verification:
+    checked: int = 0
+    altered: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+async def verify_evidence(session: AsyncSession, storage: FileStore) -> Verification:
+    """Re-hash every stored object, and find every referenced one; nothing is trusted as stored."""
+    report = Verification()
+    stored: set[str] = set()
+    for name in await anyio.to_thread.run_sync(lambda: list(storage.names())):
+        stored.add(name)
+        report.checked += 1
+        try:
+            await anyio.to_thread.run_sync(storage.get, name)
+        except StorageError:
+            report.altered.append(name)
+    referenced = set(await session.scalars(select(col(EvidenceFile.sha256)))) | set(
+        await session.scalars(select(col(AgreementDocument.sha256)))
+    )
+    report.missing = sorted(referenced - stored)
+    return report

@@ -5,12 +5,12 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.params import FromHeader, FromPath, FromQuery, JSONBody, MultipartBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, MultipartBody
 from pydantic import ValidationError
 
 from app.attestations import services
@@ -65,7 +65,9 @@ class VendorAttestationController(Controller):
         actor: CurrentActor,
         storage: Storage,
         data: MultipartBody[AttestationUpload],
-        idempotency_key: FromHeader[str | None] = None,
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name=idempotency.HEADER, description="Makes a retry safe; keep it 24 hours.")
+        ] = None,
     ) -> Response[dict[str, Any]]:
         settings: Settings = request.app.state.settings
         key = idempotency.check_key(idempotency_key)

@@ -20,18 +20,6 @@ from tests.factories import engagement_body, vendor_body
 TERMS = {"term_start": "2026-01-05", "term_end": "2027-01-04"}
 
 
-@pytest.fixture
-def demo(client: TestClient[Any], clean_database: str) -> dict[str, Any]:
-    _, token = run(load_demo, clean_database)
-    headers = {"Authorization": f"Bearer {token}"}
-    engagements = client.get("/api/engagements", headers=headers).json()["items"]
-    by_category = {
-        "camera": next(e for e in engagements if "facial_recognition" in e["pi_categories"]),
-        "payroll": next(e for e in engagements if e["legal_basis"] == "hr_management"),
-    }
-    return {"headers": headers, **by_category}
-
-
 def _agreement(client: TestClient[Any], headers: dict[str, str], engagement_id: str, **terms: Any) -> dict[str, Any]:
     response = client.post("/api/agreements", json={"engagement_id": engagement_id, **TERMS, **terms}, headers=headers)
     assert response.status_code == 201, response.text

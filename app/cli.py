@@ -264,7 +264,10 @@ def _describe(exc: BaseException) -> str | None:
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns, rather than raises, a command's Exit code.
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.exceptions.Exit as exc:

@@ -13,8 +13,7 @@ from litestar.testing import TestClient
 from pypdf import PdfReader
 
 from app.agreements.library import load
-from app.demo import load as load_demo
-from tests.conftest import Account, run
+from tests.conftest import Account
 from tests.factories import engagement_body, vendor_body
 
 TERMS = {"term_start": "2026-01-05", "term_end": "2027-01-04"}
@@ -210,8 +209,12 @@ def test_download_filename_survives_in_chinese(client: TestClient[Any], demo: di
 
 def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     headers = demo["headers"]
-    agreement = _agreement(client, headers, demo["camera"]["id"])
+    agreement = _agreement(client, headers, demo["camera"]["id"], term_end="2028-01-04")
     base = f"/api/agreements/{agreement['id']}"
+
+    def owed() -> list[tuple[str, str, str]]:
+        items = client.get("/api/obligations", params={"engagement_id": demo["camera"]["id"]}, headers=headers)
+        return [(item["kind"], item["due_on"], item["status"]) for item in items.json()["items"]]
 
     def act(action: str, **kwargs: Any) -> Any:
         return client.post(f"{base}/{action}", headers=headers, **kwargs)
@@ -235,12 +238,16 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     assert signed.status_code == 200 and signed.json()["status"] == "signed"
     assert any(d["kind"] == "signed" for d in client.get(f"{base}/documents", headers=headers).json())
 
+    assert owed() == []
     assert act("activate").json()["status"] == "active"
+    assert owed() == [("periodic_attestation", "2027-01-05", "open")]  # yearly from the term start
     bad_date = act("terminate", json={"ended_on": "2020-01-01", "reason": "vendor breach"})
     assert bad_date.status_code == 400
     terminated = act("terminate", json={"ended_on": "2026-12-01", "reason": "vendor breach"})
     assert terminated.status_code == 200
     assert terminated.json()["ended_on"] == "2026-12-01" and terminated.json()["end_reason"] == "vendor breach"
+    # Ended before the first anniversary: no yearly attestation, a deletion one 30 days on.
+    assert owed() == [("deletion_attestation", "2026-12-31", "open")]
     assert act("expire", json={}).status_code == 409
     assert client.delete(base, headers=headers).status_code == 409
 
@@ -251,8 +258,13 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
 
 def test_draft_terms_change_and_are_validated(client: TestClient[Any], demo: dict[str, Any]) -> None:
     headers = demo["headers"]
-    agreement = _agreement(client, headers, demo["camera"]["id"])
+    agreement = _agreement(client, headers, demo["camera"]["id"], term_end="2028-01-04")
     base = f"/api/agreements/{agreement['id']}"
+
+    def owed() -> list[tuple[str, str, str]]:
+        items = client.get("/api/obligations", params={"engagement_id": demo["camera"]["id"]}, headers=headers)
+        return [(item["kind"], item["due_on"], item["status"]) for item in items.json()["items"]]
+
     assert client.patch(base, json={"deletion_days": 15}, headers=headers).json()["deletion_days"] == 15
     cases = [
         ({"term_end": "2025-01-01"}, "term_end"),

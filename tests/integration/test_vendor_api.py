@@ -31,9 +31,7 @@ def test_a_vendor_sees_what_it_owes_sends_a_deletion_attestation_and_sees_it_acc
     [file] = attestation["files"]
     assert (file["filename"], file["content_type"], file["size"]) == ("deletion.pdf", "application/pdf", len(PDF))
 
-    download = client.get(
-        f"/api/vendor/attestations/{attestation['id']}/files/{file['id']}/content", headers=a.headers
-    )
+    download = client.get(f"/api/vendor/attestations/{attestation['id']}/files/{file['id']}/content", headers=a.headers)
     assert download.status_code == 200
     assert download.content == PDF
     assert download.headers["x-content-type-options"] == "nosniff"
@@ -48,9 +46,9 @@ def test_a_vendor_sees_what_it_owes_sends_a_deletion_attestation_and_sees_it_acc
     mine = client.get("/api/vendor/attestations", headers=a.headers).json()
     assert [(item["id"], item["status"]) for item in mine["items"]] == [(attestation["id"], "accepted")]
     assert client.get("/api/vendor/obligations", headers=a.headers).json() == []
-    closed = client.get(
-        "/api/obligations", params={"engagement_id": a.engagement_id}, headers=dpo.headers
-    ).json()["items"]
+    closed = client.get("/api/obligations", params={"engagement_id": a.engagement_id}, headers=dpo.headers).json()[
+        "items"
+    ]
     assert [(item["status"], item["closed_by"]) for item in closed] == [("done", f"attestation:{attestation['id']}")]
 
 

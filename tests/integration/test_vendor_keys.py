@@ -94,7 +94,9 @@ def test_expired_malformed_and_misplaced_keys_are_refused(
 def test_a_key_works_only_from_its_allowed_networks(
     client: TestClient[Any], demo: dict[str, Any], clean_database: str
 ) -> None:
-    issued = issue_key(client, demo["headers"], demo["camera"]["vendor_id"], allowed_networks=["10.1.2.3/8", "2001:db8::1"])
+    issued = issue_key(
+        client, demo["headers"], demo["camera"]["vendor_id"], allowed_networks=["10.1.2.3/8", "2001:db8::1"]
+    )
     assert issued["allowed_networks"] == ["10.0.0.0/8", "2001:db8::1/128"]
     key = issued["key"]
     # The test client connects from "testclient", which is in no network.
@@ -132,7 +134,10 @@ def test_only_admins_the_dpo_and_the_vendors_owner_issue_keys(
     for role in ("auditor", "procurement", "owner"):  # none of them owns the camera vendor
         response = client.post(f"/api/vendors/{vendor_id}/keys", json={"name": "x"}, headers=make_user(role).headers)
         assert response.status_code == 403, role
-    assert client.post(f"/api/vendors/{vendor_id}/keys", json={"name": "x"}, headers=make_user("dpo").headers).status_code == 201
+    assert (
+        client.post(f"/api/vendors/{vendor_id}/keys", json={"name": "x"}, headers=make_user("dpo").headers).status_code
+        == 201
+    )
 
 
 def test_the_rate_limit_answers_429_with_retry_after(

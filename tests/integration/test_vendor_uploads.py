@@ -7,6 +7,7 @@ import json
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,7 +97,7 @@ def test_identical_bytes_are_stored_once(vendors: dict[str, Side], submit: Submi
     second = submit(a, deletion(a.engagement_id), files=[("two.pdf", PDF, "application/pdf")]).json()
     assert first["files"][0]["sha256"] == second["files"][0]["sha256"]
     root = settings.storage_url.removeprefix("file:")
-    stored = [path for path in __import__("pathlib").Path(root).rglob("*") if path.is_file()]
+    stored = [path for path in Path(root).rglob("*") if path.is_file()]
     assert [path.name for path in stored].count(first["files"][0]["sha256"]) == 1
 
 

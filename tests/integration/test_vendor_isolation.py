@@ -1,0 +1,66 @@
+"""OWASP API1: vendor A's key never reads, lists, downloads or changes anything of vendor B's.
+
+Every /api/vendor/ route in the OpenAPI document is walked with A's key against B's objects;
+each must answer as if they did not exist. The same requests with B's key succeed, so the
+404s come from ownership, not from broken URLs.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from litestar.testing import TestClient
+
+from tests.integration.conftest import Side, Submit, deletion
+
+
+def _vendor_routes(client: TestClient[Any]) -> list[tuple[str, str]]:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    return [(method.upper(), path) for path, ops in paths.items() if path.startswith("/api/vendor/") for method in ops]
+
+
+def test_no_vendor_route_reaches_another_vendors_objects(
+    client: TestClient[Any], vendors: dict[str, Side], submit: Submit
+) -> None:
+    a, b = vendors["a"], vendors["b"]
+    theirs = submit(b, deletion(b.engagement_id)).json()
+    [document] = client.get(f"/api/vendor/agreements/{b.agreement_id}/documents", headers=b.headers).json()
+    ids = {
+        "engagement_id": b.engagement_id,
+        "agreement_id": b.agreement_id,
+        "document_id": document["id"],
+        "attestation_id": theirs["id"],
+        "file_id": theirs["files"][0]["id"],
+    }
+    secrets = {b.vendor_id, *ids.values()}
+    routes = _vendor_routes(client)
+    assert len(routes) >= 10
+    walked = []
+    for method, template in routes:
+        names = re.findall(r"\{([a-z_]+)\}", template)
+        path = template.format(**{name: ids[name] for name in names})
+        if method == "GET":
+            as_b = client.get(path, headers=b.headers)
+            assert as_b.status_code == 200, (path, as_b.text)
+            as_a = client.get(path, headers=a.headers)
+            if names:
+                assert as_a.status_code == 404, (path, as_a.status_code)
+                random = client.get(template.format(**{n: uuid.uuid4() for n in names}), headers=a.headers)
+                assert as_a.json() == random.json()  # indistinguishable from an id that does not exist
+            else:
+                assert as_a.status_code == 200, path
+            assert not any(secret in as_a.text for secret in secrets), path
+        elif method == "POST" and template == "/api/vendor/attestations":
+            as_a = submit(a, deletion(b.engagement_id))
+            random = submit(a, deletion(str(uuid.uuid4())))
+            assert as_a.status_code == random.status_code == 422
+            assert as_a.json() == random.json()
+        else:
+            raise AssertionError(f"no isolation check for {method} {template}: add one")
+        walked.append((method, template))
+    assert walked == routes
+    # Nothing of B's changed: still exactly one attestation, still submitted.
+    mine = client.get("/api/vendor/attestations", headers=b.headers).json()["items"]
+    assert [(item["id"], item["status"]) for item in mine] == [(theirs["id"], "submitted")]

@@ -1,4 +1,4 @@
-"""The `dpa` command: serve, migrate, load the demo, manage users.
+"""The `dpa` command: serve, migrate, load the demo, manage users and vendor keys, verify evidence.
 
 Every failure prints one line, `dpa: error: ...`, and exits non-zero; never a traceback.
 """
@@ -228,6 +228,31 @@ def users_create(email: str, role: str, name: str) -> None:
         user, token = await services.create(session, data=data, actor=CLI_ACTOR)
         click.echo(f"created {user.role} {user.email} ({user.id})")
         return token
+
+    click.echo(run_in_session(work))
+
+
+@cli.group()
+def vendors() -> None:
+    """Vendors' API keys."""
+
+
+@vendors.command("issue-key")
+@click.argument("vendor_id", type=click.UUID)
+@click.option("--name", default="vendor API", help="What the key is for.")
+@click.option("--network", "networks", multiple=True, help="An IP address or network it works from (repeatable).")
+def vendors_issue_key(vendor_id: Any, name: str, networks: tuple[str, ...]) -> None:
+    """Issue a key for one vendor (valid one year); prints the key (shown once) as the last line."""
+    from app.accounts import services
+    from app.accounts.schemas import VendorKeyCreate
+    from app.core.actor import CLI_ACTOR
+
+    data = VendorKeyCreate.model_validate({"name": name, "allowed_networks": list(networks)})
+
+    async def work(session: AsyncSession) -> str:
+        key, row = await services.issue_vendor_key(session, vendor_id=vendor_id, data=data, actor=CLI_ACTOR)
+        click.echo(f"issued key {row.hint} for vendor {vendor_id}, expires {row.expires_at:%Y-%m-%d}")
+        return key
 
     click.echo(run_in_session(work))
 

@@ -24,7 +24,7 @@ from app.accounts import services as accounts
 from app.accounts.schemas import Role, UserCreate
 from app.core.actor import CLI_ACTOR
 from app.core.database import create_engine, create_sessionmaker, metadata, upgrade
-from app.core.settings import Settings, parse_database_url
+from app.core.settings import RateLimit, Settings, parse_database_url
 from app.main import create_app
 
 
@@ -73,7 +73,12 @@ async def _empty(session: Any) -> None:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, storage_url=f"file:{tmp_path / 'evidence'}", secret_key="x" * 40)
+    return Settings(
+        database_url=database_url,
+        storage_url=f"file:{tmp_path / 'evidence'}",
+        secret_key="x" * 40,
+        vendor_rate_limit=RateLimit(1_000_000, 60),  # the rate-limit test sets its own
+    )
 
 
 @pytest.fixture

@@ -53,6 +53,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: st
         ["templates", "check"],
         ["templates", "lock"],
         ["agreements", "render"],
+        ["vendors", "issue-key"],
+        ["evidence", "verify"],
     ],
 )
 def test_help_on_every_command(command: list[str]) -> None:
@@ -74,6 +76,24 @@ def test_users_create_prints_a_working_token_last(client: TestClient[Any], clean
 
     assert_one_line_error(
         dpa("users", "create", "owner@test.example", "--role", "owner", database_url=clean_database), "already exists"
+    )
+
+
+def test_vendors_issue_key_prints_a_working_key_last(
+    client: TestClient[Any], demo: dict[str, Any], clean_database: str
+) -> None:
+    vendor_id = demo["camera"]["vendor_id"]
+    result = dpa("vendors", "issue-key", vendor_id, "--name", "deletion uploads", database_url=clean_database)
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    assert client.get("/api/vendor/obligations", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    assert_one_line_error(
+        dpa("vendors", "issue-key", vendor_id, "--network", "nowhere", database_url=clean_database),
+        "allowed_networks",
+    )
+    assert_one_line_error(
+        dpa("vendors", "issue-key", "00000000-0000-0000-0000-000000000000", database_url=clean_database),
+        "vendor not found",
     )
 
 

@@ -200,3 +200,62 @@ def test_twenty_concurrent_duplicates_create_one_attestation(
     assert [response.status_code for response in responses] == [201] * 20
     assert len({response.json()["id"] for response in responses}) == 1
     assert _count(clean_database) == (1, 1)
+
+
+def test_hostile_values_in_vendor_and_review_bodies_never_cause_500(
+    client: TestClient[Any], vendors: dict[str, Side], submit: Submit, demo: dict[str, Any], clean_database: str
+) -> None:
+    from tests.integration.test_attestation_kinds import change, incident, periodic
+    from tests.integration.test_robustness import HOSTILE_VALUES, _assert_deliberate
+
+    a = vendors["a"]
+    for make in (deletion, periodic, change, incident):
+        body = make(a.engagement_id)
+        for field in body:
+            for value in HOSTILE_VALUES:
+                before = _count(clean_database)
+                response = submit(a, {**body, field: value}, files=[("e.pdf", PDF, "application/pdf")])
+                _assert_deliberate(response, (body["kind"], field, value))
+                if response.status_code >= 400:
+                    assert _count(clean_database) == before, (body["kind"], field, value)
+    sent = submit(a, deletion(a.engagement_id)).json()
+    for path, body in (
+        (f"/api/vendors/{a.vendor_id}/keys", {"name": "k", "expires_at": None, "allowed_networks": []}),
+        (f"/api/attestations/{sent['id']}/reject", {"reason": "not signed"}),
+    ):
+        for field in body:
+            for value in HOSTILE_VALUES:
+                response = client.post(path, json={**body, field: value}, headers=demo["headers"])
+                _assert_deliberate(response, (path, field, value))
+                if path.endswith("/reject") and response.status_code == 200:
+                    break
+
+
+def test_idempotency_keys_are_kept_over_a_day_then_purged(
+    vendors: dict[str, Side], submit: Submit, clean_database: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from app.core.idempotency import IdempotencyRecord
+
+    def age(hours: int) -> None:
+        async def go(session: Any) -> None:
+            await session.execute(
+                update(IdempotencyRecord).values(created_at=datetime.now(UTC) - timedelta(hours=hours))
+            )
+            await session.commit()
+
+        run(go, clean_database)
+
+    a = vendors["a"]
+    key = str(uuid.uuid4())
+    first = submit(a, deletion(a.engagement_id), key=key).json()
+    age(25)
+    assert submit(a, deletion(a.engagement_id), key=key).json() == first
+    assert submit(a, deletion(a.engagement_id, records_deleted=1), key=key).status_code == 422
+    age(49)
+    assert submit(a, deletion(a.engagement_id), key=str(uuid.uuid4())).status_code == 201  # purges the old record
+    reused = submit(a, deletion(a.engagement_id, records_deleted=1), key=key)
+    assert reused.status_code == 201 and reused.json()["id"] != first["id"]

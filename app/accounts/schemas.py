@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import AfterValidator, EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
-from app.core.fields import Name, ShortText
+from app.core.fields import AwareDateTime, Name, ShortText
 
 
 class Role(StrEnum):
@@ -48,14 +48,7 @@ class UserPublic(UserBase):
 class TokenCreate(SQLModel):
     model_config = {"extra": "forbid"}
     name: Name = Field(default="api", max_length=100)
-    expires_at: datetime | None = Field(default=None, description="Aware timestamp; none = no expiry.")
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must carry a time zone, e.g. 2027-01-01T00:00:00+08:00")
-        return value
+    expires_at: AwareDateTime | None = Field(default=None, description="None = no expiry.")
 
 
 class TokenPublic(SQLModel):
@@ -89,17 +82,10 @@ def _networks(values: list[str]) -> list[str]:
 class VendorKeyCreate(SQLModel):
     model_config = {"extra": "forbid"}
     name: Name = Field(max_length=100, description="What the key is for, e.g. 'deletion uploads'.")
-    expires_at: datetime | None = Field(default=None, description="Aware timestamp; default one year from now.")
+    expires_at: AwareDateTime | None = Field(default=None, description="Default: one year from now.")
     allowed_networks: Annotated[list[Annotated[str, Field(max_length=50)]], AfterValidator(_networks)] = Field(
         default_factory=list, max_length=50, description="IP addresses or networks the key works from; empty = any."
     )
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must carry a time zone, e.g. 2027-01-01T00:00:00+08:00")
-        return value
 
 
 class VendorKeyPublic(SQLModel):

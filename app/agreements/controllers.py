@@ -32,6 +32,17 @@ from app.core.schemas import Limit, Offset, Page
 SIGNED_COPY_LIMIT = 20 * 1024 * 1024
 
 
+async def _download(
+    db_session: DbSession, storage: Storage, actor: CurrentActor, agreement_id: uuid.UUID, document_id: uuid.UUID
+) -> Response[bytes]:
+    document, content = await services.get_document(
+        db_session, agreement_id=agreement_id, document_id=document_id, storage=storage, actor=actor
+    )
+    return file_response(
+        content, content_type=document.content_type, filename=document.filename, sha256=document.sha256
+    )
+
+
 class TemplateController(Controller):
     path = "/api/templates"
     tags = ("agreements",)
@@ -219,12 +230,7 @@ class AgreementController(Controller):
         agreement_id: FromPath[uuid.UUID],
         document_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        document, content = await services.get_document(
-            db_session, agreement_id=agreement_id, document_id=document_id, storage=storage, actor=actor
-        )
-        return file_response(
-            content, content_type=document.content_type, filename=document.filename, sha256=document.sha256
-        )
+        return await _download(db_session, storage, actor, agreement_id, document_id)
 
 
 class VendorAgreementController(Controller):
@@ -262,10 +268,4 @@ class VendorAgreementController(Controller):
         agreement_id: FromPath[uuid.UUID],
         document_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        actor.vendor  # noqa: B018 - a vendor key only; the service then scopes to its agreements
-        document, content = await services.get_document(
-            db_session, agreement_id=agreement_id, document_id=document_id, storage=storage, actor=actor
-        )
-        return file_response(
-            content, content_type=document.content_type, filename=document.filename, sha256=document.sha256
-        )
+        return await _download(db_session, storage, actor, agreement_id, document_id)

@@ -11,9 +11,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from app.core.fields import MAX_INDIVIDUALS, CountryCode, Name, RegionCode, ShortText, Text
+from app.core.fields import MAX_INDIVIDUALS, AwareDateTime, CountryCode, Name, RegionCode, ShortText, Text
 from app.engagements import taxonomy
 
 
@@ -126,18 +126,11 @@ class IncidentDetails(_Details):
     """Leak, tampering or loss (泄露、篡改、丢失) at the vendor (PIPL art. 57)."""
 
     kind: Literal[AttestationKind.incident]
-    detected_at: datetime
+    detected_at: AwareDateTime
     description: Text = Field(min_length=1)
     pi_categories: Categories = Field(min_length=1)
     individuals_affected: Count
     measures_taken: Text = Field(min_length=1, description="Remedial measures (补救措施).")
-
-    @field_validator("detected_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2026-11-28T09:30:00+08:00")
-        return value
 
 
 AttestationDetails = Annotated[

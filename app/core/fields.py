@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 
 import pycountry
@@ -59,3 +60,14 @@ def _region(value: str) -> str:
 
 RegionCode = Annotated[str, StringConstraints(max_length=10), AfterValidator(_region)]
 """ISO 3166-2 subdivision, e.g. CN-SH for Shanghai: where a provincial regulator is competent."""
+
+
+def _aware(value: datetime) -> datetime:
+    # A timestamp without a zone is ambiguous between Beijing and UTC by eight hours.
+    if value.tzinfo is None:
+        raise ValueError("must carry a time zone, e.g. 2027-01-01T00:00:00+08:00")
+    return value
+
+
+AwareDateTime = Annotated[datetime, AfterValidator(_aware)]
+"""A timestamp with its time zone."""

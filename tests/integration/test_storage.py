@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
@@ -18,7 +17,7 @@ from litestar.testing import TestClient
 from app.core.settings import Settings
 from app.core.storage import FileStore, LocalStorage, S3Storage, StorageError, open_storage
 from app.main import create_app
-from tests.integration.conftest import PDF, Side, deletion
+from tests.integration.conftest import PDF, Side, Submit, deletion
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -96,18 +95,11 @@ def _verify(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_dpa_evidence_verify_names_altered_and_missing_files(
-    vendors: dict[str, Side], client: TestClient[Any], settings: Settings, clean_database: str
+    vendors: dict[str, Side], submit: Submit, settings: Settings, clean_database: str
 ) -> None:
     a = vendors["a"]
     env = {"DATABASE_URL": clean_database, "STORAGE_URL": settings.storage_url}
-    sent = client.post(
-        "/api/vendor/attestations",
-        files=[
-            ("metadata", (None, json.dumps(deletion(a.engagement_id)))),
-            ("files", ("deletion.pdf", PDF, "application/pdf")),
-        ],
-        headers=a.headers,
-    ).json()
+    sent = submit(a, deletion(a.engagement_id)).json()
     good = _verify(env)
     assert good.returncode == 0, good.stderr
     assert good.stdout.strip().endswith(": 0 altered, 0 missing")

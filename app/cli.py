@@ -96,6 +96,94 @@ def revision(message: str) -> None:
     make_revision(settings().database_url, message)
 
 
+def _engine_and_settings() -> tuple[Settings, Any]:
+    from app.core import clock
+    from app.core.database import pending_migrations
+    from app.reminders.worker import configure_policy
+
+    config = settings()
+    if pending_migrations(config.database_url):
+        raise CommandError("the database schema is not up to date: run `dpa db upgrade` first")
+    clock.configure(config.tz)
+    configure_policy(config)
+    return config, create_engine(config.database_url)
+
+
+@cli.command()
+def worker() -> None:
+    """Send reminders: every WORKER_INTERVAL_SECONDS queue what is due, batch it per
+    recipient and send it; derive every deadline again once a day. Stop with Ctrl-C."""
+    import signal
+
+    from app.reminders.worker import run_forever, single_worker
+
+    config, engine = _engine_and_settings()
+    where = f"SMTP {config.smtp.host}:{config.smtp.port}" if config.smtp else f"{config.outbox_dir}/ (.eml files)"
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await run_forever(engine, config, stop)
+        finally:
+            await engine.dispose()
+
+    with single_worker(config):
+        click.echo(f"dpa worker: reminders to {where}, a pass every {config.worker_interval} s")
+        asyncio.run(main())
+
+
+@cli.group()
+def reminders() -> None:
+    """Reminders of deadlines, by e-mail."""
+
+
+def _moment(_ctx: Any, _param: Any, value: str | None) -> Any:
+    if value is None:
+        return None
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("an ISO date or date-time, e.g. 2027-11-28T09:00:00+08:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(settings().tz))
+
+
+@reminders.command("run")
+@click.option("--once", is_flag=True, required=True, help="One pass, then exit (for cron; required).")
+@click.option("--now", callback=_moment, help="Act as if it were this moment (ISO; default: now, in TZ).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send and record nothing.")
+def reminders_run(once: bool, now: Any, dry_run: bool) -> None:
+    """Queue, batch and send what is due at one moment, then exit."""
+    from contextlib import nullcontext
+
+    from app.reminders.worker import one_pass, refresh, single_worker
+
+    config, engine = _engine_and_settings()
+
+    async def main() -> Any:
+        try:
+            if not dry_run:
+                await refresh(engine)
+            return await one_pass(engine, config, now=now, dry_run=dry_run)
+        finally:
+            await engine.dispose()
+
+    with nullcontext() if dry_run else single_worker(config):
+        report = asyncio.run(main())
+    for message in report.messages:
+        verb = "would send" if dry_run else "sent"
+        click.echo(f"{verb} to {message['To']}: {message['Subject']}")
+    click.echo(
+        f"{'dry run: ' if dry_run else ''}{report.queued} reminders queued, {len(report.messages)} digests "
+        f"{'to send' if dry_run else 'sent'}, {report.retried} to retry, {report.dead} dead"
+    )
+
+
 @cli.group()
 def evidence() -> None:
     """Stored evidence and agreement files."""
@@ -268,6 +356,10 @@ def users_list() -> None:
 
 def _describe(exc: BaseException) -> str | None:
     """One line for an error the user can fix, or None for a bug."""
+    from app.reminders.worker import WorkerError
+
+    if isinstance(exc, WorkerError):
+        return str(exc)
     if isinstance(exc, DomainError):
         return exc.detail
     if isinstance(exc, ConfigError | LibraryError):

@@ -31,7 +31,10 @@ from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
 from app.handler.controllers import HandlerController
 from app.obligations.controllers import ObligationController, VendorObligationController
+from app.reminders.controllers import ReminderController
+from app.reminders.worker import configure_policy
 from app.vendors.controllers import VendorController
+from app.workdays.controllers import CalendarController
 
 VERSION = "0.1.0"
 
@@ -53,6 +56,7 @@ async def health(state: State) -> Response[dict[str, str]]:
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     clock.configure(settings.tz)
+    configure_policy(settings)
     library()  # a broken clause library stops the start, not the first contract
 
     @asynccontextmanager
@@ -93,6 +97,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             VendorKeyController,
             AttestationController,
             ObligationController,
+            ReminderController,
+            CalendarController,
             vendor_api,
         ],
         state=State({"vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit)}),

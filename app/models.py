@@ -8,7 +8,9 @@ from app.core.idempotency import IdempotencyRecord
 from app.engagements.models import Engagement, SubProcessor
 from app.handler.models import HandlerProfile
 from app.obligations.models import Obligation
+from app.reminders.models import OutboxMessage, Reminder
 from app.vendors.models import Vendor
+from app.workdays.models import CalendarOverride
 
 __all__ = [
     "Agreement",
@@ -16,11 +18,14 @@ __all__ = [
     "ApiToken",
     "Attestation",
     "AuditEntry",
+    "CalendarOverride",
     "Engagement",
     "EvidenceFile",
     "HandlerProfile",
     "IdempotencyRecord",
     "Obligation",
+    "OutboxMessage",
+    "Reminder",
     "SubProcessor",
     "User",
     "Vendor",

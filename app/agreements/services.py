@@ -409,6 +409,7 @@ async def sign(
         raise field_error("file", "the signed copy must be a PDF (its content does not start with %PDF-)")
     await _store(session, storage, agreement, signed_pdf, kind="signed", fmt="pdf", lang=None)
     agreement.signed_at = utcnow()
+    await obligations.sync_agreement(session, agreement)
     await session.commit()
     return agreement
 

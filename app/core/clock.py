@@ -18,3 +18,8 @@ def configure(tz: str) -> None:
 
 def today() -> date:
     return datetime.now(_zone).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The deployment's calendar date at an instant."""
+    return moment.astimezone(_zone).date()

@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,6 +61,12 @@ class Settings:
     upload_max_file_bytes: int = 20 * MB
     upload_max_request_bytes: int = 50 * MB
     vendor_rate_limit: RateLimit = RateLimit(120, 60)
+    mail_from: str = "dpa <dpa@localhost>"
+    outbox_dir: str = "var/outbox"  # where messages go without SMTP_URL
+    reminder_days_before: tuple[int, ...] = (30, 14, 7, 1)
+    reminder_overdue_every: int = 3
+    reminder_escalate_after: int = 7
+    worker_interval: int = 60  # seconds between the worker's passes
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +103,14 @@ class Settings:
             upload_max_file_bytes=max_file,
             upload_max_request_bytes=max_request,
             vendor_rate_limit=parse_rate_limit(get("VENDOR_RATE_LIMIT") or "120/minute"),
+            mail_from=parse_mail_from(get("MAIL_FROM") or "dpa <dpa@localhost>"),
+            outbox_dir=get("OUTBOX_DIR") or "var/outbox",
+            reminder_days_before=parse_days_before(get("REMINDER_DAYS_BEFORE") or "30,14,7,1"),
+            reminder_overdue_every=parse_days("REMINDER_OVERDUE_EVERY_DAYS", get("REMINDER_OVERDUE_EVERY_DAYS") or "3"),
+            reminder_escalate_after=parse_days(
+                "REMINDER_ESCALATE_AFTER_DAYS", get("REMINDER_ESCALATE_AFTER_DAYS") or "7"
+            ),
+            worker_interval=parse_seconds("WORKER_INTERVAL_SECONDS", get("WORKER_INTERVAL_SECONDS") or "60"),
         )
 
 
@@ -168,6 +183,33 @@ def parse_rate_limit(raw: str) -> RateLimit:
             f"VENDOR_RATE_LIMIT: must look like 120/minute (1 to 1000000 per second, minute or hour), got {raw!r}"
         )
     return RateLimit(int(count), seconds)
+
+
+def parse_mail_from(raw: str) -> str:
+    _, address = parseaddr(raw)
+    if "@" not in address or any(ch in raw for ch in "\r\n"):
+        raise ConfigError(f"MAIL_FROM: not an e-mail address: {raw!r} (e.g. dpa <dpa@example.com>)")
+    return raw
+
+
+def _whole(name: str, raw: str, low: int, high: int) -> int:
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name}: must be a whole number from {low} to {high}, got {raw!r}")
+    return int(raw)
+
+
+def parse_days(name: str, raw: str) -> int:
+    return _whole(name, raw, 1, 365)
+
+
+def parse_seconds(name: str, raw: str) -> int:
+    return _whole(name, raw, 1, 86_400)
+
+
+def parse_days_before(raw: str) -> tuple[int, ...]:
+    """`30,14,7,1`: days before a due date on which a reminder goes out."""
+    days = [_whole("REMINDER_DAYS_BEFORE", part, 1, 365) for part in raw.split(",")]
+    return tuple(sorted(set(days), reverse=True))
 
 
 def parse_smtp_url(raw: str | None) -> SmtpSettings | None:

@@ -179,6 +179,10 @@ class EngagementBase(SQLModel):
         default_factory=list, sa_type=PydanticJSON(list[CrossBorderRecipient])
     )
     cross_border_mechanism: CrossBorderMechanism | None = Field(default=None, sa_type=String(30))
+    cross_border_effective_on: date | None = Field(
+        default=None,
+        description="When the mechanism took effect: the standard contract, or the security assessment's approval.",
+    )
     retention_days: int | None = Field(
         default=None, ge=1, le=36_500, description="保存期限 in days (at most 100 years)."
     )

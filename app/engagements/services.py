@@ -27,6 +27,7 @@ from app.engagements.schemas import (
     EngagementStatus,
     SubProcessorCreate,
 )
+from app.obligations import services as obligations
 from app.vendors.models import Vendor
 
 SORT_COLUMNS = {
@@ -149,6 +150,7 @@ async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor)
     session.add(engagement)
     await session.flush()
     audit.record(session, actor, AuditAction.create, "engagement", engagement.id, data.model_dump())
+    await obligations.sync_engagement(session, engagement)
     await session.commit()
     return engagement
 
@@ -160,6 +162,7 @@ async def update(session: AsyncSession, *, engagement_id: uuid.UUID, patch: Base
     await _check(session, data)
     if audit.apply_update(session, actor, engagement, data, "engagement"):
         engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
+        await obligations.sync_engagement(session, engagement)
         await session.commit()
     return engagement
 
@@ -170,8 +173,9 @@ async def delete(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Acto
     audit.record(session, actor, AuditAction.delete, "engagement", engagement.id, {"name": engagement.name})
     for sub in (await sub_processors_of(session, [engagement.id]))[engagement.id]:
         audit.record(session, actor, AuditAction.delete, "sub_processor", sub.id, {"name": sub.name})
-    # One statement, before the engagement's own row goes.
+    # One statement each, before the engagement's own row goes; what was derived from it goes too.
     await session.execute(sql_delete(SubProcessor).where(col(SubProcessor.engagement_id) == engagement.id))
+    await obligations.delete_for_engagement(session, engagement.id)
     await session.delete(engagement)
     await session.commit()
 

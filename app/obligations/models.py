@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime, utcnow
@@ -17,6 +17,9 @@ class Obligation(SQLModel, table=True):
     """
 
     __tablename__ = "obligations"
+    # The reminder pass reads open obligations by due date: this index keeps it independent
+    # of how many are stored.
+    __table_args__ = (Index("ix_obligations_status_due_on", "status", "due_on"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     key: str = Field(max_length=200, unique=True)
@@ -28,9 +31,14 @@ class Obligation(SQLModel, table=True):
     attestation_id: uuid.UUID | None = Field(default=None, foreign_key="attestations.id")  # the notice it answers
     owner_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)
     due_on: date = Field(index=True)
+    # In a year whose holidays are not announced yet: recomputed when the calendar is.
+    provisional: bool = False
+    # The date a working-day count starts from (e.g. when faces reached 100,000).
+    basis_on: date | None = None
     status: str = Field(default="open", sa_type=String(20), index=True)
-    closed_by: str = Field(default="", max_length=100)  # e.g. attestation:<id>
+    closed_by: str = Field(default="", max_length=100)  # attestation:<id>, user:<e-mail>, data:<field>
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note: str = Field(default="", max_length=4000)  # the waiver's reason, or the completion's reference
     rule_id: str = Field(max_length=10)
     article: str = Field(max_length=100)
     # The vendor's last refused attempt, so its obligations list says why it is still open.

@@ -3,13 +3,23 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.fields import Text
 
 
 class ObligationKind(StrEnum):
+    renewal_decision = "renewal_decision"
+    agreement_expiry = "agreement_expiry"
     deletion_attestation = "deletion_attestation"
     periodic_attestation = "periodic_attestation"
+    pipia = "pipia"
+    pipia_retention = "pipia_retention"
+    facial_recognition_filing = "facial_recognition_filing"
+    standard_contract_filing = "standard_contract_filing"
+    security_assessment_extension = "security_assessment_extension"
     sub_processor_consent = "sub_processor_consent"
     incident_review = "incident_review"
 
@@ -18,6 +28,13 @@ class ObligationStatus(StrEnum):
     open = "open"
     done = "done"
     waived = "waived"
+
+
+class StatusFilter(StrEnum):
+    open = "open"
+    done = "done"
+    waived = "waived"
+    overdue = "overdue"  # open, and the due date has passed
 
 
 class Party(StrEnum):
@@ -36,10 +53,12 @@ class ObligationPublic(BaseModel):
     attestation_id: uuid.UUID | None
     owner_id: uuid.UUID | None
     due_on: date
+    provisional: bool = Field(description="Falls in a year whose holidays are not announced yet.")
     status: ObligationStatus
     overdue: bool
     closed_by: str
     closed_at: datetime | None
+    note: str
     rule_id: str
     article: str
     what_zh: str
@@ -60,3 +79,13 @@ class VendorObligation(BaseModel):
     what_en: str
     attestation_kind: str
     last_rejection: str
+
+
+class Waiver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[Text, Field(min_length=1)]
+
+
+class Completion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reference: Annotated[Text, Field(min_length=1)] = Field(description="e.g. the filing's receipt number.")

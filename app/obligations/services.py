@@ -1,81 +1,73 @@
-"""Obligations derived from agreements and attestations.
+"""Obligations: every deadline derived from the registry's data, never typed in by hand.
 
 Deriving is idempotent: each obligation has a key naming its source (kind, object,
-period), so running the derivation again updates the due date of an open obligation
-instead of adding another. An open obligation the data no longer calls for is removed;
-one that was done or waived stays, as history.
+period), so deriving again updates the open obligation instead of adding another. What the
+data no longer calls for is waived "by the data" (kept, as history) and reopens if the data
+calls for it again; what a person waived stays waived. Deadlines counted in working days
+use China's calendar (app/workdays) and are marked provisional in a year whose holidays
+are not announced yet.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy import delete as sql_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.agreements.models import Agreement
 from app.attestations.models import Attestation
+from app.audit import services as audit
+from app.audit.schemas import AuditAction
 from app.core import clock
-from app.core.queries import paginate, where_equal
+from app.core.actor import Actor
+from app.core.errors import ConflictError
+from app.core.queries import get_or_404, paginate, where_equal
 from app.core.types import utcnow
 from app.engagements.models import Engagement
+from app.obligations.kinds import SPECS
 from app.obligations.models import Obligation
-from app.obligations.schemas import ObligationKind, ObligationPublic, ObligationStatus, Party, VendorObligation
+from app.obligations.schemas import (
+    ObligationKind,
+    ObligationPublic,
+    ObligationStatus,
+    Party,
+    StatusFilter,
+    VendorObligation,
+)
+from app.reminders import services as reminders
+from app.reminders.models import Reminder
+from app.workdays import services as workdays
+from app.workdays.calendar import WorkingCalendar
 
 Kind = ObligationKind
+FACES_FILING_THRESHOLD = 100_000  # FR measures 2025: filing at >= 100,000 individuals
+BY_DATA = "data"  # closed_by / waived by the registry's data rather than a person
 
 
-@dataclass(frozen=True)
-class Spec:
-    party: Party
-    rule_id: str
-    article: str
-    what_zh: str
-    what_en: str
-    attestation_kind: str = ""  # what the vendor sends to meet it
-
-
-SPECS: dict[Kind, Spec] = {
-    Kind.deletion_attestation: Spec(
-        Party.vendor,
-        "R13",
-        "PIPL art. 21(2)",
-        "委托关系终止后删除或返还个人信息，并提交书面说明（含备份和转委托方）",
-        "After the engagement ended, delete or return the PI and send a written attestation "
-        "(covering backups and sub-processors)",
-        "deletion",
-    ),
-    Kind.periodic_attestation: Spec(
-        Party.vendor,
-        "A7",
-        "PIPL art. 21(1)",
-        "年度合规声明：逐项说明协议义务的履行情况、现有转委托方和认证",
-        "Yearly compliance statement: each duty of the agreement, current sub-processors and certifications",
-        "periodic",
-    ),
-    Kind.sub_processor_consent: Spec(
-        Party.handler,
-        "R3",
-        "PIPL art. 21(3)",
-        "受托方通知了转委托变更：在其生效前决定是否同意",
-        "The vendor gave notice of a sub-processor change: decide whether to consent before it takes effect",
-    ),
-    Kind.incident_review: Spec(
-        Party.handler,
-        "R18",
-        "PIPL art. 57",
-        "受托方报告了个人信息安全事件：立即评估、采取补救措施并决定是否通知监管部门和个人",
-        "The vendor reported a PI incident: assess it at once, take remedial measures and decide on "
-        "notifying the regulator and the individuals",
-    ),
-}
 # The vendor's attestation kind that closes each vendor-side obligation when accepted.
 CLOSED_BY_ATTESTATION = {spec.attestation_kind: kind for kind, spec in SPECS.items() if spec.attestation_kind}
 ENDED = frozenset({"terminated", "expired"})
+IN_FORCE = frozenset({"signed", "active"})
 RUNNING = frozenset({"active"}) | ENDED
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """An obligation as the data calls for it."""
+
+    key: str
+    kind: Kind
+    due: date
+    provisional: bool = False
+    basis_on: date | None = None
+    met_by: str = ""  # set when the data itself shows the duty is met
 
 
 def overdue(obligation: Obligation, today: date | None = None) -> bool:
@@ -85,12 +77,7 @@ def overdue(obligation: Obligation, today: date | None = None) -> bool:
 def public(obligation: Obligation) -> ObligationPublic:
     spec = SPECS[Kind(obligation.kind)]
     return ObligationPublic.model_validate(
-        {
-            **obligation.model_dump(),
-            "overdue": overdue(obligation),
-            "what_zh": spec.what_zh,
-            "what_en": spec.what_en,
-        }
+        {**obligation.model_dump(), "overdue": overdue(obligation), "what_zh": spec.what_zh, "what_en": spec.what_en}
     )
 
 
@@ -110,79 +97,209 @@ def for_vendor(obligation: Obligation) -> VendorObligation:
     )
 
 
-def _anniversary(start: date, years: int) -> date:
+def years_after(start: date, years: int) -> date:
     try:
         return start.replace(year=start.year + years)
     except ValueError:  # 29 February
         return start.replace(year=start.year + years, day=28)
 
 
-def _derived(agreement: Agreement) -> dict[str, tuple[Kind, date]]:
-    """What an agreement calls for: key -> (kind, due date)."""
-    wanted: dict[str, tuple[Kind, date]] = {}
+def from_agreement(agreement: Agreement) -> list[Wanted]:
+    wanted = []
+    if agreement.status in IN_FORCE:
+        renewal = agreement.term_end - timedelta(days=agreement.notice_days)
+        wanted.append(Wanted(f"{Kind.renewal_decision}:{agreement.id}", Kind.renewal_decision, renewal))
+        wanted.append(Wanted(f"{Kind.agreement_expiry}:{agreement.id}", Kind.agreement_expiry, agreement.term_end))
     if agreement.status in RUNNING:
         end = agreement.ended_on or agreement.term_end
         years = 1
-        while (due := _anniversary(agreement.term_start, years)) <= end:
-            wanted[f"{Kind.periodic_attestation}:{agreement.id}:{years}"] = (Kind.periodic_attestation, due)
+        while (due := years_after(agreement.term_start, years)) <= end:
+            wanted.append(Wanted(f"{Kind.periodic_attestation}:{agreement.id}:{years}", Kind.periodic_attestation, due))
             years += 1
     if agreement.status in ENDED and agreement.ended_on is not None:
         due = agreement.ended_on + timedelta(days=agreement.deletion_days)
-        wanted[f"{Kind.deletion_attestation}:{agreement.id}"] = (Kind.deletion_attestation, due)
+        wanted.append(Wanted(f"{Kind.deletion_attestation}:{agreement.id}", Kind.deletion_attestation, due))
     return wanted
 
 
-async def sync_agreement(session: AsyncSession, agreement: Agreement) -> None:
-    """Bring the agreement's obligations in line with its status and dates; the caller commits."""
+def from_engagement(
+    engagement: Engagement, calendar: WorkingCalendar, existing: dict[str, Obligation], today: date
+) -> list[Wanted]:
+    wanted = []
+
+    def key(kind: Kind) -> str:
+        return f"{kind}:{engagement.id}"
+
+    if engagement.start_date is not None and engagement.status != "terminated":
+        met = f"{BY_DATA}:pipia_date {engagement.pipia_date}" if engagement.pipia_date else ""
+        wanted.append(Wanted(key(Kind.pipia), Kind.pipia, engagement.start_date, met_by=met))
+    if engagement.pipia_date is not None:
+        keep_until = years_after(engagement.pipia_date, 3)
+        kept = engagement.pipia_retained_until is not None and engagement.pipia_retained_until >= keep_until
+        met = f"{BY_DATA}:pipia_retained_until {engagement.pipia_retained_until}" if kept else ""
+        wanted.append(Wanted(key(Kind.pipia_retention), Kind.pipia_retention, engagement.pipia_date, met_by=met))
+    faces = "facial_recognition" in engagement.pi_categories
+    if faces and (engagement.individuals_count or 0) >= FACES_FILING_THRESHOLD:
+        # Counted from the day the threshold was first seen, even if the estimate is later redone.
+        seen = existing.get(key(Kind.facial_recognition_filing))
+        reached = (seen.basis_on if seen else None) or engagement.individuals_count_as_of or today
+        due = calendar.add_working_days(reached, 30)
+        wanted.append(
+            Wanted(
+                key(Kind.facial_recognition_filing),
+                Kind.facial_recognition_filing,
+                due,
+                provisional=calendar.provisional(reached, due),
+                basis_on=reached,
+            )
+        )
+    effective = engagement.cross_border_effective_on
+    if engagement.leaves_china and effective is not None:
+        if engagement.cross_border_mechanism == "standard_contract":
+            due = calendar.add_working_days(effective, 10)
+            kind = Kind.standard_contract_filing
+            wanted.append(Wanted(key(kind), kind, due, provisional=calendar.provisional(effective, due)))
+        elif engagement.cross_border_mechanism == "security_assessment":
+            expires = years_after(effective, 3)
+            due = calendar.add_working_days(expires, -60)
+            kind = Kind.security_assessment_extension
+            wanted.append(Wanted(key(kind), kind, due, provisional=calendar.provisional(due, expires)))
+    return wanted
+
+
+def _close(obligation: Obligation, status: ObligationStatus, by: str, note: str = "") -> None:
+    obligation.status = status.value
+    obligation.closed_by, obligation.note = by, note
+    obligation.closed_at = obligation.updated_at = utcnow()
+
+
+def _apply(
+    session: AsyncSession, existing: dict[str, Obligation], wanted: list[Wanted], make: Callable[[Wanted], Obligation]
+) -> list[Obligation]:
+    """Bring the stored obligations of one object in line with what its data calls for."""
+    touched = []
+    for want in wanted:
+        row = existing.get(want.key)
+        if row is None:
+            row = make(want)
+            session.add(row)
+        elif row.status == ObligationStatus.waived and row.closed_by == BY_DATA:
+            row.status, row.closed_by, row.closed_at, row.note = ObligationStatus.open.value, "", None, ""
+        if row.status == ObligationStatus.open:
+            if (row.due_on, row.provisional, row.basis_on) != (want.due, want.provisional, want.basis_on):
+                row.due_on, row.provisional, row.basis_on = want.due, want.provisional, want.basis_on
+                row.updated_at = utcnow()
+            if want.met_by:
+                _close(row, ObligationStatus.done, want.met_by)
+            else:
+                touched.append(row)
+    keys = {want.key for want in wanted}
+    for key, row in existing.items():
+        if key not in keys and row.status == ObligationStatus.open:
+            _close(row, ObligationStatus.waived, BY_DATA, "no longer applies")
+    return touched
+
+
+def _new(spec_kind: Kind, want: Wanted, **where: Any) -> Obligation:
+    spec = SPECS[spec_kind]
+    return Obligation(
+        key=want.key,
+        kind=spec_kind.value,
+        party=spec.party.value,
+        due_on=want.due,
+        provisional=want.provisional,
+        basis_on=want.basis_on,
+        rule_id=spec.rule_id,
+        article=spec.article,
+        **where,
+    )
+
+
+async def _existing(session: AsyncSession, *where: ColumnElement[bool]) -> dict[str, Obligation]:
+    return {row.key: row for row in await session.scalars(select(Obligation).where(*where))}
+
+
+async def sync_agreement(session: AsyncSession, agreement: Agreement, *, now: datetime | None = None) -> None:
+    """Bring the agreement's obligations in line with its status and dates; the caller commits.
+    Reminders already due are queued in the same transaction."""
     engagement = await session.get(Engagement, agreement.engagement_id)
     owner_id = engagement.owner_id if engagement else agreement.owner_id
-    wanted = _derived(agreement)
-    existing = {
-        row.key: row
-        for row in await session.scalars(select(Obligation).where(col(Obligation.agreement_id) == agreement.id))
-    }
-    for key, (kind, due) in wanted.items():
-        row = existing.get(key)
-        if row is None:
-            spec = SPECS[kind]
-            session.add(
-                Obligation(
-                    key=key,
-                    kind=kind.value,
-                    party=spec.party.value,
-                    vendor_id=agreement.vendor_id,
-                    engagement_id=agreement.engagement_id,
-                    agreement_id=agreement.id,
-                    owner_id=owner_id,
-                    due_on=due,
-                    rule_id=spec.rule_id,
-                    article=spec.article,
-                )
-            )
-        elif row.status == ObligationStatus.open and row.due_on != due:
-            row.due_on, row.updated_at = due, utcnow()
-    for key, row in existing.items():
-        if key not in wanted and row.status == ObligationStatus.open:
-            await session.delete(row)
+    existing = await _existing(session, col(Obligation.agreement_id) == agreement.id)
+    touched = _apply(
+        session,
+        existing,
+        from_agreement(agreement),
+        lambda want: _new(
+            want.kind,
+            want,
+            vendor_id=agreement.vendor_id,
+            engagement_id=agreement.engagement_id,
+            agreement_id=agreement.id,
+            owner_id=owner_id,
+        ),
+    )
+    await reminders.queue_due(session, touched, now or utcnow())
+
+
+async def sync_engagement(
+    session: AsyncSession,
+    engagement: Engagement,
+    *,
+    calendar: WorkingCalendar | None = None,
+    now: datetime | None = None,
+) -> None:
+    calendar = calendar or await workdays.load(session)
+    existing = await _existing(
+        session,
+        col(Obligation.engagement_id) == engagement.id,
+        col(Obligation.agreement_id).is_(None),
+        col(Obligation.attestation_id).is_(None),
+    )
+    for row in existing.values():
+        if row.owner_id != engagement.owner_id and row.status == ObligationStatus.open:
+            row.owner_id = engagement.owner_id
+    touched = _apply(
+        session,
+        existing,
+        from_engagement(engagement, calendar, existing, clock.today()),
+        lambda want: _new(
+            want.kind, want, vendor_id=engagement.vendor_id, engagement_id=engagement.id, owner_id=engagement.owner_id
+        ),
+    )
+    await reminders.queue_due(session, touched, now or utcnow())
+
+
+async def sync_all(session: AsyncSession) -> None:
+    """Derive every obligation again: after a calendar change, and once a day by the worker
+    (a year's holidays get announced; "today" moves on)."""
+    calendar = await workdays.load(session)
+    for engagement in await session.scalars(select(Engagement)):
+        await sync_engagement(session, engagement, calendar=calendar)
+    for agreement in await session.scalars(select(Agreement)):
+        await sync_agreement(session, agreement)
+
+
+async def delete_for_engagement(session: AsyncSession, engagement_id: uuid.UUID) -> None:
+    """With the engagement itself: the obligations derived from it and their reminders."""
+    ids = select(col(Obligation.id)).where(col(Obligation.engagement_id) == engagement_id)
+    await session.execute(sql_delete(Reminder).where(col(Reminder.obligation_id).in_(ids)))
+    await session.execute(sql_delete(Obligation).where(col(Obligation.engagement_id) == engagement_id))
 
 
 async def open_for_notice(session: AsyncSession, attestation: Attestation, kind: Kind, due: date) -> Obligation:
     """A decision we owe because a vendor told us something (a sub-processor change, an incident)."""
     engagement = await session.get(Engagement, attestation.engagement_id)
-    spec = SPECS[kind]
-    obligation = Obligation(
-        key=f"{kind}:{attestation.id}",
-        kind=kind.value,
-        party=spec.party.value,
+    obligation = _new(
+        kind,
+        Wanted(f"{kind}:{attestation.id}", kind, due),
         vendor_id=attestation.vendor_id,
         engagement_id=attestation.engagement_id,
         attestation_id=attestation.id,
         owner_id=engagement.owner_id if engagement else None,
-        due_on=due,
-        rule_id=spec.rule_id,
-        article=spec.article,
     )
     session.add(obligation)
+    await session.flush()
+    await reminders.queue_due(session, [obligation], utcnow())
     return obligation
 
 
@@ -202,9 +319,8 @@ async def _first_open(session: AsyncSession, attestation: Attestation) -> Obliga
 async def close_for(session: AsyncSession, attestation: Attestation) -> Obligation | None:
     obligation = await _first_open(session, attestation)
     if obligation is not None:
-        obligation.status = ObligationStatus.done.value
-        obligation.closed_by = f"attestation:{attestation.id}"
-        obligation.closed_at = obligation.updated_at = utcnow()
+        _close(obligation, ObligationStatus.done, f"attestation:{attestation.id}")
+        await reminders.cancel_queued(session, obligation.id)
     return obligation
 
 
@@ -219,33 +335,93 @@ async def note_rejection(session: AsyncSession, attestation: Attestation, reason
     return obligation
 
 
+async def _for_change(session: AsyncSession, obligation_id: uuid.UUID, actor: Actor) -> Obligation:
+    obligation = await get_or_404(session, Obligation, obligation_id, "obligation")
+    if actor.role != "dpo" and not (actor.role == "owner" and obligation.owner_id == actor.user_id):
+        actor.require_role("dpo")  # admins pass; owners only for their own obligations
+    if obligation.status != ObligationStatus.open:
+        raise ConflictError(f"this obligation is already {obligation.status}")
+    return obligation
+
+
+async def waive(session: AsyncSession, *, obligation_id: uuid.UUID, reason: str, actor: Actor) -> Obligation:
+    """A person decides a duty does not apply; no reminder goes out for it any more."""
+    obligation = await _for_change(session, obligation_id, actor)
+    _close(obligation, ObligationStatus.waived, f"user:{actor.label}", reason)
+    await reminders.cancel_queued(session, obligation.id)
+    audit.record(
+        session,
+        actor,
+        AuditAction.update,
+        "obligation",
+        obligation.id,
+        {"status": ["open", "waived"], "reason": reason},
+    )
+    await session.commit()
+    return obligation
+
+
+async def complete(session: AsyncSession, *, obligation_id: uuid.UUID, reference: str, actor: Actor) -> Obligation:
+    """Mark done a duty no data of ours can show done (a filing, a renewal decision)."""
+    obligation = await _for_change(session, obligation_id, actor)
+    if not SPECS[Kind(obligation.kind)].manual:
+        raise ConflictError(
+            f"a {obligation.kind} obligation closes by itself (an accepted attestation or the registry's data)"
+        )
+    _close(obligation, ObligationStatus.done, f"user:{actor.label}", reference)
+    await reminders.cancel_queued(session, obligation.id)
+    audit.record(
+        session,
+        actor,
+        AuditAction.update,
+        "obligation",
+        obligation.id,
+        {"status": ["open", "done"], "reference": reference},
+    )
+    await session.commit()
+    return obligation
+
+
+@dataclass(frozen=True)
+class ObligationFilter:
+    vendor_id: uuid.UUID | None = None
+    engagement_id: uuid.UUID | None = None
+    agreement_id: uuid.UUID | None = None
+    owner_id: uuid.UUID | None = None
+    kind: Kind | None = None
+    status: StatusFilter | None = None
+    party: Party | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    vendor_id: uuid.UUID | None = None,
-    engagement_id: uuid.UUID | None = None,
-    kind: Kind | None = None,
-    status: ObligationStatus | None = None,
-    party: Party | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: AsyncSession, *, where: ObligationFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Obligation], int]:
+    status = where.status
     query = where_equal(
         select(Obligation),
         [
-            (col(Obligation.vendor_id), vendor_id),
-            (col(Obligation.engagement_id), engagement_id),
-            (col(Obligation.kind), kind),
-            (col(Obligation.status), status),
-            (col(Obligation.party), party),
+            (col(Obligation.vendor_id), where.vendor_id),
+            (col(Obligation.engagement_id), where.engagement_id),
+            (col(Obligation.agreement_id), where.agreement_id),
+            (col(Obligation.owner_id), where.owner_id),
+            (col(Obligation.kind), where.kind),
+            (col(Obligation.party), where.party),
+            (col(Obligation.status), ObligationStatus.open if status == StatusFilter.overdue else status),
         ],
     )
+    if status == StatusFilter.overdue:
+        query = query.where(col(Obligation.due_on) < clock.today())
+    if where.due_before is not None:
+        query = query.where(col(Obligation.due_on) <= where.due_before)
+    if where.due_after is not None:
+        query = query.where(col(Obligation.due_on) >= where.due_after)
     query = query.order_by(col(Obligation.due_on), col(Obligation.id))
     return await paginate(session, query, limit=limit, offset=offset)
 
 
 async def open_for_vendor(session: AsyncSession, *, vendor_id: uuid.UUID) -> list[Obligation]:
-    rows, _ = await get_all(
-        session, vendor_id=vendor_id, status=ObligationStatus.open, party=Party.vendor, limit=1000, offset=0
-    )
+    where = ObligationFilter(vendor_id=vendor_id, status=StatusFilter.open, party=Party.vendor)
+    rows, _ = await get_all(session, where=where, limit=1000, offset=0)
     return rows

@@ -212,9 +212,10 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     agreement = _agreement(client, headers, demo["camera"]["id"], term_end="2028-01-04")
     base = f"/api/agreements/{agreement['id']}"
 
-    def owed() -> list[tuple[str, str, str]]:
-        items = client.get("/api/obligations", params={"engagement_id": demo["camera"]["id"]}, headers=headers)
-        return [(item["kind"], item["due_on"], item["status"]) for item in items.json()["items"]]
+    def owed() -> list[tuple[str, str]]:
+        query = {"agreement_id": agreement["id"], "status": "open"}
+        items = client.get("/api/obligations", params=query, headers=headers)
+        return [(item["kind"], item["due_on"]) for item in items.json()["items"]]
 
     def act(action: str, **kwargs: Any) -> Any:
         return client.post(f"{base}/{action}", headers=headers, **kwargs)
@@ -234,20 +235,26 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     assert not_pdf.status_code == 400 and not_pdf.json()["extra"][0]["key"] == "file"
     assert client.get(base, headers=headers).json()["status"] == "issued"
     assert act("sign", data={"note": "x"}).status_code == 400
+    assert owed() == []
     signed = act("sign", files={"file": ("扫描件.pdf", b"%PDF-1.7\n signed copy", "application/pdf")})
     assert signed.status_code == 200 and signed.json()["status"] == "signed"
     assert any(d["kind"] == "signed" for d in client.get(f"{base}/documents", headers=headers).json())
 
-    assert owed() == []
+    # In force from signature: a renewal decision (term end minus the notice period) and the expiry.
+    assert owed() == [("renewal_decision", "2027-12-05"), ("agreement_expiry", "2028-01-04")]
     assert act("activate").json()["status"] == "active"
-    assert owed() == [("periodic_attestation", "2027-01-05", "open")]  # yearly from the term start
+    assert owed() == [  # and, once active, a yearly attestation from the term start
+        ("periodic_attestation", "2027-01-05"),
+        ("renewal_decision", "2027-12-05"),
+        ("agreement_expiry", "2028-01-04"),
+    ]
     bad_date = act("terminate", json={"ended_on": "2020-01-01", "reason": "vendor breach"})
     assert bad_date.status_code == 400
     terminated = act("terminate", json={"ended_on": "2026-12-01", "reason": "vendor breach"})
     assert terminated.status_code == 200
     assert terminated.json()["ended_on"] == "2026-12-01" and terminated.json()["end_reason"] == "vendor breach"
     # Ended before the first anniversary: no yearly attestation, a deletion one 30 days on.
-    assert owed() == [("deletion_attestation", "2026-12-31", "open")]
+    assert owed() == [("deletion_attestation", "2026-12-31")]
     assert act("expire", json={}).status_code == 409
     assert client.delete(base, headers=headers).status_code == 409
 
@@ -261,9 +268,10 @@ def test_draft_terms_change_and_are_validated(client: TestClient[Any], demo: dic
     agreement = _agreement(client, headers, demo["camera"]["id"], term_end="2028-01-04")
     base = f"/api/agreements/{agreement['id']}"
 
-    def owed() -> list[tuple[str, str, str]]:
-        items = client.get("/api/obligations", params={"engagement_id": demo["camera"]["id"]}, headers=headers)
-        return [(item["kind"], item["due_on"], item["status"]) for item in items.json()["items"]]
+    def owed() -> list[tuple[str, str]]:
+        query = {"agreement_id": agreement["id"], "status": "open"}
+        items = client.get("/api/obligations", params=query, headers=headers)
+        return [(item["kind"], item["due_on"]) for item in items.json()["items"]]
 
     assert client.patch(base, json={"deletion_days": 15}, headers=headers).json()["deletion_days"] == 15
     cases = [

@@ -46,9 +46,8 @@ def test_a_vendor_sees_what_it_owes_sends_a_deletion_attestation_and_sees_it_acc
     mine = client.get("/api/vendor/attestations", headers=a.headers).json()
     assert [(item["id"], item["status"]) for item in mine["items"]] == [(attestation["id"], "accepted")]
     assert client.get("/api/vendor/obligations", headers=a.headers).json() == []
-    closed = client.get("/api/obligations", params={"engagement_id": a.engagement_id}, headers=dpo.headers).json()[
-        "items"
-    ]
+    query = {"engagement_id": a.engagement_id, "kind": "deletion_attestation"}
+    closed = client.get("/api/obligations", params=query, headers=dpo.headers).json()["items"]
     assert [(item["status"], item["closed_by"]) for item in closed] == [("done", f"attestation:{attestation['id']}")]
 
 

@@ -16,6 +16,12 @@ def test_defaults() -> None:
     assert (settings.vendor_rate_limit.requests, settings.vendor_rate_limit.period_seconds) == (120, 60)
 
 
+def test_reminder_policy_settings() -> None:
+    settings = Settings.from_env({"REMINDER_DAYS_BEFORE": "7, 30,1", "REMINDER_ESCALATE_AFTER_DAYS": "10"})
+    assert settings.reminder_days_before == (30, 7, 1)
+    assert (settings.reminder_overdue_every, settings.reminder_escalate_after) == (3, 10)
+
+
 def test_rate_limit_and_s3_storage() -> None:
     settings = Settings.from_env({"VENDOR_RATE_LIMIT": "5/second", "STORAGE_URL": "s3://evidence/dpa"})
     assert (settings.vendor_rate_limit.requests, settings.vendor_rate_limit.period_seconds) == (5, 1)
@@ -55,6 +61,11 @@ def test_storage_directory() -> None:
         ("UPLOAD_MAX_REQUEST_MB", "5", "UPLOAD_MAX_REQUEST_MB: must be at least UPLOAD_MAX_FILE_MB"),
         ("VENDOR_RATE_LIMIT", "lots", "VENDOR_RATE_LIMIT: must look like 120/minute"),
         ("VENDOR_RATE_LIMIT", "10/fortnight", "VENDOR_RATE_LIMIT: must look like 120/minute"),
+        ("MAIL_FROM", "nobody", "MAIL_FROM: not an e-mail address"),
+        ("REMINDER_DAYS_BEFORE", "30,x", "REMINDER_DAYS_BEFORE: must be a whole number"),
+        ("REMINDER_OVERDUE_EVERY_DAYS", "0", "REMINDER_OVERDUE_EVERY_DAYS: must be a whole number from 1"),
+        ("REMINDER_ESCALATE_AFTER_DAYS", "-7", "REMINDER_ESCALATE_AFTER_DAYS: must be a whole number"),
+        ("WORKER_INTERVAL_SECONDS", "soon", "WORKER_INTERVAL_SECONDS: must be a whole number"),
         ("SMTP_URL", "http://mail.example", "SMTP_URL: must start with smtp://"),
         ("SMTP_URL", "smtp://mail.example:99999", "SMTP_URL: the port"),
         ("SMTP_URL", "smtp://", "SMTP_URL: names no host"),

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from litestar import Controller, get
+from litestar.params import FromQuery
+
+from app.core.deps import CurrentActor, DbSession
+from app.core.schemas import Limit, Offset, Page
+from app.reminders import services
+from app.reminders.schemas import DeadLetter, ReminderPublic
+
+
+class ReminderStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    dead = "dead"
+    cancelled = "cancelled"
+
+
+class ReminderController(Controller):
+    path = "/api/reminders"
+    tags = ("reminders",)
+
+    @get("/", summary="Reminders queued and sent: one per obligation, step and recipient")
+    async def list_reminders(
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        obligation_id: FromQuery[uuid.UUID | None] = None,
+        status: FromQuery[ReminderStatus | None] = None,
+        recipient: FromQuery[str | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[ReminderPublic]:
+        actor.require_role("dpo", "auditor")
+        rows, total = await services.get_all(
+            db_session, obligation_id=obligation_id, status=status, recipient=recipient, limit=limit, offset=offset
+        )
+        return Page(items=[ReminderPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @get("/dead-letters", summary="Digests the mail server refused for good (5xx), or that never got through")
+    async def list_dead_letters(
+        self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[DeadLetter]:
+        actor.require_role("dpo")
+        rows, total = await services.dead_letters(db_session, limit=limit, offset=offset)
+        return Page(items=[DeadLetter.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.core.types import UTCDateTime, utcnow
+
+
+class Reminder(SQLModel, table=True):
+    """One step of one obligation for one recipient: queued once, ever (the unique key)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "step", "recipient", name="uq_reminders_obligation_step_recipient"),
+        Index("ix_reminders_status_message", "status", "message_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    obligation_id: uuid.UUID = Field(foreign_key="obligations.id", index=True)
+    step: str = Field(max_length=20)  # before-30, due, overdue-6, escalate-7
+    recipient: str = Field(max_length=320)
+    status: str = Field(default="queued", sa_type=String(20))  # queued | sent | dead | superseded | cancelled
+    message_id: uuid.UUID | None = Field(default=None, foreign_key="outbox_messages.id", index=True)
+    queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One digest e-mail to one recipient; it counts as sent only once the server accepted it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    recipient: str = Field(max_length=320, index=True)
+    status: str = Field(default="pending", sa_type=String(20))  # pending | sent | dead
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str = Field(default="", max_length=1000)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_by: str = Field(default="", max_length=100)  # the worker (host:pid) that delivered it

@@ -1,0 +1,349 @@
+"""Reminders: queued in the transaction that makes them due, batched into one digest per
+recipient, and delivered at least until the server accepts them.
+
+- queue: each (obligation, step, recipient) is inserted once, ever: the unique key makes a
+  second insert a no-op, whoever tries it (a request, the worker, a second worker).
+- batch: queued reminders join their recipient's pending digest, or start one. On
+  PostgreSQL one worker at a time does this (an advisory lock); on SQLite there is one worker.
+- send: a worker claims one pending digest (FOR UPDATE SKIP LOCKED on PostgreSQL, so
+  several workers never take the same one), sends it, and only on the server's acceptance
+  marks it sent. A transient failure (no connection, timeout, 4xx) is retried with
+  exponential backoff and jitter for RETRY_FOR; a permanent one (5xx) goes to the dead letters.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.accounts.models import User
+from app.core import clock
+from app.core.queries import paginate, where_equal
+from app.engagements.models import Engagement
+from app.obligations.kinds import SPECS, Kind
+from app.obligations.models import Obligation
+from app.reminders import mail
+from app.reminders.mail import DeliveryError, Item
+from app.reminders.models import OutboxMessage, Reminder
+from app.reminders.policy import current as current_policy
+from app.vendors.models import Vendor
+
+RETRY_FOR = timedelta(days=4)  # at least three days of retries, as RFC 5321 suggests
+BACKOFF_BASE = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
+PLANNER_LOCK = 4_242_001  # the advisory lock id of the planning step
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+INSERT_CHUNK = 500
+
+
+class Transport(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def _recipients(
+    session: AsyncSession, due: dict[uuid.UUID, tuple[Obligation, str, bool]]
+) -> dict[uuid.UUID, list[str]]:
+    """Who hears about each obligation: its owner (the DPOs when it has no active owner); the
+    vendor's contacts too for the vendor's own duties; and the DPOs once it is escalated."""
+    obligations = [obligation for obligation, _, _ in due.values()]
+    owners = {o.owner_id for o in obligations if o.owner_id}
+    emails = {
+        user.id: user.email
+        for user in await session.scalars(select(User).where(col(User.id).in_(owners), col(User.is_active)))
+    }
+    vendor_ids = {o.vendor_id for o in obligations if o.party == "vendor"}
+    contacts = {
+        vendor.id: [contact.email for contact in vendor.contacts if contact.email]
+        for vendor in await session.scalars(select(Vendor).where(col(Vendor.id).in_(vendor_ids)))
+    }
+    dpos: list[str] = []
+    if any(escalated for _, _, escalated in due.values()) or any(o.owner_id not in emails for o in obligations):
+        query = select(col(User.email)).where(col(User.role) == "dpo", col(User.is_active))
+        dpos = sorted(await session.scalars(query))
+    found = {}
+    for obligation, _, escalated in due.values():
+        owner = emails.get(obligation.owner_id) if obligation.owner_id else None
+        people = [owner] if owner else list(dpos)
+        if obligation.party == "vendor":
+            people += contacts.get(obligation.vendor_id, [])
+        if escalated:
+            people += dpos
+        found[obligation.id] = list(dict.fromkeys(person.lower() for person in people))
+    return found
+
+
+async def queue_due(session: AsyncSession, obligations: Iterable[Obligation], now: datetime) -> int:
+    """Queue the current step of each open obligation for each recipient; the caller commits."""
+    policy, today = current_policy(), clock.local_date(now)
+    due = {}
+    for obligation in obligations:
+        if obligation.status == "open":
+            step = policy.step(obligation.due_on, today)
+            if step is not None:
+                due[obligation.id] = (obligation, step, policy.escalated(obligation.due_on, today))
+    if not due:
+        return 0
+    await session.flush()
+    recipients = await _recipients(session, due)
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "obligation_id": obligation_id,
+            "step": step,
+            "recipient": person,
+            "status": "queued",
+            "queued_at": now,
+        }
+        for obligation_id, (_, step, _) in due.items()
+        for person in recipients[obligation_id]
+    ]
+    dialect = postgresql if _postgres(session) else sqlite
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = dialect.insert(Reminder).values(rows[start : start + INSERT_CHUNK])
+        await session.execute(statement.on_conflict_do_nothing(index_elements=["obligation_id", "step", "recipient"]))
+    return len(rows)
+
+
+async def cancel_queued(session: AsyncSession, obligation_id: uuid.UUID) -> None:
+    """A closed obligation is not reminded of; what was already sent stays as history."""
+    await session.execute(
+        update(Reminder)
+        .where(col(Reminder.obligation_id) == obligation_id, col(Reminder.status) == "queued")
+        .values(status="cancelled")
+    )
+
+
+async def plan(session: AsyncSession, now: datetime) -> int:
+    """Queue what is due at `now`: reads only open obligations within the reminder horizon,
+    so the cost follows how many are due, not how many are stored."""
+    horizon = clock.local_date(now) + timedelta(days=current_policy().horizon)
+    query = select(Obligation).where(col(Obligation.status) == "open", col(Obligation.due_on) <= horizon)
+    return await queue_due(session, list(await session.scalars(query)), now)
+
+
+async def batch(session: AsyncSession, now: datetime) -> int:
+    """Gather queued reminders into one pending digest per recipient."""
+    query = select(Reminder).where(col(Reminder.status) == "queued", col(Reminder.message_id).is_(None))
+    loose: dict[str, list[Reminder]] = defaultdict(list)
+    for reminder in await session.scalars(query):
+        loose[reminder.recipient].append(reminder)
+    for recipient, reminders in loose.items():
+        pending = select(OutboxMessage).where(
+            col(OutboxMessage.recipient) == recipient, col(OutboxMessage.status) == "pending"
+        )
+        if _postgres(session):
+            pending = pending.with_for_update(skip_locked=True)  # one being sent right now is left alone
+        message = (await session.scalars(pending.limit(1))).first()
+        if message is None:
+            message = OutboxMessage(recipient=recipient, next_attempt_at=now, created_at=now)
+            session.add(message)
+            await session.flush()
+        else:
+            message.next_attempt_at = min(message.next_attempt_at, now)
+        for reminder in reminders:
+            reminder.message_id = message.id
+    return len(loose)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential, capped, with jitter so that retries from many workers spread out."""
+    delay: timedelta = min(BACKOFF_BASE * 2 ** min(attempts - 1, 20), BACKOFF_CAP)
+    return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+
+
+async def _items(
+    session: AsyncSession, message: OutboxMessage, base_url: str, now: datetime
+) -> tuple[list[Reminder], list[Item], bool]:
+    rows = (
+        await session.execute(
+            select(Reminder, Obligation, Engagement, Vendor)
+            .join(Obligation, col(Obligation.id) == col(Reminder.obligation_id))
+            .join(Engagement, col(Engagement.id) == col(Obligation.engagement_id))
+            .join(Vendor, col(Vendor.id) == col(Obligation.vendor_id))
+            .where(col(Reminder.message_id) == message.id, col(Reminder.status) == "queued")
+            .order_by(col(Obligation.due_on), col(Obligation.id))
+        )
+    ).all()
+    today = clock.local_date(now)
+    reminders, items, seen, escalated = [], [], set(), False
+    for reminder, obligation, engagement, vendor in rows:
+        reminders.append(reminder)
+        escalated = (
+            escalated or reminder.step.startswith("escalate") or current_policy().escalated(obligation.due_on, today)
+        )
+        if obligation.id in seen or obligation.status != "open":
+            continue
+        seen.add(obligation.id)
+        spec = SPECS[Kind(obligation.kind)]
+        to_vendor = obligation.party == "vendor" and reminder.recipient in {
+            contact.email.lower() for contact in vendor.contacts if contact.email
+        }
+        link = f"{base_url}/api/vendor/obligations" if to_vendor else f"{base_url}/api/obligations/{obligation.id}"
+        items.append(
+            Item(
+                obligation_id=str(obligation.id),
+                what_zh=spec.what_zh,
+                what_en=spec.what_en,
+                vendor=vendor.legal_name_zh or vendor.legal_name_en,
+                engagement=engagement.name,
+                due_on=obligation.due_on,
+                days_left=(obligation.due_on - today).days,
+                provisional=obligation.provisional,
+                rule_id=obligation.rule_id,
+                article=obligation.article,
+                link=link,
+            )
+        )
+    return reminders, items, escalated
+
+
+@dataclass
+class Report:
+    queued: int = 0
+    sent: list[str] = field(default_factory=list)  # recipients
+    retried: int = 0
+    dead: int = 0
+    messages: list[EmailMessage] = field(default_factory=list)
+
+
+async def send_one(
+    session: AsyncSession,
+    transport: Transport,
+    *,
+    now: datetime,
+    sender: str,
+    base_url: str,
+    report: Report,
+    commit: bool = True,
+) -> bool:
+    """Claim one digest that is due, send it, record the outcome. False when none is due."""
+    query = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+        .limit(1)
+    )
+    if _postgres(session):
+        query = query.with_for_update(skip_locked=True)
+    message = (await session.scalars(query)).first()
+    if message is None:
+        return False
+    reminders, items, escalated = await _items(session, message, base_url, now)
+    ids = [reminder.id for reminder in reminders]
+    if not items:  # everything in it was closed meanwhile
+        message.status = "cancelled"
+        await _mark(session, ids, "cancelled", None)
+        await (session.commit() if commit else session.flush())
+        return True
+    email = mail.compose(
+        sender=sender,
+        recipient=message.recipient,
+        items=items,
+        escalated=escalated,
+        message_id=mail.message_id_for(message.id.hex, sender),
+        now=now,
+        worker=WORKER,
+    )
+    try:
+        await transport.send(email)
+    except DeliveryError as error:
+        message.attempts += 1
+        message.last_error = str(error)[:1000]
+        if error.permanent or now - message.created_at >= RETRY_FOR:
+            message.status = "dead"
+            await _mark(session, ids, "dead", None)
+            report.dead += 1
+        else:
+            message.next_attempt_at = now + backoff(message.attempts)
+            report.retried += 1
+    else:
+        message.attempts += 1
+        message.status, message.sent_at, message.sent_by, message.last_error = "sent", now, WORKER, ""
+        await _mark(session, ids, "sent", now)
+        report.sent.append(message.recipient)
+        report.messages.append(email)
+    await (session.commit() if commit else session.flush())
+    return True
+
+
+async def _mark(session: AsyncSession, ids: list[uuid.UUID], status: str, at: datetime | None) -> None:
+    # Only the reminders this digest listed: one queued meanwhile waits for the next digest.
+    if ids:
+        await session.execute(update(Reminder).where(col(Reminder.id).in_(ids)).values(status=status, sent_at=at))
+
+
+async def run_pass(
+    session: AsyncSession,
+    transport: Transport,
+    *,
+    now: datetime,
+    sender: str,
+    base_url: str,
+    dry_run: bool = False,
+) -> Report:
+    """Queue what is due at `now`, batch it, and send every digest that is due."""
+    report = Report()
+    planner = True
+    if _postgres(session):
+        planner = bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": PLANNER_LOCK}))
+    if planner:
+        report.queued = await plan(session, now)
+        await batch(session, now)
+    if dry_run:
+        # Render what would go out, and change nothing.
+        try:
+            while await send_one(
+                session, transport, now=now, sender=sender, base_url=base_url, report=report, commit=False
+            ):
+                pass
+        finally:
+            await session.rollback()
+        return report
+    await session.commit()
+    while await send_one(session, transport, now=now, sender=sender, base_url=base_url, report=report):
+        pass
+    return report
+
+
+async def get_all(
+    session: AsyncSession,
+    *,
+    obligation_id: uuid.UUID | None = None,
+    status: str | None = None,
+    recipient: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Reminder], int]:
+    query = where_equal(
+        select(Reminder),
+        [
+            (col(Reminder.obligation_id), obligation_id),
+            (col(Reminder.status), status),
+            (col(Reminder.recipient), recipient.lower() if recipient else None),
+        ],
+    )
+    return await paginate(
+        session, query.order_by(col(Reminder.queued_at).desc(), col(Reminder.id)), limit=limit, offset=offset
+    )
+
+
+async def dead_letters(session: AsyncSession, *, limit: int = 50, offset: int = 0) -> tuple[list[OutboxMessage], int]:
+    query = select(OutboxMessage).where(col(OutboxMessage.status) == "dead")
+    return await paginate(session, query.order_by(col(OutboxMessage.created_at).desc()), limit=limit, offset=offset)

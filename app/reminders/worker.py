@@ -1,0 +1,127 @@
+"""The reminder worker: its own process (`dpa worker`), or one pass (`dpa reminders run --once`).
+
+Each pass queues what is due, batches it per recipient and sends what is due; once a day
+(and at start) every obligation is derived again, so that a newly announced year of
+holidays or a date that came and went is taken into account. On PostgreSQL any number of
+workers may run; on SQLite, which has one writer and no SKIP LOCKED, a second worker refuses
+to start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core import clock
+from app.core.database import create_sessionmaker
+from app.core.settings import Settings
+from app.core.types import utcnow
+from app.obligations import services as obligations
+from app.reminders import services
+from app.reminders.mail import CollectingTransport, DirectoryTransport, SmtpTransport
+from app.reminders.policy import Policy, configure
+
+log = logging.getLogger(__name__)
+
+
+class WorkerError(RuntimeError):
+    """The worker cannot start; the message says why and what to do."""
+
+
+def configure_policy(settings: Settings) -> None:
+    configure(
+        Policy(
+            days_before=settings.reminder_days_before,
+            overdue_every=settings.reminder_overdue_every,
+            escalate_after=settings.reminder_escalate_after,
+        )
+    )
+
+
+def transport_for(settings: Settings) -> services.Transport:
+    if settings.smtp is not None:
+        return SmtpTransport(settings.smtp)
+    return DirectoryTransport(Path(settings.outbox_dir))
+
+
+@contextmanager
+def single_worker(settings: Settings) -> Iterator[None]:
+    """On SQLite, hold a lock file beside the database for as long as the worker runs."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite":
+        yield
+        return
+    path = Path(f"{url.database}.worker.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise WorkerError(
+                f"a worker is already running on this SQLite database ({holder}); SQLite allows one worker. "
+                "Stop it first, or use PostgreSQL to run several"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+async def refresh(engine: AsyncEngine) -> None:
+    async with create_sessionmaker(engine)() as session:
+        await obligations.sync_all(session)
+        await session.commit()
+
+
+async def one_pass(
+    engine: AsyncEngine, settings: Settings, *, now: datetime | None = None, dry_run: bool = False
+) -> services.Report:
+    transport = CollectingTransport() if dry_run else transport_for(settings)
+    async with create_sessionmaker(engine)() as session:
+        return await services.run_pass(
+            session,
+            transport,
+            now=now or utcnow(),
+            sender=settings.mail_from,
+            base_url=settings.base_url,
+            dry_run=dry_run,
+        )
+
+
+async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:
+    refreshed: date | None = None
+    while not stop.is_set():
+        try:
+            today = clock.today()
+            if refreshed != today:
+                await refresh(engine)
+                refreshed = today
+            report = await one_pass(engine, settings)
+            if report.sent or report.retried or report.dead:
+                log.info(
+                    "reminders: %d queued, %d sent, %d to retry, %d dead",
+                    report.queued,
+                    len(report.sent),
+                    report.retried,
+                    report.dead,
+                )
+        except Exception:
+            # A database restart must not end the worker: log, wait, try again.
+            log.exception("reminder pass failed; retrying after the interval")
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.worker_interval)

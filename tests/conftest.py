@@ -4,14 +4,19 @@ migrated once per run, emptied after each test; the app under Litestar's test cl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +182,66 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"evidence-{uuid.uuid4().hex[:12]}"
     boto3.client("s3").create_bucket(Bucket=name)
     return name
+
+
+@dataclass
+class Received:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+
+
+class MailHandler:
+    """An SMTP server's DATA handler that keeps what it accepts and can be told to refuse."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.refusals: list[str] = []  # answered to the next DATA commands, in order
+        self.refuse_always: str | None = None
+        self.delay = 0.0
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        with self.lock:
+            if self.refuse_always:
+                return self.refuse_always
+            if self.refusals:
+                return self.refusals.pop(0)
+            message = message_from_bytes(envelope.content, policy=email_policy.default)
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+
+class MailServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; stop() closes the port, start() opens it again."""
+
+    def __init__(self) -> None:
+        self.host, self.port = "127.0.0.1", free_port()
+        self.handler = MailHandler()
+        self.controller: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self.handler, hostname=self.host, port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    server = MailServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            server.stop()

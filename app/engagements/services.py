@@ -84,6 +84,8 @@ def _check_consistency(data: EngagementCreate) -> None:
             errors.add("cross_border_recipients", "recipients abroad given but leaves_china is false")
         if data.cross_border_mechanism:
             errors.add("cross_border_mechanism", "a transfer mechanism given but leaves_china is false")
+    if data.cross_border_effective_on and not data.cross_border_mechanism:
+        errors.add("cross_border_effective_on", "give the cross_border_mechanism that took effect on this date")
     errors.raise_if_any()
 
 

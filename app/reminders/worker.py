@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,6 +32,7 @@ from app.reminders.mail import CollectingTransport, DirectoryTransport, SmtpTran
 from app.reminders.policy import Policy, configure
 
 log = logging.getLogger(__name__)
+REFRESH_LOCK = 4_242_002  # the advisory lock id of the daily derivation
 
 
 class WorkerError(RuntimeError):
@@ -83,7 +85,11 @@ def single_worker(settings: Settings) -> Iterator[None]:
 
 
 async def refresh(engine: AsyncEngine) -> None:
+    """Derive every obligation again; on PostgreSQL one worker at a time (the others skip)."""
     async with create_sessionmaker(engine)() as session:
+        lock = text("SELECT pg_try_advisory_xact_lock(:id)")
+        if engine.dialect.name == "postgresql" and not await session.scalar(lock, {"id": REFRESH_LOCK}):
+            return
         await obligations.sync_all(session)
         await session.commit()
 

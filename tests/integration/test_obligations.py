@@ -1,0 +1,196 @@
+"""Obligations derived from engagements and agreements, in China's working days."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.conftest import Account
+from tests.factories import engagement_body, vendor_body
+
+FACES = {"pi_categories": ["facial_recognition"], "individuals_count_as_of": "2026-01-09"}
+
+
+@pytest.fixture
+def vendor(client: TestClient[Any], admin: Account) -> dict[str, Any]:
+    response = client.post("/api/vendors", json=vendor_body(), headers=admin.headers)
+    assert response.status_code == 201
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.fixture
+def engage(client: TestClient[Any], admin: Account, vendor: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    def create(**fields: Any) -> dict[str, Any]:
+        body = engagement_body(vendor["id"], **{"start_date": None, "end_date": None, **fields})
+        response = client.post("/api/engagements", json=body, headers=admin.headers)
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    return create
+
+
+def owed(client: TestClient[Any], account: Account, engagement_id: str, **query: str) -> list[dict[str, Any]]:
+    params = {"engagement_id": engagement_id, **query}
+    items: list[dict[str, Any]] = client.get("/api/obligations", params=params, headers=account.headers).json()["items"]
+    return items
+
+
+def test_facial_information_of_100000_people_calls_for_a_filing_in_30_working_days(
+    client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
+) -> None:
+    engagement = engage(individuals_count=100_000, **FACES)
+    [filing] = owed(client, admin, engagement["id"], kind="facial_recognition_filing")
+    # 30 working days from 9 Jan 2026, across the Spring Festival and a make-up Saturday.
+    assert (filing["due_on"], filing["rule_id"], filing["party"]) == ("2026-02-27", "R9", "handler")
+    assert filing["owner_id"] == admin.id and not filing["provisional"]
+    assert "100,000" in filing["what_en"] and "10万" in filing["what_zh"]
+
+    near_miss = engage(individuals_count=99_999, **FACES)
+    assert owed(client, admin, near_miss["id"], kind="facial_recognition_filing") == []
+
+
+def test_a_filing_no_longer_called_for_is_waived_by_the_data_and_reopens_on_its_first_date(
+    client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
+) -> None:
+    engagement = engage(individuals_count=150_000, **FACES)
+    url = f"/api/engagements/{engagement['id']}"
+    client.patch(
+        url, json={"individuals_count": 90_000, "individuals_count_as_of": "2026-01-20"}, headers=admin.headers
+    )
+    [waived] = owed(client, admin, engagement["id"], kind="facial_recognition_filing")
+    assert (waived["status"], waived["closed_by"], waived["note"]) == ("waived", "data", "no longer applies")
+    client.patch(
+        url, json={"individuals_count": 120_000, "individuals_count_as_of": "2026-02-01"}, headers=admin.headers
+    )
+    [back] = owed(client, admin, engagement["id"], kind="facial_recognition_filing")
+    assert (back["status"], back["due_on"]) == ("open", "2026-02-27")  # counted from when 100,000 was first seen
+
+
+def test_cross_border_filings_and_the_security_assessment_extension(
+    client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
+) -> None:
+    abroad = {
+        "leaves_china": True,
+        "storage_locations": [{"country": "SG"}],
+        "cross_border_recipients": [{"name": "Example Pte. Ltd.", "country": "SG"}],
+    }
+    contract = engage(cross_border_mechanism="standard_contract", cross_border_effective_on="2026-03-02", **abroad)
+    [filing] = owed(client, admin, contract["id"], kind="standard_contract_filing")
+    assert (filing["due_on"], filing["rule_id"]) == ("2026-03-16", "R14")  # 10 working days
+
+    assessed = engage(cross_border_mechanism="security_assessment", cross_border_effective_on="2024-05-06", **abroad)
+    [extension] = owed(client, admin, assessed["id"], kind="security_assessment_extension")
+    days = client.get(
+        "/api/calendar/days", params={"start": extension["due_on"], "end": "2027-05-06"}, headers=admin.headers
+    ).json()
+    assert sum(day["working"] for day in days[1:]) == 60  # 60 working days before the 3-year expiry
+    assert extension["rule_id"] == "R15"
+    assert extension["provisional"] == days[-1]["provisional"]
+
+    no_mechanism = engagement_body(contract["vendor_id"], cross_border_effective_on="2026-03-02", **abroad)
+    refused = client.post("/api/engagements", json=no_mechanism, headers=admin.headers)
+    assert refused.status_code == 400 and "cross_border_effective_on" in refused.text
+
+
+def test_pipia_before_processing_and_its_retention_close_from_the_data(
+    client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
+) -> None:
+    engagement = engage(start_date="2026-03-01")
+    [pipia] = owed(client, admin, engagement["id"], kind="pipia")
+    assert (pipia["status"], pipia["due_on"], pipia["rule_id"], pipia["article"]) == (
+        "open",
+        "2026-03-01",
+        "R4",
+        "PIPL art. 55(3)",
+    )
+    url = f"/api/engagements/{engagement['id']}"
+    client.patch(url, json={"pipia_date": "2026-02-20", "pipia_reference": "PIPIA-7"}, headers=admin.headers)
+    [pipia] = owed(client, admin, engagement["id"], kind="pipia")
+    assert (pipia["status"], pipia["closed_by"]) == ("done", "data:pipia_date 2026-02-20")
+    [retention] = owed(client, admin, engagement["id"], kind="pipia_retention")
+    assert (retention["status"], retention["rule_id"]) == ("open", "R5")
+    client.patch(url, json={"pipia_retained_until": "2029-02-19"}, headers=admin.headers)  # a day short
+    assert owed(client, admin, engagement["id"], kind="pipia_retention")[0]["status"] == "open"
+    client.patch(url, json={"pipia_retained_until": "2029-02-20"}, headers=admin.headers)
+    assert owed(client, admin, engagement["id"], kind="pipia_retention")[0]["status"] == "done"
+
+
+def test_waive_and_complete(
+    client: TestClient[Any],
+    admin: Account,
+    engage: Callable[..., dict[str, Any]],
+    make_user: Callable[..., Account],
+) -> None:
+    engagement = engage(individuals_count=200_000, start_date="2026-03-01", **FACES)
+    [filing] = owed(client, admin, engagement["id"], kind="facial_recognition_filing")
+    [pipia] = owed(client, admin, engagement["id"], kind="pipia")
+    base = "/api/obligations"
+    auditor = make_user("auditor")
+    assert client.post(f"{base}/{filing['id']}/waive", json={"reason": "x"}, headers=auditor.headers).status_code == 403
+    assert client.post(f"{base}/{filing['id']}/waive", json={"reason": ""}, headers=admin.headers).status_code == 400
+    done = client.post(
+        f"{base}/{filing['id']}/complete", json={"reference": "沪网信备 2026-0042"}, headers=admin.headers
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["note"]) == ("done", "沪网信备 2026-0042")
+    assert done.json()["closed_by"] == f"user:{admin.email}"
+    again = client.post(f"{base}/{filing['id']}/waive", json={"reason": "x"}, headers=admin.headers)
+    assert again.status_code == 409
+    waived = client.post(f"{base}/{pipia['id']}/waive", json={"reason": "PIPIA held by group"}, headers=admin.headers)
+    assert waived.json()["status"] == "waived"
+    trail = client.get(f"/api/audit?object_type=obligation&object_id={pipia['id']}", headers=admin.headers).json()
+    assert trail["items"][0]["changes"]["reason"] == "PIPIA held by group"
+
+
+def test_an_admin_override_of_a_day_moves_the_deadlines(
+    client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]], make_user: Callable[..., Account]
+) -> None:
+    engagement = engage(individuals_count=100_000, **FACES)
+    day = "/api/calendar/overrides/2026-02-24"
+    dpo = make_user("dpo")
+    assert client.put(day, json={"working": False}, headers=dpo.headers).status_code == 403
+    response = client.put(day, json={"working": False, "note": "local holiday"}, headers=admin.headers)
+    assert response.status_code == 200, response.text
+    assert owed(client, admin, engagement["id"], kind="facial_recognition_filing")[0]["due_on"] == "2026-02-28"
+    assert client.delete(day, headers=admin.headers).status_code == 204
+    assert owed(client, admin, engagement["id"], kind="facial_recognition_filing")[0]["due_on"] == "2026-02-27"
+    assert client.delete(day, headers=admin.headers).status_code == 404
+    assert client.put(
+        "/api/calendar/overrides/2026-02-30", json={"working": True}, headers=admin.headers
+    ).status_code in (
+        400,
+        404,
+    )
+
+
+def test_the_calendar_shows_holidays_and_make_up_days(client: TestClient[Any], admin: Account) -> None:
+    days = client.get(
+        "/api/calendar/days", params={"start": "2026-02-13", "end": "2026-02-24"}, headers=admin.headers
+    ).json()
+    working = {day["day"]: day["working"] for day in days}
+    assert working["2026-02-14"] and not working["2026-02-17"] and working["2026-02-24"]
+    assert next(day for day in days if day["day"] == "2026-02-17")["holiday"]
+    too_long = client.get(
+        "/api/calendar/days", params={"start": "2026-01-01", "end": "2029-01-01"}, headers=admin.headers
+    )
+    assert too_long.status_code == 400
+
+
+def test_list_filters(client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]) -> None:
+    engage(individuals_count=100_000, start_date="2026-03-01", **FACES)
+
+    def kinds(**query: Any) -> list[str]:
+        items = client.get("/api/obligations", params=query, headers=admin.headers).json()["items"]
+        return sorted(item["kind"] for item in items)
+
+    assert kinds() == ["facial_recognition_filing", "pipia"]
+    assert kinds(due_before="2026-02-28") == ["facial_recognition_filing"]
+    assert kinds(due_after="2026-02-28") == ["pipia"]
+    assert kinds(owner_id=admin.id, kind="pipia") == ["pipia"]
+    assert kinds(overdue=True) == kinds(status="overdue")  # both dates are past today or not, alike
+    assert client.get("/api/obligations", params={"status": "late"}, headers=admin.headers).status_code == 400

@@ -1,0 +1,225 @@
+"""Reminders against a real SMTP server: digests in both languages with an .ics, nothing
+lost while the server is down, nothing sent twice, refusals retried or dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import email.policy
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import time_machine
+from litestar.testing import TestClient
+
+from app.core.database import create_engine
+from app.core.settings import Settings, parse_smtp_url
+from app.main import create_app
+from app.reminders import worker
+from app.reminders.services import Report
+from tests.conftest import Account, MailServer
+from tests.factories import engagement_body, vendor_body
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+WEEK_BEFORE = datetime(2026, 2, 20, 9, 0, tzinfo=SHANGHAI)  # the facial filing below is due 27 Feb
+
+
+def body_of(message: EmailMessage, kind: str) -> str:
+    part = message.get_body((kind,))
+    assert part is not None, f"no {kind} part"
+    return str(part.get_content())
+
+
+def reminder_pass(settings: Settings, now: datetime, *, dry_run: bool = False) -> Report:
+    async def go() -> Report:
+        engine = create_engine(settings.database_url)
+        try:
+            return await worker.one_pass(engine, settings, now=now, dry_run=dry_run)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def frozen() -> Iterator[time_machine.Traveller]:
+    """Everything (the API, "today", the derivation) happens on 20 Feb 2026, 09:00 in Shanghai."""
+    with time_machine.travel(WEEK_BEFORE, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def mailing(settings: Settings, mail_server: MailServer) -> Settings:
+    return dataclasses.replace(settings, smtp=parse_smtp_url(mail_server.url), mail_from="dpa <dpa@xingchi.example>")
+
+
+@pytest.fixture
+def registry(
+    frozen: time_machine.Traveller,
+    client: TestClient[Any],
+    admin: Account,
+    make_user: Callable[..., Account],
+) -> dict[str, Any]:
+    """An owner with two things due: a facial-recognition filing (27 Feb) and a PIPIA (2 Mar)."""
+    owner = make_user("owner", email="wang.wei@xingchi.example")
+    dpo = make_user("dpo", email="dpo@xingchi.example")
+    vendor = client.post(
+        "/api/vendors",
+        json=vendor_body(legal_name_zh="慧眼视觉 <script>alert(1)</script>", owner_id=owner.id),
+        headers=admin.headers,
+    ).json()
+    body = engagement_body(
+        vendor["id"],
+        name="Showroom cameras",
+        pi_categories=["facial_recognition"],
+        individuals_count=431_623,
+        individuals_count_as_of="2026-01-09",
+        start_date="2026-03-02",
+        end_date=None,
+        owner_id=owner.id,
+    )
+    engagement = client.post("/api/engagements", json=body, headers=admin.headers).json()
+    return {"owner": owner, "dpo": dpo, "vendor": vendor, "engagement": engagement}
+
+
+def test_one_digest_in_both_languages_with_its_calendar_and_only_once(
+    registry: dict[str, Any], mailing: Settings, mail_server: MailServer
+) -> None:
+    report = reminder_pass(mailing, WEEK_BEFORE)
+    assert report.sent == ["wang.wei@xingchi.example"]
+    [received] = mail_server.handler.received
+    assert received.recipients == ["wang.wei@xingchi.example"]
+    message = received.message
+    assert message["Subject"] == "[dpa] 2 项合规事项待处理 / 2 compliance items due"
+    assert message["From"] == "dpa <dpa@xingchi.example>"
+    text = body_of(message, "plain")
+    html = body_of(message, "html")
+    for part in (text, html):
+        assert "存储的人脸信息达到10万人" in part and "Stored facial information reached 100,000" in part
+        assert "2026-02-27" in part and "还有 7 天" in part and "due in 7 days" in part
+        assert "委托处理开始前完成个人信息保护影响评估" in part and "2026-03-02" in part
+        assert f"{mailing.base_url}/api/obligations/" in part
+    assert "<script>alert(1)</script>" in text  # plain text is plain
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # HTML is escaped
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "deadlines.ics" and attachment.get_content_type() == "text/calendar"
+    events = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")
+    assert sorted(str(event.decoded("dtstart")) for event in events) == ["2026-02-27", "2026-03-02"]
+
+    again = reminder_pass(mailing, WEEK_BEFORE + timedelta(hours=3))
+    assert again.sent == [] and len(mail_server.handler.received) == 1
+
+
+def test_the_server_down_for_a_day_loses_nothing_and_sends_nothing_twice(
+    registry: dict[str, Any], mailing: Settings, mail_server: MailServer, frozen: time_machine.Traveller
+) -> None:
+    mail_server.stop()
+    down = reminder_pass(mailing, WEEK_BEFORE)
+    assert (down.sent, down.retried) == ([], 1)
+    for hours in range(1, 24, 4):  # the worker keeps trying through the day
+        frozen.move_to(WEEK_BEFORE + timedelta(hours=hours))
+        assert reminder_pass(mailing, WEEK_BEFORE + timedelta(hours=hours)).sent == []
+    mail_server.start()
+    next_day = WEEK_BEFORE + timedelta(days=1)
+    frozen.move_to(next_day)
+    back = reminder_pass(mailing, next_day)
+    assert back.sent == ["wang.wei@xingchi.example"]
+    assert reminder_pass(mailing, next_day + timedelta(hours=1)).sent == []
+    [received] = mail_server.handler.received
+    assert "due in 6 days" in body_of(received.message, "plain")  # written when sent
+
+
+def test_421_is_retried_with_backoff_until_250(
+    registry: dict[str, Any], mailing: Settings, mail_server: MailServer
+) -> None:
+    mail_server.handler.refusals = ["421 Service not available, try later"] * 3
+    now, outcomes = WEEK_BEFORE, []
+    for _ in range(6):
+        report = reminder_pass(mailing, now)
+        outcomes.append((len(report.sent), report.retried))
+        now += timedelta(hours=2)  # past any backoff so far
+    assert outcomes == [(0, 1), (0, 1), (0, 1), (1, 0), (0, 0), (0, 0)]
+    assert len(mail_server.handler.received) == 1
+
+
+def test_a_retry_waits_for_its_backoff(registry: dict[str, Any], mailing: Settings, mail_server: MailServer) -> None:
+    mail_server.handler.refusals = ["451 Try again"]
+    assert reminder_pass(mailing, WEEK_BEFORE).retried == 1
+    assert reminder_pass(mailing, WEEK_BEFORE + timedelta(seconds=10)).sent == []  # too soon
+    assert reminder_pass(mailing, WEEK_BEFORE + timedelta(minutes=5)).sent == ["wang.wei@xingchi.example"]
+
+
+def test_550_goes_to_the_dead_letters(
+    registry: dict[str, Any], mailing: Settings, mail_server: MailServer, client: TestClient[Any]
+) -> None:
+    mail_server.handler.refuse_always = "550 No such user here"
+    report = reminder_pass(mailing, WEEK_BEFORE)
+    assert (report.sent, report.dead) == ([], 1)
+    assert reminder_pass(mailing, WEEK_BEFORE + timedelta(days=1)).dead == 0  # never retried
+    dpo = registry["dpo"]
+    [letter] = client.get("/api/reminders/dead-letters", headers=dpo.headers).json()["items"]
+    assert letter["recipient"] == "wang.wei@xingchi.example" and letter["last_error"].startswith("550")
+    dead = client.get("/api/reminders", params={"status": "dead"}, headers=dpo.headers).json()["items"]
+    assert sorted(item["step"] for item in dead) == ["before-14", "before-7"]  # the PIPIA, the filing
+    assert client.get("/api/reminders/dead-letters", headers=registry["owner"].headers).status_code == 403
+
+
+def test_a_reminder_is_queued_with_the_change_that_makes_it_due_and_dropped_when_closed(
+    registry: dict[str, Any], mailing: Settings, mail_server: MailServer, client: TestClient[Any], admin: Account
+) -> None:
+    queued = client.get("/api/reminders", params={"status": "queued"}, headers=registry["dpo"].headers).json()["items"]
+    # Queued by the engagement's creation: the filing (in 7 days) and the PIPIA (in 10).
+    assert sorted(item["step"] for item in queued) == ["before-14", "before-7"]
+    [filing] = client.get(
+        "/api/obligations", params={"kind": "facial_recognition_filing"}, headers=admin.headers
+    ).json()["items"]
+    done = client.post(f"/api/obligations/{filing['id']}/complete", json={"reference": "filed"}, headers=admin.headers)
+    assert done.status_code == 200
+    reminder_pass(mailing, WEEK_BEFORE)
+    [received] = mail_server.handler.received
+    assert received.message["Subject"].startswith("[dpa] 1 项")  # the PIPIA only
+    assert "人脸" not in body_of(received.message, "plain")
+
+
+def test_without_smtp_the_messages_are_eml_files(registry: dict[str, Any], settings: Settings, tmp_path: Path) -> None:
+    local = dataclasses.replace(settings, smtp=None, outbox_dir=str(tmp_path / "outbox"))
+    assert reminder_pass(local, WEEK_BEFORE).sent == ["wang.wei@xingchi.example"]
+    [path] = list((tmp_path / "outbox").glob("*.eml"))
+    message = message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "wang.wei@xingchi.example"
+    assert "compliance items due" in message["Subject"]
+
+
+def test_dry_run_shows_and_changes_nothing(
+    registry: dict[str, Any], mailing: Settings, mail_server: MailServer, client: TestClient[Any]
+) -> None:
+    dry = reminder_pass(mailing, WEEK_BEFORE, dry_run=True)
+    assert [message["To"] for message in dry.messages] == ["wang.wei@xingchi.example"]
+    assert mail_server.handler.received == []
+    assert reminder_pass(mailing, WEEK_BEFORE).sent == ["wang.wei@xingchi.example"]
+
+
+def test_escalation_copies_the_dpo(registry: dict[str, Any], mailing: Settings, mail_server: MailServer) -> None:
+    late = datetime(2026, 3, 6, 9, 0, tzinfo=SHANGHAI)  # the filing is 7 days overdue
+    with time_machine.travel(late, tick=True):
+        report = reminder_pass(mailing, late)
+    assert sorted(report.sent) == ["dpo@xingchi.example", "wang.wei@xingchi.example"]
+    to_dpo = next(r for r in mail_server.handler.received if r.recipients == ["dpo@xingchi.example"])
+    body = body_of(to_dpo.message, "plain")
+    assert "已逾期 7 天" in body and "7 days overdue" in body and "escalated to the PI protection officer" in body
+
+
+def test_the_app_starts_with_a_policy_from_the_settings(settings: Settings) -> None:
+    custom = dataclasses.replace(settings, reminder_days_before=(3,))
+    with TestClient(app=create_app(custom)):
+        from app.reminders.policy import current
+
+        assert current().days_before == (3,)
+    create_app(settings)  # back to the default for the other tests

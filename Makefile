@@ -12,10 +12,11 @@ SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2
 
 .PHONY: run test lint check-format format setup system-deps clean
 
+# The worker sends the demo's reminders to var/outbox/ (no mail server needed); it stops with serve.
 run: setup
 	@$(BIN)/dpa db upgrade
 	@$(BIN)/dpa demo load
-	@$(BIN)/dpa serve
+	@$(BIN)/dpa worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; $(BIN)/dpa serve
 
 test: setup lint
 	$(BIN)/pytest

@@ -196,6 +196,7 @@ class MailHandler:
 
     def __init__(self) -> None:
         self.received: list[Received] = []
+        self.refused: list[str] = []  # the Message-ID of each refused attempt
         self.refusals: list[str] = []  # answered to the next DATA commands, in order
         self.refuse_always: str | None = None
         self.delay = 0.0
@@ -204,12 +205,11 @@ class MailHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.delay:
             await asyncio.sleep(self.delay)
+        message = message_from_bytes(envelope.content, policy=email_policy.default)
         with self.lock:
-            if self.refuse_always:
-                return self.refuse_always
-            if self.refusals:
-                return self.refusals.pop(0)
-            message = message_from_bytes(envelope.content, policy=email_policy.default)
+            if self.refuse_always or self.refusals:
+                self.refused.append(str(message["Message-ID"]))
+                return self.refuse_always or self.refusals.pop(0)
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
 

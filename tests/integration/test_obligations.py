@@ -194,3 +194,34 @@ def test_list_filters(client: TestClient[Any], admin: Account, engage: Callable[
     assert kinds(owner_id=admin.id, kind="pipia") == ["pipia"]
     assert kinds(overdue=True) == kinds(status="overdue")  # both dates are past today or not, alike
     assert client.get("/api/obligations", params={"status": "late"}, headers=admin.headers).status_code == 400
+
+
+def test_hostile_values_never_cause_500(
+    client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
+) -> None:
+    from tests.integration.test_robustness import HOSTILE_VALUES, _assert_deliberate
+
+    engage(individuals_count=100_000, start_date="2026-03-01", **FACES)
+    items = client.get("/api/obligations", headers=admin.headers).json()["items"]
+    targets = [
+        (f"/api/obligations/{items[0]['id']}/waive", "POST", {"reason": "x"}),
+        (f"/api/obligations/{items[1]['id']}/complete", "POST", {"reference": "x"}),
+        ("/api/calendar/overrides/2026-05-06", "PUT", {"working": True, "note": "x"}),
+    ]
+    for path, method, body in targets:
+        for field in body:
+            for value in HOSTILE_VALUES:
+                response = client.request(method, path, json={**body, field: value}, headers=admin.headers)
+                _assert_deliberate(response, (path, field, value))
+                if response.status_code == 200 and method == "POST":
+                    break
+    for query in ("due_before=yesterday", "due_after=2026-13-01", "kind=", "owner_id=1", "overdue=perhaps", "limit=-1"):
+        _assert_deliberate(client.get(f"/api/obligations?{query}", headers=admin.headers), query)
+    for query in ("start=2026-01-01", "start=x&end=y", "start=2026-01-01&end=2025-01-01", "start=%00&end=%00"):
+        _assert_deliberate(client.get(f"/api/calendar/days?{query}", headers=admin.headers), query)
+    for query in ("status=lost", "obligation_id=0", "recipient=" + "x" * 5000):
+        _assert_deliberate(client.get(f"/api/reminders?{query}", headers=admin.headers), query)
+    for day in ("2026-02-30", "0000-01-01", "not-a-day", "%00"):
+        _assert_deliberate(
+            client.put(f"/api/calendar/overrides/{day}", json={"working": True}, headers=admin.headers), day
+        )

@@ -146,7 +146,10 @@ def test_421_is_retried_with_backoff_until_250(
         outcomes.append((len(report.sent), report.retried))
         now += timedelta(hours=2)  # past any backoff so far
     assert outcomes == [(0, 1), (0, 1), (0, 1), (1, 0), (0, 0), (0, 0)]
-    assert len(mail_server.handler.received) == 1
+    [received] = mail_server.handler.received
+    # Every attempt carried the same Message-ID, so a duplicate after a crash is recognisable.
+    assert mail_server.handler.refused == [received.message["Message-ID"]] * 3
+    assert received.message["Message-ID"].endswith("@xingchi.example>")
 
 
 def test_a_retry_waits_for_its_backoff(registry: dict[str, Any], mailing: Settings, mail_server: MailServer) -> None:

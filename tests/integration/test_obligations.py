@@ -203,7 +203,7 @@ def test_hostile_values_never_cause_500(
 
     engage(individuals_count=100_000, start_date="2026-03-01", **FACES)
     items = client.get("/api/obligations", headers=admin.headers).json()["items"]
-    targets = [
+    targets: list[tuple[str, str, dict[str, Any]]] = [
         (f"/api/obligations/{items[0]['id']}/waive", "POST", {"reason": "x"}),
         (f"/api/obligations/{items[1]['id']}/complete", "POST", {"reference": "x"}),
         ("/api/calendar/overrides/2026-05-06", "PUT", {"working": True, "note": "x"}),

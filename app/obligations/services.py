@@ -332,6 +332,7 @@ async def note_rejection(session: AsyncSession, attestation: Attestation, reason
     if obligation is not None:
         obligation.last_rejection = reason
         obligation.updated_at = utcnow()
+        await reminders.queue_notice(session, obligation, f"refused-{attestation.id.hex[:8]}", utcnow())
     return obligation
 
 

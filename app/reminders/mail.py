@@ -41,6 +41,7 @@ class Item:
     rule_id: str
     article: str
     link: str
+    refused: str = ""  # why the vendor's last attestation for it was refused
 
     @property
     def overdue(self) -> bool:

@@ -61,7 +61,8 @@ async def _recipients(
     session: AsyncSession, due: dict[uuid.UUID, tuple[Obligation, str, bool]]
 ) -> dict[uuid.UUID, list[str]]:
     """Who hears about each obligation: its owner (the DPOs when it has no active owner); the
-    vendor's contacts too for the vendor's own duties; and the DPOs once it is escalated."""
+    vendor's contacts too for the vendor's own duties; and the DPOs when the step calls for
+    them (escalated, or an incident, which they must know of at once)."""
     obligations = [obligation for obligation, _, _ in due.values()]
     owners = {o.owner_id for o in obligations if o.owner_id}
     emails = {
@@ -97,7 +98,17 @@ async def queue_due(session: AsyncSession, obligations: Iterable[Obligation], no
         if obligation.status == "open":
             step = policy.step(obligation.due_on, today)
             if step is not None:
-                due[obligation.id] = (obligation, step, policy.escalated(obligation.due_on, today))
+                to_dpo = policy.escalated(obligation.due_on, today) or obligation.kind == "incident_review"
+                due[obligation.id] = (obligation, step, to_dpo)
+    return await _insert(session, due, now)
+
+
+async def queue_notice(session: AsyncSession, obligation: Obligation, step: str, now: datetime) -> int:
+    """A reminder outside the policy's steps (a refused attestation, say), queued at once."""
+    return await _insert(session, {obligation.id: (obligation, step, False)}, now)
+
+
+async def _insert(session: AsyncSession, due: dict[uuid.UUID, tuple[Obligation, str, bool]], now: datetime) -> int:
     if not due:
         return 0
     await session.flush()
@@ -209,6 +220,7 @@ async def _items(
                 rule_id=obligation.rule_id,
                 article=obligation.article,
                 link=link,
+                refused=obligation.last_rejection,
             )
         )
     return reminders, items, escalated

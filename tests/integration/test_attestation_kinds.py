@@ -137,6 +137,10 @@ def test_an_incident_marks_the_engagement_and_puts_a_review_on_the_dpos_desk_tod
     [review] = client.get("/api/obligations", params={"kind": "incident_review"}, headers=dpo.headers).json()["items"]
     assert (review["due_on"], review["rule_id"], review["article"]) == (str(clock.today()), "R18", "PIPL art. 57")
     assert "incident" in review["what_en"] and "事件" in review["what_zh"]
+    # The DPO hears of it at once: a reminder is queued for them with the report itself.
+    queued = client.get("/api/reminders", params={"obligation_id": review["id"]}, headers=dpo.headers).json()
+    assert dpo.email in {item["recipient"] for item in queued["items"]}
+    assert {item["step"] for item in queued["items"]} == {"due"}
 
 
 @pytest.mark.parametrize(

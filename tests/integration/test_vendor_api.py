@@ -3,12 +3,16 @@ sends a deletion attestation with a PDF, and sees it accepted."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar.testing import TestClient
 
-from tests.conftest import Account
+from app.core.settings import Settings, parse_smtp_url
+from tests.conftest import Account, MailServer
 from tests.integration.conftest import PDF, Side, Submit, deletion
+from tests.integration.test_reminders import body_of, reminder_pass
 
 
 def test_a_vendor_sees_what_it_owes_sends_a_deletion_attestation_and_sees_it_accepted(
@@ -118,3 +122,32 @@ def test_the_vendor_sees_its_engagements_without_our_internal_fields(
     one = client.get(f"/api/vendor/engagements/{a.engagement_id}", headers=a.headers).json()
     assert "facial_recognition" in one["pi_categories"]
     assert not {"owner_id", "pipia_reference", "consent_evidence", "vendor_id"} & set(one)
+
+
+def test_the_vendor_is_told_by_e_mail_why_its_attestation_was_refused(
+    client: TestClient[Any],
+    vendors: dict[str, Side],
+    submit: Submit,
+    dpo: Account,
+    settings: Settings,
+    mail_server: MailServer,
+) -> None:
+    a = vendors["a"]
+    sent = submit(a, deletion(a.engagement_id, sub_processors_covered=False)).json()
+    reason = "Your sub-processors are not covered: have them delete too, then attest again."
+    client.post(f"/api/attestations/{sent['id']}/reject", json={"reason": reason}, headers=dpo.headers)
+    queued = client.get("/api/reminders", params={"status": "queued"}, headers=dpo.headers).json()["items"]
+    refused = [item for item in queued if item["step"].startswith("refused-")]
+    contacts = {
+        contact["email"]
+        for contact in client.get(f"/api/vendors/{a.vendor_id}", headers=dpo.headers).json()["contacts"]
+    }
+    assert contacts and contacts <= {item["recipient"] for item in refused}
+
+    mailing = dataclasses.replace(settings, smtp=parse_smtp_url(mail_server.url))
+    reminder_pass(mailing, datetime.now(UTC))
+    to_vendor = [r for r in mail_server.handler.received if set(r.recipients) & contacts]
+    assert to_vendor
+    text = body_of(to_vendor[0].message, "plain")
+    assert reason in text and "Your last attestation was refused" in text
+    assert "/api/vendor/obligations" in text  # the vendor's link, not our internal one

@@ -185,6 +185,23 @@ def reminders_run(once: bool, now: Any, dry_run: bool) -> None:
 
 
 @cli.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain; name the first entry altered, removed or moved (exit 1)."""
+    from app.audit.chain import verify
+
+    report = run_in_session(verify)
+    if report.problem:
+        click.echo(f"audit trail broken after {report.intact} intact entries: {report.problem}")
+        raise click.exceptions.Exit(1)
+    click.echo(f"audit trail intact: {report.intact} entries chained")
+
+
+@cli.group()
 def evidence() -> None:
     """Stored evidence and agreement files."""
 

@@ -3,6 +3,7 @@
 from app.accounts.models import ApiToken, User, VendorKey
 from app.agreements.models import Agreement, AgreementDocument
 from app.attestations.models import Attestation, EvidenceFile
+from app.audit.chain import AuditHead
 from app.audit.models import AuditEntry
 from app.core.idempotency import IdempotencyRecord
 from app.engagements.models import Engagement, SubProcessor
@@ -18,6 +19,7 @@ __all__ = [
     "ApiToken",
     "Attestation",
     "AuditEntry",
+    "AuditHead",
     "CalendarOverride",
     "Engagement",
     "EvidenceFile",

@@ -26,3 +26,7 @@ class AuditEntry(SQLModel, table=True):
     object_id: str = Field(max_length=64)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     source: str | None = Field(default=None, max_length=64)  # the client's address
+    # The hash chain (app/audit/chain.py): set when the entry is flushed.
+    seq: int | None = Field(default=None, unique=True)
+    prev_hash: str = Field(default="", max_length=64)
+    hash: str = Field(default="", max_length=64)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.audit import chain
 from app.audit.models import AuditEntry
 from app.audit.schemas import AuditAction
 from app.core.actor import Actor
@@ -32,18 +33,19 @@ def record(
     object_id: Any,
     changes: Mapping[str, Any],
 ) -> None:
-    """Add an entry to the session; it commits, or not, with the change it describes."""
-    session.add(
-        AuditEntry(
-            actor_id=actor.user_id,
-            actor=actor.label,
-            action=action.value,
-            object_type=object_type,
-            object_id=str(object_id),
-            changes=to_jsonable_python(dict(changes)),
-            source=actor.source,
-        )
+    """Add an entry to the session; it commits, or not, with the change it describes, and is
+    chained to the trail when flushed (app/audit/chain.py)."""
+    entry = AuditEntry(
+        actor_id=actor.user_id,
+        actor=actor.label,
+        action=action.value,
+        object_type=object_type,
+        object_id=str(object_id),
+        changes=to_jsonable_python(dict(changes)),
+        source=actor.source,
     )
+    session.add(entry)
+    chain.pending(session).append(entry)
 
 
 async def get_all(

@@ -29,6 +29,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.settings import Settings
 from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
+from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
 from app.obligations.controllers import ObligationController, VendorObligationController
 from app.reminders.controllers import ReminderController
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ObligationController,
             ReminderController,
             CalendarController,
+            FindingController,
             vendor_api,
         ],
         state=State({"vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit)}),

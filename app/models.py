@@ -7,6 +7,7 @@ from app.audit.chain import AuditHead
 from app.audit.models import AuditEntry
 from app.core.idempotency import IdempotencyRecord
 from app.engagements.models import Engagement, SubProcessor
+from app.findings.models import Finding
 from app.handler.models import HandlerProfile
 from app.obligations.models import Obligation
 from app.reminders.models import OutboxMessage, Reminder
@@ -23,6 +24,7 @@ __all__ = [
     "CalendarOverride",
     "Engagement",
     "EvidenceFile",
+    "Finding",
     "HandlerProfile",
     "IdempotencyRecord",
     "Obligation",

@@ -47,6 +47,7 @@ from app.core.schemas import merge_patch
 from app.core.storage import FileStore
 from app.core.types import utcnow
 from app.engagements import services as engagements
+from app.findings import services as findings
 from app.handler.models import PROFILE_ID, HandlerProfile
 from app.obligations import services as obligations
 from app.vendors.models import Vendor
@@ -410,6 +411,9 @@ async def sign(
     await _store(session, storage, agreement, signed_pdf, kind="signed", fmt="pdf", lang=None)
     agreement.signed_at = utcnow()
     await obligations.sync_agreement(session, agreement)
+    await findings.refresh(
+        session, [agreement.engagement_id], f"agreement {agreement.number} {agreement.status} by {actor.label}"
+    )
     await session.commit()
     return agreement
 
@@ -419,6 +423,9 @@ async def activate(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Act
     await _transition(session, agreement, "activate", actor)
     agreement.activated_at = utcnow()
     await obligations.sync_agreement(session, agreement)
+    await findings.refresh(
+        session, [agreement.engagement_id], f"agreement {agreement.number} {agreement.status} by {actor.label}"
+    )
     await session.commit()
     return agreement
 
@@ -431,6 +438,9 @@ async def terminate(session: AsyncSession, *, agreement_id: uuid.UUID, data: Ter
         raise field_error("ended_on", f"{data.ended_on} is before the term start {agreement.term_start}")
     agreement.ended_on, agreement.end_reason = data.ended_on, data.reason
     await obligations.sync_agreement(session, agreement)
+    await findings.refresh(
+        session, [agreement.engagement_id], f"agreement {agreement.number} {agreement.status} by {actor.label}"
+    )
     await session.commit()
     return agreement
 
@@ -441,5 +451,8 @@ async def expire(session: AsyncSession, *, agreement_id: uuid.UUID, data: Expiry
     agreement.ended_on = data.ended_on or agreement.term_end
     agreement.end_reason = "expired"
     await obligations.sync_agreement(session, agreement)
+    await findings.refresh(
+        session, [agreement.engagement_id], f"agreement {agreement.number} {agreement.status} by {actor.label}"
+    )
     await session.commit()
     return agreement

@@ -35,6 +35,7 @@ from app.core.storage import FileStore, StorageError
 from app.core.types import utcnow
 from app.core.uploads import CheckedFile
 from app.engagements.models import Engagement, SubProcessor
+from app.findings import services as findings
 from app.obligations import services as obligations
 from app.obligations.schemas import ObligationKind
 
@@ -152,6 +153,7 @@ async def submit(
         attestation.id,
         {"kind": attestation.kind, "engagement_id": engagement.id, "files": [file.filename for file in files]},
     )
+    await findings.refresh(session, [engagement.id], f"{attestation.kind} attestation from {actor.label}")
     return attestation
 
 
@@ -235,6 +237,7 @@ async def review(
             "obligation_id": obligation.id if obligation else None,
         },
     )
+    await findings.refresh(session, [engagement.id], f"attestation {target.value} by {actor.label}")
     await session.commit()
     return attestation
 

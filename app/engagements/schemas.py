@@ -222,6 +222,13 @@ class EngagementCreate(EngagementBase):
     model_config = {"extra": "forbid"}
 
 
+class EngagementProposal(EngagementBase):
+    """What the before-you-buy check takes: the body of a create; read-only fields such as
+    `id` (a copy of a stored engagement) are ignored."""
+
+    model_config = {"extra": "ignore"}
+
+
 EngagementUpdate = partial_model(EngagementCreate, "EngagementUpdate")
 
 

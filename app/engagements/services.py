@@ -23,10 +23,12 @@ from app.engagements import taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.engagements.schemas import (
     DataSubject,
+    EngagementBase,
     EngagementCreate,
     EngagementStatus,
     SubProcessorCreate,
 )
+from app.findings import services as findings
 from app.obligations import services as obligations
 from app.vendors.models import Vendor
 
@@ -55,7 +57,7 @@ def processes_sensitive_pi(categories: list[str], subjects: list[DataSubject]) -
     return bool(taxonomy.sensitive(categories)) or DataSubject.minors_under_14 in subjects
 
 
-def _check_consistency(data: EngagementCreate) -> None:
+def check_consistency(data: EngagementBase) -> None:
     errors = FieldErrors()
     if data.start_date and data.end_date and data.end_date < data.start_date:
         errors.add("end_date", f"{data.end_date} is before start_date {data.start_date}")
@@ -90,7 +92,7 @@ def _check_consistency(data: EngagementCreate) -> None:
 
 
 async def _check(session: AsyncSession, data: EngagementCreate) -> None:
-    _check_consistency(data)
+    check_consistency(data)
     if await session.get(Vendor, data.vendor_id) is None:
         raise InvalidReferenceError("vendor_id", "no vendor has this id")
     await accounts.check_owner(session, owner_id=data.owner_id)
@@ -153,6 +155,7 @@ async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor)
     await session.flush()
     audit.record(session, actor, AuditAction.create, "engagement", engagement.id, data.model_dump())
     await obligations.sync_engagement(session, engagement)
+    await findings.refresh(session, [engagement.id], f"engagement created by {actor.label}")
     await session.commit()
     return engagement
 
@@ -165,6 +168,7 @@ async def update(session: AsyncSession, *, engagement_id: uuid.UUID, patch: Base
     if audit.apply_update(session, actor, engagement, data, "engagement"):
         engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
         await obligations.sync_engagement(session, engagement)
+        await findings.refresh(session, [engagement.id], f"engagement changed by {actor.label}")
         await session.commit()
     return engagement
 
@@ -178,6 +182,7 @@ async def delete(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Acto
     # One statement each, before the engagement's own row goes; what was derived from it goes too.
     await session.execute(sql_delete(SubProcessor).where(col(SubProcessor.engagement_id) == engagement.id))
     await obligations.delete_for_engagement(session, engagement.id)
+    await findings.delete_for_engagement(session, engagement.id)
     await session.delete(engagement)
     await session.commit()
 
@@ -222,6 +227,7 @@ async def add_sub_processor(
         sub.id,
         {**data.model_dump(), "engagement_id": engagement.id},
     )
+    await findings.refresh(session, [engagement.id], f"sub-processor added by {actor.label}")
     await session.commit()
     return sub
 
@@ -240,6 +246,7 @@ async def update_sub_processor(
     data = merge_patch(sub, patch, SubProcessorCreate)
     _check_sub_processor(data)
     if audit.apply_update(session, actor, sub, data, "sub_processor"):
+        await findings.refresh(session, [engagement.id], f"sub-processor changed by {actor.label}")
         await session.commit()
     return sub
 
@@ -252,4 +259,5 @@ async def delete_sub_processor(
     sub = await get_sub_processor(session, engagement_id=engagement_id, sub_processor_id=sub_processor_id)
     audit.record(session, actor, AuditAction.delete, "sub_processor", sub.id, {"name": sub.name})
     await session.delete(sub)
+    await findings.refresh(session, [engagement.id], f"sub-processor removed by {actor.label}")
     await session.commit()

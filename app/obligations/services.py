@@ -31,6 +31,7 @@ from app.core.errors import ConflictError
 from app.core.queries import get_or_404, paginate, where_equal
 from app.core.types import utcnow
 from app.engagements.models import Engagement
+from app.findings import services as findings
 from app.obligations.kinds import SPECS
 from app.obligations.models import Obligation
 from app.obligations.schemas import (
@@ -358,6 +359,7 @@ async def waive(session: AsyncSession, *, obligation_id: uuid.UUID, reason: str,
         obligation.id,
         {"status": ["open", "waived"], "reason": reason},
     )
+    await findings.refresh(session, [obligation.engagement_id], f"obligation waived by {actor.label}")
     await session.commit()
     return obligation
 
@@ -379,6 +381,7 @@ async def complete(session: AsyncSession, *, obligation_id: uuid.UUID, reference
         obligation.id,
         {"status": ["open", "done"], "reference": reference},
     )
+    await findings.refresh(session, [obligation.engagement_id], f"obligation completed by {actor.label}")
     await session.commit()
     return obligation
 

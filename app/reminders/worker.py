@@ -26,6 +26,7 @@ from app.core import clock
 from app.core.database import create_sessionmaker
 from app.core.settings import Settings
 from app.core.types import utcnow
+from app.findings import services as findings
 from app.obligations import services as obligations
 from app.reminders import services
 from app.reminders.mail import CollectingTransport, DirectoryTransport, SmtpTransport
@@ -91,6 +92,7 @@ async def refresh(engine: AsyncEngine) -> None:
         if engine.dialect.name == "postgresql" and not await session.scalar(lock, {"id": REFRESH_LOCK}):
             return
         await obligations.sync_all(session)
+        await findings.refresh_all(session, "daily recomputation")
         await session.commit()
 
 

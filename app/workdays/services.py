@@ -51,10 +51,12 @@ async def get_overrides(session: AsyncSession) -> list[CalendarOverride]:
     return list(await session.scalars(select(CalendarOverride).order_by(col(CalendarOverride.day))))
 
 
-async def _recompute(session: AsyncSession) -> None:
+async def _recompute(session: AsyncSession, actor: Actor) -> None:
+    from app.findings import services as findings
     from app.obligations import services as obligations  # obligations are computed on this calendar
 
     await obligations.sync_all(session)
+    await findings.refresh_all(session, f"calendar changed by {actor.label}")
 
 
 async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, actor: Actor) -> CalendarOverride:
@@ -69,7 +71,7 @@ async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, a
         row.working, row.note = data.working, data.note
     await session.flush()
     audit.record(session, actor, AuditAction.update, "calendar_day", day, audit.diff(before, data.model_dump()))
-    await _recompute(session)
+    await _recompute(session, actor)
     await session.commit()
     return row
 
@@ -82,5 +84,5 @@ async def delete_override(session: AsyncSession, *, day: date, actor: Actor) -> 
     await session.delete(row)
     await session.flush()
     audit.record(session, actor, AuditAction.delete, "calendar_day", day, {"working": [row.working, None]})
-    await _recompute(session)
+    await _recompute(session, actor)
     await session.commit()

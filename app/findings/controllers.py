@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import uuid
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from app.core.deps import DbSession
+from app.core.queries import get_or_404
+from app.core.schemas import Limit, Offset, Page
+from app.engagements import services as engagements
+from app.engagements.models import Engagement
+from app.engagements.schemas import EngagementProposal
+from app.findings import services
+from app.findings.schemas import Dashboard, FindingPublic, FindingStatus, Severity
+
+
+class FindingController(Controller):
+    path = "/api"
+    tags = ("findings",)
+
+    @get("/findings", summary="Findings of every engagement: the PIPL rules that hold (open by default)")
+    async def list_findings(
+        self,
+        db_session: DbSession,
+        vendor_id: FromQuery[uuid.UUID | None] = None,
+        engagement_id: FromQuery[uuid.UUID | None] = None,
+        rule_id: FromQuery[str | None] = None,
+        severity: FromQuery[Severity | None] = None,
+        status: FromQuery[FindingStatus | None] = FindingStatus.open,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[FindingPublic]:
+        where = services.FindingFilter(
+            engagement_id=engagement_id, vendor_id=vendor_id, rule_id=rule_id, severity=severity, status=status
+        )
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
+        return Page(items=[FindingPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+    @get("/engagements/{engagement_id:uuid}/findings", summary="One engagement's findings, open and resolved")
+    async def engagement_findings(
+        self, db_session: DbSession, engagement_id: FromPath[uuid.UUID]
+    ) -> list[FindingPublic]:
+        await get_or_404(db_session, Engagement, engagement_id, "engagement")
+        where = services.FindingFilter(engagement_id=engagement_id, status=None)
+        rows, _ = await services.get_all(db_session, where=where, limit=1000, offset=0)
+        found = [FindingPublic.model_validate(row) for row in rows]
+        return [f for f in services.ordered(found) if f.status == "open"] + [f for f in found if f.status == "resolved"]
+
+    @post(
+        "/engagements/check",
+        status_code=200,
+        summary="Before you buy: the findings a proposed engagement would raise (nothing is stored)",
+    )
+    async def check(self, db_session: DbSession, data: JSONBody[EngagementProposal]) -> list[FindingPublic]:
+        engagements.check_consistency(data)
+        return await services.check(db_session, data)
+
+    @get("/dashboard", summary="Open findings by severity, the most overdue obligations, vendors by risk")
+    async def dashboard(self, db_session: DbSession) -> Dashboard:
+        return await services.dashboard(db_session)

@@ -1,0 +1,777 @@
+"""The rules of ../shared/reference/pipl.md ("Rules a vendor registry can evaluate"), one
+small function each, over one engagement and what surrounds it. A rule yields a `Raised`
+for each way it holds, with the facts that made it hold; it never reads the database, so
+the before-you-buy check runs the same rules on a proposal that is not stored.
+
+Where the reference marks a fact or the law uncertain, the severity is `review`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from app.engagements import taxonomy
+from app.findings.schemas import Severity
+
+FACE = "facial_recognition"
+MINORS = "minors_under_14"
+PRIVATE_SPACES = frozenset({"hotel_room", "bathroom", "changing_room", "toilet"})
+IN_FORCE = frozenset({"signed", "active"})
+FACES_FILING = 100_000
+A1_A6 = ("A1", "A2", "A3", "A4", "A5", "A6")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules may look at for one engagement. Objects are duck-typed: a stored
+    engagement or a proposal, stored rows or none."""
+
+    engagement: Any
+    vendor: Any
+    handler: Any | None = None
+    sub_processors: Sequence[Any] = ()
+    agreements: Sequence[Any] = ()
+    attestations: Sequence[Any] = ()
+    obligations: Sequence[Any] = ()
+    covered: Callable[[Any], frozenset[str]] = lambda _agreement: frozenset()
+    today: date = field(default_factory=date.today)
+
+    @property
+    def categories(self) -> list[str]:
+        return list(self.engagement.pi_categories)
+
+    @property
+    def sensitive(self) -> list[str]:
+        found = taxonomy.sensitive(self.categories)
+        return found + ([MINORS] if MINORS in self.subjects else [])
+
+    @property
+    def subjects(self) -> list[str]:
+        return [str(subject) for subject in self.engagement.data_subjects]
+
+    @property
+    def faces(self) -> bool:
+        return FACE in self.categories
+
+    @property
+    def agreement(self) -> Any | None:
+        """The agreement in force, if any (the newest)."""
+        found = [a for a in self.agreements if a.status in IN_FORCE]
+        return max(found, key=lambda a: a.created_at) if found else None
+
+    def open_obligations(self, kind: str) -> list[Any]:
+        return [o for o in self.obligations if o.kind == kind and o.status == "open"]
+
+
+@dataclass(frozen=True)
+class Raised:
+    rule_id: str
+    severity: Severity
+    title: tuple[str, str]  # zh, en
+    explanation: tuple[str, str]
+    action: tuple[str, str]
+    articles: tuple[str, ...]
+    facts: dict[str, Any]
+    detail: str = ""  # tells apart two findings of one rule on one engagement (a venue, a sub-processor)
+
+
+Rule = Callable[[Facts], Iterator[Raised]]
+RULES: list[Rule] = []
+
+
+def rule(function: Rule) -> Rule:
+    RULES.append(function)
+    return function
+
+
+def _value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+@rule
+def r1_agreement_lacks_required_content(facts: Facts) -> Iterator[Raised]:
+    if facts.engagement.status == "terminated":
+        return
+    agreement = facts.agreement
+    if agreement is None:
+        yield Raised(
+            "R1",
+            Severity.high,
+            ("没有生效的委托处理协议", "No entrusted-processing agreement in force"),
+            (
+                "委托他人处理个人信息，须与受托方约定处理目的、期限、方式、个人信息种类、保护措施以及双方的权利和义务。"
+                "这项委托处理没有已签署的协议。",
+                "When you entrust a vendor with personal information, the law requires a written agreement on the "
+                "purpose, term, method, categories of PI, protection measures and both parties' rights and duties. "
+                "This engagement has no signed agreement.",
+            ),
+            (
+                "生成协议（POST /api/agreements），签署后再开始处理。",
+                "Generate an agreement, have it signed, then start.",
+            ),
+            ("PIPL art. 21(1)",),
+            {"agreements_in_force": 0},
+        )
+        return
+    missing = [item for item in A1_A6 if item not in facts.covered(agreement)]
+    if missing:
+        yield Raised(
+            "R1",
+            Severity.high,
+            ("协议缺少法定内容", "The agreement lacks required content"),
+            (
+                f"协议 {agreement.number} 没有约定：{', '.join(missing)}。",
+                f"Agreement {agreement.number} does not cover: {', '.join(missing)}.",
+            ),
+            ("用当前条款库生成新版本并重新签署。", "Generate a new version from the clause library and sign it again."),
+            ("PIPL art. 21(1)",),
+            {"agreement": agreement.number, "uncovered": missing},
+        )
+
+
+@rule
+def r2_vendor_reports_beyond_the_agreement(facts: Facts) -> Iterator[Raised]:
+    agreement = facts.agreement
+    if agreement is None:
+        return
+    agreed = set(agreement.snapshot["engagement"]["pi_categories"])
+    for attestation in facts.attestations:
+        reported = set(attestation.details.get("pi_categories", []))
+        beyond = sorted(reported - agreed)
+        if beyond:
+            yield Raised(
+                "R2",
+                Severity.critical,
+                ("受托方处理的个人信息超出约定", "The vendor processes PI beyond the agreement"),
+                (
+                    f"受托方在{attestation.kind}报告中提到协议未约定的个人信息种类：{', '.join(beyond)}。"
+                    "受托方只能按约定的目的、方式和种类处理。",
+                    f"The vendor's {attestation.kind} report names PI categories the agreement does not cover: "
+                    f"{', '.join(beyond)}. A vendor may process PI only as agreed.",
+                ),
+                (
+                    "要求受托方停止超范围处理，或修改协议（必要时重新取得同意）。",
+                    "Have the vendor stop, or amend the agreement (and obtain new consent where needed).",
+                ),
+                ("PIPL art. 21(2)",),
+                {"attestation_id": str(attestation.id), "categories_beyond_agreement": beyond},
+                detail=str(attestation.id),
+            )
+
+
+@rule
+def r3_sub_processor_without_consent(facts: Facts) -> Iterator[Raised]:
+    for sub in facts.sub_processors:
+        if not sub.handler_consented:
+            yield Raised(
+                "R3",
+                Severity.high,
+                ("转委托未经同意", "A sub-processor without our consent"),
+                (
+                    f"受托方把处理转委托给「{sub.name}」，但没有记录我方同意。未经委托人同意，受托人不得转委托。",
+                    f"The vendor passes the processing to {sub.name}, and our consent is not recorded. A vendor may "
+                    "not sub-entrust without the handler's consent.",
+                ),
+                (
+                    "决定是否同意；同意则记录日期，不同意则要求受托方停止。",
+                    "Decide: record the consent and its date, or have the vendor stop using it.",
+                ),
+                ("PIPL art. 21(3)",),
+                {"sub_processor": sub.name, "handler_consented": False},
+                detail=sub.name,
+            )
+
+
+@rule
+def r4_no_pipia(facts: Facts) -> Iterator[Raised]:
+    engagement = facts.engagement
+    if engagement.status == "terminated":
+        return
+    if engagement.pipia_date is None:
+        yield Raised(
+            "R4",
+            Severity.high,
+            ("委托处理没有个人信息保护影响评估", "Entrusted processing without a PIPIA"),
+            (
+                "委托处理个人信息前，须进行个人信息保护影响评估并记录。这项委托处理没有评估记录。",
+                "Before entrusting a vendor with PI, you must carry out and record a PI protection impact "
+                "assessment (PIPIA). There is none for this engagement.",
+            ),
+            (
+                "开始处理前完成评估，并登记日期和报告编号。",
+                "Complete the PIPIA before processing starts; record its date.",
+            ),
+            ("PIPL art. 55(3)",),
+            {"pipia_date": None, "start_date": _iso(engagement.start_date)},
+        )
+    elif engagement.start_date is not None and engagement.pipia_date > engagement.start_date:
+        yield Raised(
+            "R4",
+            Severity.high,
+            ("影响评估晚于处理开始", "The PIPIA came after processing began"),
+            (
+                f"评估日期 {engagement.pipia_date} 晚于开始处理日期 {engagement.start_date}，评估应在处理前进行。",
+                f"The PIPIA is dated {engagement.pipia_date}, after processing began on {engagement.start_date}; "
+                "it must come first.",
+            ),
+            ("记录原因，并在今后的变更前先评估。", "Record why, and assess before any future change."),
+            ("PIPL art. 55(3)",),
+            {"pipia_date": _iso(engagement.pipia_date), "start_date": _iso(engagement.start_date)},
+        )
+
+
+@rule
+def r5_records_kept_too_briefly(facts: Facts) -> Iterator[Raised]:
+    engagement = facts.engagement
+    if engagement.pipia_date is None:
+        return
+    needed = _years_after(engagement.pipia_date, 3)
+    kept = engagement.pipia_retained_until
+    if kept is None or kept < needed:
+        yield Raised(
+            "R5",
+            Severity.medium,
+            ("评估报告保存期限不足三年", "PIPIA report kept under 3 years"),
+            (
+                f"影响评估报告和处理情况记录应至少保存三年，即至 {needed}；登记的保存期限为 {kept or '未填写'}。",
+                f"The PIPIA report and processing records must be kept at least 3 years, until {needed}; "
+                f"the recorded retention is {kept or 'missing'}.",
+            ),
+            (f"将保存期限登记为 {needed} 或更晚。", f"Record a retention until {needed} or later."),
+            ("PIPL art. 56", "NDSR art. 12"),
+            {
+                "pipia_date": _iso(engagement.pipia_date),
+                "pipia_retained_until": _iso(kept),
+                "needed_until": str(needed),
+            },
+        )
+
+
+@rule
+def r6_sensitive_without_separate_consent(facts: Facts) -> Iterator[Raised]:
+    engagement = facts.engagement
+    sensitive = facts.sensitive
+    if not sensitive:
+        return
+    if _value(engagement.legal_basis) == "consent" and not engagement.separate_consent_obtained:
+        yield Raised(
+            "R6",
+            Severity.critical,
+            ("敏感个人信息未取得单独同意", "Sensitive PI without separate consent"),
+            (
+                f"这项处理涉及敏感个人信息（{', '.join(sensitive)}），以同意为依据，却没有记录个人的单独同意。"
+                "处理敏感个人信息须取得个人的单独同意，并告知必要性和影响。",
+                f"This processing involves sensitive PI ({', '.join(sensitive)}) on the basis of consent, but no "
+                "separate consent of the individuals is recorded. Sensitive PI needs each person's separate consent, "
+                "after being told why it is necessary and how it affects them.",
+            ),
+            (
+                "停止处理，直到能取得并证明单独同意；记录同意的方式和证据。",
+                "Stop until separate consent can be obtained and shown; record how and the evidence.",
+            ),
+            ("PIPL art. 28", "PIPL art. 29"),
+            {
+                "sensitive_categories": sensitive,
+                "legal_basis": "consent",
+                "separate_consent_obtained": False,
+            },
+        )
+
+
+@rule
+def r6b_sensitive_on_another_basis(facts: Facts) -> Iterator[Raised]:
+    basis = _value(facts.engagement.legal_basis)
+    if facts.sensitive and basis != "consent":
+        yield Raised(
+            "R6b",
+            Severity.review,
+            ("敏感个人信息以同意以外的依据处理", "Sensitive PI on a basis other than consent"),
+            (
+                f"敏感个人信息（{', '.join(facts.sensitive)}）以「{basis}」为依据处理。是否成立需要法务判断。",
+                f"Sensitive PI ({', '.join(facts.sensitive)}) is processed on the basis '{basis}'. Whether that "
+                "holds needs a lawyer's judgement.",
+            ),
+            ("请法务确认依据，并记录结论。", "Have a lawyer confirm the basis and record the conclusion."),
+            ("PIPL art. 13",),
+            {"sensitive_categories": facts.sensitive, "legal_basis": basis},
+        )
+
+
+@rule
+def r7_minors_without_guardian_consent(facts: Facts) -> Iterator[Raised]:
+    if MINORS in facts.subjects and not facts.engagement.guardian_consent_obtained:
+        yield Raised(
+            "R7",
+            Severity.critical,
+            ("未成年人信息未取得监护人同意", "Children's PI without a guardian's consent"),
+            (
+                "数据主体可能包括不满十四周岁的未成年人，却没有记录其父母或其他监护人的同意。",
+                "The people concerned may include children under 14, and no consent of their parents or "
+                "guardians is recorded.",
+            ),
+            (
+                "取得并记录监护人同意，或排除未成年人。",
+                "Obtain and record the guardians' consent, or exclude children.",
+            ),
+            ("PIPL art. 28", "PIPL art. 31"),
+            {"data_subjects": MINORS, "guardian_consent_obtained": False},
+        )
+
+
+@rule
+def r8_equipment_in_public_places(facts: Facts) -> Iterator[Raised]:
+    for index, venue in enumerate(facts.engagement.venues):
+        equipment = _value(venue.equipment)
+        if not venue.public_place or equipment == "none":
+            continue
+        problems_zh, problems_en = [], []
+        if not venue.purpose_public_security:
+            problems_zh.append("用途不是维护公共安全")
+            problems_en.append("its purpose is not public security")
+        if not venue.signage_posted:
+            problems_zh.append("没有设置显著的提示标识")
+            problems_en.append("no prominent signs are posted")
+        if not problems_zh:
+            continue
+        yield Raised(
+            "R8",
+            Severity.critical,
+            ("公共场所的图像采集或身份识别设备不合规", "Cameras in a public place, not as the law allows"),
+            (
+                f"「{venue.description}」共 {venue.equipment_count} 台设备（{equipment}）位于公共场所，"
+                f"但{'，且'.join(problems_zh)}。公共场所安装此类设备只能为维护公共安全，并须设置显著的提示标识；"
+                "用于其他目的须取得个人的单独同意。",
+                f"{venue.description}: {venue.equipment_count} devices ({equipment}) in a public place, but "
+                f"{' and '.join(problems_en)}. In public places such equipment may serve public security only, "
+                "with prominent signs; any other purpose needs each person's separate consent.",
+            ),
+            (
+                "停用设备，直到张贴提示标识并取得单独同意（或仅用于公共安全）。",
+                "Switch the devices off until signs are up and separate consent is obtained (or they serve "
+                "public security only).",
+            ),
+            ("PIPL art. 26",),
+            {
+                "venue": venue.description,
+                "equipment": equipment,
+                "equipment_count": venue.equipment_count,
+                "purpose_public_security": venue.purpose_public_security,
+                "signage_posted": venue.signage_posted,
+            },
+            detail=f"venue{index}",
+        )
+
+
+@rule
+def r8b_equipment_in_private_spaces(facts: Facts) -> Iterator[Raised]:
+    for index, venue in enumerate(facts.engagement.venues):
+        kind, equipment = _value(venue.venue_type), _value(venue.equipment)
+        if kind in PRIVATE_SPACES and equipment != "none":
+            yield Raised(
+                "R8b",
+                Severity.critical,
+                ("私密空间安装了采集或识别设备", "Equipment in a private space"),
+                (
+                    f"「{venue.description}」（{kind}）装有 {equipment} 设备。"
+                    "宾馆客房、公共浴室、更衣室、卫生间等私密空间不得安装此类设备。",
+                    f"{venue.description} ({kind}) has {equipment} equipment. Hotel rooms, baths, changing rooms and "
+                    "toilets must not have such equipment at all.",
+                ),
+                ("立即拆除。", "Remove it at once."),
+                ("Facial recognition measures 2025",),
+                {"venue": venue.description, "venue_type": kind, "equipment": equipment},
+                detail=f"venue{index}",
+            )
+
+
+@rule
+def r9_facial_filing(facts: Facts) -> Iterator[Raised]:
+    count = facts.engagement.individuals_count or 0
+    if not facts.faces or count < FACES_FILING:
+        return
+    filings = [o for o in facts.obligations if o.kind == "facial_recognition_filing"]
+    if filings and all(o.status != "open" for o in filings):
+        return  # filed, or waived by a person
+    late = any(o.due_on < facts.today for o in filings if o.status == "open")
+    due = min((o.due_on for o in filings if o.status == "open"), default=None)
+    yield Raised(
+        "R9",
+        Severity.high if late else Severity.medium,
+        ("人脸信息达到10万人，须向省级网信部门备案", "Facial information of 100,000 people or more: a filing is due"),
+        (
+            f"存储的人脸信息涉及 {count:,} 人，达到10万人，应在达到之日起30个工作日内向省级网信部门备案"
+            f"{f'（截止 {due}）' if due else ''}。受托方是否也须备案尚不明确，请法务确认。",
+            f"Stored facial information covers {count:,} people, at or over 100,000: a filing with the provincial "
+            f"CAC is due within 30 working days of reaching it{f' (by {due})' if due else ''}. Whether the vendor "
+            "must also file is unclear; have a lawyer confirm.",
+        ),
+        (
+            "向省级网信部门备案，并在义务中登记备案编号。",
+            "File with the provincial CAC and record the filing number on the obligation.",
+        ),
+        ("Facial recognition measures 2025",),
+        {"pi_categories": FACE, "individuals_count": count, "due_on": _iso(due), "overdue": late},
+    )
+
+
+@rule
+def r10_faces_sent_without_separate_consent(facts: Facts) -> Iterator[Raised]:
+    engagement = facts.engagement
+    methods = {_value(method) for method in engagement.processing_methods}
+    sent = "transmission" in methods or "provision" in methods or engagement.leaves_china
+    if facts.faces and sent and not engagement.separate_consent_obtained:
+        yield Raised(
+            "R10",
+            Severity.critical,
+            (
+                "人脸信息经互联网传输，未取得单独同意",
+                "Facial information sent over the internet without separate consent",
+            ),
+            (
+                "人脸信息被传输或提供出去，却没有记录个人的单独同意。除法律、行政法规另有规定或取得单独同意外，"
+                "人脸信息不得通过互联网对外传输。",
+                "Facial information is transmitted or provided onwards, and no separate consent is recorded. Unless "
+                "a law requires it or each person separately consents, it must not leave the device over the internet.",
+            ),
+            ("改为本地处理，或取得单独同意。", "Keep it on the device, or obtain separate consent."),
+            ("Facial recognition measures 2025",),
+            {"processing_methods": sorted(methods), "leaves_china": engagement.leaves_china},
+        )
+
+
+@rule
+def r11_face_recognition_as_the_only_way(facts: Facts) -> Iterator[Raised]:
+    if facts.faces:
+        yield Raised(
+            "R11",
+            Severity.review,
+            ("人脸识别是否有替代方式", "Is there an alternative to face recognition?"),
+            (
+                "使用人脸识别时，如有其他非生物识别方式可以实现同一目的，应当提供。登记数据无法判断，请人工确认。",
+                "Where another, non-biometric way would achieve the same purpose, it must be offered. The registry "
+                "cannot tell; a person must check.",
+            ),
+            ("确认并记录是否提供了替代方式。", "Check, and record, that an alternative is offered."),
+            ("Facial recognition measures 2025",),
+            {"pi_categories": FACE, "purpose": facts.engagement.purpose},
+        )
+
+
+@rule
+def r12_retention(facts: Facts) -> Iterator[Raised]:
+    engagement = facts.engagement
+    if engagement.retention_days is None and not engagement.retention_note:
+        yield Raised(
+            "R12",
+            Severity.high,
+            ("没有保存期限", "No retention period"),
+            (
+                "没有登记保存期限。保存期限应为实现处理目的所必要的最短时间，并在协议中约定。",
+                "No retention period is recorded. PI may be kept only as long as the purpose needs, and the "
+                "agreement must say how long.",
+            ),
+            ("登记保存期限（天数或说明）。", "Record the retention period (days, or a note)."),
+            ("PIPL art. 19", "PIPL art. 17"),
+            {"retention_days": None, "retention_note": ""},
+        )
+    ended = engagement.status == "terminated" or (engagement.end_date is not None and engagement.end_date < facts.today)
+    deleted = any(a.kind == "deletion" and a.status == "accepted" for a in facts.attestations)
+    if ended and not deleted and not facts.open_obligations("deletion_attestation"):
+        yield Raised(
+            "R12",
+            Severity.high,
+            ("处理已结束，没有删除记录", "Processing ended and there is no deletion record"),
+            (
+                "委托处理已经结束，但没有受托方删除或返还个人信息的记录。",
+                "The engagement has ended, but there is no record that the vendor deleted or returned the PI.",
+            ),
+            (
+                "终止协议以生成删除义务，并取得删除证明。",
+                "Terminate the agreement and obtain the deletion attestation.",
+            ),
+            ("PIPL art. 47",),
+            {"status": _value(engagement.status), "end_date": _iso(engagement.end_date)},
+            detail="ended",
+        )
+
+
+@rule
+def r13_deletion(facts: Facts) -> Iterator[Raised]:
+    for obligation in facts.open_obligations("deletion_attestation"):
+        if obligation.due_on < facts.today:
+            yield Raised(
+                "R13",
+                Severity.high,
+                ("删除期限已过，没有被接受的删除证明", "Deletion deadline passed with no accepted attestation"),
+                (
+                    f"按协议，受托方应在 {obligation.due_on} 前删除并提交书面说明，至今没有被接受的删除证明。",
+                    f"Under the agreement the vendor had to delete and attest by {obligation.due_on}; no "
+                    "attestation has been accepted.",
+                ),
+                ("催告受托方，必要时升级处理。", "Chase the vendor; escalate if needed."),
+                ("PIPL art. 21(2)",),
+                {"due_on": str(obligation.due_on)},
+                detail="late",
+            )
+    for attestation in facts.attestations:
+        if attestation.kind != "deletion" or attestation.status != "accepted":
+            continue
+        left_out = [name for name in ("backups_covered", "sub_processors_covered") if not attestation.details.get(name)]
+        if left_out:
+            yield Raised(
+                "R13",
+                Severity.high,
+                ("删除证明遗漏了备份或转委托方", "The deletion attestation leaves out backups or sub-processors"),
+                (
+                    f"被接受的删除证明没有涵盖：{', '.join(left_out)}。删除应包括备份和所有转委托方。",
+                    f"The accepted deletion attestation does not cover: {', '.join(left_out)}. Deletion must include "
+                    "backups and every sub-processor.",
+                ),
+                ("要求受托方补充删除并重新提交证明。", "Have the vendor complete the deletion and attest again."),
+                ("PIPL art. 21(2)",),
+                {"attestation_id": str(attestation.id), "not_covered": left_out},
+                detail=str(attestation.id),
+            )
+
+
+def required_mechanism(facts: Facts) -> str:
+    """Table "Cross-border mechanism" of the reference: security assessment, standard contract
+    (or certification), or none."""
+    count = facts.engagement.individuals_count or 0
+    if (facts.handler is not None and facts.handler.is_ciio) or (facts.sensitive and count >= 10_000):
+        return "security_assessment"
+    if count >= 1_000_000:
+        return "security_assessment"
+    if facts.sensitive or count >= 100_000:
+        return "standard_contract"
+    return "none"
+
+
+@rule
+def r14_cross_border(facts: Facts) -> Iterator[Raised]:
+    engagement = facts.engagement
+    if not engagement.leaves_china:
+        return
+    needed, chosen = required_mechanism(facts), _value(engagement.cross_border_mechanism)
+    count = engagement.individuals_count
+    base = {"individuals_count": count, "sensitive_categories": facts.sensitive, "mechanism": chosen}
+    if chosen == "exemption":
+        yield Raised(
+            "R14",
+            Severity.review,
+            ("出境适用豁免", "Cross-border transfer under an exemption"),
+            (
+                "登记为豁免情形（订立、履行合同，人力资源管理，紧急情况等）。是否适用需法务确认。",
+                "Recorded as exempt (a contract with the individual, HR management, an emergency). Whether the "
+                "exemption applies needs a lawyer.",
+            ),
+            ("请法务确认并记录。", "Have a lawyer confirm and record it."),
+            ("Cross-border data flow provisions 2024",),
+            base,
+        )
+    elif needed != "none" and (chosen is None or (needed == "security_assessment" and chosen != "security_assessment")):
+        label = {
+            "security_assessment": ("数据出境安全评估", "a CAC security assessment"),
+            "standard_contract": ("标准合同备案或认证", "a filed standard contract or certification"),
+        }[needed]
+        yield Raised(
+            "R14",
+            Severity.critical if needed == "security_assessment" else Severity.high,
+            ("个人信息出境缺少所需的机制", "PI leaves China without the mechanism it needs"),
+            (
+                f"按出境个人数量（{count or '未知'}）和敏感个人信息情况，需要{label[0]}；"
+                f"登记的机制为 {chosen or '无'}。人数按当年1月1日起去重累计。",
+                f"For {count or 'an unknown number of'} individuals and the sensitive PI involved, this transfer "
+                f"needs {label[1]}; the recorded mechanism is {chosen or 'none'}. Individuals are counted, "
+                "deduplicated, since 1 January.",
+            ),
+            ("在出境前完成所需机制。", "Put the mechanism in place before any more data leaves."),
+            ("PIPL art. 38", "Cross-border data flow provisions 2024"),
+            {**base, "mechanism_needed": needed},
+            detail="mechanism",
+        )
+    if not engagement.separate_consent_obtained:
+        yield Raised(
+            "R14",
+            Severity.high,
+            ("出境未取得单独同意", "Cross-border transfer without separate consent"),
+            (
+                "向境外提供个人信息，须告知个人并取得其单独同意（另须完成影响评估）。没有记录单独同意。",
+                "Sending PI abroad needs notice to each person and their separate consent (and a PIPIA). No separate "
+                "consent is recorded.",
+            ),
+            ("取得并记录单独同意。", "Obtain and record separate consent."),
+            ("PIPL art. 39", "PIPL art. 55(4)"),
+            {**base, "separate_consent_obtained": False},
+            detail="consent",
+        )
+
+
+@rule
+def r15_security_assessment_expiry(facts: Facts) -> Iterator[Raised]:
+    for obligation in facts.open_obligations("security_assessment_extension"):
+        days = (obligation.due_on - facts.today).days
+        if days > 60:
+            continue
+        yield Raised(
+            "R15",
+            Severity.high if days < 0 else Severity.medium,
+            ("安全评估即将到期，应申请延期", "The security assessment expires: request the extension"),
+            (
+                f"数据出境安全评估有效期三年，应在到期前60个工作日（{obligation.due_on}）申请延期。",
+                f"The security assessment is valid 3 years; the extension must be requested 60 working days "
+                f"before it ends, by {obligation.due_on}.",
+            ),
+            ("向网信部门申请延期。", "Request the extension from the CAC."),
+            ("Cross-border data flow provisions 2024",),
+            {"extension_due_on": str(obligation.due_on), "days_left": days},
+        )
+
+
+@rule
+def r16_vendor_uses_data_for_itself(facts: Facts) -> Iterator[Raised]:
+    for attestation in facts.attestations:
+        if attestation.kind != "periodic":
+            continue
+        for statement in attestation.details.get("statements", []):
+            if statement.get("requirement") == "B9" and statement.get("compliant") is False:
+                yield Raised(
+                    "R16",
+                    Severity.critical,
+                    ("受托方为自己的目的使用数据", "The vendor uses the data for its own purposes"),
+                    (
+                        "受托方在年度声明中未确认「不为自身目的使用数据」。这样的使用不再是委托处理，"
+                        "而是向其他处理者提供（第二十三条）或共同处理（第二十条）。",
+                        "In its yearly statement the vendor did not confirm it never uses the data for itself. Such "
+                        "use is no longer entrusted processing but a provision to another handler (art. 23) or joint "
+                        "processing (art. 20).",
+                    ),
+                    (
+                        "要求停止；否则按提供或共同处理重新定性并取得相应同意。",
+                        "Have it stop; otherwise reclassify as provision or joint processing, with the consent needed.",
+                    ),
+                    ("PIPL art. 20", "PIPL art. 23"),
+                    {"attestation_id": str(attestation.id), "statement": "B9", "comment": statement.get("comment", "")},
+                    detail=str(attestation.id),
+                )
+
+
+@rule
+def r18_incident(facts: Facts) -> Iterator[Raised]:
+    for obligation in facts.open_obligations("incident_review"):
+        yield Raised(
+            "R18",
+            Severity.critical,
+            ("受托方发生个人信息安全事件", "A PI incident at the vendor"),
+            (
+                "受托方报告了个人信息泄露、篡改或丢失。应立即采取补救措施并通知；较大及以上事件须在4小时内"
+                "（关键信息基础设施运营者1小时内）报告省级网信部门。",
+                "The vendor reported a leak, tampering or loss of PI. Remedy and notify at once; a 'relatively major' "
+                "or worse incident must reach the provincial CAC within 4 hours (1 hour for a CIIO).",
+            ),
+            ("评估事件等级，采取补救措施，决定是否报告和通知个人。", "Grade it, remedy, and decide on reporting."),
+            ("PIPL art. 57", "Incident reporting measures 2025"),
+            {"attestation_id": str(obligation.attestation_id)},
+            detail=str(obligation.attestation_id),
+        )
+
+
+@rule
+def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
+    for obligation in facts.open_obligations("renewal_decision"):
+        if obligation.due_on <= facts.today + timedelta(days=30):
+            yield Raised(
+                "R19",
+                Severity.medium,
+                ("协议期限将满，需要决定续约或终止", "The agreement's term is ending: decide"),
+                (
+                    f"通知期将于 {obligation.due_on} 截止。",
+                    f"The notice period closes on {obligation.due_on}.",
+                ),
+                ("决定续约或终止，并登记结果。", "Decide to renew or end, and record it."),
+                ("PIPL art. 21(1)",),
+                {"renewal_decision_due_on": str(obligation.due_on)},
+                detail="renewal",
+            )
+    agreement = facts.agreement
+    if agreement is None:
+        return
+    agreed = agreement.snapshot["engagement"]
+    now = {
+        "purpose": facts.engagement.purpose,
+        "processing_methods": sorted(_value(m) for m in facts.engagement.processing_methods),
+        "pi_categories": sorted(facts.categories),
+    }
+    changed = [
+        name
+        for name, value in now.items()
+        if (sorted(agreed[name]) if isinstance(value, list) else agreed[name]) != value
+    ]
+    if changed:
+        yield Raised(
+            "R19",
+            Severity.medium,
+            ("处理目的、方式或种类已变更", "Purpose, method or categories changed since the agreement"),
+            (
+                f"与协议 {agreement.number} 相比，已变更：{', '.join(changed)}。需要重新取得同意、重新评估并更新协议。",
+                f"Compared with agreement {agreement.number}, these changed: {', '.join(changed)}. That needs new "
+                "consent, a new PIPIA and a new agreement.",
+            ),
+            ("生成协议新版本（/new-version）。", "Generate a new version of the agreement (/new-version)."),
+            ("PIPL art. 14",),
+            {"agreement": agreement.number, "changed": changed},
+            detail="changed",
+        )
+
+
+def handler_rules(handler: Any) -> Iterator[Raised]:
+    """R17, about the company itself rather than one engagement."""
+    total = handler.individuals_total or 0
+    if total >= 1_000_000 and not handler.pi_protection_officer_name:
+        yield Raised(
+            "R17",
+            Severity.high,
+            ("未指定个人信息保护负责人", "No PI protection officer named"),
+            (
+                f"处理 {total:,} 人的个人信息（达到100万人），应指定个人信息保护负责人，并在30个工作日内报送。",
+                f"You process PI of {total:,} people (1,000,000 or more): name a PI protection officer and report "
+                "them within 30 working days.",
+            ),
+            ("在公司资料中登记负责人并报送。", "Record the officer in the handler profile and report them."),
+            ("PIPL art. 52", "Audit measures 2025"),
+            {"individuals_total": total, "pi_protection_officer_name": ""},
+            detail="officer",
+        )
+    if total > 10_000_000:
+        yield Raised(
+            "R17",
+            Severity.review,
+            ("须至少每两年进行一次合规审计", "A compliance audit at least every two years"),
+            (
+                f"处理超过1000万人的个人信息（{total:,}），应至少每两年进行一次个人信息保护合规审计。",
+                f"You process PI of more than 10,000,000 people ({total:,}): a compliance audit is due at least every "
+                "two years.",
+            ),
+            ("确认最近一次审计的日期。", "Confirm the date of the last audit."),
+            ("Audit measures 2025",),
+            {"individuals_total": total},
+            detail="audit",
+        )
+
+
+def evaluate(facts: Facts) -> list[Raised]:
+    return [raised for check in RULES for raised in check(facts)]
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _years_after(start: date, years: int) -> date:
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Severity(StrEnum):
+    critical = "critical"  # likely a violation now
+    high = "high"  # a duty unmet or overdue
+    medium = "medium"  # evidence missing, or due soon
+    review = "review"  # needs a person's judgement: the law or the facts are uncertain
+
+
+class FindingStatus(StrEnum):
+    open = "open"
+    resolved = "resolved"
+
+
+class FindingPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID | None = Field(default=None, description="None in a before-you-buy check: nothing is stored.")
+    rule_id: str
+    severity: Severity
+    status: FindingStatus = FindingStatus.open
+    engagement_id: uuid.UUID | None
+    vendor_id: uuid.UUID | None
+    title_zh: str
+    title_en: str
+    explanation_zh: str
+    explanation_en: str
+    action_zh: str
+    action_en: str
+    articles: list[str]
+    facts: dict[str, Any]
+    raised_at: datetime | None = None
+    raised_by: str = ""
+    resolved_at: datetime | None = None
+    resolved_by: str = ""
+
+
+class SeverityCount(BaseModel):
+    severity: Severity
+    open: int
+
+
+class VendorRisk(BaseModel):
+    vendor_id: uuid.UUID
+    name: str
+    score: int
+    why: list[str] = Field(description="Each open finding and the points it adds.")
+
+
+class OverdueItem(BaseModel):
+    obligation_id: uuid.UUID
+    kind: str
+    vendor_id: uuid.UUID
+    engagement_id: uuid.UUID
+    due_on: str
+    days_overdue: int
+
+
+class Dashboard(BaseModel):
+    findings_by_severity: list[SeverityCount]
+    most_overdue: list[OverdueItem]
+    vendors_by_risk: list[VendorRisk]
+    scoring: str

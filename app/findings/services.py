@@ -1,0 +1,286 @@
+"""Findings: the rules run over the registry, stored with their history.
+
+`refresh` runs every rule for some engagements (or all) and brings the stored findings in
+line: a new one is raised, one that still holds is updated, one that no longer holds is
+resolved (kept, with when and by which change). It runs in the transaction of each change
+that can alter a finding, and daily from the worker (a deadline passing is a change too).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.agreements.coverage import covered
+from app.agreements.models import Agreement
+from app.attestations.models import Attestation
+from app.core import clock
+from app.core.errors import InvalidReferenceError
+from app.core.queries import paginate, where_equal
+from app.core.types import utcnow
+from app.engagements.models import Engagement, SubProcessor
+from app.findings import rules
+from app.findings.models import Finding
+from app.findings.rules import Facts, Raised
+from app.findings.schemas import (
+    Dashboard,
+    FindingPublic,
+    FindingStatus,
+    OverdueItem,
+    Severity,
+    SeverityCount,
+    VendorRisk,
+)
+from app.handler.models import PROFILE_ID, HandlerProfile
+from app.obligations.models import Obligation
+from app.vendors.models import Vendor
+
+SEVERITY_ORDER = {Severity.critical: 0, Severity.high: 1, Severity.medium: 2, Severity.review: 3}
+
+
+def _group(rows: Iterable[Any], attribute: str) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = defaultdict(list)
+    for row in rows:
+        grouped[getattr(row, attribute)].append(row)
+    return grouped
+
+
+async def _facts(session: AsyncSession, engagements: Sequence[Engagement], today: date) -> list[Facts]:
+    """Everything the rules need for these engagements, in one query per table."""
+    ids = [engagement.id for engagement in engagements]
+    if not ids:
+        return []
+    within = len(ids) <= 1000  # past that, reading everything is cheaper than a long IN list
+
+    async def rows(model: Any) -> dict[Any, list[Any]]:
+        query = select(model)
+        if within:
+            query = query.where(col(model.engagement_id).in_(ids))
+        return _group(await session.scalars(query), "engagement_id")
+
+    vendor_ids = {engagement.vendor_id for engagement in engagements}
+    vendors = {v.id: v for v in await session.scalars(select(Vendor).where(col(Vendor.id).in_(vendor_ids)))}
+    handler = await session.get(HandlerProfile, PROFILE_ID)
+    subs, agreements, attestations, obligations = (
+        await rows(SubProcessor),
+        await rows(Agreement),
+        await rows(Attestation),
+        await rows(Obligation),
+    )
+    return [
+        Facts(
+            engagement=engagement,
+            vendor=vendors[engagement.vendor_id],
+            handler=handler,
+            sub_processors=subs.get(engagement.id, []),
+            agreements=agreements.get(engagement.id, []),
+            attestations=attestations.get(engagement.id, []),
+            obligations=obligations.get(engagement.id, []),
+            covered=covered,
+            today=today,
+        )
+        for engagement in engagements
+    ]
+
+
+def _key(raised: Raised, owner: str) -> str:
+    return f"{raised.rule_id}:{owner}:{raised.detail}"
+
+
+def _text(raised: Raised) -> dict[str, Any]:
+    return {
+        "rule_id": raised.rule_id,
+        "severity": raised.severity.value,
+        "title_zh": raised.title[0],
+        "title_en": raised.title[1],
+        "explanation_zh": raised.explanation[0],
+        "explanation_en": raised.explanation[1],
+        "action_zh": raised.action[0],
+        "action_en": raised.action[1],
+        "articles": list(raised.articles),
+        "facts": raised.facts,
+    }
+
+
+@dataclass
+class Outcome:
+    raised: int = 0
+    resolved: int = 0
+
+
+async def _apply(
+    session: AsyncSession,
+    wanted: Mapping[str, tuple[Raised, uuid.UUID | None, uuid.UUID | None]],
+    existing: Sequence[Finding],
+    cause: str,
+) -> Outcome:
+    outcome, now = Outcome(), utcnow()
+    stored = {finding.key: finding for finding in existing}
+    for key, (raised, engagement_id, vendor_id) in wanted.items():
+        text = _text(raised)
+        finding = stored.get(key)
+        if finding is None:
+            session.add(
+                Finding(
+                    key=key, engagement_id=engagement_id, vendor_id=vendor_id, raised_at=now, raised_by=cause, **text
+                )
+            )
+            outcome.raised += 1
+        elif any(getattr(finding, name) != value for name, value in text.items()):
+            for name, value in text.items():
+                setattr(finding, name, value)
+            finding.updated_at = now
+    for key, finding in stored.items():
+        if key not in wanted:
+            finding.status = FindingStatus.resolved.value
+            finding.resolved_at = finding.updated_at = now
+            finding.resolved_by = cause
+            outcome.resolved += 1
+    return outcome
+
+
+async def refresh(session: AsyncSession, engagement_ids: Iterable[uuid.UUID] | None, cause: str) -> Outcome:
+    """Run the rules for these engagements (None: all of them); the caller commits."""
+    await session.flush()
+    query = select(Engagement)
+    ids = None if engagement_ids is None else list(dict.fromkeys(engagement_ids))
+    if ids is not None:
+        query = query.where(col(Engagement.id).in_(ids))
+    engagements = list(await session.scalars(query))
+    wanted: dict[str, tuple[Raised, uuid.UUID | None, uuid.UUID | None]] = {}
+    for facts in await _facts(session, engagements, clock.today()):
+        engagement = facts.engagement
+        for raised in rules.evaluate(facts):
+            wanted[_key(raised, str(engagement.id))] = (raised, engagement.id, engagement.vendor_id)
+    open_query = select(Finding).where(col(Finding.status) == "open", col(Finding.engagement_id).is_not(None))
+    if ids is not None:
+        open_query = open_query.where(col(Finding.engagement_id).in_(ids))
+    return await _apply(session, wanted, list(await session.scalars(open_query)), cause)
+
+
+async def refresh_handler(session: AsyncSession, cause: str) -> Outcome:
+    handler = await session.get(HandlerProfile, PROFILE_ID)
+    raised = list(rules.handler_rules(handler)) if handler else []
+    wanted = {_key(item, "handler"): (item, None, None) for item in raised}
+    existing = await session.scalars(
+        select(Finding).where(col(Finding.status) == "open", col(Finding.engagement_id).is_(None))
+    )
+    return await _apply(session, wanted, list(existing), cause)
+
+
+async def refresh_all(session: AsyncSession, cause: str) -> Outcome:
+    engagements = await refresh(session, None, cause)
+    handler = await refresh_handler(session, cause)
+    return Outcome(engagements.raised + handler.raised, engagements.resolved + handler.resolved)
+
+
+async def delete_for_engagement(session: AsyncSession, engagement_id: uuid.UUID) -> None:
+    await session.execute(sql_delete(Finding).where(col(Finding.engagement_id) == engagement_id))
+
+
+def _public_of(raised: Raised, engagement_id: uuid.UUID | None, vendor_id: uuid.UUID | None) -> FindingPublic:
+    return FindingPublic.model_validate({**_text(raised), "engagement_id": engagement_id, "vendor_id": vendor_id})
+
+
+def ordered(findings: list[FindingPublic]) -> list[FindingPublic]:
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id))
+
+
+async def check(session: AsyncSession, proposal: Any) -> list[FindingPublic]:
+    """The before-you-buy check: the findings a proposed engagement would raise. Nothing is stored."""
+    vendor = await session.get(Vendor, proposal.vendor_id)
+    if vendor is None:
+        raise InvalidReferenceError("vendor_id", "no vendor has this id")
+    facts = Facts(
+        engagement=proposal,
+        vendor=vendor,
+        handler=await session.get(HandlerProfile, PROFILE_ID),
+        covered=covered,
+        today=clock.today(),
+    )
+    return ordered([_public_of(raised, None, vendor.id) for raised in rules.evaluate(facts)])
+
+
+@dataclass(frozen=True)
+class FindingFilter:
+    engagement_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = None
+    rule_id: str | None = None
+    severity: Severity | None = None
+    status: FindingStatus | None = FindingStatus.open
+
+
+async def get_all(
+    session: AsyncSession, *, where: FindingFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[Finding], int]:
+    query = where_equal(
+        select(Finding),
+        [
+            (col(Finding.engagement_id), where.engagement_id),
+            (col(Finding.vendor_id), where.vendor_id),
+            (col(Finding.rule_id), where.rule_id),
+            (col(Finding.severity), where.severity),
+            (col(Finding.status), where.status),
+        ],
+    )
+    query = query.order_by(col(Finding.raised_at).desc(), col(Finding.rule_id), col(Finding.id))
+    return await paginate(session, query, limit=limit, offset=offset)
+
+
+WEIGHTS = {Severity.critical: 10, Severity.high: 5, Severity.medium: 2, Severity.review: 1}
+SCORING = (
+    "A vendor's risk is the sum, over its open findings, of 10 per critical, 5 per high, 2 per medium "
+    "and 1 per review finding; `why` lists each finding and its points."
+)
+
+
+async def dashboard(session: AsyncSession, *, top: int = 10) -> Dashboard:
+    counts = dict.fromkeys(Severity, 0)
+    by_vendor: dict[uuid.UUID, list[Finding]] = defaultdict(list)
+    for finding in await session.scalars(select(Finding).where(col(Finding.status) == "open")):
+        counts[Severity(finding.severity)] += 1
+        if finding.vendor_id is not None:
+            by_vendor[finding.vendor_id].append(finding)
+    names = {
+        vendor.id: vendor.legal_name_zh or vendor.legal_name_en
+        for vendor in await session.scalars(select(Vendor).where(col(Vendor.id).in_(list(by_vendor))))
+    }
+    ranked = []
+    for vendor_id, found in by_vendor.items():
+        found.sort(key=lambda f: (SEVERITY_ORDER[Severity(f.severity)], f.rule_id))
+        why = [f"{f.rule_id} {f.severity} +{WEIGHTS[Severity(f.severity)]}: {f.title_en}" for f in found]
+        score = sum(WEIGHTS[Severity(f.severity)] for f in found)
+        ranked.append(VendorRisk(vendor_id=vendor_id, name=names.get(vendor_id, ""), score=score, why=why))
+    ranked.sort(key=lambda risk: (-risk.score, risk.name))
+    today = clock.today()
+    late = await session.scalars(
+        select(Obligation)
+        .where(col(Obligation.status) == "open", col(Obligation.due_on) < today)
+        .order_by(col(Obligation.due_on), col(Obligation.id))
+        .limit(top)
+    )
+    return Dashboard(
+        findings_by_severity=[SeverityCount(severity=severity, open=count) for severity, count in counts.items()],
+        most_overdue=[
+            OverdueItem(
+                obligation_id=o.id,
+                kind=o.kind,
+                vendor_id=o.vendor_id,
+                engagement_id=o.engagement_id,
+                due_on=o.due_on.isoformat(),
+                days_overdue=(today - o.due_on).days,
+            )
+            for o in late
+        ],
+        vendors_by_risk=ranked[:top],
+        scoring=SCORING,
+    )

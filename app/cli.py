@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -182,6 +183,33 @@ def reminders_run(once: bool, now: Any, dry_run: bool) -> None:
         f"{'dry run: ' if dry_run else ''}{report.queued} reminders queued, {len(report.messages)} digests "
         f"{'to send' if dry_run else 'sent'}, {report.retried} to retry, {report.dead} dead"
     )
+
+
+@cli.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def check(path: str) -> None:
+    """Before you buy: print the findings a proposed engagement (JSON, the body of
+    POST /api/engagements) would raise. Exit 1 if any is critical or high."""
+    import json
+
+    from app.engagements.schemas import EngagementProposal
+    from app.engagements.services import check_consistency
+    from app.findings import services
+
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CommandError(f"{path}: not JSON ({error})") from None
+    proposal = EngagementProposal.model_validate(raw)
+    check_consistency(proposal)
+    found = run_in_session(lambda session: services.check(session, proposal))
+    for finding in found:
+        click.echo(f"{finding.severity:8} {finding.rule_id:4} {finding.title_en} / {finding.title_zh}")
+        click.echo(f"{'':14}{finding.explanation_en}")
+        click.echo(f"{'':14}{'; '.join(finding.articles)}")
+    click.echo(f"{len(found)} findings")
+    if any(finding.severity in ("critical", "high") for finding in found):
+        raise click.exceptions.Exit(1)
 
 
 @cli.group()

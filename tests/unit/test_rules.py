@@ -1,0 +1,328 @@
+"""One test per rule: a case that raises it and a near miss that does not."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from app.engagements.schemas import EngagementProposal
+from app.findings.rules import Facts, Raised, evaluate, handler_rules, required_mechanism
+from tests.factories import engagement_body
+
+TODAY = date(2026, 11, 28)
+CAMERAS = {
+    "description": "Showrooms",
+    "venue_type": "showroom",
+    "venue_count": 7,
+    "public_place": True,
+    "equipment": "identity_recognition",
+    "equipment_count": 22,
+    "purpose_public_security": False,
+    "signage_posted": False,
+}
+
+
+def engagement(**fields: Any) -> EngagementProposal:
+    body = engagement_body(
+        str(uuid.uuid4()),
+        **{"retention_days": 365, "pipia_date": "2025-12-01", "pipia_retained_until": "2028-12-01", **fields},
+    )
+    return EngagementProposal.model_validate(body)
+
+
+def agreement(
+    subject: Any = None,
+    covers: frozenset[str] = frozenset({"A1", "A2", "A3", "A4", "A5", "A6"}),
+    status: str = "active",
+) -> Any:
+    """An agreement in force, generated from `subject` (so nothing changed since) unless told otherwise."""
+    subject = subject or engagement()
+    snapshot = {
+        "engagement": {
+            "purpose": subject.purpose,
+            "processing_methods": [str(m) for m in subject.processing_methods],
+            "pi_categories": list(subject.pi_categories),
+        }
+    }
+    return SimpleNamespace(
+        id=uuid.uuid4(),
+        number="DPA-2026-0001",
+        status=status,
+        created_at=datetime(2026, 1, 1),
+        snapshot=snapshot,
+        covers=covers,
+    )
+
+
+def obligation(kind: str, due_on: date, status: str = "open", **fields: Any) -> Any:
+    return SimpleNamespace(kind=kind, due_on=due_on, status=status, attestation_id=fields.get("attestation_id"))
+
+
+def attestation(kind: str, status: str = "submitted", **details: Any) -> Any:
+    return SimpleNamespace(id=uuid.uuid4(), kind=kind, status=status, details=details)
+
+
+def run(subject: Any, *, agreements: Any = None, **facts: Any) -> list[Raised]:
+    in_force = [agreement(subject)] if agreements is None else agreements
+    return evaluate(
+        Facts(
+            engagement=subject,
+            vendor=SimpleNamespace(id=uuid.uuid4()),
+            agreements=in_force,
+            covered=lambda a: a.covers,
+            today=TODAY,
+            **facts,
+        )
+    )
+
+
+def rules(raised: list[Raised]) -> list[str]:
+    return sorted(item.rule_id for item in raised)
+
+
+def test_an_ordinary_engagement_raises_nothing() -> None:
+    assert rules(run(engagement())) == []
+
+
+def test_r1_no_agreement_or_one_that_lacks_a_required_item() -> None:
+    assert rules(run(engagement(), agreements=[])) == ["R1"]
+    [lacking] = run(engagement(), agreements=[agreement(covers=frozenset({"A1", "A2", "A3", "A4", "A5"}))])
+    assert lacking.facts["uncovered"] == ["A6"]
+    assert rules(run(engagement(), agreements=[agreement(status="draft")])) == ["R1"]  # a draft is not in force
+
+
+def test_r2_the_vendor_reports_categories_beyond_the_agreement() -> None:
+    beyond = attestation("incident", pi_categories=["basic_profile", "location_tracking"])
+    [raised] = run(engagement(), attestations=[beyond])
+    assert (raised.rule_id, raised.severity, raised.facts["categories_beyond_agreement"]) == (
+        "R2",
+        "critical",
+        ["location_tracking"],
+    )
+    within = attestation("incident", pi_categories=["basic_profile"])
+    assert rules(run(engagement(), attestations=[within])) == []
+
+
+def test_r3_a_sub_processor_without_consent() -> None:
+    subs = [SimpleNamespace(name="Relay Co.", handler_consented=False)]
+    assert rules(run(engagement(), sub_processors=subs)) == ["R3"]
+    consented = [SimpleNamespace(name="Relay Co.", handler_consented=True)]
+    assert rules(run(engagement(), sub_processors=consented)) == []
+
+
+def test_r4_no_pipia_or_one_dated_after_processing_began() -> None:
+    assert rules(run(engagement(pipia_date=None, pipia_retained_until=None))) == ["R4"]
+    late = run(engagement(pipia_date="2026-02-01", pipia_retained_until="2029-02-01", start_date="2026-01-01"))
+    assert rules(late) == ["R4"] and late[0].facts["pipia_date"] == "2026-02-01"
+    assert (
+        rules(run(engagement(pipia_date="2026-01-01", pipia_retained_until="2029-01-01", start_date="2026-01-01")))
+        == []
+    )
+
+
+def test_r5_the_pipia_report_kept_under_three_years() -> None:
+    assert rules(run(engagement(pipia_retained_until="2028-11-30"))) == ["R5"]  # a day short
+    assert rules(run(engagement(pipia_retained_until="2028-12-01"))) == []
+
+
+def test_r6_sensitive_pi_on_consent_without_separate_consent() -> None:
+    faces = {"pi_categories": ["health"], "legal_basis": "consent", "consent_obtained": True}
+    assert rules(run(engagement(**faces))) == ["R6"]
+    assert rules(run(engagement(**faces, separate_consent_obtained=True))) == []
+
+
+def test_r6b_sensitive_pi_on_another_basis_is_for_review() -> None:
+    [raised] = run(engagement(pi_categories=["health"], legal_basis="contract"))
+    assert (raised.rule_id, raised.severity) == ("R6b", "review")
+    assert rules(run(engagement(pi_categories=["basic_profile"], legal_basis="contract"))) == []
+
+
+def test_r7_children_without_a_guardians_consent() -> None:
+    children = {
+        "data_subjects": ["customers", "minors_under_14"],
+        "legal_basis": "consent",
+        "consent_obtained": True,
+        "separate_consent_obtained": True,
+    }
+    assert rules(run(engagement(**children))) == ["R7"]
+    assert rules(run(engagement(**children, guardian_consent_obtained=True))) == []
+
+
+def test_r8_cameras_in_a_public_place_without_signs_or_for_another_purpose() -> None:
+    assert rules(run(engagement(venues=[CAMERAS]))) == ["R8"]
+    lawful = {**CAMERAS, "purpose_public_security": True, "signage_posted": True}
+    assert rules(run(engagement(venues=[lawful]))) == []
+    signs_only = {**CAMERAS, "signage_posted": True}
+    [raised] = run(engagement(venues=[signs_only]))
+    assert "its purpose is not public security" in raised.explanation[1]
+    assert "no prominent signs are posted" not in raised.explanation[1]
+    private_office = {**CAMERAS, "public_place": False}
+    assert rules(run(engagement(venues=[private_office]))) == []
+
+
+def test_r8b_equipment_in_a_private_space() -> None:
+    changing = {**CAMERAS, "venue_type": "changing_room", "public_place": False}
+    assert rules(run(engagement(venues=[changing]))) == ["R8b"]
+    assert rules(run(engagement(venues=[{**changing, "equipment": "none", "equipment_count": 0}]))) == []
+
+
+FACES = {
+    "pi_categories": ["facial_recognition"],
+    "legal_basis": "consent",
+    "consent_obtained": True,
+    "separate_consent_obtained": True,
+    "processing_methods": ["collection", "storage"],
+}
+
+
+def test_r9_facial_information_of_100000_people() -> None:
+    reached = run(engagement(**FACES, individuals_count=100_000))
+    assert rules(reached) == ["R11", "R9"]
+    assert rules(run(engagement(**FACES, individuals_count=99_999))) == ["R11"]
+    late = run(
+        engagement(**FACES, individuals_count=100_000),
+        obligations=[obligation("facial_recognition_filing", TODAY - timedelta(days=1))],
+    )
+    assert next(r for r in late if r.rule_id == "R9").severity == "high"
+    filed = run(
+        engagement(**FACES, individuals_count=100_000),
+        obligations=[obligation("facial_recognition_filing", TODAY - timedelta(days=1), status="done")],
+    )
+    assert rules(filed) == ["R11"]
+    r9 = next(r for r in reached if r.rule_id == "R9")
+    assert "unclear" in r9.explanation[1]  # the reference marks the vendor's duty uncertain
+
+
+def test_r10_faces_sent_onwards_without_separate_consent() -> None:
+    sent = {**FACES, "separate_consent_obtained": False, "processing_methods": ["collection", "transmission"]}
+    assert "R10" in rules(run(engagement(**sent)))
+    kept = {**FACES, "processing_methods": ["collection", "transmission"]}  # with separate consent
+    assert "R10" not in rules(run(engagement(**kept)))
+
+
+def test_r11_face_recognition_needs_a_person_to_check_for_an_alternative() -> None:
+    [raised] = run(engagement(**FACES))
+    assert (raised.rule_id, raised.severity) == ("R11", "review")
+
+
+def test_r12_no_retention_or_ended_without_a_deletion_record() -> None:
+    assert rules(run(engagement(retention_days=None))) == ["R12"]
+    assert rules(run(engagement(retention_days=None, retention_note="until the contract ends"))) == []
+    ended = engagement(end_date="2026-10-31")
+    assert rules(run(ended)) == ["R12"]
+    deleted = attestation("deletion", status="accepted", backups_covered=True, sub_processors_covered=True)
+    assert rules(run(ended, attestations=[deleted])) == []
+
+
+def test_r13_deletion_late_or_incomplete() -> None:
+    late = obligation("deletion_attestation", TODAY - timedelta(days=1))
+    assert rules(run(engagement(), obligations=[late])) == ["R13"]
+    assert rules(run(engagement(), obligations=[obligation("deletion_attestation", TODAY)])) == []
+    partial = attestation("deletion", status="accepted", backups_covered=False, sub_processors_covered=True)
+    [raised] = run(engagement(), attestations=[partial])
+    assert raised.facts["not_covered"] == ["backups_covered"]
+
+
+ABROAD = {
+    "leaves_china": True,
+    "storage_locations": [{"country": "SG"}],
+    "cross_border_recipients": [{"name": "X Pte. Ltd.", "country": "SG"}],
+    "separate_consent_obtained": True,
+}
+
+
+def test_r14_the_mechanism_cross_border_transfers_need() -> None:
+    assert rules(run(engagement(**ABROAD, individuals_count=99_999, cross_border_mechanism=None))) == []
+    missing = run(engagement(**ABROAD, individuals_count=100_000, cross_border_mechanism=None))
+    assert rules(missing) == ["R14"] and missing[0].facts["mechanism_needed"] == "standard_contract"
+    assert rules(run(engagement(**ABROAD, individuals_count=100_000, cross_border_mechanism="standard_contract"))) == []
+    big = run(engagement(**ABROAD, individuals_count=1_000_000, cross_border_mechanism="standard_contract"))
+    assert big[0].facts["mechanism_needed"] == "security_assessment" and big[0].severity == "critical"
+    exempt = run(engagement(**ABROAD, cross_border_mechanism="exemption"))
+    assert [(r.rule_id, r.severity) for r in exempt] == [("R14", "review")]
+    no_consent = run(engagement(**{**ABROAD, "separate_consent_obtained": False}, individuals_count=10))
+    assert [r.detail for r in no_consent] == ["consent"]
+
+
+def test_required_mechanism_follows_the_reference_table() -> None:
+    def needed(count: int, categories: list[str]) -> str:
+        subject = engagement(
+            **ABROAD, individuals_count=count, pi_categories=categories, legal_basis="consent", consent_obtained=True
+        )
+        return required_mechanism(Facts(engagement=subject, vendor=None, today=TODAY))
+
+    assert needed(99_999, ["basic_profile"]) == "none"
+    assert needed(100_000, ["basic_profile"]) == "standard_contract"
+    assert needed(999_999, ["basic_profile"]) == "standard_contract"
+    assert needed(1_000_000, ["basic_profile"]) == "security_assessment"
+    assert needed(1, ["health"]) == "standard_contract"
+    assert needed(9_999, ["health"]) == "standard_contract"
+    assert needed(10_000, ["health"]) == "security_assessment"
+
+
+def test_r15_the_security_assessment_runs_out() -> None:
+    soon = obligation("security_assessment_extension", TODAY + timedelta(days=30))
+    assert [(r.rule_id, r.severity) for r in run(engagement(), obligations=[soon])] == [("R15", "medium")]
+    passed = obligation("security_assessment_extension", TODAY - timedelta(days=1))
+    assert [r.severity for r in run(engagement(), obligations=[passed])] == ["high"]
+    assert (
+        run(engagement(), obligations=[obligation("security_assessment_extension", TODAY + timedelta(days=61))]) == []
+    )
+
+
+def test_r16_the_vendor_uses_the_data_for_itself() -> None:
+    own_use = attestation("periodic", statements=[{"requirement": "B9", "compliant": False, "comment": "analytics"}])
+    assert rules(run(engagement(), attestations=[own_use])) == ["R16"]
+    fine = attestation("periodic", statements=[{"requirement": "B9", "compliant": True}])
+    assert rules(run(engagement(), attestations=[fine])) == []
+
+
+def test_r17_a_large_handler_needs_an_officer_and_audits() -> None:
+    def held(total: int, officer: str = "") -> list[tuple[str, str]]:
+        handler = SimpleNamespace(individuals_total=total, pi_protection_officer_name=officer)
+        return [(r.rule_id, r.severity) for r in handler_rules(handler)]
+
+    assert held(1_000_000) == [("R17", "high")]
+    assert held(999_999) == []
+    assert held(1_000_000, officer="Zhang San") == []
+    assert held(10_000_001, officer="Zhang San") == [("R17", "review")]
+
+
+def test_r18_an_incident_under_review() -> None:
+    review = obligation("incident_review", TODAY, attestation_id=uuid.uuid4())
+    assert [(r.rule_id, r.severity) for r in run(engagement(), obligations=[review])] == [("R18", "critical")]
+    assert run(engagement(), obligations=[obligation("incident_review", TODAY, status="done")]) == []
+
+
+def test_r19_the_term_ends_or_the_processing_changed() -> None:
+    soon = obligation("renewal_decision", TODAY + timedelta(days=30))
+    assert rules(run(engagement(), obligations=[soon])) == ["R19"]
+    assert run(engagement(), obligations=[obligation("renewal_decision", TODAY + timedelta(days=31))]) == []
+    changed = run(
+        engagement(pi_categories=["basic_profile", "contact_details", "vehicle_information"]),
+        agreements=[agreement(engagement())],
+    )
+    assert [r.facts["changed"] for r in changed] == [["pi_categories"]]
+
+
+@pytest.mark.parametrize("language", [0, 1])
+def test_every_finding_explains_itself_in_both_languages(language: int) -> None:
+    everything = engagement(
+        **{**FACES, **ABROAD, "separate_consent_obtained": False},
+        individuals_count=2_000_000,
+        pipia_date=None,
+        pipia_retained_until=None,
+        retention_days=None,
+        venues=[CAMERAS],
+        data_subjects=["visitors", "minors_under_14"],
+    )
+    raised = run(everything, agreements=[])
+    assert len({r.rule_id for r in raised}) >= 8
+    for item in raised:
+        assert item.title[language] and item.explanation[language] and item.action[language] and item.articles
+    if language == 0:
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in item.explanation[0]) for item in raised)

@@ -212,6 +212,25 @@ def check(path: str) -> None:
         raise click.exceptions.Exit(1)
 
 
+@cli.command("evidence-pack")
+@click.option("--vendor", "vendor_id", type=click.UUID, help="One vendor's pack (default: everything).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The ZIP file to write.")
+def evidence_pack(vendor_id: Any, out: str) -> None:
+    """Write the evidence pack for an inspection: agreements, attestations and their files,
+    findings, obligations, the audit trail, a manifest of SHA-256 sums and an index.html."""
+    from app.core.storage import open_storage
+    from app.exports import pack
+
+    storage = open_storage(settings().storage_url)
+    title, entries = run_in_session(lambda session: pack.plan(session, storage, vendor_id))
+    size = 0
+    with open(out, "wb") as file:
+        for chunk in pack.stream(title, entries):
+            file.write(chunk)
+            size += len(chunk)
+    click.echo(f"wrote {out}: {len(entries) + 2} files, {size:,} bytes ({title})")
+
+
 @cli.group()
 def audit() -> None:
     """The audit trail."""

@@ -29,6 +29,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.settings import Settings
 from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
+from app.exports.controllers import ExportController
 from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
 from app.obligations.controllers import ObligationController, VendorObligationController
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReminderController,
             CalendarController,
             FindingController,
+            ExportController,
             vendor_api,
         ],
         state=State({"vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit)}),

@@ -16,6 +16,7 @@ class AuditAction(StrEnum):
     review = "review"  # accepted or rejected
     download = "download"  # a vendor fetched a file
     auth_failed = "auth_failed"
+    export = "export"  # an evidence pack left the building
 
 
 class AuditEntryPublic(SQLModel):

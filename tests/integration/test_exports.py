@@ -1,0 +1,134 @@
+"""Exports: the processing register (CSV, XLSX) and the evidence pack, whose manifest must
+match its files."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import TestClient
+
+from app.exports.register import HEADERS
+from tests.conftest import Account
+from tests.factories import vendor_body
+from tests.integration.conftest import PDF, Side, Submit, deletion
+from tests.integration.test_cli import dpa
+
+
+def test_the_register_as_csv_and_xlsx(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    response = client.get("/api/exports/register.csv", headers=demo["headers"])
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0] == HEADERS and "受托方 / Vendor" in rows[0] and "出境机制 / Cross-border mechanism" in rows[0]
+    assert len(rows) == 1 + 5  # the demo's five engagements
+    camera = next(row for row in rows if row[HEADERS.index("涉及人数 / Individuals")] == "431623")
+    column = {header: camera[index] for index, header in enumerate(HEADERS)}
+    assert "facial_recognition" in column["敏感个人信息 / Sensitive PI"]
+    assert column["处理依据 / Legal basis"] == "consent" and column["委托处理协议 / Agreement"] == "none"
+    assert column["存储地点 / Storage locations"] == "CN-CN-SH"
+
+    one = client.get(
+        "/api/exports/register.csv", params={"vendor_id": demo["camera"]["vendor_id"]}, headers=demo["headers"]
+    )
+    assert len(list(csv.reader(io.StringIO(one.content.decode("utf-8-sig"))))) == 2
+
+    workbook = client.get("/api/exports/register.xlsx", headers=demo["headers"])
+    assert workbook.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(workbook.content)) as archive:
+        strings = archive.read("xl/sharedStrings.xml").decode()
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "受托方 / Vendor" in strings and "展厅客流分析" in strings
+    assert "<f>" not in sheet  # no cell is a formula
+
+
+def test_a_formula_in_a_name_stays_text_in_the_workbook(client: TestClient[Any], admin: Account) -> None:
+    client.put(
+        "/api/handler",
+        json={"legal_name_zh": "公司", "unified_social_credit_code": "91310000MA1FL3XC0D"},
+        headers=admin.headers,
+    )
+    vendor = client.post(
+        "/api/vendors", json=vendor_body(legal_name_zh='=HYPERLINK("http://x","y")'), headers=admin.headers
+    )
+    assert vendor.status_code == 201
+    from tests.factories import engagement_body
+
+    client.post("/api/engagements", json=engagement_body(vendor.json()["id"]), headers=admin.headers)
+    workbook = client.get("/api/exports/register.xlsx", headers=admin.headers)
+    with zipfile.ZipFile(io.BytesIO(workbook.content)) as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
+        assert "HYPERLINK" in archive.read("xl/sharedStrings.xml").decode()
+
+
+def _pack(content: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    return json.loads(files["manifest.json"]), files
+
+
+def test_the_evidence_pack_holds_everything_of_one_vendor_and_its_manifest_verifies(
+    client: TestClient[Any],
+    vendors: dict[str, Side],
+    submit: Submit,
+    dpo: Account,
+    make_user: Callable[..., Account],
+    clean_database: str,
+    tmp_path: Path,
+) -> None:
+    a, b = vendors["a"], vendors["b"]
+    sent = submit(a, deletion(a.engagement_id)).json()
+    client.post(f"/api/attestations/{sent['id']}/accept", json={}, headers=dpo.headers)
+    submit(b, deletion(b.engagement_id))
+
+    response = client.get("/api/exports/evidence-pack", params={"vendor_id": a.vendor_id}, headers=dpo.headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    manifest, files = _pack(response.content)
+    listed = {item["path"]: item for item in manifest["files"]}
+    assert set(files) - {"manifest.json"} == set(listed)
+    for path, item in listed.items():
+        assert hashlib.sha256(files[path]).hexdigest() == item["sha256"] and len(files[path]) == item["size"]
+
+    paths = sorted(listed)
+    assert any(p.startswith("agreements/") and p.endswith(".docx") for p in paths)
+    [evidence] = [p for p in paths if p.startswith("attestations/") and p.endswith(".pdf")]
+    assert files[evidence] == PDF
+    findings = json.loads(files["findings.json"])
+    assert {f["rule_id"] for f in findings} >= {"R6", "R8", "R9"} and all(
+        f["vendor_id"] == a.vendor_id for f in findings
+    )
+    assert any(
+        o["kind"] == "deletion_attestation" and o["status"] == "done" for o in json.loads(files["obligations.json"])
+    )
+    trail = json.loads(files["audit_trail.json"])
+    assert {"submit", "review"} <= {entry["action"] for entry in trail}
+    assert all(entry["hash"] for entry in trail)
+    assert b.engagement_id not in files["engagements.json"].decode()  # nothing of the other vendor
+    assert "index.html" in listed and evidence in files["index.html"].decode()
+
+    out = tmp_path / "everything.zip"
+    written = dpa(
+        "evidence-pack",
+        "--out",
+        str(out),
+        database_url=clean_database,
+        env={"STORAGE_URL": client.app.state.settings.storage_url},
+    )
+    assert written.returncode == 0, written.stderr
+    everything, all_files = _pack(out.read_bytes())
+    assert len([p for p in all_files if p.endswith(".pdf") and p.startswith("attestations/")]) == 2
+    assert all(hashlib.sha256(all_files[i["path"]]).hexdigest() == i["sha256"] for i in everything["files"])
+
+    assert client.get("/api/exports/evidence-pack", headers=vendors["a"].headers).status_code == 403
+    assert client.get("/api/exports/evidence-pack", headers=make_user("owner").headers).status_code == 403
+    assert client.get("/api/exports/evidence-pack", headers=make_user("auditor").headers).status_code == 200
+    missing = client.get(
+        "/api/exports/evidence-pack", params={"vendor_id": "00000000-0000-0000-0000-000000000000"}, headers=dpo.headers
+    )
+    assert missing.status_code == 404

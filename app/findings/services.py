@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -125,20 +125,32 @@ async def _apply(
 ) -> Outcome:
     outcome, now = Outcome(), utcnow()
     stored = {finding.key: finding for finding in existing}
+    new = []
     for key, (raised, engagement_id, vendor_id) in wanted.items():
         text = _text(raised)
         finding = stored.get(key)
         if finding is None:
-            session.add(
-                Finding(
-                    key=key, engagement_id=engagement_id, vendor_id=vendor_id, raised_at=now, raised_by=cause, **text
-                )
+            new.append(
+                {
+                    "id": uuid.uuid4(),
+                    "key": key,
+                    "status": FindingStatus.open.value,
+                    "engagement_id": engagement_id,
+                    "vendor_id": vendor_id,
+                    "raised_at": now,
+                    "raised_by": cause,
+                    "resolved_by": "",
+                    "updated_at": now,
+                    **text,
+                }
             )
-            outcome.raised += 1
         elif any(getattr(finding, name) != value for name, value in text.items()):
             for name, value in text.items():
                 setattr(finding, name, value)
             finding.updated_at = now
+    for start in range(0, len(new), 1000):  # one statement per thousand: a first pass raises many
+        await session.execute(insert(Finding), new[start : start + 1000])
+    outcome.raised = len(new)
     for key, finding in stored.items():
         if key not in wanted:
             finding.status = FindingStatus.resolved.value

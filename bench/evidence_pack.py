@@ -126,12 +126,12 @@ def main() -> None:
         ours = measure("ours", url, root, vendor_id, Path(folder) / "ours.zip")
     gib = FILES * SIZE / 1024**3
     print(f"evidence: {FILES} files of {SIZE // 1024**2} MB ({gib:.1f} GiB), one vendor")
-    print(
-        f"ours pack (plan + stream to a file): {ours[0]:.1f} s, peak RSS {ours[1]:.0f} MB (at start {ours[2]:.0f} MB), zip {ours[3] / 1024**3:.2f} GiB"
-    )
-    print(
-        f"bare zipfile of the same files:      {bare[0]:.1f} s, peak RSS {bare[1]:.0f} MB (at start {bare[2]:.0f} MB), zip {bare[3] / 1024**3:.2f} GiB"
-    )
+    for label, (elapsed, peak, before, size) in (
+        ("ours, plan and stream to a file:", ours),
+        ("bare zipfile, same files:", bare),
+    ):
+        gigabytes = size / 1024**3
+        print(f"{label:33} {elapsed:.1f} s, peak RSS {peak:.0f} MB (at start {before:.0f} MB), zip {gigabytes:.2f} GiB")
     print(f"ratio time ours / bare: {ours[0] / bare[0]:.2f}x; peak memory {ours[1]:.0f} MB (target < 200 MB)")
 
 

@@ -43,6 +43,11 @@ async def _download(
     )
 
 
+async def _documents(db_session: DbSession, agreement_id: uuid.UUID) -> list[DocumentPublic]:
+    documents = await services.get_documents(db_session, agreement_id=agreement_id)
+    return [DocumentPublic.model_validate(document) for document in documents]
+
+
 class TemplateController(Controller):
     path = "/api/templates"
     tags = ("agreements",)
@@ -218,8 +223,7 @@ class AgreementController(Controller):
     @get("/{agreement_id:uuid}/documents", summary="Rendered and signed files of an agreement")
     async def list_documents(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> list[DocumentPublic]:
         await services.get(db_session, agreement_id=agreement_id)
-        documents = await services.get_documents(db_session, agreement_id=agreement_id)
-        return [DocumentPublic.model_validate(document) for document in documents]
+        return await _documents(db_session, agreement_id)
 
     @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download a file")
     async def download(
@@ -256,8 +260,7 @@ class VendorAgreementController(Controller):
         self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
     ) -> list[DocumentPublic]:
         await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
-        documents = await services.get_documents(db_session, agreement_id=agreement_id)
-        return [DocumentPublic.model_validate(document) for document in documents]
+        return await _documents(db_session, agreement_id)
 
     @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download one of its files")
     async def download(

@@ -346,22 +346,23 @@ async def _for_change(session: AsyncSession, obligation_id: uuid.UUID, actor: Ac
     return obligation
 
 
-async def waive(session: AsyncSession, *, obligation_id: uuid.UUID, reason: str, actor: Actor) -> Obligation:
-    """A person decides a duty does not apply; no reminder goes out for it any more."""
-    obligation = await _for_change(session, obligation_id, actor)
-    _close(obligation, ObligationStatus.waived, f"user:{actor.label}", reason)
+async def _close_by(
+    session: AsyncSession, obligation: Obligation, status: ObligationStatus, note: str, actor: Actor
+) -> Obligation:
+    """A person closes it: no reminder goes out for it any more; its findings follow."""
+    _close(obligation, status, f"user:{actor.label}", note)
     await reminders.cancel_queued(session, obligation.id)
-    audit.record(
-        session,
-        actor,
-        AuditAction.update,
-        "obligation",
-        obligation.id,
-        {"status": ["open", "waived"], "reason": reason},
-    )
-    await findings.refresh(session, [obligation.engagement_id], f"obligation waived by {actor.label}")
+    changes = {"status": ["open", status.value], "reason" if status == ObligationStatus.waived else "reference": note}
+    audit.record(session, actor, AuditAction.update, "obligation", obligation.id, changes)
+    await findings.refresh(session, [obligation.engagement_id], f"obligation {status.value} by {actor.label}")
     await session.commit()
     return obligation
+
+
+async def waive(session: AsyncSession, *, obligation_id: uuid.UUID, reason: str, actor: Actor) -> Obligation:
+    """A person decides a duty does not apply."""
+    obligation = await _for_change(session, obligation_id, actor)
+    return await _close_by(session, obligation, ObligationStatus.waived, reason, actor)
 
 
 async def complete(session: AsyncSession, *, obligation_id: uuid.UUID, reference: str, actor: Actor) -> Obligation:
@@ -371,19 +372,7 @@ async def complete(session: AsyncSession, *, obligation_id: uuid.UUID, reference
         raise ConflictError(
             f"a {obligation.kind} obligation closes by itself (an accepted attestation or the registry's data)"
         )
-    _close(obligation, ObligationStatus.done, f"user:{actor.label}", reference)
-    await reminders.cancel_queued(session, obligation.id)
-    audit.record(
-        session,
-        actor,
-        AuditAction.update,
-        "obligation",
-        obligation.id,
-        {"status": ["open", "done"], "reference": reference},
-    )
-    await findings.refresh(session, [obligation.engagement_id], f"obligation completed by {actor.label}")
-    await session.commit()
-    return obligation
+    return await _close_by(session, obligation, ObligationStatus.done, reference, actor)
 
 
 @dataclass(frozen=True)

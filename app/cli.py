@@ -223,12 +223,16 @@ def evidence_pack(vendor_id: Any, out: str) -> None:
 
     storage = open_storage(settings().storage_url)
     title, entries = run_in_session(lambda session: pack.plan(session, storage, vendor_id))
-    size = 0
+    size, unreadable = 0, list[dict[str, str]]()
     with open(out, "wb") as file:
-        for chunk in pack.stream(title, entries):
+        for chunk in pack.stream(title, entries, unreadable=unreadable):
             file.write(chunk)
             size += len(chunk)
-    click.echo(f"wrote {out}: {len(entries) + 2} files, {size:,} bytes ({title})")
+    click.echo(f"wrote {out}: {len(entries) - len(unreadable) + 2} files, {size:,} bytes ({title})")
+    for item in unreadable:
+        click.echo(f"unreadable\t{item['path']}\t{item['error']}")
+    if unreadable:
+        raise click.exceptions.Exit(1)
 
 
 @cli.group()

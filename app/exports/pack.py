@@ -29,7 +29,7 @@ from app.agreements.models import Agreement, AgreementDocument
 from app.attestations.models import Attestation, EvidenceFile
 from app.audit.models import AuditEntry
 from app.core.errors import NotFoundError
-from app.core.storage import FileStore
+from app.core.storage import FileStore, StorageError
 from app.core.types import utcnow
 from app.engagements.models import Engagement, SubProcessor
 from app.exports import register
@@ -150,12 +150,15 @@ class _Chunks(io.RawIOBase):
         return chunk
 
 
-def _index(title: str, generated: datetime, manifest: list[dict[str, Any]]) -> bytes:
+def _index(title: str, generated: datetime, manifest: list[dict[str, Any]], problems: list[dict[str, str]]) -> bytes:
     rows = "\n".join(
         f'<tr><td><a href="{html.escape(item["path"])}">{html.escape(item["path"])}</a></td>'
         f"<td align=right>{item['size']:,}</td><td><code>{item['sha256']}</code></td></tr>"
         for item in manifest
     )
+    warning = "".join(f"<li>{html.escape(item['path'])}: {html.escape(item['error'])}</li>" for item in problems)
+    if warning:
+        warning = f"<h2>无法读取的文件 Files that could not be read</h2><ul>{warning}</ul>"
     page = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>证据包 Evidence pack: {html.escape(title)}</title></head>
 <body style="font-family: sans-serif">
@@ -167,16 +170,22 @@ manifest.json gives each file's SHA-256 and size, to check that none was altered
 <tr><th>文件 File</th><th>字节 Bytes</th><th>SHA-256</th></tr>
 {rows}
 </table>
+{warning}
 </body></html>
 """
     return page.encode()
 
 
-def stream(title: str, entries: list[Entry], generated: datetime | None = None) -> Iterator[bytes]:
-    """The ZIP, chunk by chunk: each file is read, hashed, written and let go."""
+def stream(
+    title: str, entries: list[Entry], generated: datetime | None = None, unreadable: list[dict[str, str]] | None = None
+) -> Iterator[bytes]:
+    """The ZIP, chunk by chunk: each file is read, hashed, written and let go. A stored file
+    that is missing or no longer matches its hash is left out and named in the manifest
+    (and in `unreadable`), rather than cutting the pack short."""
     generated = generated or utcnow()
     stamp = generated.timetuple()[:6]
     sink, manifest = _Chunks(), []
+    problems = unreadable if unreadable is not None else []
 
     def add(archive: zipfile.ZipFile, path: str, data: bytes) -> None:
         info = zipfile.ZipInfo(path, date_time=stamp)
@@ -185,14 +194,18 @@ def stream(title: str, entries: list[Entry], generated: datetime | None = None) 
 
     with zipfile.ZipFile(sink, "w", allowZip64=True) as archive:
         for entry in entries:
-            data = entry.load()
+            try:
+                data = entry.load()
+            except StorageError as error:
+                problems.append({"path": entry.path, "error": str(error)})
+                continue
             add(archive, entry.path, data)
             manifest.append({"path": entry.path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)})
             del data
             yield sink.take()
-        index = _index(title, generated, manifest)
+        index = _index(title, generated, manifest, problems)
         add(archive, "index.html", index)
         manifest.append({"path": "index.html", "sha256": hashlib.sha256(index).hexdigest(), "size": len(index)})
-        document = {"title": title, "generated_at": generated.isoformat(), "files": manifest}
+        document = {"title": title, "generated_at": generated.isoformat(), "files": manifest, "unreadable": problems}
         add(archive, "manifest.json", json.dumps(document, ensure_ascii=False, indent=2).encode())
     yield sink.take()

@@ -132,3 +132,37 @@ def test_the_evidence_pack_holds_everything_of_one_vendor_and_its_manifest_verif
         "/api/exports/evidence-pack", params={"vendor_id": "00000000-0000-0000-0000-000000000000"}, headers=dpo.headers
     )
     assert missing.status_code == 404
+
+
+def test_an_altered_stored_file_is_named_in_the_pack_not_served(
+    client: TestClient[Any],
+    vendors: dict[str, Side],
+    submit: Submit,
+    dpo: Account,
+    settings: Any,
+    clean_database: str,
+    tmp_path: Path,
+) -> None:
+    a = vendors["a"]
+    sent = submit(a, deletion(a.engagement_id)).json()
+    sha = sent["files"][0]["sha256"]
+    root = Path(settings.storage_url.removeprefix("file:"))
+    (root / sha[:2] / sha[2:4] / sha).write_bytes(b"%PDF-1.7 forged")
+    response = client.get("/api/exports/evidence-pack", params={"vendor_id": a.vendor_id}, headers=dpo.headers)
+    assert response.status_code == 200
+    manifest, files = _pack(response.content)
+    [problem] = manifest["unreadable"]
+    assert problem["path"].endswith("deletion.pdf") and "does not match its checksum" in problem["error"]
+    assert problem["path"] not in files and "could not be read" in files["index.html"].decode()
+    assert all(hashlib.sha256(files[i["path"]]).hexdigest() == i["sha256"] for i in manifest["files"])
+    out = tmp_path / "pack.zip"
+    result = dpa(
+        "evidence-pack",
+        "--vendor",
+        a.vendor_id,
+        "--out",
+        str(out),
+        database_url=clean_database,
+        env={"STORAGE_URL": settings.storage_url},
+    )
+    assert result.returncode == 1 and "unreadable\t" in result.stdout and out.exists()

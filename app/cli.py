@@ -231,6 +231,17 @@ def evidence_pack(vendor_id: Any, out: str) -> None:
     click.echo(f"wrote {out}: {len(entries) - len(unreadable) + 2} files, {size:,} bytes ({title})")
     for item in unreadable:
         click.echo(f"unreadable\t{item['path']}\t{item['error']}")
+
+    async def record(session: AsyncSession) -> None:
+        from app.audit import services as audit
+        from app.audit.schemas import AuditAction
+        from app.core.actor import CLI_ACTOR
+
+        changes = {"files": len(entries) - len(unreadable), "unreadable": len(unreadable), "out": out}
+        audit.record(session, CLI_ACTOR, AuditAction.export, "evidence_pack", vendor_id or "all", changes)
+        await session.commit()
+
+    run_in_session(record)
     if unreadable:
         raise click.exceptions.Exit(1)
 

@@ -121,6 +121,8 @@ def test_the_evidence_pack_holds_everything_of_one_vendor_and_its_manifest_verif
         env={"STORAGE_URL": client.app.state.settings.storage_url},
     )
     assert written.returncode == 0, written.stderr
+    exported = client.get("/api/audit", params={"object_type": "evidence_pack"}, headers=dpo.headers).json()["items"]
+    assert {entry["actor"] for entry in exported} == {dpo.email, "cli"}  # who took a pack, from the API or the CLI
     everything, all_files = _pack(out.read_bytes())
     assert len([p for p in all_files if p.endswith(".pdf") and p.startswith("attestations/")]) == 2
     assert all(hashlib.sha256(all_files[i["path"]]).hexdigest() == i["sha256"] for i in everything["files"])

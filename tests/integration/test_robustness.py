@@ -117,6 +117,7 @@ def _writes(registry: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         ("PATCH", f"/api/agreements/{registry['agreement']['id']}", {"term_start": "2026-01-01", "notice_days": 5}),
         ("POST", f"/api/agreements/{registry['agreement']['id']}/documents", {"format": "docx", "lang": "zh"}),
         ("POST", f"/api/agreements/{registry['agreement']['id']}/terminate", {"ended_on": "2026-06-01", "reason": "x"}),
+        ("POST", "/api/engagements/check", engagement_body(vendor["id"])),
     ]
 
 
@@ -173,7 +174,17 @@ def test_malformed_bodies_are_400(client: TestClient[Any], admin: Account, regis
     ],
 )
 def test_hostile_query_strings_never_cause_500(client: TestClient[Any], admin: Account, query: str) -> None:
-    for path in ("/api/vendors", "/api/engagements", "/api/audit", "/api/agreements"):
+    for path in (
+        "/api/vendors",
+        "/api/engagements",
+        "/api/audit",
+        "/api/agreements",
+        "/api/findings",
+        "/api/obligations",
+        "/api/attestations",
+        "/api/reminders",
+        "/api/exports/register.csv",
+    ):
         _assert_deliberate(client.get(f"{path}?{query}", headers=admin.headers), (path, query))
 
 

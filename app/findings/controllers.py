@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import DbSession
+from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.queries import get_or_404
 from app.core.schemas import Limit, Offset, Page
 from app.engagements import services as engagements
@@ -25,7 +27,7 @@ class FindingController(Controller):
         db_session: DbSession,
         vendor_id: FromQuery[uuid.UUID | None] = None,
         engagement_id: FromQuery[uuid.UUID | None] = None,
-        rule_id: FromQuery[str | None] = None,
+        rule_id: Annotated[str | None, QueryParameter(max_length=10, pattern=NO_CONTROL_CHARACTERS)] = None,
         severity: FromQuery[Severity | None] = None,
         status: FromQuery[FindingStatus | None] = FindingStatus.open,
         limit: Limit = 50,

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession
+from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.schemas import Limit, Offset, Page
 from app.reminders import services
 from app.reminders.schemas import DeadLetter, ReminderPublic
@@ -30,7 +32,7 @@ class ReminderController(Controller):
         actor: CurrentActor,
         obligation_id: FromQuery[uuid.UUID | None] = None,
         status: FromQuery[ReminderStatus | None] = None,
-        recipient: FromQuery[str | None] = None,
+        recipient: Annotated[str | None, QueryParameter(max_length=320, pattern=NO_CONTROL_CHARACTERS)] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[ReminderPublic]:

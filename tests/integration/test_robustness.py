@@ -171,6 +171,10 @@ def test_malformed_bodies_are_400(client: TestClient[Any], admin: Account, regis
         "status=",
         "owner_id=" + "0" * 40,
         "sensitive=2",
+        "rule_id=%00",
+        "recipient=%00",
+        "kind=%00",
+        "due_before=%00",
     ],
 )
 def test_hostile_query_strings_never_cause_500(client: TestClient[Any], admin: Account, query: str) -> None:

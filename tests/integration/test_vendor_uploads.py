@@ -259,3 +259,30 @@ def test_idempotency_keys_are_kept_over_a_day_then_purged(
     assert submit(a, deletion(a.engagement_id), key=str(uuid.uuid4())).status_code == 201  # purges the old record
     reused = submit(a, deletion(a.engagement_id, records_deleted=1), key=key)
     assert reused.status_code == 201 and reused.json()["id"] != first["id"]
+
+
+def test_malformed_multipart_is_400_and_changes_nothing(
+    client: TestClient[Any], vendors: dict[str, Side], clean_database: str
+) -> None:
+    a = vendors["a"]
+    url = "/api/vendor/attestations"
+    metadata = json.dumps(deletion(a.engagement_id))
+    attempts: list[dict[str, Any]] = [
+        {"files": [("files", ("d.pdf", PDF, "application/pdf"))]},  # no metadata
+        {"files": [("metadata", (None, metadata)), ("files", (None, "not a file"))]},
+        {
+            "files": [
+                ("metadata", ("m.json", metadata.encode(), "application/json")),
+                ("files", ("d.pdf", PDF, "application/pdf")),
+            ]
+        },
+        {"content": b"--x\r\nbroken", "headers": {"Content-Type": "multipart/form-data; boundary=x"}},
+        {"json": {"metadata": metadata}},
+        {"content": b"", "headers": {"Content-Type": "multipart/form-data"}},
+    ]
+    for attempt in attempts:
+        headers = {**a.headers, **attempt.pop("headers", {})}
+        response = client.post(url, headers=headers, **attempt)
+        assert 400 <= response.status_code < 500, (attempt, response.status_code, response.text)
+        assert "Traceback" not in response.text
+    assert _count(clean_database) == (0, 0)

@@ -65,12 +65,12 @@ def fingerprint(request: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def _replay(session: AsyncSession, scope: str, key: str, print_: str) -> Outcome | None:
+async def _replay(session: AsyncSession, scope: str, key: str, digest: str) -> Outcome | None:
     query = select(IdempotencyRecord).where(col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key)
     record = (await session.scalars(query)).first()
     if record is None:
         return None
-    if record.fingerprint != print_:
+    if record.fingerprint != digest:
         raise UnprocessableError(f"{HEADER} {key!r} was already used for a different request; use a new key")
     return Outcome(record.status_code, record.response, replayed=True)
 
@@ -88,8 +88,8 @@ async def run(
         outcome = await work()
         await session.commit()
         return outcome
-    print_ = fingerprint(request)
-    prior = await _replay(session, scope, key, print_)
+    digest = fingerprint(request)
+    prior = await _replay(session, scope, key, digest)
     if prior is not None:
         return prior
     try:
@@ -98,7 +98,7 @@ async def run(
                 col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.created_at) < utcnow() - RETENTION
             )
         )
-        record = IdempotencyRecord(scope=scope, key=key, fingerprint=print_)
+        record = IdempotencyRecord(scope=scope, key=key, fingerprint=digest)
         session.add(record)
         await session.flush()  # claims the key now; a concurrent twin waits or fails here
         outcome = await work()
@@ -106,7 +106,7 @@ async def run(
         await session.commit()
     except IntegrityError:
         await session.rollback()
-        prior = await _replay(session, scope, key, print_)
+        prior = await _replay(session, scope, key, digest)
         if prior is None:
             raise
         return prior

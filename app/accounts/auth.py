@@ -12,6 +12,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import services
 from app.core import security
@@ -31,6 +32,20 @@ def _refused(reason: str) -> NotAuthorizedException:
     return NotAuthorizedException(reason, headers=CHALLENGE)
 
 
+async def _identify(session: AsyncSession, credential: str, source: str | None) -> AuthenticationResult | str:
+    """Who the credential belongs to, or why it is refused."""
+    if credential.startswith(security.VENDOR_KEY_PREFIX + "_"):
+        found = await services.authenticate_vendor(session, key=credential, source=source)
+        if isinstance(found, str):
+            return found
+        key, vendor = found
+        return AuthenticationResult(user=vendor, auth=services.actor_for_vendor(key, vendor, source))
+    user = await services.authenticate(session, token=credential)
+    if user is None:
+        return "invalid, expired or revoked token"
+    return AuthenticationResult(user=user, auth=services.actor_for(user, source))
+
+
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         if QUERY_CREDENTIALS & set(connection.query_params):
@@ -43,22 +58,12 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         vendor_route = (connection.url.path + "/").startswith(VENDOR_PATH)
         state = connection.app.state
         async with state.sessionmaker() as session:
-            if credential.startswith(security.VENDOR_KEY_PREFIX + "_"):
-                found = await services.authenticate_vendor(session, key=credential, source=source)
-                if not isinstance(found, str):
-                    key, vendor = found
-                    result = AuthenticationResult(user=vendor, auth=services.actor_for_vendor(key, vendor, source))
-                reason = found if isinstance(found, str) else None
-            else:
-                user = await services.authenticate(session, token=credential)
-                reason = "invalid, expired or revoked token" if user is None else None
-                if user is not None:
-                    result = AuthenticationResult(user=user, auth=services.actor_for(user, source))
-            if reason is not None:
+            result = await _identify(session, credential, source)
+            if isinstance(result, str):
                 await services.record_failed_authentication(
                     session,
                     credential=credential,
-                    reason=reason,
+                    reason=result,
                     source=source,
                     method=str(connection.scope.get("method", "")),
                     path=connection.url.path,

@@ -23,6 +23,11 @@ class AgreementStatus(StrEnum):
     terminated = "terminated"
 
 
+# Statuses several domains reason about: the vendor is bound; the processing has ended.
+IN_FORCE = frozenset({AgreementStatus.signed, AgreementStatus.active})
+ENDED = frozenset({AgreementStatus.terminated, AgreementStatus.expired})
+
+
 class Language(StrEnum):
     zh = "zh"
     en = "en"

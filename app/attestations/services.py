@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from app.agreements.library import library
 from app.agreements.models import Agreement, AgreementDocument
+from app.agreements.schemas import ENDED
 from app.attestations.models import Attestation, EvidenceFile
 from app.attestations.schemas import (
     AttestationDetails,
@@ -40,7 +41,6 @@ from app.obligations import services as obligations
 from app.obligations.schemas import ObligationKind
 
 MAX_FILES = 20
-ENDED_AGREEMENT = ("terminated", "expired")
 REVIEWERS = ("owner", "dpo")
 
 
@@ -84,7 +84,7 @@ async def _check(session: AsyncSession, details: AttestationDetails, engagement:
             errors.add("metadata.completed_on", "is in the future")
         ended = await session.scalar(
             select(col(Agreement.id)).where(
-                col(Agreement.engagement_id) == engagement.id, col(Agreement.status).in_(ENDED_AGREEMENT)
+                col(Agreement.engagement_id) == engagement.id, col(Agreement.status).in_(ENDED)
             )
         )
         if ended is None and engagement.status != "terminated":

@@ -20,6 +20,14 @@ def today() -> date:
     return datetime.now(_zone).date()
 
 
+def years_after(start: date, years: int) -> date:
+    """The same day `years` later; 29 February becomes 28 February."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
 def local_date(moment: datetime) -> date:
     """The deployment's calendar date at an instant."""
     return moment.astimezone(_zone).date()

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from app.agreements.schemas import IN_FORCE
+from app.core.clock import years_after
 from app.engagements import taxonomy
 from app.findings.schemas import Severity
 
 FACE = "facial_recognition"
 MINORS = "minors_under_14"
 PRIVATE_SPACES = frozenset({"hotel_room", "bathroom", "changing_room", "toilet"})
-IN_FORCE = frozenset({"signed", "active"})
-FACES_FILING = 100_000
+FACES_FILING = 100_000  # facial-recognition measures 2025: a filing at 100,000 individuals
 A1_A6 = ("A1", "A2", "A3", "A4", "A5", "A6")
 
 
@@ -228,7 +229,7 @@ def r5_records_kept_too_briefly(facts: Facts) -> Iterator[Raised]:
     engagement = facts.engagement
     if engagement.pipia_date is None:
         return
-    needed = _years_after(engagement.pipia_date, 3)
+    needed = years_after(engagement.pipia_date, 3)
     kept = engagement.pipia_retained_until
     if kept is None or kept < needed:
         yield Raised(
@@ -768,10 +769,3 @@ def evaluate(facts: Facts) -> list[Raised]:
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _years_after(start: date, years: int) -> date:
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:
-        return start.replace(year=start.year + years, day=28)

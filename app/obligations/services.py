@@ -11,6 +11,7 @@ are not announced yet.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.agreements.models import Agreement
+from app.agreements.schemas import ENDED, IN_FORCE, AgreementStatus
 from app.attestations.models import Attestation
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
@@ -32,6 +34,7 @@ from app.core.queries import get_or_404, paginate, where_equal
 from app.core.types import utcnow
 from app.engagements.models import Engagement
 from app.findings import services as findings
+from app.findings.rules import FACE, FACES_FILING
 from app.obligations.kinds import SPECS
 from app.obligations.models import Obligation
 from app.obligations.schemas import (
@@ -48,15 +51,12 @@ from app.workdays import services as workdays
 from app.workdays.calendar import WorkingCalendar
 
 Kind = ObligationKind
-FACES_FILING_THRESHOLD = 100_000  # FR measures 2025: filing at >= 100,000 individuals
 BY_DATA = "data"  # closed_by / waived by the registry's data rather than a person
 
 
 # The vendor's attestation kind that closes each vendor-side obligation when accepted.
 CLOSED_BY_ATTESTATION = {spec.attestation_kind: kind for kind, spec in SPECS.items() if spec.attestation_kind}
-ENDED = frozenset({"terminated", "expired"})
-IN_FORCE = frozenset({"signed", "active"})
-RUNNING = frozenset({"active"}) | ENDED
+RUNNING = frozenset({AgreementStatus.active}) | ENDED
 
 
 @dataclass(frozen=True)
@@ -98,13 +98,6 @@ def for_vendor(obligation: Obligation) -> VendorObligation:
     )
 
 
-def years_after(start: date, years: int) -> date:
-    try:
-        return start.replace(year=start.year + years)
-    except ValueError:  # 29 February
-        return start.replace(year=start.year + years, day=28)
-
-
 def from_agreement(agreement: Agreement) -> list[Wanted]:
     wanted = []
     if agreement.status in IN_FORCE:
@@ -114,7 +107,7 @@ def from_agreement(agreement: Agreement) -> list[Wanted]:
     if agreement.status in RUNNING:
         end = agreement.ended_on or agreement.term_end
         years = 1
-        while (due := years_after(agreement.term_start, years)) <= end:
+        while (due := clock.years_after(agreement.term_start, years)) <= end:
             wanted.append(Wanted(f"{Kind.periodic_attestation}:{agreement.id}:{years}", Kind.periodic_attestation, due))
             years += 1
     if agreement.status in ENDED and agreement.ended_on is not None:
@@ -135,12 +128,12 @@ def from_engagement(
         met = f"{BY_DATA}:pipia_date {engagement.pipia_date}" if engagement.pipia_date else ""
         wanted.append(Wanted(key(Kind.pipia), Kind.pipia, engagement.start_date, met_by=met))
     if engagement.pipia_date is not None:
-        keep_until = years_after(engagement.pipia_date, 3)
+        keep_until = clock.years_after(engagement.pipia_date, 3)
         kept = engagement.pipia_retained_until is not None and engagement.pipia_retained_until >= keep_until
         met = f"{BY_DATA}:pipia_retained_until {engagement.pipia_retained_until}" if kept else ""
         wanted.append(Wanted(key(Kind.pipia_retention), Kind.pipia_retention, engagement.pipia_date, met_by=met))
-    faces = "facial_recognition" in engagement.pi_categories
-    if faces and (engagement.individuals_count or 0) >= FACES_FILING_THRESHOLD:
+    faces = FACE in engagement.pi_categories
+    if faces and (engagement.individuals_count or 0) >= FACES_FILING:
         # Counted from the day the threshold was first seen, even if the estimate is later redone.
         seen = existing.get(key(Kind.facial_recognition_filing))
         reached = (seen.basis_on if seen else None) or engagement.individuals_count_as_of or today
@@ -161,7 +154,7 @@ def from_engagement(
             kind = Kind.standard_contract_filing
             wanted.append(Wanted(key(kind), kind, due, provisional=calendar.provisional(effective, due)))
         elif engagement.cross_border_mechanism == "security_assessment":
-            expires = years_after(effective, 3)
+            expires = clock.years_after(effective, 3)
             due = calendar.add_working_days(expires, -60)
             kind = Kind.security_assessment_extension
             wanted.append(Wanted(key(kind), kind, due, provisional=calendar.provisional(due, expires)))
@@ -220,13 +213,10 @@ async def _existing(session: AsyncSession, *where: ColumnElement[bool]) -> dict[
     return {row.key: row for row in await session.scalars(select(Obligation).where(*where))}
 
 
-async def sync_agreement(session: AsyncSession, agreement: Agreement, *, now: datetime | None = None) -> None:
-    """Bring the agreement's obligations in line with its status and dates; the caller commits.
-    Reminders already due are queued in the same transaction."""
-    engagement = await session.get(Engagement, agreement.engagement_id)
-    owner_id = engagement.owner_id if engagement else agreement.owner_id
-    existing = await _existing(session, col(Obligation.agreement_id) == agreement.id)
-    touched = _apply(
+def _sync_agreement_rows(
+    session: AsyncSession, agreement: Agreement, owner_id: uuid.UUID | None, existing: dict[str, Obligation]
+) -> list[Obligation]:
+    return _apply(
         session,
         existing,
         from_agreement(agreement),
@@ -239,45 +229,70 @@ async def sync_agreement(session: AsyncSession, agreement: Agreement, *, now: da
             owner_id=owner_id,
         ),
     )
+
+
+def _sync_engagement_rows(
+    session: AsyncSession,
+    engagement: Engagement,
+    calendar: WorkingCalendar,
+    existing: dict[str, Obligation],
+    today: date,
+) -> list[Obligation]:
+    for row in existing.values():
+        if row.owner_id != engagement.owner_id and row.status == ObligationStatus.open:
+            row.owner_id = engagement.owner_id
+    return _apply(
+        session,
+        existing,
+        from_engagement(engagement, calendar, existing, today),
+        lambda want: _new(
+            want.kind, want, vendor_id=engagement.vendor_id, engagement_id=engagement.id, owner_id=engagement.owner_id
+        ),
+    )
+
+
+async def sync_agreement(session: AsyncSession, agreement: Agreement, *, now: datetime | None = None) -> None:
+    """Bring the agreement's obligations in line with its status and dates; the caller commits.
+    Reminders already due are queued in the same transaction."""
+    engagement = await session.get(Engagement, agreement.engagement_id)
+    owner_id = engagement.owner_id if engagement else agreement.owner_id
+    existing = await _existing(session, col(Obligation.agreement_id) == agreement.id)
+    touched = _sync_agreement_rows(session, agreement, owner_id, existing)
     await reminders.queue_due(session, touched, now or utcnow())
 
 
-async def sync_engagement(
-    session: AsyncSession,
-    engagement: Engagement,
-    *,
-    calendar: WorkingCalendar | None = None,
-    now: datetime | None = None,
-) -> None:
-    calendar = calendar or await workdays.load(session)
+async def sync_engagement(session: AsyncSession, engagement: Engagement, *, now: datetime | None = None) -> None:
+    """The same for the obligations an engagement's own data calls for (PIPIA, filings)."""
     existing = await _existing(
         session,
         col(Obligation.engagement_id) == engagement.id,
         col(Obligation.agreement_id).is_(None),
         col(Obligation.attestation_id).is_(None),
     )
-    for row in existing.values():
-        if row.owner_id != engagement.owner_id and row.status == ObligationStatus.open:
-            row.owner_id = engagement.owner_id
-    touched = _apply(
-        session,
-        existing,
-        from_engagement(engagement, calendar, existing, clock.today()),
-        lambda want: _new(
-            want.kind, want, vendor_id=engagement.vendor_id, engagement_id=engagement.id, owner_id=engagement.owner_id
-        ),
-    )
+    touched = _sync_engagement_rows(session, engagement, await workdays.load(session), existing, clock.today())
     await reminders.queue_due(session, touched, now or utcnow())
 
 
 async def sync_all(session: AsyncSession) -> None:
     """Derive every obligation again: after a calendar change, and once a day by the worker
-    (a year's holidays get announced; "today" moves on)."""
-    calendar = await workdays.load(session)
-    for engagement in await session.scalars(select(Engagement)):
-        await sync_engagement(session, engagement, calendar=calendar)
+    (a year's holidays get announced; "today" moves on). One query per table, whatever the size."""
+    calendar, today = await workdays.load(session), clock.today()
+    by_agreement: dict[uuid.UUID, dict[str, Obligation]] = defaultdict(dict)
+    by_engagement: dict[uuid.UUID, dict[str, Obligation]] = defaultdict(dict)
+    for row in await session.scalars(select(Obligation).where(col(Obligation.attestation_id).is_(None))):
+        if row.agreement_id is not None:
+            by_agreement[row.agreement_id][row.key] = row
+        else:
+            by_engagement[row.engagement_id][row.key] = row
+    engagements = {engagement.id: engagement for engagement in await session.scalars(select(Engagement))}
+    touched = []
+    for engagement in engagements.values():
+        touched += _sync_engagement_rows(session, engagement, calendar, by_engagement[engagement.id], today)
     for agreement in await session.scalars(select(Agreement)):
-        await sync_agreement(session, agreement)
+        parent = engagements.get(agreement.engagement_id)
+        owner_id = parent.owner_id if parent else agreement.owner_id
+        touched += _sync_agreement_rows(session, agreement, owner_id, by_agreement[agreement.id])
+    await reminders.queue_due(session, touched, utcnow())
 
 
 async def delete_for_engagement(session: AsyncSession, engagement_id: uuid.UUID) -> None:

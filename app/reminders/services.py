@@ -155,17 +155,17 @@ async def batch(session: AsyncSession, now: datetime) -> int:
     loose: dict[str, list[Reminder]] = defaultdict(list)
     for reminder in await session.scalars(query):
         loose[reminder.recipient].append(reminder)
+    pending = select(OutboxMessage).where(
+        col(OutboxMessage.recipient).in_(list(loose)), col(OutboxMessage.status) == "pending"
+    )
+    if _postgres(session):
+        pending = pending.with_for_update(skip_locked=True)  # one being sent right now is left alone
+    waiting = {message.recipient: message for message in await session.scalars(pending)} if loose else {}
     for recipient, reminders in loose.items():
-        pending = select(OutboxMessage).where(
-            col(OutboxMessage.recipient) == recipient, col(OutboxMessage.status) == "pending"
-        )
-        if _postgres(session):
-            pending = pending.with_for_update(skip_locked=True)  # one being sent right now is left alone
-        message = (await session.scalars(pending.limit(1))).first()
+        message = waiting.get(recipient)
         if message is None:
             message = OutboxMessage(recipient=recipient, next_attempt_at=now, created_at=now)
-            session.add(message)
-            await session.flush()
+            session.add(message)  # its id is set already; the flush inserts it before the reminders point to it
         else:
             message.next_attempt_at = min(message.next_attempt_at, now)
         for reminder in reminders:

@@ -11,9 +11,12 @@ import pytest
 from docx import Document
 from litestar.testing import TestClient
 from pypdf import PdfReader
+from sqlalchemy import select
 
+from app.agreements.coverage import covered
 from app.agreements.library import load
-from tests.conftest import Account
+from app.agreements.models import Agreement
+from tests.conftest import Account, run
 from tests.factories import engagement_body, vendor_body
 
 TERMS = {"term_start": "2026-01-05", "term_end": "2027-01-04"}
@@ -56,8 +59,12 @@ def _squash(text: str) -> str:
     return "".join(text.split())
 
 
+async def _rows(session: Any, model: Any) -> list[Any]:
+    return list(await session.scalars(select(model)))
+
+
 def test_camera_agreement_covers_every_required_item_in_both_languages(
-    client: TestClient[Any], demo: dict[str, Any]
+    client: TestClient[Any], demo: dict[str, Any], clean_database: str
 ) -> None:
     headers = demo["headers"]
     agreement = _agreement(client, headers, demo["camera"]["id"])
@@ -68,6 +75,9 @@ def test_camera_agreement_covers_every_required_item_in_both_languages(
     rows = {row["id"]: row for row in coverage["requirements"]}
     assert set(rows) == {f"A{n}" for n in range(1, 13)} | {f"B{n}" for n in range(1, 11)}
     assert "facial-data.v1" in rows["B7"]["clauses"]
+    # The findings' cheap coverage (clause metadata only) says what the composed document says.
+    [stored] = run(lambda session: _rows(session, Agreement), clean_database)
+    assert covered(stored) == {requirement for requirement, row in rows.items() if row["clauses"]}
 
     library = load()
     covering = {key for row in rows.values() for key in row["clauses"]}

@@ -192,7 +192,9 @@ def test_list_filters(client: TestClient[Any], admin: Account, engage: Callable[
     assert kinds(due_before="2026-02-28") == ["facial_recognition_filing"]
     assert kinds(due_after="2026-02-28") == ["pipia"]
     assert kinds(owner_id=admin.id, kind="pipia") == ["pipia"]
-    assert kinds(overdue=True) == kinds(status="overdue")  # both dates are past today or not, alike
+    # Both due dates (27 Feb and 1 Mar 2026) have passed: both are overdue, by either filter.
+    assert kinds(overdue=True) == kinds(status="overdue") == ["facial_recognition_filing", "pipia"]
+    assert kinds(status="done") == []
     assert client.get("/api/obligations", params={"status": "late"}, headers=admin.headers).status_code == 400
 
 

@@ -34,11 +34,16 @@ def settings() -> Settings:
 
 
 def run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction that lands through the settle step, like a request."""
+    from app.settle import settle
+
     async def run() -> T:
         engine = create_engine(settings().database_url)
         try:
             async with create_sessionmaker(engine)() as session:
-                return await work(session)
+                result = await work(session)
+                await settle(session)
+                return result
         finally:
             await engine.dispose()
 
@@ -100,7 +105,7 @@ def revision(message: str) -> None:
 def _engine_and_settings() -> tuple[Settings, Any]:
     from app.core import clock
     from app.core.database import pending_migrations
-    from app.reminders.worker import configure_policy
+    from app.worker import configure_policy
 
     config = settings()
     if pending_migrations(config.database_url):
@@ -116,7 +121,7 @@ def worker() -> None:
     recipient and send it; derive every deadline again once a day. Stop with Ctrl-C."""
     import signal
 
-    from app.reminders.worker import run_forever, single_worker
+    from app.worker import run_forever, single_worker
 
     config, engine = _engine_and_settings()
     where = f"SMTP {config.smtp.host}:{config.smtp.port}" if config.smtp else f"{config.outbox_dir}/ (.eml files)"
@@ -162,7 +167,7 @@ def reminders_run(once: bool, now: Any, dry_run: bool) -> None:
     """Queue, batch and send what is due at one moment, then exit."""
     from contextlib import nullcontext
 
-    from app.reminders.worker import one_pass, refresh, single_worker
+    from app.worker import one_pass, refresh, single_worker
 
     config, engine = _engine_and_settings()
 
@@ -239,7 +244,6 @@ def evidence_pack(vendor_id: Any, out: str) -> None:
 
         changes = {"files": len(entries) - len(unreadable), "unreadable": len(unreadable), "out": out}
         audit.record(session, CLI_ACTOR, AuditAction.export, "evidence_pack", vendor_id or "all", changes)
-        await session.commit()
 
     run_in_session(record)
     if unreadable:
@@ -410,14 +414,14 @@ def vendors() -> None:
 @click.option("--network", "networks", multiple=True, help="An IP address or network it works from (repeatable).")
 def vendors_issue_key(vendor_id: Any, name: str, networks: tuple[str, ...]) -> None:
     """Issue a key for one vendor (valid one year); prints the key (shown once) as the last line."""
-    from app.accounts import services
-    from app.accounts.schemas import VendorKeyCreate
     from app.core.actor import CLI_ACTOR
+    from app.vendors import services
+    from app.vendors.schemas import VendorKeyCreate
 
     data = VendorKeyCreate.model_validate({"name": name, "allowed_networks": list(networks)})
 
     async def work(session: AsyncSession) -> str:
-        key, row = await services.issue_vendor_key(session, vendor_id=vendor_id, data=data, actor=CLI_ACTOR)
+        key, row = await services.issue_key(session, vendor_id=vendor_id, data=data, actor=CLI_ACTOR)
         click.echo(f"issued key {row.hint} for vendor {vendor_id}, expires {row.expires_at:%Y-%m-%d}")
         return key
 
@@ -435,7 +439,7 @@ def users_list() -> None:
 
 def _describe(exc: BaseException) -> str | None:
     """One line for an error the user can fix, or None for a bug."""
-    from app.reminders.worker import WorkerError
+    from app.worker import WorkerError
 
     if isinstance(exc, WorkerError):
         return str(exc)

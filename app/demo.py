@@ -24,6 +24,7 @@ from app.engagements.models import Engagement
 from app.engagements.schemas import EngagementCreate, SubProcessorCreate
 from app.handler import services as handler
 from app.handler.schemas import HandlerProfileUpdate
+from app.settle import settle
 from app.vendors import services as vendors
 from app.vendors.models import Vendor
 from app.vendors.schemas import VendorCreate
@@ -39,7 +40,8 @@ def read(path: Path = DEMO_FILE) -> dict[str, Any]:
 
 
 async def load(session: AsyncSession, path: Path = DEMO_FILE) -> tuple[list[str], str]:
-    """Load what is missing; answer a report and a fresh token for the demo admin."""
+    """Load what is missing, through the services and the settle step, like any other writer;
+    answer a report and a fresh token for the demo admin."""
     demo = read(path)
     report: list[str] = []
     users: dict[str, User] = {}
@@ -69,6 +71,7 @@ async def load(session: AsyncSession, path: Path = DEMO_FILE) -> tuple[list[str]
         session, user_id=admin.id, data=TokenCreate(name=DEMO_TOKEN_NAME), actor=CLI_ACTOR
     )
     report.append(f"demo admin {DEMO_ADMIN}; API token (previous demo token revoked):")
+    await settle(session)  # one transaction: the demo lands whole, its deadlines and findings derived once
     return report, token
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, MediaType, Response, Router, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -15,15 +16,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import text
 
 import app
-from app.accounts.auth import PUBLIC_PATHS, TokenAuthenticationMiddleware
-from app.accounts.controllers import UserController, VendorKeyController
+from app import settle
+from app.accounts.controllers import UserController
 from app.agreements.controllers import AgreementController, TemplateController, VendorAgreementController
 from app.agreements.library import library
 from app.attestations.controllers import AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
+from app.authentication import PUBLIC_PATHS, TokenAuthenticationMiddleware
 from app.core import clock
 from app.core.database import create_engine, create_sessionmaker
-from app.core.deps import dependencies
+from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
 from app.core.ratelimit import RateLimiter
 from app.core.settings import Settings
@@ -34,9 +36,9 @@ from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
 from app.obligations.controllers import ObligationController, VendorObligationController
 from app.reminders.controllers import ReminderController
-from app.reminders.worker import configure_policy
-from app.vendors.controllers import VendorController
+from app.vendors.controllers import VendorController, VendorKeyController
 from app.workdays.controllers import CalendarController
+from app.worker import configure_policy
 
 VERSION = "0.1.0"
 
@@ -107,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         state=State({"vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit)}),
         lifespan=[database],
-        dependencies=dependencies,
+        dependencies={**dependencies, "settle": Provide(_provide_settle, sync_to_thread=False)},
         middleware=[DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers=exception_handlers,
         openapi_config=OpenAPIConfig(
@@ -132,6 +134,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         on_app_init=[_no_debug],
     )
+
+
+def _provide_settle(db_session: DbSession) -> Callable[[], Awaitable[None]]:
+    """Each handler that writes ends with `await settle()`: derive, then commit, once."""
+    return settle.bound(db_session)
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

@@ -1,6 +1,10 @@
 """Every table, so that Alembic and the tests see the whole schema from one import."""
 
-from app.accounts.models import ApiToken, User, VendorKey
+from typing import Any
+
+from sqlmodel import SQLModel
+
+from app.accounts.models import ApiToken, User
 from app.agreements.models import Agreement, AgreementDocument
 from app.attestations.models import Attestation, EvidenceFile
 from app.audit.chain import AuditHead
@@ -11,7 +15,7 @@ from app.findings.models import Finding
 from app.handler.models import HandlerProfile
 from app.obligations.models import Obligation
 from app.reminders.models import OutboxMessage, Reminder
-from app.vendors.models import Vendor
+from app.vendors.models import Vendor, VendorKey
 from app.workdays.models import CalendarOverride
 
 __all__ = [
@@ -35,3 +39,8 @@ __all__ = [
     "Vendor",
     "VendorKey",
 ]
+
+
+def metadata() -> Any:
+    """All tables: importing this module imported every model."""
+    return SQLModel.metadata

@@ -25,12 +25,12 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from app import worker
 from app.accounts.models import User
 from app.core.database import create_engine, create_sessionmaker, upgrade
 from app.core.settings import Settings
 from app.engagements.models import Engagement
 from app.obligations.models import Obligation
-from app.reminders import worker
 from app.vendors.models import Vendor
 
 NOW = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai

@@ -34,16 +34,17 @@ from litestar import Litestar, Request, post
 from litestar.params import MultipartBody
 from sqlalchemy import select
 
-from app.accounts import services as accounts
-from app.accounts.schemas import VendorKeyCreate
 from app.agreements import services as agreements
 from app.agreements.schemas import AgreementCreate
 from app.attestations.controllers import AttestationUpload
 from app.core.actor import CLI_ACTOR
+from app.core.changes import mark
 from app.core.database import create_engine, create_sessionmaker, upgrade
 from app.demo import load as load_demo
 from app.engagements.models import Engagement
-from app.obligations import services as obligations
+from app.settle import settle
+from app.vendors import services as vendors
+from app.vendors.schemas import VendorKeyCreate
 
 ROUNDS = 40
 SIZE = 1024 * 1024
@@ -77,11 +78,11 @@ async def prepare(url: str) -> tuple[str, str]:
             actor=CLI_ACTOR,
         )
         agreement.status, agreement.ended_on = "terminated", date(2026, 11, 1)
-        await obligations.sync_agreement(session, agreement)
-        await session.commit()
-        key, _ = await accounts.issue_vendor_key(
+        mark(session, "benchmark set-up", agreement=agreement.id)
+        key, _ = await vendors.issue_key(
             session, vendor_id=engagement.vendor_id, data=VendorKeyCreate(name="bench"), actor=CLI_ACTOR
         )
+        await settle(session)
     await engine.dispose()
     return key, str(engagement.id)
 

@@ -28,9 +28,11 @@ from sqlalchemy.engine import make_url
 from app.accounts import services as accounts
 from app.accounts.schemas import Role, UserCreate
 from app.core.actor import CLI_ACTOR
-from app.core.database import create_engine, create_sessionmaker, metadata, upgrade
+from app.core.database import create_engine, create_sessionmaker, upgrade
 from app.core.settings import RateLimit, Settings, parse_database_url
 from app.main import create_app
+from app.models import metadata
+from app.settle import settle
 
 
 def _database_url(tmp: Path) -> str:
@@ -121,11 +123,13 @@ def make_user(client: TestClient[Any], database_url: str) -> Callable[..., Accou
         address = email or f"{role}{next(counter)}@test.example"
 
         async def create(session: Any) -> tuple[Any, str]:
-            return await accounts.create(
+            created = await accounts.create(
                 session,
                 data=UserCreate(email=address, role=Role(role), name=role.title()),
                 actor=CLI_ACTOR,
             )
+            await settle(session)
+            return created
 
         user, token = run(create, database_url)
         return Account(id=str(user.id), email=user.email, role=user.role, token=token)

@@ -13,11 +13,8 @@ from app.accounts.schemas import (
     UserCreate,
     UserCreated,
     UserPublic,
-    VendorKeyCreate,
-    VendorKeyIssued,
-    VendorKeyPublic,
 )
-from app.core.deps import CurrentActor, DbSession
+from app.core.deps import CurrentActor, DbSession, Settle
 
 
 class UserController(Controller):
@@ -34,15 +31,20 @@ class UserController(Controller):
         return UserPublic.model_validate(await services.get(db_session, user_id=actor.user_id))
 
     @post("/", summary="Create a user (admin); answers the first API token once")
-    async def create_user(self, db_session: DbSession, actor: CurrentActor, data: JSONBody[UserCreate]) -> UserCreated:
+    async def create_user(
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, data: JSONBody[UserCreate]
+    ) -> UserCreated:
         user, token = await services.create(db_session, data=data, actor=actor)
+        await settle()
         return UserCreated.model_validate({**UserPublic.model_validate(user).model_dump(), "token": token})
 
     @post("/{user_id:uuid}/deactivate", status_code=200, summary="Deactivate a user (admin)")
     async def deactivate_user(
-        self, db_session: DbSession, actor: CurrentActor, user_id: FromPath[uuid.UUID]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, user_id: FromPath[uuid.UUID]
     ) -> UserPublic:
-        return UserPublic.model_validate(await services.deactivate(db_session, user_id=user_id, actor=actor))
+        user = await services.deactivate(db_session, user_id=user_id, actor=actor)
+        await settle()
+        return UserPublic.model_validate(user)
 
     @get("/{user_id:uuid}/tokens", summary="List a user's API tokens (own, or admin)")
     async def list_tokens(
@@ -53,42 +55,25 @@ class UserController(Controller):
 
     @post("/{user_id:uuid}/tokens", summary="Issue an API token (own, or admin); shown once")
     async def issue_token(
-        self, db_session: DbSession, actor: CurrentActor, user_id: FromPath[uuid.UUID], data: JSONBody[TokenCreate]
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        user_id: FromPath[uuid.UUID],
+        data: JSONBody[TokenCreate],
     ) -> TokenIssued:
         token, row = await services.issue_token(db_session, user_id=user_id, data=data, actor=actor)
+        await settle()
         return TokenIssued.model_validate({**TokenPublic.model_validate(row).model_dump(), "token": token})
 
     @delete("/{user_id:uuid}/tokens/{token_id:uuid}", summary="Revoke an API token, at once")
     async def revoke_token(
-        self, db_session: DbSession, actor: CurrentActor, user_id: FromPath[uuid.UUID], token_id: FromPath[uuid.UUID]
-    ) -> None:
-        await services.revoke_token(db_session, user_id=user_id, token_id=token_id, actor=actor)
-
-
-class VendorKeyController(Controller):
-    path = "/api/vendors/{vendor_id:uuid}/keys"
-    tags = ("vendors",)
-
-    @get("/", summary="A vendor's API keys (prefix, expiry, last use; never the key)")
-    async def list_keys(
-        self, db_session: DbSession, actor: CurrentActor, vendor_id: FromPath[uuid.UUID]
-    ) -> list[VendorKeyPublic]:
-        rows = await services.get_vendor_keys(db_session, vendor_id=vendor_id, actor=actor)
-        return [VendorKeyPublic.model_validate(row) for row in rows]
-
-    @post("/", summary="Issue a key for this vendor (admin, DPO or the vendor's owner); shown once")
-    async def issue_key(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
-        vendor_id: FromPath[uuid.UUID],
-        data: JSONBody[VendorKeyCreate],
-    ) -> VendorKeyIssued:
-        key, row = await services.issue_vendor_key(db_session, vendor_id=vendor_id, data=data, actor=actor)
-        return VendorKeyIssued.model_validate({**VendorKeyPublic.model_validate(row).model_dump(), "key": key})
-
-    @delete("/{key_id:uuid}", summary="Revoke a vendor key, at once on every instance")
-    async def revoke_key(
-        self, db_session: DbSession, actor: CurrentActor, vendor_id: FromPath[uuid.UUID], key_id: FromPath[uuid.UUID]
+        user_id: FromPath[uuid.UUID],
+        token_id: FromPath[uuid.UUID],
     ) -> None:
-        await services.revoke_vendor_key(db_session, vendor_id=vendor_id, key_id=key_id, actor=actor)
+        await services.revoke_token(db_session, user_id=user_id, token_id=token_id, actor=actor)
+        await settle()

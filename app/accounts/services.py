@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.accounts.models import ApiToken, User, VendorKey
-from app.accounts.schemas import TokenCreate, UserCreate, VendorKeyCreate
+from app.accounts.models import ApiToken, User
+from app.accounts.schemas import TokenCreate, UserCreate
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import security
-from app.core.actor import ADMIN, VENDOR, Actor
+from app.core.actor import ADMIN, Actor
 from app.core.errors import (
     ConflictError,
     InvalidReferenceError,
@@ -24,30 +23,14 @@ from app.core.errors import (
 )
 from app.core.queries import get_or_404
 from app.core.types import utcnow
-from app.vendors.models import Vendor
 
 # last_used_at is written at most this often per token, so that reading the API does not
 # turn every request into a write (SQLite has one writer).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-VENDOR_KEY_LIFETIME = timedelta(days=365)
-VENDOR_KEY_MAX_LIFETIME = timedelta(days=2 * 365)
-
-
 def actor_for(user: User, source: str | None = None) -> Actor:
     return Actor(label=user.email, role=user.role, user_id=user.id, source=source)
-
-
-def actor_for_vendor(key: VendorKey, vendor: Vendor, source: str | None = None) -> Actor:
-    name = vendor.legal_name_en or vendor.legal_name_zh
-    return Actor(
-        label=f"vendor key {key.hint} ({name})"[:320],
-        role=VENDOR,
-        vendor_id=vendor.id,
-        key_id=key.id,
-        source=source,
-    )
 
 
 async def get(session: AsyncSession, *, user_id: uuid.UUID) -> User:
@@ -72,7 +55,6 @@ async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tu
     await session.flush()
     token, _ = _add_token(session, user, TokenCreate(name="first"))
     audit.record(session, actor, AuditAction.create, "user", user.id, data.model_dump())
-    await session.commit()
     return user, token
 
 
@@ -105,7 +87,6 @@ async def issue_token(
         row.id,
         {"user_id": user.id, "name": data.name},
     )
-    await session.commit()
     return token, row
 
 
@@ -126,7 +107,6 @@ async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: u
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(session, actor, AuditAction.update, "api_token", row.id, {"revoked_at": row.revoked_at})
-        await session.commit()
 
 
 async def revoke_tokens_named(session: AsyncSession, *, user: User, name: str) -> None:
@@ -153,113 +133,11 @@ async def authenticate(session: AsyncSession, *, token: str) -> User | None:
         return None
     row, user = found
     now = utcnow()
-    if row.revoked_at is not None or _expired(row.expires_at, now) or not user.is_active:
+    if row.revoked_at is not None or security.is_expired(row.expires_at, now) or not user.is_active:
         return None
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
         row.last_used_at = now
-        await session.commit()
     return user
-
-
-async def authenticate_vendor(session: AsyncSession, *, key: str, source: str | None) -> tuple[VendorKey, Vendor] | str:
-    """The key and its vendor, or why the key is refused. Malformed keys never reach the database."""
-    if not security.is_well_formed(key, security.VENDOR_KEY_PREFIX):
-        return "malformed key"
-    query = (
-        select(VendorKey, Vendor)
-        .join(Vendor, col(Vendor.id) == col(VendorKey.vendor_id))
-        .where(col(VendorKey.key_hash) == security.token_hash(key))
-    )
-    found = (await session.execute(query)).first()
-    if found is None:
-        return "unknown key"
-    row, vendor = found
-    now = utcnow()
-    if row.revoked_at is not None:
-        return "revoked key"
-    if _expired(row.expires_at, now):
-        return "expired key"
-    if not network_allowed(source, row.allowed_networks):
-        return f"key not allowed from {source}"
-    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        await session.commit()
-    return row, vendor
-
-
-def network_allowed(source: str | None, networks: list[str]) -> bool:
-    if not networks:
-        return True
-    try:
-        address = ipaddress.ip_address(source or "")
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(network) for network in networks)
-
-
-async def _vendor_for_keys(session: AsyncSession, vendor_id: uuid.UUID, actor: Actor, *, changing: bool) -> Vendor:
-    vendor = await get_or_404(session, Vendor, vendor_id, "vendor")
-    # Keys open our data to a third party: the DPO, an admin or the vendor's owner decide.
-    if changing and actor.role != "dpo":
-        actor.require_writer(vendor.owner_id)
-    return vendor
-
-
-async def issue_vendor_key(
-    session: AsyncSession, *, vendor_id: uuid.UUID, data: VendorKeyCreate, actor: Actor
-) -> tuple[str, VendorKey]:
-    vendor = await _vendor_for_keys(session, vendor_id, actor, changing=True)
-    now = utcnow()
-    expires_at = data.expires_at or now + VENDOR_KEY_LIFETIME
-    if expires_at <= now:
-        raise InvalidReferenceError("expires_at", "must be in the future")
-    if expires_at > now + VENDOR_KEY_MAX_LIFETIME:
-        raise InvalidReferenceError("expires_at", "at most two years ahead; issue a new key before then")
-    key = security.new_token(security.VENDOR_KEY_PREFIX)
-    row = VendorKey(
-        vendor_id=vendor.id,
-        name=data.name,
-        key_hash=security.token_hash(key),
-        hint=security.token_hint(key),
-        allowed_networks=data.allowed_networks,
-        created_by_id=actor.user_id,
-        expires_at=expires_at,
-    )
-    session.add(row)
-    await session.flush()
-    audit.record(
-        session,
-        actor,
-        AuditAction.create,
-        "vendor_key",
-        row.id,
-        {
-            "vendor_id": vendor.id,
-            "name": data.name,
-            "expires_at": expires_at,
-            "allowed_networks": data.allowed_networks,
-        },
-    )
-    await session.commit()
-    return key, row
-
-
-async def get_vendor_keys(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -> list[VendorKey]:
-    await _vendor_for_keys(session, vendor_id, actor, changing=False)
-    query = select(VendorKey).where(col(VendorKey.vendor_id) == vendor_id).order_by(col(VendorKey.created_at))
-    return list(await session.scalars(query))
-
-
-async def revoke_vendor_key(session: AsyncSession, *, vendor_id: uuid.UUID, key_id: uuid.UUID, actor: Actor) -> None:
-    """Effective at once on every instance: each request reads the key's row."""
-    await _vendor_for_keys(session, vendor_id, actor, changing=True)
-    row = await session.get(VendorKey, key_id)
-    if row is None or row.vendor_id != vendor_id:
-        raise NotFoundError("key not found")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        audit.record(session, actor, AuditAction.update, "vendor_key", row.id, {"revoked_at": row.revoked_at})
-        await session.commit()
 
 
 async def record_failed_authentication(
@@ -276,11 +154,6 @@ async def record_failed_authentication(
         hint[:64],
         {"reason": reason, "request": f"{method} {path}"},
     )
-    await session.commit()
-
-
-def _expired(expires_at: datetime | None, now: datetime) -> bool:
-    return expires_at is not None and expires_at <= now
 
 
 async def deactivate(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> User:
@@ -291,7 +164,6 @@ async def deactivate(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor)
     if user.is_active:
         user.is_active = False
         audit.record(session, actor, AuditAction.update, "user", user.id, {"is_active": [True, False]})
-        await session.commit()
     return user
 
 

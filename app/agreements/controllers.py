@@ -24,7 +24,7 @@ from app.agreements.schemas import (
     Termination,
     VendorAgreement,
 )
-from app.core.deps import CurrentActor, DbSession, Storage
+from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import file_response
 from app.core.errors import field_error
 from app.core.schemas import Limit, Offset, Page
@@ -33,11 +33,17 @@ SIGNED_COPY_LIMIT = 20 * 1024 * 1024
 
 
 async def _download(
-    db_session: DbSession, storage: Storage, actor: CurrentActor, agreement_id: uuid.UUID, document_id: uuid.UUID
+    db_session: DbSession,
+    settle: Settle,
+    storage: Storage,
+    actor: CurrentActor,
+    agreement_id: uuid.UUID,
+    document_id: uuid.UUID,
 ) -> Response[bytes]:
     document, content = await services.get_document(
         db_session, agreement_id=agreement_id, document_id=document_id, storage=storage, actor=actor
     )
+    await settle()  # a vendor's download is audited
     return file_response(
         content, content_type=document.content_type, filename=document.filename, sha256=document.sha256
     )
@@ -104,9 +110,11 @@ class AgreementController(Controller):
 
     @post("/", summary="Generate a draft agreement for an engagement")
     async def create_agreement(
-        self, db_session: DbSession, actor: CurrentActor, data: JSONBody[AgreementCreate]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, data: JSONBody[AgreementCreate]
     ) -> AgreementPublic:
-        return AgreementPublic.model_validate(await services.create(db_session, data=data, actor=actor))
+        agreement = await services.create(db_session, data=data, actor=actor)
+        await settle()
+        return AgreementPublic.model_validate(agreement)
 
     @get("/{agreement_id:uuid}", summary="Get an agreement")
     async def get_agreement(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> AgreementPublic:
@@ -116,18 +124,21 @@ class AgreementController(Controller):
     async def update_agreement(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         data: JSONBody[AgreementUpdate],  # type: ignore[valid-type]
     ) -> AgreementPublic:
         agreement = await services.update(db_session, agreement_id=agreement_id, patch=data, actor=actor)
+        await settle()
         return AgreementPublic.model_validate(agreement)
 
     @delete("/{agreement_id:uuid}", summary="Delete a draft")
     async def delete_agreement(
-        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
     ) -> None:
         await services.delete(db_session, agreement_id=agreement_id, actor=actor)
+        await settle()
 
     @get("/{agreement_id:uuid}/coverage", summary="Which clause covers which legal requirement (A1-A12, B1-B10)")
     async def get_coverage(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> Coverage:
@@ -140,21 +151,23 @@ class AgreementController(Controller):
 
     @post("/{agreement_id:uuid}/new-version", summary="A new draft from today's registry data, superseding this one")
     async def new_version(
-        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
     ) -> AgreementPublic:
-        return AgreementPublic.model_validate(
-            await services.new_version(db_session, agreement_id=agreement_id, actor=actor)
-        )
+        agreement = await services.new_version(db_session, agreement_id=agreement_id, actor=actor)
+        await settle()
+        return AgreementPublic.model_validate(agreement)
 
     @post("/{agreement_id:uuid}/issue", status_code=200, summary="Issue to the vendor (needs A1-A12 covered)")
     async def issue(
         self,
         storage: Storage,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
     ) -> AgreementPublic:
         agreement = await services.issue(db_session, agreement_id=agreement_id, storage=storage, actor=actor)
+        await settle()
         return AgreementPublic.model_validate(agreement)
 
     @post(
@@ -167,6 +180,7 @@ class AgreementController(Controller):
         self,
         storage: Storage,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         data: MultipartBody[dict[str, UploadFile]],
@@ -178,32 +192,41 @@ class AgreementController(Controller):
         agreement = await services.sign(
             db_session, agreement_id=agreement_id, signed_pdf=content, storage=storage, actor=actor
         )
+        await settle()
         return AgreementPublic.model_validate(agreement)
 
     @post("/{agreement_id:uuid}/activate", status_code=200, summary="Mark a signed agreement active")
     async def activate(
-        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
     ) -> AgreementPublic:
-        return AgreementPublic.model_validate(
-            await services.activate(db_session, agreement_id=agreement_id, actor=actor)
-        )
+        agreement = await services.activate(db_session, agreement_id=agreement_id, actor=actor)
+        await settle()
+        return AgreementPublic.model_validate(agreement)
 
     @post("/{agreement_id:uuid}/terminate", status_code=200, summary="Terminate; the deletion deadline runs from then")
     async def terminate(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         data: JSONBody[Termination],
     ) -> AgreementPublic:
         agreement = await services.terminate(db_session, agreement_id=agreement_id, data=data, actor=actor)
+        await settle()
         return AgreementPublic.model_validate(agreement)
 
     @post("/{agreement_id:uuid}/expire", status_code=200, summary="Mark an active agreement expired")
     async def expire(
-        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID], data: JSONBody[Expiry]
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+        data: JSONBody[Expiry],
     ) -> AgreementPublic:
         agreement = await services.expire(db_session, agreement_id=agreement_id, data=data, actor=actor)
+        await settle()
         return AgreementPublic.model_validate(agreement)
 
     @post("/{agreement_id:uuid}/documents", summary="Render the agreement as DOCX or PDF and store it")
@@ -211,6 +234,7 @@ class AgreementController(Controller):
         self,
         storage: Storage,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         data: JSONBody[RenderRequest],
@@ -218,6 +242,7 @@ class AgreementController(Controller):
         document = await services.render_document(
             db_session, agreement_id=agreement_id, request=data, storage=storage, actor=actor
         )
+        await settle()
         return DocumentPublic.model_validate(document)
 
     @get("/{agreement_id:uuid}/documents", summary="Rendered and signed files of an agreement")
@@ -230,11 +255,12 @@ class AgreementController(Controller):
         self,
         storage: Storage,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         document_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        return await _download(db_session, storage, actor, agreement_id, document_id)
+        return await _download(db_session, settle, storage, actor, agreement_id, document_id)
 
 
 class VendorAgreementController(Controller):
@@ -267,8 +293,9 @@ class VendorAgreementController(Controller):
         self,
         storage: Storage,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         document_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        return await _download(db_session, storage, actor, agreement_id, document_id)
+        return await _download(db_session, settle, storage, actor, agreement_id, document_id)

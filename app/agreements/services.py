@@ -34,6 +34,7 @@ from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
 from app.core.actor import Actor
+from app.core.changes import mark
 from app.core.errors import (
     ConflictError,
     FieldErrors,
@@ -47,9 +48,7 @@ from app.core.schemas import merge_patch
 from app.core.storage import FileStore
 from app.core.types import utcnow
 from app.engagements import services as engagements
-from app.findings import services as findings
 from app.handler.models import PROFILE_ID, HandlerProfile
-from app.obligations import services as obligations
 from app.vendors.models import Vendor
 
 Status = AgreementStatus
@@ -158,7 +157,6 @@ async def create(
         agreement.id,
         {**data.model_dump(), "number": agreement.number, "template_version": version.version},
     )
-    await session.commit()
     return agreement
 
 
@@ -173,8 +171,7 @@ async def update(session: AsyncSession, *, agreement_id: uuid.UUID, patch: BaseM
     _require_draft(agreement)
     data = merge_patch(agreement, patch, AgreementTermsUpdate)
     _check_terms(data)
-    if audit.apply_update(session, actor, agreement, data, "agreement"):
-        await session.commit()
+    audit.apply_update(session, actor, agreement, data, "agreement")
     return agreement
 
 
@@ -187,7 +184,6 @@ async def delete(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor
         await session.delete(document)
     await session.flush()
     await session.delete(agreement)
-    await session.commit()
 
 
 def _terms(agreement: Agreement) -> dict[str, Any]:
@@ -325,7 +321,6 @@ async def render_document(
         document.id,
         {"agreement_id": agreement.id, "sha256": document.sha256, "format": document.format},
     )
-    await session.commit()
     return document
 
 
@@ -347,7 +342,6 @@ async def get_document(
         audit.record(
             session, actor, AuditAction.download, "agreement_document", document.id, {"sha256": document.sha256}
         )
-        await session.commit()
     return document, content
 
 
@@ -380,6 +374,8 @@ async def _transition(session: AsyncSession, agreement: Agreement, action: str, 
     )
     agreement.status = target.value
     agreement.updated_at = utcnow()
+    # A status starts or ends duties (renewal, deletion) and moves the engagement's findings.
+    mark(session, f"agreement {agreement.number} {target.value} by {actor.label}", agreement=agreement.id)
 
 
 async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: FileStore, actor: Actor) -> Agreement:
@@ -397,7 +393,6 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
         data = await render_async(agreement, request)
         await _store(session, storage, agreement, data, kind="generated", fmt=fmt.value, lang=Language.bilingual.value)
     agreement.issued_at = utcnow()
-    await session.commit()
     return agreement
 
 
@@ -410,11 +405,6 @@ async def sign(
         raise field_error("file", "the signed copy must be a PDF (its content does not start with %PDF-)")
     await _store(session, storage, agreement, signed_pdf, kind="signed", fmt="pdf", lang=None)
     agreement.signed_at = utcnow()
-    await obligations.sync_agreement(session, agreement)
-    await findings.refresh(
-        session, [agreement.engagement_id], f"agreement {agreement.number} {agreement.status} by {actor.label}"
-    )
-    await session.commit()
     return agreement
 
 
@@ -422,11 +412,6 @@ async def activate(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Act
     agreement = await get(session, agreement_id=agreement_id)
     await _transition(session, agreement, "activate", actor)
     agreement.activated_at = utcnow()
-    await obligations.sync_agreement(session, agreement)
-    await findings.refresh(
-        session, [agreement.engagement_id], f"agreement {agreement.number} {agreement.status} by {actor.label}"
-    )
-    await session.commit()
     return agreement
 
 
@@ -437,11 +422,6 @@ async def terminate(session: AsyncSession, *, agreement_id: uuid.UUID, data: Ter
     if data.ended_on < agreement.term_start:
         raise field_error("ended_on", f"{data.ended_on} is before the term start {agreement.term_start}")
     agreement.ended_on, agreement.end_reason = data.ended_on, data.reason
-    await obligations.sync_agreement(session, agreement)
-    await findings.refresh(
-        session, [agreement.engagement_id], f"agreement {agreement.number} {agreement.status} by {actor.label}"
-    )
-    await session.commit()
     return agreement
 
 
@@ -450,9 +430,4 @@ async def expire(session: AsyncSession, *, agreement_id: uuid.UUID, data: Expiry
     await _transition(session, agreement, "expire", actor)
     agreement.ended_on = data.ended_on or agreement.term_end
     agreement.end_reason = "expired"
-    await obligations.sync_agreement(session, agreement)
-    await findings.refresh(
-        session, [agreement.engagement_id], f"agreement {agreement.number} {agreement.status} by {actor.label}"
-    )
-    await session.commit()
     return agreement

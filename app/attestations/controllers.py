@@ -23,7 +23,7 @@ from app.attestations.schemas import (
     details_adapter,
 )
 from app.core import idempotency, uploads
-from app.core.deps import CurrentActor, DbSession, Storage
+from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import file_response
 from app.core.errors import field_error, validation_exception
 from app.core.schemas import Limit, Offset, Page
@@ -62,6 +62,7 @@ class VendorAttestationController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         storage: Storage,
         data: MultipartBody[AttestationUpload],
@@ -101,7 +102,7 @@ class VendorAttestationController(Controller):
             return idempotency.Outcome(201, body)
 
         outcome = await idempotency.run(
-            db_session, scope=f"vendor:{actor.vendor}", key=key, request=fingerprint, work=work
+            db_session, scope=f"vendor:{actor.vendor}", key=key, request=fingerprint, work=work, settle=settle
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         return Response(outcome.body, status_code=outcome.status_code, headers=headers)
@@ -139,20 +140,27 @@ class VendorAttestationController(Controller):
     async def download(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         storage: Storage,
         attestation_id: FromPath[uuid.UUID],
         file_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        return await _download(db_session, actor, storage, attestation_id, file_id)
+        return await _download(db_session, settle, actor, storage, attestation_id, file_id)
 
 
 async def _download(
-    db_session: DbSession, actor: CurrentActor, storage: Storage, attestation_id: uuid.UUID, file_id: uuid.UUID
+    db_session: DbSession,
+    settle: Settle,
+    actor: CurrentActor,
+    storage: Storage,
+    attestation_id: uuid.UUID,
+    file_id: uuid.UUID,
 ) -> Response[bytes]:
     file, content = await services.get_file(
         db_session, attestation_id=attestation_id, file_id=file_id, storage=storage, actor=actor
     )
+    await settle()  # a vendor's download is audited
     return file_response(content, content_type=file.content_type, filename=file.filename, sha256=file.sha256)
 
 
@@ -190,26 +198,34 @@ class AttestationController(Controller):
     async def download(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         storage: Storage,
         attestation_id: FromPath[uuid.UUID],
         file_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        return await _download(db_session, actor, storage, attestation_id, file_id)
+        return await _download(db_session, settle, actor, storage, attestation_id, file_id)
 
     @post("/{attestation_id:uuid}/accept", status_code=200, summary="Accept (owner or DPO); closes its obligation")
     async def accept(
-        self, db_session: DbSession, actor: CurrentActor, attestation_id: FromPath[uuid.UUID], data: JSONBody[Review]
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        attestation_id: FromPath[uuid.UUID],
+        data: JSONBody[Review],
     ) -> AttestationPublic:
         attestation = await services.review(
             db_session, attestation_id=attestation_id, accept=True, reason=data.reason, actor=actor
         )
+        await settle()
         return await services.present(db_session, attestation)
 
     @post("/{attestation_id:uuid}/reject", status_code=200, summary="Reject with a reason the vendor will see")
     async def reject(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         attestation_id: FromPath[uuid.UUID],
         data: JSONBody[Rejection],
@@ -217,4 +233,5 @@ class AttestationController(Controller):
         attestation = await services.review(
             db_session, attestation_id=attestation_id, accept=False, reason=data.reason, actor=actor
         )
+        await settle()
         return await services.present(db_session, attestation)

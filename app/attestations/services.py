@@ -24,21 +24,18 @@ from app.attestations.schemas import (
     EvidenceFilePublic,
     IncidentDetails,
     PeriodicDetails,
-    SubProcessorChangeDetails,
 )
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
 from app.core.actor import Actor
+from app.core.changes import mark
 from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError, PermissionDeniedError
 from app.core.queries import get_or_404, get_owned, paginate, where_equal
 from app.core.storage import FileStore, StorageError
 from app.core.types import utcnow
 from app.core.uploads import CheckedFile
 from app.engagements.models import Engagement, SubProcessor
-from app.findings import services as findings
-from app.obligations import services as obligations
-from app.obligations.schemas import ObligationKind
 
 MAX_FILES = 20
 REVIEWERS = ("owner", "dpo")
@@ -136,14 +133,8 @@ async def submit(
                 filename=file.filename,
             )
         )
-    today = clock.today()
-    if isinstance(details, SubProcessorChangeDetails):
-        await obligations.open_for_notice(
-            session, attestation, ObligationKind.sub_processor_consent, max(today, details.effective_from)
-        )
-    elif isinstance(details, IncidentDetails):
+    if isinstance(details, IncidentDetails):
         engagement.incident_reported_at = attestation.submitted_at
-        await obligations.open_for_notice(session, attestation, ObligationKind.incident_review, today)
     await session.flush()
     audit.record(
         session,
@@ -153,7 +144,8 @@ async def submit(
         attestation.id,
         {"kind": attestation.kind, "engagement_id": engagement.id, "files": [file.filename for file in files]},
     )
-    await findings.refresh(session, [engagement.id], f"{attestation.kind} attestation from {actor.label}")
+    # A notice opens a decision we owe (a sub-processor change, an incident review) when it settles.
+    mark(session, f"{attestation.kind} attestation from {actor.label}", attestation=attestation.id)
     return attestation
 
 
@@ -201,7 +193,6 @@ async def get_file(
     content = await anyio.to_thread.run_sync(storage.get, file.sha256)
     if actor.vendor_id is not None:
         audit.record(session, actor, AuditAction.download, "evidence_file", file.id, {"sha256": file.sha256})
-        await session.commit()
     return file, content
 
 
@@ -219,12 +210,8 @@ async def review(
     target = AttestationStatus.accepted if accept else AttestationStatus.rejected
     attestation.status = target.value
     attestation.reviewed_at, attestation.reviewed_by_id, attestation.review_reason = utcnow(), actor.user_id, reason
-    if accept:
-        obligation = await obligations.close_for(session, attestation)
-        if attestation.kind == AttestationKind.sub_processor_change:
-            await _consent(session, attestation, actor)
-    else:
-        obligation = await obligations.note_rejection(session, attestation, reason)
+    if accept and attestation.kind == AttestationKind.sub_processor_change:
+        await _consent(session, attestation, actor)
     audit.record(
         session,
         actor,
@@ -234,11 +221,10 @@ async def review(
         {
             "status": [AttestationStatus.submitted.value, target.value],
             "reason": reason,
-            "obligation_id": obligation.id if obligation else None,
         },
     )
-    await findings.refresh(session, [engagement.id], f"attestation {target.value} by {actor.label}")
-    await session.commit()
+    # Accepted, it closes the duty it answers; refused, the duty stays open with the reason (settle).
+    mark(session, f"attestation {target.value} by {actor.label}", attestation=attestation.id)
     return attestation
 
 

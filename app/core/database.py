@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlmodel import SQLModel
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# app/migrations sits above every domain (its env imports all models); core only names its folder.
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 T = TypeVar("T")
 
 
@@ -51,13 +51,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after commit, when the response is built.
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-def metadata() -> Any:
-    """All tables, imported so that autogenerate and tests see every model."""
-    import app.models  # noqa: F401
-
-    return SQLModel.metadata
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

@@ -1,8 +1,10 @@
-"""Dependencies every controller shares: a database session and the acting user."""
+"""Dependencies every controller shares: a database session, the acting user, storage, and
+`settle`, the step that lands a write (provided by app.main from app.settle, so that no domain
+imports the layer above it)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from litestar import Request
@@ -14,7 +16,7 @@ from app.core.storage import FileStore
 
 
 async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
-    # Services commit what they change; anything left uncommitted is rolled back here.
+    # Handlers land a write by awaiting `settle()`; anything not settled is rolled back here.
     async with request.app.state.sessionmaker() as session:
         yield session
 
@@ -39,3 +41,4 @@ dependencies = {
 DbSession = NamedDependency[AsyncSession]
 CurrentActor = NamedDependency[Actor]
 Storage = NamedDependency[FileStore]
+Settle = NamedDependency[Callable[[], Awaitable[None]]]

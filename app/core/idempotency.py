@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
+from app.core.changes import discard
 from app.core.errors import UnprocessableError, field_error
 from app.core.types import UTCDateTime, utcnow
 
@@ -82,11 +83,12 @@ async def run(
     key: str | None,
     request: Any,
     work: Callable[[], Awaitable[Outcome]],
+    settle: Callable[[], Awaitable[None]],
 ) -> Outcome:
-    """Do `work` (which must not commit) once per (scope, key); commit here."""
+    """Do `work` (which must not commit) once per (scope, key), then `settle` (which commits)."""
     if key is None:
         outcome = await work()
-        await session.commit()
+        await settle()
         return outcome
     digest = fingerprint(request)
     prior = await _replay(session, scope, key, digest)
@@ -103,9 +105,10 @@ async def run(
         await session.flush()  # claims the key now; a concurrent twin waits or fails here
         outcome = await work()
         record.status_code, record.response = outcome.status_code, outcome.body
-        await session.commit()
+        await settle()
     except IntegrityError:
         await session.rollback()
+        discard(session)  # the twin's work landed; ours did not
         prior = await _replay(session, scope, key, digest)
         if prior is None:
             raise

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 import string
 import zlib
+from datetime import datetime
 
 ALPHABET = string.digits + string.ascii_letters  # base62
 RANDOM_LENGTH = 30
@@ -56,3 +57,7 @@ def token_hash(token: str) -> str:
 def token_hint(token: str) -> str:
     """What a listing shows of a token: enough to recognise it, useless to an attacker."""
     return token[: len(token.partition("_")[0]) + 5] + "…"
+
+
+def is_expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now

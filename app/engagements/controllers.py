@@ -6,7 +6,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from app.core.deps import CurrentActor, DbSession
+from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.queries import get_owned
 from app.core.schemas import Limit, Offset, Page, SearchText
 from app.engagements import services, taxonomy
@@ -71,9 +71,11 @@ class EngagementController(Controller):
 
     @post("/", summary="Register an engagement of a vendor")
     async def create_engagement(
-        self, db_session: DbSession, actor: CurrentActor, data: JSONBody[EngagementCreate]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, data: JSONBody[EngagementCreate]
     ) -> EngagementPublic:
-        return await _present(db_session, await services.create(db_session, data=data, actor=actor))
+        engagement = await services.create(db_session, data=data, actor=actor)
+        await settle()
+        return await _present(db_session, engagement)
 
     @get("/{engagement_id:uuid}", summary="Get an engagement with its sub-processors")
     async def get_engagement(self, db_session: DbSession, engagement_id: FromPath[uuid.UUID]) -> EngagementPublic:
@@ -83,11 +85,13 @@ class EngagementController(Controller):
     async def update_engagement(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         engagement_id: FromPath[uuid.UUID],
         data: JSONBody[EngagementUpdate],  # type: ignore[valid-type]
     ) -> EngagementPublic:
         engagement = await services.update(db_session, engagement_id=engagement_id, patch=data, actor=actor)
+        await settle()
         return await _present(db_session, engagement)
 
     @delete(
@@ -95,9 +99,10 @@ class EngagementController(Controller):
         summary="Delete an engagement and its sub-processors (owner or admin)",
     )
     async def delete_engagement(
-        self, db_session: DbSession, actor: CurrentActor, engagement_id: FromPath[uuid.UUID]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, engagement_id: FromPath[uuid.UUID]
     ) -> None:
         await services.delete(db_session, engagement_id=engagement_id, actor=actor)
+        await settle()
 
     @get("/{engagement_id:uuid}/sub-processors", summary="List an engagement's sub-processors")
     async def list_sub_processors(
@@ -111,11 +116,13 @@ class EngagementController(Controller):
     async def add_sub_processor(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         engagement_id: FromPath[uuid.UUID],
         data: JSONBody[SubProcessorCreate],
     ) -> SubProcessorPublic:
         sub = await services.add_sub_processor(db_session, engagement_id=engagement_id, data=data, actor=actor)
+        await settle()
         return SubProcessorPublic.model_validate(sub)
 
     @get(
@@ -137,6 +144,7 @@ class EngagementController(Controller):
     async def update_sub_processor(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         engagement_id: FromPath[uuid.UUID],
         sub_processor_id: FromPath[uuid.UUID],
@@ -149,6 +157,7 @@ class EngagementController(Controller):
             patch=data,
             actor=actor,
         )
+        await settle()
         return SubProcessorPublic.model_validate(sub)
 
     @delete(
@@ -158,6 +167,7 @@ class EngagementController(Controller):
     async def delete_sub_processor(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         engagement_id: FromPath[uuid.UUID],
         sub_processor_id: FromPath[uuid.UUID],
@@ -165,6 +175,7 @@ class EngagementController(Controller):
         await services.delete_sub_processor(
             db_session, engagement_id=engagement_id, sub_processor_id=sub_processor_id, actor=actor
         )
+        await settle()
 
 
 class PICategoryController(Controller):

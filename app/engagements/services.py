@@ -16,6 +16,7 @@ from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
 from app.core.actor import Actor
+from app.core.changes import mark
 from app.core.errors import FieldErrors, InvalidReferenceError, NotFoundError
 from app.core.queries import get_or_404, order_by, paginate, where_contains, where_equal
 from app.core.schemas import merge_patch
@@ -28,8 +29,6 @@ from app.engagements.schemas import (
     EngagementStatus,
     SubProcessorCreate,
 )
-from app.findings import services as findings
-from app.obligations import services as obligations
 from app.vendors.models import Vendor
 
 SORT_COLUMNS = {
@@ -154,9 +153,7 @@ async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor)
     session.add(engagement)
     await session.flush()
     audit.record(session, actor, AuditAction.create, "engagement", engagement.id, data.model_dump())
-    await obligations.sync_engagement(session, engagement)
-    await findings.refresh(session, [engagement.id], f"engagement created by {actor.label}")
-    await session.commit()
+    mark(session, f"engagement created by {actor.label}", engagement=engagement.id)
     return engagement
 
 
@@ -167,9 +164,7 @@ async def update(session: AsyncSession, *, engagement_id: uuid.UUID, patch: Base
     await _check(session, data)
     if audit.apply_update(session, actor, engagement, data, "engagement"):
         engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
-        await obligations.sync_engagement(session, engagement)
-        await findings.refresh(session, [engagement.id], f"engagement changed by {actor.label}")
-        await session.commit()
+        mark(session, f"engagement changed by {actor.label}", engagement=engagement.id)
     return engagement
 
 
@@ -179,12 +174,10 @@ async def delete(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Acto
     audit.record(session, actor, AuditAction.delete, "engagement", engagement.id, {"name": engagement.name})
     for sub in (await sub_processors_of(session, [engagement.id]))[engagement.id]:
         audit.record(session, actor, AuditAction.delete, "sub_processor", sub.id, {"name": sub.name})
-    # One statement each, before the engagement's own row goes; what was derived from it goes too.
+    # One statement, before the engagement's own row goes; what was derived from it goes when it settles.
     await session.execute(sql_delete(SubProcessor).where(col(SubProcessor.engagement_id) == engagement.id))
-    await obligations.delete_for_engagement(session, engagement.id)
-    await findings.delete_for_engagement(session, engagement.id)
+    mark(session, f"engagement deleted by {actor.label}", removed_engagement=engagement.id)
     await session.delete(engagement)
-    await session.commit()
 
 
 def _check_sub_processor(data: SubProcessorCreate) -> None:
@@ -227,8 +220,7 @@ async def add_sub_processor(
         sub.id,
         {**data.model_dump(), "engagement_id": engagement.id},
     )
-    await findings.refresh(session, [engagement.id], f"sub-processor added by {actor.label}")
-    await session.commit()
+    mark(session, f"sub-processor added by {actor.label}", engagement=engagement.id)
     return sub
 
 
@@ -246,8 +238,7 @@ async def update_sub_processor(
     data = merge_patch(sub, patch, SubProcessorCreate)
     _check_sub_processor(data)
     if audit.apply_update(session, actor, sub, data, "sub_processor"):
-        await findings.refresh(session, [engagement.id], f"sub-processor changed by {actor.label}")
-        await session.commit()
+        mark(session, f"sub-processor changed by {actor.label}", engagement=engagement.id)
     return sub
 
 
@@ -259,5 +250,4 @@ async def delete_sub_processor(
     sub = await get_sub_processor(session, engagement_id=engagement_id, sub_processor_id=sub_processor_id)
     audit.record(session, actor, AuditAction.delete, "sub_processor", sub.id, {"name": sub.name})
     await session.delete(sub)
-    await findings.refresh(session, [engagement.id], f"sub-processor removed by {actor.label}")
-    await session.commit()
+    mark(session, f"sub-processor removed by {actor.label}", engagement=engagement.id)

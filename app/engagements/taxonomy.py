@@ -9,6 +9,8 @@ import yaml
 from pydantic import BaseModel, TypeAdapter
 
 TAXONOMY_FILE = Path(__file__).with_name("pi_categories.yaml")
+FACE = "facial_recognition"  # the category the facial-recognition measures are about
+MINORS = "minors_under_14"  # a data subject, sensitive whatever the category (PIPL art. 28)
 
 
 class PICategory(BaseModel):

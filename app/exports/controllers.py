@@ -8,7 +8,7 @@ from litestar.response import Stream
 
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
-from app.core.deps import CurrentActor, DbSession, Storage
+from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import content_disposition
 from app.core.types import utcnow
 from app.exports import pack, register
@@ -44,6 +44,7 @@ class ExportController(Controller):
     async def evidence_pack(
         self,
         db_session: DbSession,
+        settle: Settle,
         storage: Storage,
         actor: CurrentActor,
         vendor_id: FromQuery[uuid.UUID | None] = None,
@@ -53,7 +54,7 @@ class ExportController(Controller):
         audit.record(
             db_session, actor, AuditAction.export, "evidence_pack", vendor_id or "all", {"files": len(entries)}
         )
-        await db_session.commit()
+        await settle()
         name = f"evidence-pack-{utcnow():%Y%m%d}-{'all' if vendor_id is None else vendor_id.hex[:8]}.zip"
         return Stream(
             pack.stream(title, entries),  # a sync iterator: Litestar reads it in a worker thread

@@ -17,11 +17,10 @@ from app.agreements.schemas import IN_FORCE
 from app.core.clock import years_after
 from app.engagements import taxonomy
 from app.findings.schemas import Severity
+from app.obligations.kinds import FACES_FILING
 
-FACE = "facial_recognition"
-MINORS = "minors_under_14"
+FACE, MINORS = taxonomy.FACE, taxonomy.MINORS
 PRIVATE_SPACES = frozenset({"hotel_room", "bathroom", "changing_room", "toilet"})
-FACES_FILING = 100_000  # facial-recognition measures 2025: a filing at 100,000 individuals
 A1_A6 = ("A1", "A2", "A3", "A4", "A5", "A6")
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from litestar import Controller, get, put
 from litestar.params import JSONBody
 
-from app.core.deps import CurrentActor, DbSession
+from app.core.deps import CurrentActor, DbSession, Settle
 from app.handler import services
 from app.handler.schemas import HandlerProfilePublic, HandlerProfileUpdate
 
@@ -18,6 +18,8 @@ class HandlerController(Controller):
 
     @put("/", summary="Set the PI handler's profile (admin, DPO)")
     async def put_profile(
-        self, db_session: DbSession, actor: CurrentActor, data: JSONBody[HandlerProfileUpdate]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, data: JSONBody[HandlerProfileUpdate]
     ) -> HandlerProfilePublic:
-        return HandlerProfilePublic.model_validate(await services.put(db_session, data=data, actor=actor))
+        profile = await services.put(db_session, data=data, actor=actor)
+        await settle()
+        return HandlerProfilePublic.model_validate(profile)

@@ -5,8 +5,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core.actor import Actor
+from app.core.changes import mark
 from app.core.errors import NotFoundError
-from app.findings import services as findings
 from app.handler.models import PROFILE_ID, HandlerProfile
 from app.handler.schemas import HandlerProfileUpdate
 
@@ -30,6 +30,5 @@ async def put(session: AsyncSession, *, data: HandlerProfileUpdate, actor: Actor
     else:
         audit.apply_update(session, actor, profile, data, "handler")
     # The handler's size and CIIO status feed the cross-border and officer rules of every engagement.
-    await findings.refresh_all(session, f"handler profile changed by {actor.label}")
-    await session.commit()
+    mark(session, f"handler profile changed by {actor.label}", handler=True)
     return profile

@@ -6,7 +6,7 @@ from datetime import date
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.core.deps import CurrentActor, DbSession
+from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.queries import get_or_404
 from app.core.schemas import Limit, Offset, Page
 from app.obligations import services
@@ -65,9 +65,15 @@ class ObligationController(Controller):
 
     @post("/{obligation_id:uuid}/waive", status_code=200, summary="Waive with a reason (its owner, the DPO, admin)")
     async def waive(
-        self, db_session: DbSession, actor: CurrentActor, obligation_id: FromPath[uuid.UUID], data: JSONBody[Waiver]
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        obligation_id: FromPath[uuid.UUID],
+        data: JSONBody[Waiver],
     ) -> ObligationPublic:
         obligation = await services.waive(db_session, obligation_id=obligation_id, reason=data.reason, actor=actor)
+        await settle()
         return services.public(obligation)
 
     @post(
@@ -78,6 +84,7 @@ class ObligationController(Controller):
     async def complete(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         obligation_id: FromPath[uuid.UUID],
         data: JSONBody[Completion],
@@ -85,6 +92,7 @@ class ObligationController(Controller):
         obligation = await services.complete(
             db_session, obligation_id=obligation_id, reference=data.reference, actor=actor
         )
+        await settle()
         return services.public(obligation)
 
 

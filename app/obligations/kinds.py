@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from app.obligations.schemas import ObligationKind, Party
 
 Kind = ObligationKind
+FACES_FILING = 100_000  # facial-recognition measures 2025: a filing at 100,000 individuals
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -25,17 +25,18 @@ from sqlmodel import col
 from app.agreements.models import Agreement
 from app.agreements.schemas import ENDED, IN_FORCE, AgreementStatus
 from app.attestations.models import Attestation
+from app.attestations.schemas import AttestationKind, AttestationStatus
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
 from app.core.actor import Actor
+from app.core.changes import mark
 from app.core.errors import ConflictError
 from app.core.queries import get_or_404, paginate, where_equal
 from app.core.types import utcnow
+from app.engagements import taxonomy
 from app.engagements.models import Engagement
-from app.findings import services as findings
-from app.findings.rules import FACE, FACES_FILING
-from app.obligations.kinds import SPECS
+from app.obligations.kinds import FACES_FILING, SPECS
 from app.obligations.models import Obligation
 from app.obligations.schemas import (
     ObligationKind,
@@ -45,8 +46,6 @@ from app.obligations.schemas import (
     StatusFilter,
     VendorObligation,
 )
-from app.reminders import services as reminders
-from app.reminders.models import Reminder
 from app.workdays import services as workdays
 from app.workdays.calendar import WorkingCalendar
 
@@ -56,6 +55,11 @@ BY_DATA = "data"  # closed_by / waived by the registry's data rather than a pers
 
 # The vendor's attestation kind that closes each vendor-side obligation when accepted.
 CLOSED_BY_ATTESTATION = {spec.attestation_kind: kind for kind, spec in SPECS.items() if spec.attestation_kind}
+# The decision we owe when a vendor notifies us of something.
+OWED_FOR_NOTICE = {
+    AttestationKind.sub_processor_change: Kind.sub_processor_consent,
+    AttestationKind.incident: Kind.incident_review,
+}
 RUNNING = frozenset({AgreementStatus.active}) | ENDED
 
 
@@ -132,7 +136,7 @@ def from_engagement(
         kept = engagement.pipia_retained_until is not None and engagement.pipia_retained_until >= keep_until
         met = f"{BY_DATA}:pipia_retained_until {engagement.pipia_retained_until}" if kept else ""
         wanted.append(Wanted(key(Kind.pipia_retention), Kind.pipia_retention, engagement.pipia_date, met_by=met))
-    faces = FACE in engagement.pi_categories
+    faces = taxonomy.FACE in engagement.pi_categories
     if faces and (engagement.individuals_count or 0) >= FACES_FILING:
         # Counted from the day the threshold was first seen, even if the estimate is later redone.
         seen = existing.get(key(Kind.facial_recognition_filing))
@@ -251,71 +255,96 @@ def _sync_engagement_rows(
     )
 
 
-async def sync_agreement(session: AsyncSession, agreement: Agreement, *, now: datetime | None = None) -> None:
-    """Bring the agreement's obligations in line with its status and dates; the caller commits.
-    Reminders already due are queued in the same transaction."""
-    engagement = await session.get(Engagement, agreement.engagement_id)
-    owner_id = engagement.owner_id if engagement else agreement.owner_id
-    existing = await _existing(session, col(Obligation.agreement_id) == agreement.id)
-    touched = _sync_agreement_rows(session, agreement, owner_id, existing)
-    await reminders.queue_due(session, touched, now or utcnow())
+@dataclass
+class Derived:
+    """What deriving changed, for the reminders: open obligations that may be due a reminder
+    now, obligations an attestation closed (their queued reminders are cancelled), and
+    one-off notices (a refused attestation)."""
+
+    due: list[Obligation] = field(default_factory=list)
+    closed: set[uuid.UUID] = field(default_factory=set)
+    notices: list[tuple[Obligation, str]] = field(default_factory=list)
 
 
-async def sync_engagement(session: AsyncSession, engagement: Engagement, *, now: datetime | None = None) -> None:
-    """The same for the obligations an engagement's own data calls for (PIPIA, filings)."""
-    existing = await _existing(
-        session,
-        col(Obligation.engagement_id) == engagement.id,
-        col(Obligation.agreement_id).is_(None),
-        col(Obligation.attestation_id).is_(None),
-    )
-    touched = _sync_engagement_rows(session, engagement, await workdays.load(session), existing, clock.today())
-    await reminders.queue_due(session, touched, now or utcnow())
-
-
-async def sync_all(session: AsyncSession) -> None:
-    """Derive every obligation again: after a calendar change, and once a day by the worker
-    (a year's holidays get announced; "today" moves on). One query per table, whatever the size."""
+async def sync(session: AsyncSession, engagement_ids: Collection[uuid.UUID] | None = None) -> list[Obligation]:
+    """Bring the obligations of these engagements (None: all) and of their agreements in line
+    with the data; return the open ones, which may be due a reminder. One query per table,
+    whatever the size: the settle step runs it after each change, the worker daily (a year's
+    holidays get announced; "today" moves on)."""
     calendar, today = await workdays.load(session), clock.today()
+    stored = select(Obligation).where(col(Obligation.attestation_id).is_(None))
+    engagement_query, agreement_query = select(Engagement), select(Agreement)
+    if engagement_ids is not None:
+        ids = list(engagement_ids)
+        if not ids:
+            return []
+        stored = stored.where(col(Obligation.engagement_id).in_(ids))
+        engagement_query = engagement_query.where(col(Engagement.id).in_(ids))
+        agreement_query = agreement_query.where(col(Agreement.engagement_id).in_(ids))
     by_agreement: dict[uuid.UUID, dict[str, Obligation]] = defaultdict(dict)
     by_engagement: dict[uuid.UUID, dict[str, Obligation]] = defaultdict(dict)
-    for row in await session.scalars(select(Obligation).where(col(Obligation.attestation_id).is_(None))):
+    for row in await session.scalars(stored):
         if row.agreement_id is not None:
             by_agreement[row.agreement_id][row.key] = row
         else:
             by_engagement[row.engagement_id][row.key] = row
-    engagements = {engagement.id: engagement for engagement in await session.scalars(select(Engagement))}
+    engagements = {engagement.id: engagement for engagement in await session.scalars(engagement_query)}
     touched = []
     for engagement in engagements.values():
         touched += _sync_engagement_rows(session, engagement, calendar, by_engagement[engagement.id], today)
-    for agreement in await session.scalars(select(Agreement)):
+    for agreement in await session.scalars(agreement_query):
         parent = engagements.get(agreement.engagement_id)
         owner_id = parent.owner_id if parent else agreement.owner_id
         touched += _sync_agreement_rows(session, agreement, owner_id, by_agreement[agreement.id])
-    await reminders.queue_due(session, touched, utcnow())
+    return touched
 
 
 async def delete_for_engagement(session: AsyncSession, engagement_id: uuid.UUID) -> None:
-    """With the engagement itself: the obligations derived from it and their reminders."""
-    ids = select(col(Obligation.id)).where(col(Obligation.engagement_id) == engagement_id)
-    await session.execute(sql_delete(Reminder).where(col(Reminder.obligation_id).in_(ids)))
+    """With the engagement itself: the obligations derived from it (their reminders first)."""
     await session.execute(sql_delete(Obligation).where(col(Obligation.engagement_id) == engagement_id))
 
 
-async def open_for_notice(session: AsyncSession, attestation: Attestation, kind: Kind, due: date) -> Obligation:
+async def follow_attestations(session: AsyncSession, attestation_ids: Collection[uuid.UUID]) -> Derived:
+    """What the vendor's submissions and our reviews of them change: a notice opens a decision
+    we owe; an accepted attestation closes the duty it answers; a refused one leaves it open,
+    says why, and the vendor is told."""
+    derived = Derived()
+    if not attestation_ids:
+        return derived
+    query = select(Attestation).where(col(Attestation.id).in_(list(attestation_ids)))
+    for attestation in await session.scalars(query.order_by(col(Attestation.submitted_at))):
+        if attestation.status == AttestationStatus.submitted:
+            opened = await _open_for_notice(session, attestation)
+            derived.due += [opened] if opened else []
+        elif attestation.status == AttestationStatus.accepted:
+            closed = await _close_for(session, attestation)
+            derived.closed |= {closed.id} if closed else set()
+        elif attestation.status == AttestationStatus.rejected:
+            await _note_rejection(session, attestation, derived)
+    return derived
+
+
+async def _open_for_notice(session: AsyncSession, attestation: Attestation) -> Obligation | None:
     """A decision we owe because a vendor told us something (a sub-processor change, an incident)."""
+    kind = OWED_FOR_NOTICE.get(AttestationKind(attestation.kind))
+    if kind is None:
+        return None
+    key = f"{kind}:{attestation.id}"
+    if (await session.scalars(select(Obligation).where(col(Obligation.key) == key))).first() is not None:
+        return None
+    due = clock.today()
+    if kind == Kind.sub_processor_consent:
+        due = max(due, date.fromisoformat(attestation.details["effective_from"]))
     engagement = await session.get(Engagement, attestation.engagement_id)
     obligation = _new(
         kind,
-        Wanted(f"{kind}:{attestation.id}", kind, due),
+        Wanted(key, kind, due),
         vendor_id=attestation.vendor_id,
         engagement_id=attestation.engagement_id,
         attestation_id=attestation.id,
         owner_id=engagement.owner_id if engagement else None,
     )
     session.add(obligation)
-    await session.flush()
-    await reminders.queue_due(session, [obligation], utcnow())
     return obligation
 
 
@@ -332,24 +361,24 @@ async def _first_open(session: AsyncSession, attestation: Attestation) -> Obliga
     return (await session.scalars(query.order_by(col(Obligation.due_on)).limit(1))).first()
 
 
-async def close_for(session: AsyncSession, attestation: Attestation) -> Obligation | None:
+async def _close_for(session: AsyncSession, attestation: Attestation) -> Obligation | None:
     obligation = await _first_open(session, attestation)
     if obligation is not None:
         _close(obligation, ObligationStatus.done, f"attestation:{attestation.id}")
-        await reminders.cancel_queued(session, obligation.id)
     return obligation
 
 
-async def note_rejection(session: AsyncSession, attestation: Attestation, reason: str) -> Obligation | None:
+async def _note_rejection(session: AsyncSession, attestation: Attestation, derived: Derived) -> None:
     """A refused attestation leaves its obligation open and says why, for the vendor to see."""
     if attestation.kind not in CLOSED_BY_ATTESTATION:
-        return await close_for(session, attestation)  # a decision was made: consent refused, say
+        closed = await _close_for(session, attestation)  # a decision was made: consent refused, say
+        derived.closed |= {closed.id} if closed else set()
+        return
     obligation = await _first_open(session, attestation)
     if obligation is not None:
-        obligation.last_rejection = reason
+        obligation.last_rejection = attestation.review_reason
         obligation.updated_at = utcnow()
-        await reminders.queue_notice(session, obligation, f"refused-{attestation.id.hex[:8]}", utcnow())
-    return obligation
+        derived.notices.append((obligation, f"refused-{attestation.id.hex[:8]}"))
 
 
 async def _for_change(session: AsyncSession, obligation_id: uuid.UUID, actor: Actor) -> Obligation:
@@ -364,13 +393,16 @@ async def _for_change(session: AsyncSession, obligation_id: uuid.UUID, actor: Ac
 async def _close_by(
     session: AsyncSession, obligation: Obligation, status: ObligationStatus, note: str, actor: Actor
 ) -> Obligation:
-    """A person closes it: no reminder goes out for it any more; its findings follow."""
+    """A person closes it: no reminder goes out for it any more; its findings follow (settle)."""
     _close(obligation, status, f"user:{actor.label}", note)
-    await reminders.cancel_queued(session, obligation.id)
     changes = {"status": ["open", status.value], "reason" if status == ObligationStatus.waived else "reference": note}
     audit.record(session, actor, AuditAction.update, "obligation", obligation.id, changes)
-    await findings.refresh(session, [obligation.engagement_id], f"obligation {status.value} by {actor.label}")
-    await session.commit()
+    mark(
+        session,
+        f"obligation {status.value} by {actor.label}",
+        engagement=obligation.engagement_id,
+        closed_obligation=obligation.id,
+    )
     return obligation
 
 

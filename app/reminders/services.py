@@ -18,12 +18,13 @@ import random
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -132,13 +133,20 @@ async def _insert(session: AsyncSession, due: dict[uuid.UUID, tuple[Obligation, 
     return len(rows)
 
 
-async def cancel_queued(session: AsyncSession, obligation_id: uuid.UUID) -> None:
+async def cancel_queued(session: AsyncSession, obligation_ids: Collection[uuid.UUID]) -> None:
     """A closed obligation is not reminded of; what was already sent stays as history."""
-    await session.execute(
-        update(Reminder)
-        .where(col(Reminder.obligation_id) == obligation_id, col(Reminder.status) == "queued")
-        .values(status="cancelled")
-    )
+    if obligation_ids:
+        await session.execute(
+            update(Reminder)
+            .where(col(Reminder.obligation_id).in_(list(obligation_ids)), col(Reminder.status) == "queued")
+            .values(status="cancelled")
+        )
+
+
+async def delete_for_engagement(session: AsyncSession, engagement_id: uuid.UUID) -> None:
+    """Before the engagement's obligations go: the reminders of them."""
+    ids = select(col(Obligation.id)).where(col(Obligation.engagement_id) == engagement_id)
+    await session.execute(sql_delete(Reminder).where(col(Reminder.obligation_id).in_(ids)))
 
 
 async def plan(session: AsyncSession, now: datetime) -> int:
@@ -243,9 +251,9 @@ async def send_one(
     sender: str,
     base_url: str,
     report: Report,
-    commit: bool = True,
 ) -> bool:
-    """Claim one digest that is due, send it, record the outcome. False when none is due."""
+    """Claim one digest that is due, send it, record the outcome (the caller commits each one).
+    False when none is due."""
     query = (
         select(OutboxMessage)
         .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now)
@@ -262,7 +270,7 @@ async def send_one(
     if not items:  # everything in it was closed meanwhile
         message.status = "cancelled"
         await _mark(session, ids, "cancelled", None)
-        await (session.commit() if commit else session.flush())
+        await session.flush()
         return True
     email = mail.compose(
         sender=sender,
@@ -291,7 +299,7 @@ async def send_one(
         await _mark(session, ids, "sent", now)
         report.sent.append(message.recipient)
         report.messages.append(email)
-    await (session.commit() if commit else session.flush())
+    await session.flush()
     return True
 
 
@@ -301,37 +309,16 @@ async def _mark(session: AsyncSession, ids: list[uuid.UUID], status: str, at: da
         await session.execute(update(Reminder).where(col(Reminder.id).in_(ids)).values(status=status, sent_at=at))
 
 
-async def run_pass(
-    session: AsyncSession,
-    transport: Transport,
-    *,
-    now: datetime,
-    sender: str,
-    base_url: str,
-    dry_run: bool = False,
-) -> Report:
-    """Queue what is due at `now`, batch it, and send every digest that is due."""
-    report = Report()
-    planner = True
-    if _postgres(session):
-        planner = bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": PLANNER_LOCK}))
-    if planner:
-        report.queued = await plan(session, now)
-        await batch(session, now)
-    if dry_run:
-        # Render what would go out, and change nothing.
-        try:
-            while await send_one(
-                session, transport, now=now, sender=sender, base_url=base_url, report=report, commit=False
-            ):
-                pass
-        finally:
-            await session.rollback()
-        return report
-    await session.commit()
-    while await send_one(session, transport, now=now, sender=sender, base_url=base_url, report=report):
-        pass
-    return report
+async def prepare(session: AsyncSession, now: datetime) -> int:
+    """Queue what is due at `now` and batch it per recipient (on PostgreSQL, one worker at a
+    time: the others skip); the caller commits. Answers how many reminders were queued."""
+    if _postgres(session) and not await session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": PLANNER_LOCK}
+    ):
+        return 0
+    queued = await plan(session, now)
+    await batch(session, now)
+    return queued
 
 
 async def get_all(

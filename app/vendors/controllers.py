@@ -6,10 +6,18 @@ from typing import Annotated
 from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from app.core.deps import CurrentActor, DbSession
+from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.schemas import Limit, Offset, Page, SearchText
 from app.vendors import services
-from app.vendors.schemas import VendorCreate, VendorPublic, VendorStatus, VendorUpdate
+from app.vendors.schemas import (
+    VendorCreate,
+    VendorKeyCreate,
+    VendorKeyIssued,
+    VendorKeyPublic,
+    VendorPublic,
+    VendorStatus,
+    VendorUpdate,
+)
 
 SORT_HELP = "One of " + ", ".join(services.SORT_COLUMNS) + "; prefix - for descending."
 
@@ -43,9 +51,11 @@ class VendorController(Controller):
 
     @post("/", summary="Register a vendor")
     async def create_vendor(
-        self, db_session: DbSession, actor: CurrentActor, data: JSONBody[VendorCreate]
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, data: JSONBody[VendorCreate]
     ) -> VendorPublic:
-        return VendorPublic.model_validate(await services.create(db_session, data=data, actor=actor))
+        vendor = await services.create(db_session, data=data, actor=actor)
+        await settle()
+        return VendorPublic.model_validate(vendor)
 
     @get("/{vendor_id:uuid}", summary="Get a vendor")
     async def get_vendor(self, db_session: DbSession, vendor_id: FromPath[uuid.UUID]) -> VendorPublic:
@@ -55,13 +65,55 @@ class VendorController(Controller):
     async def update_vendor(
         self,
         db_session: DbSession,
+        settle: Settle,
         actor: CurrentActor,
         vendor_id: FromPath[uuid.UUID],
         data: JSONBody[VendorUpdate],  # type: ignore[valid-type]
     ) -> VendorPublic:
         vendor = await services.update(db_session, vendor_id=vendor_id, patch=data, actor=actor)
+        await settle()
         return VendorPublic.model_validate(vendor)
 
     @delete("/{vendor_id:uuid}", summary="Delete a vendor without engagements (owner or admin)")
-    async def delete_vendor(self, db_session: DbSession, actor: CurrentActor, vendor_id: FromPath[uuid.UUID]) -> None:
+    async def delete_vendor(
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, vendor_id: FromPath[uuid.UUID]
+    ) -> None:
         await services.delete(db_session, vendor_id=vendor_id, actor=actor)
+        await settle()
+
+
+class VendorKeyController(Controller):
+    path = "/api/vendors/{vendor_id:uuid}/keys"
+    tags = ("vendors",)
+
+    @get("/", summary="A vendor's API keys (prefix, expiry, last use; never the key)")
+    async def list_keys(
+        self, db_session: DbSession, actor: CurrentActor, vendor_id: FromPath[uuid.UUID]
+    ) -> list[VendorKeyPublic]:
+        rows = await services.get_keys(db_session, vendor_id=vendor_id, actor=actor)
+        return [VendorKeyPublic.model_validate(row) for row in rows]
+
+    @post("/", summary="Issue a key for this vendor (admin, DPO or the vendor's owner); shown once")
+    async def issue_key(
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+        data: JSONBody[VendorKeyCreate],
+    ) -> VendorKeyIssued:
+        key, row = await services.issue_key(db_session, vendor_id=vendor_id, data=data, actor=actor)
+        await settle()
+        return VendorKeyIssued.model_validate({**VendorKeyPublic.model_validate(row).model_dump(), "key": key})
+
+    @delete("/{key_id:uuid}", summary="Revoke a vendor key, at once on every instance")
+    async def revoke_key(
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+        key_id: FromPath[uuid.UUID],
+    ) -> None:
+        await services.revoke_key(db_session, vendor_id=vendor_id, key_id=key_id, actor=actor)
+        await settle()

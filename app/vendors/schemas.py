@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, field_validator
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from app.core.fields import CountryCode, CreditCode, Name, ShortText, Text
+from app.core.fields import AwareDateTime, CountryCode, CreditCode, Name, ShortText, Text
 from app.core.schemas import partial_model
 from app.core.types import PydanticJSON
 
@@ -79,3 +81,38 @@ class VendorPublic(VendorBase):
     id: uuid.UUID
     created_at: datetime
     updated_at: datetime
+
+
+def _networks(values: list[str]) -> list[str]:
+    networks = []
+    for value in values:
+        try:
+            networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or network (203.0.113.7, 203.0.113.0/24)") from None
+    return list(dict.fromkeys(networks))
+
+
+class VendorKeyCreate(SQLModel):
+    model_config = {"extra": "forbid"}
+    name: Name = Field(max_length=100, description="What the key is for, e.g. 'deletion uploads'.")
+    expires_at: AwareDateTime | None = Field(default=None, description="Default: one year from now.")
+    allowed_networks: Annotated[list[Annotated[str, Field(max_length=50)]], AfterValidator(_networks)] = Field(
+        default_factory=list, max_length=50, description="IP addresses or networks the key works from; empty = any."
+    )
+
+
+class VendorKeyPublic(SQLModel):
+    id: uuid.UUID
+    vendor_id: uuid.UUID
+    name: str
+    hint: str
+    allowed_networks: list[str]
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class VendorKeyIssued(VendorKeyPublic):
+    key: str = Field(description="Shown once; only its hash is stored. Send as Authorization: Bearer.")

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Uuid, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.accounts import services as accounts
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
-from app.core.actor import Actor
-from app.core.errors import ConflictError, FieldErrors
+from app.core import security
+from app.core.actor import VENDOR, Actor
+from app.core.changes import mark
+from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError
 from app.core.queries import get_or_404, order_by, paginate, where_contains, where_equal
 from app.core.schemas import merge_patch
-from app.vendors.models import Vendor
-from app.vendors.schemas import VendorCreate, VendorStatus
+from app.core.types import utcnow
+from app.vendors.models import Vendor, VendorKey
+from app.vendors.schemas import VendorCreate, VendorKeyCreate, VendorStatus
 
 SORT_COLUMNS = {
     "legal_name_zh": col(Vendor.legal_name_zh),
@@ -115,7 +120,6 @@ async def create(session: AsyncSession, *, data: VendorCreate, actor: Actor) -> 
     session.add(vendor)
     await session.flush()
     audit.record(session, actor, AuditAction.create, "vendor", vendor.id, data.model_dump())
-    await session.commit()
     return vendor
 
 
@@ -125,17 +129,18 @@ async def update(session: AsyncSession, *, vendor_id: uuid.UUID, patch: BaseMode
     data = merge_patch(vendor, patch, VendorCreate)
     await _check(session, data, vendor.id)
     if audit.apply_update(session, actor, vendor, data, "vendor"):
-        await session.commit()
+        mark(session, f"vendor changed by {actor.label}", vendor=vendor.id)  # its engagements' rules read it
     return vendor
 
 
-async def delete(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -> None:
-    # Imported here: engagements depend on vendors, not the other way round.
-    from app.engagements.models import Engagement
+# By table name: engagements depend on vendors, not the other way round.
+ENGAGED = text("SELECT 1 FROM engagements WHERE vendor_id = :id LIMIT 1").bindparams(bindparam("id", type_=Uuid()))
 
+
+async def delete(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -> None:
     vendor = await get(session, vendor_id=vendor_id)
     actor.require_writer(vendor.owner_id)
-    engaged = await session.scalar(select(col(Engagement.id)).where(col(Engagement.vendor_id) == vendor.id).limit(1))
+    engaged = await session.scalar(ENGAGED, {"id": vendor.id})
     if engaged is not None:
         raise ConflictError("the vendor has engagements; delete them or set the vendor's status to offboarded")
     audit.record(
@@ -147,4 +152,117 @@ async def delete(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -
         {"legal_name_zh": vendor.legal_name_zh, "legal_name_en": vendor.legal_name_en},
     )
     await session.delete(vendor)
-    await session.commit()
+
+
+# Vendor keys: a vendor's credential for /api/vendor/ (its systems; its people use the portal).
+VENDOR_KEY_LIFETIME = timedelta(days=365)
+VENDOR_KEY_MAX_LIFETIME = timedelta(days=2 * 365)
+
+
+def actor_for_vendor(key: VendorKey, vendor: Vendor, source: str | None = None) -> Actor:
+    name = vendor.legal_name_en or vendor.legal_name_zh
+    return Actor(
+        label=f"vendor key {key.hint} ({name})"[:320],
+        role=VENDOR,
+        vendor_id=vendor.id,
+        key_id=key.id,
+        source=source,
+    )
+
+
+async def authenticate_vendor(session: AsyncSession, *, key: str, source: str | None) -> tuple[VendorKey, Vendor] | str:
+    """The key and its vendor, or why the key is refused. Malformed keys never reach the database."""
+    if not security.is_well_formed(key, security.VENDOR_KEY_PREFIX):
+        return "malformed key"
+    query = (
+        select(VendorKey, Vendor)
+        .join(Vendor, col(Vendor.id) == col(VendorKey.vendor_id))
+        .where(col(VendorKey.key_hash) == security.token_hash(key))
+    )
+    found = (await session.execute(query)).first()
+    if found is None:
+        return "unknown key"
+    row, vendor = found
+    now = utcnow()
+    if row.revoked_at is not None:
+        return "revoked key"
+    if security.is_expired(row.expires_at, now):
+        return "expired key"
+    if not network_allowed(source, row.allowed_networks):
+        return f"key not allowed from {source}"
+    if row.last_used_at is None or now - row.last_used_at > accounts.LAST_USED_RESOLUTION:
+        row.last_used_at = now
+    return row, vendor
+
+
+def network_allowed(source: str | None, networks: list[str]) -> bool:
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(source or "")
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(network) for network in networks)
+
+
+async def _vendor_for_keys(session: AsyncSession, vendor_id: uuid.UUID, actor: Actor, *, changing: bool) -> Vendor:
+    vendor = await get_or_404(session, Vendor, vendor_id, "vendor")
+    # Keys open our data to a third party: the DPO, an admin or the vendor's owner decide.
+    if changing and actor.role != "dpo":
+        actor.require_writer(vendor.owner_id)
+    return vendor
+
+
+async def issue_key(
+    session: AsyncSession, *, vendor_id: uuid.UUID, data: VendorKeyCreate, actor: Actor
+) -> tuple[str, VendorKey]:
+    vendor = await _vendor_for_keys(session, vendor_id, actor, changing=True)
+    now = utcnow()
+    expires_at = data.expires_at or now + VENDOR_KEY_LIFETIME
+    if expires_at <= now:
+        raise InvalidReferenceError("expires_at", "must be in the future")
+    if expires_at > now + VENDOR_KEY_MAX_LIFETIME:
+        raise InvalidReferenceError("expires_at", "at most two years ahead; issue a new key before then")
+    key = security.new_token(security.VENDOR_KEY_PREFIX)
+    row = VendorKey(
+        vendor_id=vendor.id,
+        name=data.name,
+        key_hash=security.token_hash(key),
+        hint=security.token_hint(key),
+        allowed_networks=data.allowed_networks,
+        created_by_id=actor.user_id,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.create,
+        "vendor_key",
+        row.id,
+        {
+            "vendor_id": vendor.id,
+            "name": data.name,
+            "expires_at": expires_at,
+            "allowed_networks": data.allowed_networks,
+        },
+    )
+    return key, row
+
+
+async def get_keys(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -> list[VendorKey]:
+    await _vendor_for_keys(session, vendor_id, actor, changing=False)
+    query = select(VendorKey).where(col(VendorKey.vendor_id) == vendor_id).order_by(col(VendorKey.created_at))
+    return list(await session.scalars(query))
+
+
+async def revoke_key(session: AsyncSession, *, vendor_id: uuid.UUID, key_id: uuid.UUID, actor: Actor) -> None:
+    """Effective at once on every instance: each request reads the key's row."""
+    await _vendor_for_keys(session, vendor_id, actor, changing=True)
+    row = await session.get(VendorKey, key_id)
+    if row is None or row.vendor_id != vendor_id:
+        raise NotFoundError("key not found")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, actor, AuditAction.update, "vendor_key", row.id, {"revoked_at": row.revoked_at})

@@ -5,7 +5,7 @@ from datetime import date
 from litestar import Controller, delete, get, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.core.deps import CurrentActor, DbSession
+from app.core.deps import CurrentActor, DbSession, Settle
 from app.workdays import services
 from app.workdays.schemas import CalendarDay, OverridePublic, OverrideSet
 
@@ -24,10 +24,20 @@ class CalendarController(Controller):
 
     @put("/overrides/{day:date}", summary="Make a day a working day or a day off (admin); deadlines follow")
     async def set_override(
-        self, db_session: DbSession, actor: CurrentActor, day: FromPath[date], data: JSONBody[OverrideSet]
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        day: FromPath[date],
+        data: JSONBody[OverrideSet],
     ) -> OverridePublic:
-        return OverridePublic.model_validate(await services.set_override(db_session, day=day, data=data, actor=actor))
+        row = await services.set_override(db_session, day=day, data=data, actor=actor)
+        await settle()
+        return OverridePublic.model_validate(row)
 
     @delete("/overrides/{day:date}", summary="Remove an override (admin); deadlines follow")
-    async def delete_override(self, db_session: DbSession, actor: CurrentActor, day: FromPath[date]) -> None:
+    async def delete_override(
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, day: FromPath[date]
+    ) -> None:
         await services.delete_override(db_session, day=day, actor=actor)
+        await settle()

@@ -12,6 +12,7 @@ from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
 from app.core.actor import ADMIN, Actor
+from app.core.changes import mark
 from app.core.errors import NotFoundError, field_error
 from app.workdays.calendar import WorkingCalendar, _china
 from app.workdays.models import CalendarOverride
@@ -51,16 +52,8 @@ async def get_overrides(session: AsyncSession) -> list[CalendarOverride]:
     return list(await session.scalars(select(CalendarOverride).order_by(col(CalendarOverride.day))))
 
 
-async def _recompute(session: AsyncSession, actor: Actor) -> None:
-    from app.findings import services as findings
-    from app.obligations import services as obligations  # obligations are computed on this calendar
-
-    await obligations.sync_all(session)
-    await findings.refresh_all(session, f"calendar changed by {actor.label}")
-
-
 async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, actor: Actor) -> CalendarOverride:
-    """Set one day; every deadline counted in working days is recomputed in the same transaction."""
+    """Set one day; every deadline counted in working days is recomputed when it settles."""
     actor.require_role(ADMIN)
     row = await session.get(CalendarOverride, day)
     before = {"working": row.working, "note": row.note} if row else {}
@@ -71,8 +64,7 @@ async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, a
         row.working, row.note = data.working, data.note
     await session.flush()
     audit.record(session, actor, AuditAction.update, "calendar_day", day, audit.diff(before, data.model_dump()))
-    await _recompute(session, actor)
-    await session.commit()
+    mark(session, f"calendar changed by {actor.label}", calendar=True)
     return row
 
 
@@ -84,5 +76,4 @@ async def delete_override(session: AsyncSession, *, day: date, actor: Actor) -> 
     await session.delete(row)
     await session.flush()
     audit.record(session, actor, AuditAction.delete, "calendar_day", day, {"working": [row.working, None]})
-    await _recompute(session, actor)
-    await session.commit()
+    mark(session, f"calendar changed by {actor.label}", calendar=True)

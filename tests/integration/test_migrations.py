@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from app.core.database import metadata, pending_migrations, run_on_connection
+from app.core.database import pending_migrations, run_on_connection
+from app.models import metadata
 
 
 def _diff(database_url: str) -> list[Any]:

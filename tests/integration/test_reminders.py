@@ -19,10 +19,10 @@ import pytest
 import time_machine
 from litestar.testing import TestClient
 
+from app import worker
 from app.core.database import create_engine
 from app.core.settings import Settings, parse_smtp_url
 from app.main import create_app
-from app.reminders import worker
 from app.reminders.services import Report
 from tests.conftest import Account, MailServer
 from tests.factories import engagement_body, vendor_body

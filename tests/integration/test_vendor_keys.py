@@ -11,11 +11,11 @@ from litestar.testing import TestClient
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from app.accounts.models import VendorKey
 from app.audit.models import AuditEntry
 from app.core import security
 from app.core.settings import RateLimit, Settings
 from app.main import create_app
+from app.vendors.models import VendorKey
 from tests.conftest import Account, run
 from tests.integration.conftest import Side, issue_key
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 from litestar.exceptions import ValidationException
 
-from app.accounts.services import network_allowed
 from app.core.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 from app.core.idempotency import check_key, fingerprint
 from app.core.ratelimit import RateLimiter
 from app.core.settings import RateLimit
 from app.core.uploads import DOCX, JPEG, PDF, PNG, check_file, clean_filename, declared_type, sniff
+from app.vendors.services import network_allowed
 
 
 @pytest.mark.parametrize(

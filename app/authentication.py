@@ -14,11 +14,13 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts import services
+from app import settle
+from app.accounts import services as accounts
 from app.core import security
 from app.core.actor import Actor
 from app.core.errors import TooManyRequestsError
 from app.core.ratelimit import RateLimiter
+from app.vendors import services as vendors
 
 # Routes anyone may reach: health for load balancers, the OpenAPI document and its viewers.
 PUBLIC_PATHS = ["^/health$", "^/schema"]
@@ -35,15 +37,15 @@ def _refused(reason: str) -> NotAuthorizedException:
 async def _identify(session: AsyncSession, credential: str, source: str | None) -> AuthenticationResult | str:
     """Who the credential belongs to, or why it is refused."""
     if credential.startswith(security.VENDOR_KEY_PREFIX + "_"):
-        found = await services.authenticate_vendor(session, key=credential, source=source)
+        found = await vendors.authenticate_vendor(session, key=credential, source=source)
         if isinstance(found, str):
             return found
         key, vendor = found
-        return AuthenticationResult(user=vendor, auth=services.actor_for_vendor(key, vendor, source))
-    user = await services.authenticate(session, token=credential)
+        return AuthenticationResult(user=vendor, auth=vendors.actor_for_vendor(key, vendor, source))
+    user = await accounts.authenticate(session, token=credential)
     if user is None:
         return "invalid, expired or revoked token"
-    return AuthenticationResult(user=user, auth=services.actor_for(user, source))
+    return AuthenticationResult(user=user, auth=accounts.actor_for(user, source))
 
 
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
@@ -60,7 +62,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         async with state.sessionmaker() as session:
             result = await _identify(session, credential, source)
             if isinstance(result, str):
-                await services.record_failed_authentication(
+                await accounts.record_failed_authentication(
                     session,
                     credential=credential,
                     reason=result,
@@ -68,7 +70,10 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
                     method=str(connection.scope.get("method", "")),
                     path=connection.url.path,
                 )
+                await settle.settle(session)
                 raise _refused("invalid, expired or revoked credential")
+            if session.dirty:  # a last-used time, written at most once a minute per credential
+                await settle.settle(session)
         actor: Actor = result.auth
         if actor.vendor_id is None and vendor_route:
             raise PermissionDeniedException("vendor routes take a vendor key (dpv_…), not a user's token")

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import text
@@ -23,14 +24,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core import clock
+from app.core.changes import mark
 from app.core.database import create_sessionmaker
 from app.core.settings import Settings
 from app.core.types import utcnow
-from app.findings import services as findings
-from app.obligations import services as obligations
 from app.reminders import services
 from app.reminders.mail import CollectingTransport, DirectoryTransport, SmtpTransport
 from app.reminders.policy import Policy, configure
+from app.settle import settle
 
 log = logging.getLogger(__name__)
 REFRESH_LOCK = 4_242_002  # the advisory lock id of the daily derivation
@@ -91,24 +92,34 @@ async def refresh(engine: AsyncEngine) -> None:
         lock = text("SELECT pg_try_advisory_xact_lock(:id)")
         if engine.dialect.name == "postgresql" and not await session.scalar(lock, {"id": REFRESH_LOCK}):
             return
-        await obligations.sync_all(session)
-        await findings.refresh_all(session, "daily recomputation")
-        await session.commit()
+        # As if the calendar changed: every deadline and finding is derived again.
+        mark(session, "daily recomputation", calendar=True)
+        await settle(session)
 
 
 async def one_pass(
     engine: AsyncEngine, settings: Settings, *, now: datetime | None = None, dry_run: bool = False
 ) -> services.Report:
     transport = CollectingTransport() if dry_run else transport_for(settings)
+    now = now or utcnow()
+    send = partial(
+        services.send_one, transport=transport, now=now, sender=settings.mail_from, base_url=settings.base_url
+    )
     async with create_sessionmaker(engine)() as session:
-        return await services.run_pass(
-            session,
-            transport,
-            now=now or utcnow(),
-            sender=settings.mail_from,
-            base_url=settings.base_url,
-            dry_run=dry_run,
-        )
+        report = services.Report(queued=await services.prepare(session, now))
+        if dry_run:
+            # Render what would go out, and change nothing.
+            try:
+                while await send(session, report=report):
+                    pass
+            finally:
+                await session.rollback()
+            return report
+        await settle(session)
+        # Each digest's outcome lands on its own, right after the server answered.
+        while await send(session, report=report):
+            await settle(session)
+        return report
 
 
 async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:

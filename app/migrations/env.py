@@ -11,7 +11,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
-from app.core.database import create_engine, metadata
+from app.core.database import create_engine
+from app.models import metadata
 
 target_metadata = metadata()
 

@@ -553,7 +553,28 @@ def required_mechanism(facts: Facts) -> str:
 @rule
 def r14_cross_border(facts: Facts) -> Iterator[Raised]:
     engagement = facts.engagement
+    country = getattr(facts.vendor, "country", None) or "CN"
     if not engagement.leaves_china:
+        if country != "CN":
+            yield Raised(
+                "R14",
+                Severity.review,
+                ("受托方位于境外", "The vendor is established abroad"),
+                (
+                    f"受托方登记在境外（{country}），而本委托登记为个人信息不出境。即使数据存放在境内，"
+                    "境外主体（包括受托方的境外关联方和支持人员）在境外查看、调取或下载个人信息，也属于向境外提供。",
+                    f"The vendor is registered abroad ({country}), and the engagement says the PI does not leave "
+                    "China. Even with the data stored in China, viewing, retrieving or downloading it from abroad, "
+                    "by the vendor or its overseas affiliates and support staff, is a transfer abroad.",
+                ),
+                (
+                    "核实境外是否能访问这些个人信息；如能，登记出境并落实相应机制。",
+                    "Find out whether anyone abroad can reach the PI; if so, record the transfer and its mechanism.",
+                ),
+                ("PIPL art. 38", "Standard contract filing guide 2024 (what counts as a transfer abroad)"),
+                {"vendor_country": country, "leaves_china": False},
+                detail="vendor_abroad",
+            )
         return
     needed, chosen = required_mechanism(facts), _value(engagement.cross_border_mechanism)
     count = engagement.individuals_count

@@ -19,7 +19,7 @@ APP = Path(__file__).parents[2] / "app"
 
 
 def _open(client: TestClient[Any], account: Account, engagement_id: str) -> dict[str, dict[str, Any]]:
-    query = {"engagement_id": engagement_id, "status": "open", "limit": 200}
+    query: dict[str, str | int] = {"engagement_id": engagement_id, "status": "open", "limit": 200}
     found = client.get("/api/findings", params=query, headers=account.headers).json()["items"]
     return {f"{item['rule_id']}:{item['facts'].get('vendor_country', '')}": item for item in found}
 

@@ -90,11 +90,20 @@ async def rows(session: AsyncSession, vendor_id: uuid.UUID | None = None) -> lis
     return table
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """A text cell that a spreadsheet would run is kept as text: a leading apostrophe."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def to_csv(table: list[list[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADERS)
-    writer.writerows(table)
+    writer.writerows([inert(cell) for cell in row] for row in table)
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM lets Excel read the Chinese
 
 

@@ -48,6 +48,7 @@ from app.core.schemas import merge_patch
 from app.core.storage import FileStore
 from app.core.types import utcnow
 from app.engagements import services as engagements
+from app.engagements.models import Engagement
 from app.handler.models import PROFILE_ID, HandlerProfile
 from app.vendors.models import Vendor
 
@@ -135,6 +136,7 @@ async def create(
         engagement = await engagements.get(session, engagement_id=data.engagement_id)
     except NotFoundError:
         raise InvalidReferenceError("engagement_id", "no engagement has this id") from None
+    actor.require_writer(engagement.owner_id)  # an agreement binds its engagement: its owner or an admin
     snapshot = await current_snapshot(session, engagement.id)
     agreement = Agreement(
         **data.model_dump(exclude={"engagement_id", "template_id", "template_version"}),
@@ -160,6 +162,12 @@ async def create(
     return agreement
 
 
+async def require_writer(session: AsyncSession, agreement: Agreement, actor: Actor) -> None:
+    """Acting on an agreement takes the right to act on its engagement: its owner or an admin."""
+    engagement = await session.get(Engagement, agreement.engagement_id)
+    actor.require_writer(engagement.owner_id if engagement else agreement.owner_id)
+
+
 def _require_draft(agreement: Agreement) -> None:
     if agreement.status != Status.draft:
         raise ConflictError(f"agreement {agreement.number} is {agreement.status}; only a draft can be changed")
@@ -167,7 +175,7 @@ def _require_draft(agreement: Agreement) -> None:
 
 async def update(session: AsyncSession, *, agreement_id: uuid.UUID, patch: BaseModel, actor: Actor) -> Agreement:
     agreement = await get(session, agreement_id=agreement_id)
-    actor.require_writer(agreement.owner_id)
+    await require_writer(session, agreement, actor)
     _require_draft(agreement)
     data = merge_patch(agreement, patch, AgreementTermsUpdate)
     _check_terms(data)
@@ -177,7 +185,7 @@ async def update(session: AsyncSession, *, agreement_id: uuid.UUID, patch: BaseM
 
 async def delete(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor) -> None:
     agreement = await get(session, agreement_id=agreement_id)
-    actor.require_writer(agreement.owner_id)
+    await require_writer(session, agreement, actor)
     _require_draft(agreement)
     audit.record(session, actor, AuditAction.delete, "agreement", agreement.id, {"number": agreement.number})
     for document in await get_documents(session, agreement_id=agreement.id):
@@ -308,6 +316,7 @@ async def render_document(
     session: AsyncSession, *, agreement_id: uuid.UUID, request: RenderRequest, storage: FileStore, actor: Actor
 ) -> AgreementDocument:
     agreement = await get(session, agreement_id=agreement_id)
+    await require_writer(session, agreement, actor)  # a stored file is a write: not for the reading roles
     data = await render_async(agreement, request)
     document = await _store(
         session, storage, agreement, data, kind="generated", fmt=request.format.value, lang=request.lang.value
@@ -362,7 +371,7 @@ async def get_all_for_vendor(
 
 
 async def _transition(session: AsyncSession, agreement: Agreement, action: str, actor: Actor) -> None:
-    actor.require_writer(agreement.owner_id)
+    await require_writer(session, agreement, actor)
     allowed, target = TRANSITIONS[action]
     if agreement.status not in allowed:
         raise ConflictError(

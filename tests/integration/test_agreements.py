@@ -18,6 +18,7 @@ from app.agreements.library import load
 from app.agreements.models import Agreement
 from tests.conftest import Account, run
 from tests.factories import engagement_body, vendor_body
+from tests.integration.conftest import set_active
 
 TERMS = {"term_start": "2026-01-05", "term_end": "2027-01-04"}
 
@@ -449,3 +450,30 @@ def test_the_annex_is_optional(client: TestClient[Any], demo: dict[str, Any]) ->
     assert "附件：法定要求对照表 / Annex: legal requirements covered" in with_annex
     assert "Annex: legal requirements covered" not in without
     assert "第一条 协议双方与背景" in without
+
+
+def test_only_the_engagements_owner_or_an_admin_acts_on_its_agreements(
+    client: TestClient[Any], demo: dict[str, Any], make_user: Callable[..., Account], database_url: str
+) -> None:
+    """An owner or procurement user may not create or move an agreement on someone else's
+    engagement (that resolved its findings and e-mailed the vendor a deletion duty); the
+    reading roles render nothing (a rendered file is stored: a write)."""
+    agreement = _agreement(client, demo["headers"], demo["camera"]["id"])
+    base = f"/api/agreements/{agreement['id']}"
+    for role in ("owner", "procurement"):
+        stranger = make_user(role)
+        body = {"engagement_id": demo["camera"]["id"], "term_start": "2026-01-01", "term_end": "2027-12-31"}
+        assert client.post("/api/agreements", json=body, headers=stranger.headers).status_code == 403
+        assert client.patch(base, json={"notice_days": 10}, headers=stranger.headers).status_code == 403
+        assert client.post(f"{base}/issue", headers=stranger.headers).status_code == 403
+        assert client.delete(base, headers=stranger.headers).status_code == 403
+    for role in ("auditor", "dpo"):
+        reader = make_user(role)
+        rendered = client.post(f"{base}/documents", json={"format": "docx"}, headers=reader.headers)
+        assert rendered.status_code == 403, rendered.text
+    set_active(database_url, agreement["id"])
+    stranger = make_user("owner")
+    ended = {"ended_on": "2026-11-01", "reason": "not mine to end"}
+    assert client.post(f"{base}/terminate", json=ended, headers=stranger.headers).status_code == 403
+    assert client.get(base, headers=demo["headers"]).json()["status"] == "active"
+    assert client.get(f"{base}/documents", headers=demo["headers"]).json() == []  # nothing was rendered

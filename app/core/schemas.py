@@ -17,7 +17,9 @@ T = TypeVar("T")
 MAX_PAGE = 200
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE, description="Items per page.")]
-Offset = Annotated[int, QueryParameter(ge=0, description="Items to skip.")]
+# Bounded: past a BIGINT the database answers an error, not an empty page.
+MAX_OFFSET = 2**31 - 1
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 SearchText = Annotated[
     str | None,
     QueryParameter(

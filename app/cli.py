@@ -76,7 +76,19 @@ def serve(host: str, port: int, workers: int) -> None:
         raise CommandError("the database schema is not up to date: run `dpa db upgrade` first")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     click.echo(f"dpa serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/schema)")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    # Forwarded headers only from the proxies named in FORWARDED_ALLOW_IPS (uvicorn would trust
+    # loopback by default, letting any local client set the audited address and pass allow-lists).
+    proxies = ",".join(config.trusted_proxies)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
 
 
 @cli.group()

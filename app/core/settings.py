@@ -7,6 +7,7 @@ service at start-up with one clear line instead of failing later in a request.
 from __future__ import annotations
 
 import logging
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -67,6 +68,7 @@ class Settings:
     reminder_overdue_every: int = 3
     reminder_escalate_after: int = 7
     worker_interval: int = 60  # seconds between the worker's passes
+    trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed; none by default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +102,7 @@ class Settings:
             base_url=parse_base_url(get("BASE_URL") or DEFAULT_BASE_URL),
             tz=parse_tz(get("TZ") or DEFAULT_TZ),
             log_level=log_level,
+            trusted_proxies=parse_proxies(get("FORWARDED_ALLOW_IPS") or ""),
             upload_max_file_bytes=max_file,
             upload_max_request_bytes=max_request,
             vendor_rate_limit=parse_rate_limit(get("VENDOR_RATE_LIMIT") or "120/minute"),
@@ -162,6 +165,19 @@ def storage_directory(storage_url: str) -> Path:
     """The directory of a file: storage URL (`file:var/evidence` or `file:///srv/evidence`)."""
     parts = urlsplit(storage_url)
     return Path(unquote(parts.netloc + parts.path))
+
+
+def parse_proxies(raw: str) -> tuple[str, ...]:
+    """Addresses or networks of the reverse proxies in front of the service, comma-separated."""
+    proxies = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            proxies.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"FORWARDED_ALLOW_IPS: {item!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/24)"
+            ) from None
+    return tuple(proxies)
 
 
 def parse_megabytes(name: str, raw: str) -> int:

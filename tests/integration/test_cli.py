@@ -169,6 +169,16 @@ def test_upgrade_demo_and_serve_like_make_run(tmp_path: Path) -> None:
         assert vendors.status_code == 200
         assert vendors.json()["total"] == 5
         assert httpx.get(f"{base}/schema/openapi.json", timeout=5).status_code == 200
+        # No proxy is trusted by default: a local client cannot name the address that is audited.
+        spoofed = {"Authorization": "Bearer dpu_wrong", "X-Forwarded-For": "203.0.113.7"}
+        assert httpx.get(f"{base}/api/vendors", headers=spoofed, timeout=5).status_code == 401
+        trail = httpx.get(
+            f"{base}/api/audit",
+            params={"object_type": "credential"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).json()["items"]
+        assert trail[0]["source"] == "127.0.0.1"
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=10)

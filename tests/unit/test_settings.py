@@ -73,6 +73,7 @@ def test_storage_directory() -> None:
         ("BASE_URL", "dpa.example.com", "BASE_URL: must be an http:// or https:// URL"),
         ("TZ", "Mars/Olympus_Mons", "TZ: unknown time zone"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL: must be one of"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.5,proxy.local", "FORWARDED_ALLOW_IPS: 'proxy.local' is not an IP"),
     ],
 )
 def test_bad_values_are_refused_with_the_variable_named(name: str, value: str, message: str) -> None:
@@ -83,3 +84,9 @@ def test_bad_values_are_refused_with_the_variable_named(name: str, value: str, m
 
 def test_posix_tz_prefix_is_accepted() -> None:
     assert Settings.from_env({"TZ": ":Europe/Berlin"}).tz == "Europe/Berlin"
+
+
+def test_no_proxy_is_trusted_unless_named() -> None:
+    assert Settings.from_env({}).trusted_proxies == ()
+    named = Settings.from_env({"FORWARDED_ALLOW_IPS": " 10.0.0.5 , 10.1.0.0/16 "})
+    assert named.trusted_proxies == ("10.0.0.5/32", "10.1.0.0/16")

@@ -6,8 +6,8 @@ service at start-up with one clear line instead of failing later in a request.
 
 from __future__ import annotations
 
-import logging
 import ipaddress
+import logging
 import os
 import secrets
 from collections.abc import Mapping

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
-from app.core.fields import AwareDateTime, Name, ShortText
+from app.core.fields import AwareDateTime, Label, PersonName
 
 
 class Role(StrEnum):
@@ -24,7 +24,7 @@ class Role(StrEnum):
 
 class UserBase(SQLModel):
     email: EmailStr = Field(max_length=320, description="Login and reminder address.")
-    name: ShortText = Field(default="", max_length=200)
+    name: PersonName = Field(default="")
     role: Role
 
     @field_validator("email")
@@ -45,7 +45,7 @@ class UserPublic(UserBase):
 
 class TokenCreate(SQLModel):
     model_config = {"extra": "forbid"}
-    name: Name = Field(default="api", max_length=100)
+    name: Label = Field(default="api")
     expires_at: AwareDateTime | None = Field(default=None, description="None = no expiry.")
 
 

@@ -38,6 +38,14 @@ Name = Annotated[
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(_printable)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_printable)]
+# Each bounded by its column: PostgreSQL refuses a longer value with an error, so it is a 400 here.
+# (A Field(max_length=...) beside one of the types above does not override its 500.)
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)
+]
+"""What a token or a key is for: api_tokens.name, vendor_keys.name."""
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_printable)]
+"""users.name."""
 
 
 def _country(value: str) -> str:

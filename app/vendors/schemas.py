@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, field_vali
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from app.core.fields import AwareDateTime, CountryCode, CreditCode, Name, ShortText, Text
+from app.core.fields import AwareDateTime, CountryCode, CreditCode, Label, Name, ShortText, Text
 from app.core.schemas import partial_model
 from app.core.types import PydanticJSON
 
@@ -95,7 +95,7 @@ def _networks(values: list[str]) -> list[str]:
 
 class VendorKeyCreate(SQLModel):
     model_config = {"extra": "forbid"}
-    name: Name = Field(max_length=100, description="What the key is for, e.g. 'deletion uploads'.")
+    name: Label = Field(description="What the key is for, e.g. 'deletion uploads'.")
     expires_at: AwareDateTime | None = Field(default=None, description="Default: one year from now.")
     allowed_networks: Annotated[list[Annotated[str, Field(max_length=50)]], AfterValidator(_networks)] = Field(
         default_factory=list, max_length=50, description="IP addresses or networks the key works from; empty = any."

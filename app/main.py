@@ -27,6 +27,7 @@ from app.core import clock
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
+from app.core.middleware import RequestBodyGuard
 from app.core.ratelimit import RateLimiter
 from app.core.settings import Settings
 from app.core.storage import open_storage
@@ -110,7 +111,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit)}),
         lifespan=[database],
         dependencies={**dependencies, "settle": Provide(_provide_settle, sync_to_thread=False)},
-        middleware=[DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS)],
+        middleware=[
+            DefineMiddleware(RequestBodyGuard, timeout=settings.body_timeout),
+            DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS),
+        ],
         exception_handlers=exception_handlers,
         openapi_config=OpenAPIConfig(
             title="dpa: PIPL entrusted-processing registry",

@@ -13,7 +13,8 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ValidationException
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,23 @@ class UnsupportedMediaTypeError(FieldDomainError):
     status_code = 415
 
 
+class RequestTimeoutError(DomainError):
+    status_code = 408
+
+
+class ClientGoneError(DomainError):
+    """The client went away mid-request: nobody reads the answer; logged, not an error."""
+
+    status_code = 400
+
+
+class DatabaseUnavailableError(DomainError):
+    status_code = 503
+
+
+RETRY_AFTER_SECONDS = 5  # after a database failure: long enough for a restart or a failover
+
+
 class FieldErrors:
     """Collects broken rules that span several fields, then answers 400 with each field and reason."""
 
@@ -113,8 +131,10 @@ def validation_exception(exc: ValidationError, source: str = "body", prefix: str
     return ValidationException(detail="Validation failed", extra=extra)
 
 
-def domain_error_handler(_request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequestsError) else None
+    if isinstance(exc, ClientGoneError):
+        log.info("client went away during %s %s", request.method, request.url.path)
     return Response(
         _body(exc.status_code, exc.detail, exc.extra),
         status_code=exc.status_code,
@@ -144,6 +164,21 @@ def nesting_error_handler(_request: Request[Any, Any, Any], _exc: RecursionError
     return Response(_body(400, "request body is nested too deeply"), status_code=400, media_type=MediaType.JSON)
 
 
+def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database is down, restarting or dropped the connection: 503, try again shortly. The
+    transaction did not commit, so nothing of the request was applied."""
+    refused = isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError)
+    if refused and not getattr(exc, "connection_invalidated", False):  # a statement it refused: our bug
+        return internal_error_handler(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return Response(
+        _body(503, "the database is unavailable; nothing was changed, retry shortly"),
+        status_code=503,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The log gets the traceback; the client never does.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -155,5 +190,8 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     IntegrityError: integrity_error_handler,
     ValidationException: validation_error_handler,
     RecursionError: nesting_error_handler,
+    DBAPIError: database_error_handler,
+    PoolTimeoutError: database_error_handler,
+    ConnectionError: database_error_handler,  # the driver could not connect (refused, reset)
     500: internal_error_handler,
 }

@@ -68,6 +68,7 @@ class Settings:
     reminder_overdue_every: int = 3
     reminder_escalate_after: int = 7
     worker_interval: int = 60  # seconds between the worker's passes
+    body_timeout: int = 30  # seconds a request body may stall before the answer is 408
     trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed; none by default
 
     @classmethod
@@ -114,6 +115,7 @@ class Settings:
                 "REMINDER_ESCALATE_AFTER_DAYS", get("REMINDER_ESCALATE_AFTER_DAYS") or "7"
             ),
             worker_interval=parse_seconds("WORKER_INTERVAL_SECONDS", get("WORKER_INTERVAL_SECONDS") or "60"),
+            body_timeout=parse_seconds("REQUEST_BODY_TIMEOUT_SECONDS", get("REQUEST_BODY_TIMEOUT_SECONDS") or "30"),
         )
 
 

@@ -1,0 +1,97 @@
+"""Faults a self-hoster meets: the database gone, a client that stalls or walks away."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+
+from app.core.settings import Settings
+from app.main import create_app
+from tests.conftest import Account
+from tests.integration.test_cli import DPA, _free_port
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(
+    settings: Settings, tmp_path: Path, kind: str
+) -> None:
+    if kind == "postgresql":
+        url = f"postgresql+asyncpg://nobody@127.0.0.1:{_free_port()}/gone_test"  # nothing listens there
+    else:
+        (tmp_path / "a-directory.db").mkdir()  # SQLite cannot open a directory as its file
+        url = f"sqlite+aiosqlite:///{tmp_path / 'a-directory.db'}"
+    app = create_app(dataclasses.replace(settings, database_url=url))
+    headers = {"Authorization": "Bearer dpu_" + "a" * 36}
+    with TestClient(app=app) as client:
+        for response in (
+            client.get("/api/vendors", headers=headers),
+            client.post("/api/vendors", json={"legal_name_zh": "某公司"}, headers=headers),
+        ):
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "5"
+            assert response.json()["detail"].startswith("the database is unavailable")
+            assert "Traceback" not in response.text
+        assert client.get("/health").status_code == 503
+
+
+@pytest.fixture
+def server(database_url: str, admin: Account, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """A real `dpa serve` whose log is kept, with a short body timeout."""
+    port, log = _free_port(), tmp_path / "serve.log"
+    environment = {**os.environ, "DATABASE_URL": database_url, "REQUEST_BODY_TIMEOUT_SECONDS": "1"}
+    environment["STORAGE_URL"] = f"file:{tmp_path / 'evidence'}"
+    with log.open("w") as out:
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            [*DPA, "serve", "--port", str(port)], env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
+            time.sleep(0.2)
+        yield port, log
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _request_head(admin: Account, length: int) -> bytes:
+    return (
+        "POST /api/vendors HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {admin.token}\r\nContent-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def test_a_stalled_body_is_408_and_a_client_that_leaves_is_not_an_error(
+    server: tuple[int, Path], admin: Account, client: Any
+) -> None:
+    port, log = server
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
+        stalled.sendall(_request_head(admin, 1000) + b'{"legal_name_zh": ')  # and then nothing
+        answer = stalled.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 408"), answer
+    assert "did not arrive within 1 s" in answer
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as leaving:
+        leaving.sendall(_request_head(admin, 1000) + b'{"legal_name_zh": ')
+    time.sleep(0.5)
+    vendors = httpx.get(f"http://127.0.0.1:{port}/api/vendors", headers=admin.headers, timeout=5)
+    assert vendors.status_code == 200 and vendors.json()["total"] == 0  # neither half-sent write landed
+    written = log.read_text()
+    assert "client went away during POST /api/vendors" in written
+    assert "Traceback" not in written and "unhandled error" not in written

@@ -179,6 +179,7 @@ def reminders_run(once: bool, now: Any, dry_run: bool) -> None:
     """Queue, batch and send what is due at one moment, then exit."""
     from contextlib import nullcontext
 
+    from app.core.storage import open_storage
     from app.worker import one_pass, refresh, single_worker
 
     config, engine = _engine_and_settings()
@@ -186,7 +187,7 @@ def reminders_run(once: bool, now: Any, dry_run: bool) -> None:
     async def main() -> Any:
         try:
             if not dry_run:
-                await refresh(engine)
+                await refresh(engine, open_storage(config.storage_url))
             return await one_pass(engine, config, now=now, dry_run=dry_run)
         finally:
             await engine.dispose()
@@ -285,18 +286,36 @@ def evidence() -> None:
 
 
 @evidence.command("verify")
-def evidence_verify() -> None:
-    """Re-hash every stored file; exit 1 if any no longer matches its SHA-256 or is missing."""
+@click.option("--delete-orphans", is_flag=True, help="Delete stored files no row refers to (audited).")
+@click.option(
+    "--older-than",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 525_600),
+    help="Minutes: a younger unreferenced file may be an upload still in flight, and is kept.",
+)
+def evidence_verify(delete_orphans: bool, older_than: int) -> None:
+    """Re-hash every stored file; exit 1 if any no longer matches its SHA-256 or is missing.
+    Also lists stored files no row refers to (a failed or killed upload's), and deletes them
+    with --delete-orphans."""
+    from datetime import timedelta
+
     from app.attestations.services import verify_evidence
     from app.core.storage import open_storage
 
     storage = open_storage(settings().storage_url)
-    report = run_in_session(lambda session: verify_evidence(session, storage))
+    age = timedelta(minutes=older_than) if delete_orphans else None
+    report = run_in_session(lambda session: verify_evidence(session, storage, delete_orphans_older_than=age))
     for name in report.altered:
         click.echo(f"altered\t{name}")
     for name in report.missing:
         click.echo(f"missing\t{name}")
-    click.echo(f"checked {report.checked} stored files: {len(report.altered)} altered, {len(report.missing)} missing")
+    for name in report.unreferenced:
+        click.echo(f"{'deleted' if name in report.deleted else 'unreferenced'}\t{name}")
+    click.echo(
+        f"checked {report.checked} stored files: {len(report.altered)} altered, {len(report.missing)} missing, "
+        f"{len(report.unreferenced)} unreferenced ({len(report.deleted)} deleted)"
+    )
     if report.altered or report.missing:
         raise click.exceptions.Exit(1)
 

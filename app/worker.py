@@ -15,7 +15,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -23,10 +23,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.attestations import services as attestations
 from app.core import clock
 from app.core.changes import mark
 from app.core.database import create_sessionmaker
 from app.core.settings import Settings
+from app.core.storage import FileStore, open_storage
 from app.core.types import utcnow
 from app.reminders import services
 from app.reminders.mail import CollectingTransport, DirectoryTransport, SmtpTransport
@@ -35,6 +37,7 @@ from app.settle import settle
 
 log = logging.getLogger(__name__)
 REFRESH_LOCK = 4_242_002  # the advisory lock id of the daily derivation
+ORPHAN_AGE = timedelta(days=1)  # an unreferenced file this old is no upload in flight
 
 
 class WorkerError(RuntimeError):
@@ -86,14 +89,17 @@ def single_worker(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-async def refresh(engine: AsyncEngine) -> None:
-    """Derive every obligation again; on PostgreSQL one worker at a time (the others skip)."""
+async def refresh(engine: AsyncEngine, storage: FileStore) -> None:
+    """Derive every obligation again and sweep orphaned files; on PostgreSQL one worker at a
+    time (the others skip)."""
     async with create_sessionmaker(engine)() as session:
         lock = text("SELECT pg_try_advisory_xact_lock(:id)")
         if engine.dialect.name == "postgresql" and not await session.scalar(lock, {"id": REFRESH_LOCK}):
             return
         # As if the calendar changed: every deadline and finding is derived again.
         mark(session, "daily recomputation", calendar=True)
+        # Files a failed or killed upload left behind: personal data nobody could list or delete.
+        await attestations.sweep_orphans(session, storage, older_than=ORPHAN_AGE)
         await settle(session)
 
 
@@ -128,7 +134,7 @@ async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Eve
         try:
             today = clock.today()
             if refreshed != today:
-                await refresh(engine)
+                await refresh(engine, open_storage(settings.storage_url))
                 refreshed = today
             report = await one_pass(engine, settings)
             if report.sent or report.retried or report.dead:

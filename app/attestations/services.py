@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio.to_thread
 from sqlalchemy import select
@@ -28,7 +28,7 @@ from app.attestations.schemas import (
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
-from app.core.actor import Actor
+from app.core.actor import CLI_ACTOR, Actor
 from app.core.changes import mark
 from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError, PermissionDeniedError
 from app.core.queries import get_or_404, get_owned, paginate, where_equal
@@ -252,10 +252,16 @@ class Verification:
     checked: int = 0
     altered: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    unreferenced: list[str] = field(default_factory=list)  # stored, but no row refers to it
+    deleted: list[str] = field(default_factory=list)
 
 
-async def verify_evidence(session: AsyncSession, storage: FileStore) -> Verification:
-    """Re-hash every stored object, and find every referenced one; nothing is trusted as stored."""
+async def verify_evidence(
+    session: AsyncSession, storage: FileStore, *, delete_orphans_older_than: timedelta | None = None
+) -> Verification:
+    """Re-hash every stored object, and find every referenced one; nothing is trusted as stored.
+    An object no row refers to (an upload whose transaction failed) is reported, and deleted
+    when asked, if older than the given age: a younger one may be an upload still in flight."""
     report = Verification()
     stored: set[str] = set()
     for name in await anyio.to_thread.run_sync(lambda: list(storage.names())):
@@ -265,8 +271,30 @@ async def verify_evidence(session: AsyncSession, storage: FileStore) -> Verifica
             await anyio.to_thread.run_sync(storage.get, name)
         except StorageError:
             report.altered.append(name)
-    referenced = set(await session.scalars(select(col(EvidenceFile.sha256)))) | set(
+    referenced = await _referenced(session)
+    report.missing = sorted(referenced - stored)
+    report.unreferenced = sorted(stored - referenced)
+    if delete_orphans_older_than is not None:
+        report.deleted = await sweep_orphans(session, storage, older_than=delete_orphans_older_than)
+    return report
+
+
+async def _referenced(session: AsyncSession) -> set[str]:
+    return set(await session.scalars(select(col(EvidenceFile.sha256)))) | set(
         await session.scalars(select(col(AgreementDocument.sha256)))
     )
-    report.missing = sorted(referenced - stored)
-    return report
+
+
+async def sweep_orphans(session: AsyncSession, storage: FileStore, *, older_than: timedelta) -> list[str]:
+    """Delete stored files no row refers to and older than `older_than` (a younger one may be an
+    upload still in flight); audited. The worker runs it daily, so such files do not linger."""
+    names = set(await anyio.to_thread.run_sync(lambda: list(storage.names())))
+    cutoff, deleted = utcnow() - older_than, []
+    for name in sorted(names - await _referenced(session)):
+        if await anyio.to_thread.run_sync(storage.modified, name) < cutoff:
+            await anyio.to_thread.run_sync(storage.delete, name)
+            deleted.append(name)
+    if deleted:
+        changes = {"deleted": deleted, "older_than_minutes": int(older_than.total_seconds() // 60)}
+        audit.record(session, CLI_ACTOR, AuditAction.delete, "evidence_file", "orphans", changes)
+    return deleted

@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
@@ -59,6 +60,12 @@ class FileStore(Protocol):
     def names(self) -> Iterator[str]:
         """Every stored SHA-256, for `dpa evidence verify`."""
 
+    def modified(self, sha256: str) -> datetime:
+        """When the object was written (UTC): an unreferenced one may be an upload still in flight."""
+
+    def delete(self, sha256: str) -> None:
+        """Remove an object no row refers to (`dpa evidence verify --delete-orphans`)."""
+
 
 class LocalStorage:
     def __init__(self, root: Path) -> None:
@@ -97,6 +104,12 @@ class LocalStorage:
         for path in sorted(self.root.glob("??/??/*")):
             if path.is_file() and not path.name.startswith("."):
                 yield path.name
+
+    def modified(self, sha256: str) -> datetime:
+        return datetime.fromtimestamp(self._path(sha256).stat().st_mtime, UTC)
+
+    def delete(self, sha256: str) -> None:
+        self._path(sha256).unlink(missing_ok=True)
 
 
 class S3Storage:
@@ -159,6 +172,13 @@ class S3Storage:
                 name = item["Key"].rsplit("/", 1)[-1]
                 if len(name) == 64 and set(name) <= HEX:
                     yield name
+
+    def modified(self, sha256: str) -> datetime:
+        modified: datetime = self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))["LastModified"]
+        return modified
+
+    def delete(self, sha256: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
 
 
 def open_storage(storage_url: str) -> FileStore:

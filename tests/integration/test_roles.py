@@ -1,0 +1,137 @@
+"""Who may write what: every write route of the internal API, walked with every role that is
+not an admin, on objects that role does not own. What a role may do is the table below;
+everything else must answer 403 (not 2xx, not another refusal that could hide a missing check).
+
+Admins may do everything; owners and procurement may also change what they own (tested with
+each domain)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar.testing import TestClient
+
+from app.handler.schemas import HandlerProfileUpdate
+from tests.conftest import Account
+from tests.factories import engagement_body, vendor_body
+from tests.integration.conftest import PDF, Side, Submit, deletion
+
+CHECK = "POST /api/engagements/check"  # the before-you-buy check stores nothing: anyone may run it
+CREATE = {"POST /api/vendors", "POST /api/engagements"}  # new records become the creator's
+# The permission table, for objects the role does not own.
+ALLOWED: dict[str, set[str]] = {
+    "auditor": {CHECK},
+    "owner": {CHECK, *CREATE},
+    "procurement": {CHECK, *CREATE},
+    "dpo": {
+        CHECK,
+        "PUT /api/handler",
+        "POST /api/vendors/{vendor_id}/keys",
+        "DELETE /api/vendors/{vendor_id}/keys/{key_id}",
+        "POST /api/attestations/{attestation_id}/accept",
+        "POST /api/attestations/{attestation_id}/reject",
+        "POST /api/obligations/{obligation_id}/complete",
+        "POST /api/obligations/{obligation_id}/waive",
+    },
+}
+ROLES = ("auditor", "owner", "procurement", "dpo")  # the DPO last: what it may do changes things
+
+
+def _write_routes(client: TestClient[Any]) -> list[tuple[str, str]]:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    return [
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if not path.startswith("/api/vendor/")
+        for method in operations
+        if method in ("post", "put", "patch", "delete")
+    ]
+
+
+def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> dict[str, Any]:
+    """A valid body for each route, so that a refusal can only come from the permission check."""
+    profile = client.get("/api/handler", headers=admin).json()
+    handler = {name: profile[name] for name in HandlerProfileUpdate.model_fields if name in profile}
+    ended = {"ended_on": "2026-11-01", "reason": "walk"}
+    return {
+        "POST /api/users": {"email": "walk@test.example", "role": "auditor", "name": "Walk"},
+        "POST /api/users/{user_id}/tokens": {"name": "walk"},
+        "PUT /api/handler": handler,
+        "POST /api/vendors": vendor_body(),
+        "PATCH /api/vendors/{vendor_id}": {"address": "上海市 2 号"},
+        "POST /api/engagements": engagement_body(vendor_id),
+        "PATCH /api/engagements/{engagement_id}": {"purpose": "changed by a walk"},
+        "POST /api/engagements/check": engagement_body(vendor_id),
+        "POST /api/engagements/{engagement_id}/sub-processors": {"name": "S", "activity": "a", "country": "CN"},
+        "PATCH /api/engagements/{engagement_id}/sub-processors/{sub_processor_id}": {"activity": "b"},
+        "POST /api/agreements": {"engagement_id": "", "term_start": "2026-01-01", "term_end": "2027-12-31"},
+        "PATCH /api/agreements/{agreement_id}": {"notice_days": 45},
+        "POST /api/agreements/{agreement_id}/documents": {"format": "docx"},
+        "POST /api/agreements/{agreement_id}/terminate": ended,
+        "POST /api/agreements/{agreement_id}/expire": {},
+        "POST /api/vendors/{vendor_id}/keys": {"name": "walk"},
+        "POST /api/attestations/{attestation_id}/accept": {"reason": "walk"},
+        "POST /api/attestations/{attestation_id}/reject": {"reason": "walk"},
+        "POST /api/obligations/{obligation_id}/complete": {"reference": "walk"},
+        "POST /api/obligations/{obligation_id}/waive": {"reason": "walk"},
+        "PUT /api/calendar/overrides/{day}": {"working": False, "note": "walk"},
+    }
+
+
+def test_every_write_route_answers_each_role_by_the_table(
+    client: TestClient[Any],
+    demo: dict[str, Any],
+    vendors: dict[str, Side],
+    submit: Submit,
+    admin: Account,
+    make_user: Any,
+) -> None:
+    a, headers = vendors["a"], demo["headers"]
+    agreement = client.post(
+        "/api/agreements",
+        json={"engagement_id": a.engagement_id, "term_start": "2026-01-01", "term_end": "2027-12-31"},
+        headers=headers,
+    ).json()
+    sub = client.post(
+        f"/api/engagements/{a.engagement_id}/sub-processors",
+        json={"name": "Walk Sub Co.", "activity": "a", "country": "CN"},
+        headers=headers,
+    ).json()
+    key = client.post(f"/api/vendors/{a.vendor_id}/keys", json={"name": "walk"}, headers=headers).json()
+    attestation = submit(a, deletion(a.engagement_id)).json()
+    owed = client.get("/api/obligations", params={"engagement_id": a.engagement_id}, headers=headers).json()
+    token = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()[0]
+    ids = {
+        "user_id": admin.id,
+        "token_id": token["id"],
+        "vendor_id": a.vendor_id,
+        "engagement_id": a.engagement_id,
+        "sub_processor_id": sub["id"],
+        "agreement_id": agreement["id"],
+        "key_id": key["id"],
+        "attestation_id": attestation["id"],
+        "obligation_id": owed["items"][0]["id"],
+        "day": "2026-12-01",
+    }
+    bodies = _bodies(client, headers, a.vendor_id)
+    bodies["POST /api/agreements"]["engagement_id"] = a.engagement_id
+    routes = _write_routes(client)
+    assert len(routes) >= 30
+    assert {route for routes in ALLOWED.values() for route in routes} <= {f"{m} {p}" for m, p in routes}
+
+    wrong = []
+    for role in ROLES:
+        account = make_user(role)
+        for method, template in routes:
+            route = f"{method} {template}"
+            path = template.format(**{name: ids[name] for name in re.findall(r"\{([a-z_]+)\}", template)})
+            if route.endswith("/sign"):
+                files = {"file": ("signed.pdf", PDF, "application/pdf")}
+                response = client.post(path, files=files, headers=account.headers)
+            else:
+                response = client.request(method, path, json=bodies.get(route), headers=account.headers)
+            refused = response.status_code == 403
+            if refused == (route in ALLOWED[role]) or response.status_code >= 500:
+                wrong.append(f"{role} {route}: {response.status_code} {response.text[:120]}")
+    assert wrong == []

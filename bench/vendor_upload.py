@@ -14,6 +14,7 @@ MB/s and the ratio on the last lines. Run: .venv/bin/python bench/vendor_upload.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import socket
@@ -32,6 +33,7 @@ from typing import Any
 import httpx
 from litestar import Litestar, Request, post
 from litestar.params import MultipartBody
+from pypdf import PdfWriter
 from sqlalchemy import select
 
 from app.agreements import services as agreements
@@ -115,8 +117,13 @@ def server(command: list[str], env: dict[str, str], ready: str) -> Iterator[str]
 
 
 def pdf(index: int) -> bytes:
-    head = f"%PDF-1.7\n% upload {index}\n".encode()
-    return head + b"0" * (SIZE - len(head))
+    """A real one-page PDF of about SIZE bytes (uploads are parsed): the padding is an attachment."""
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_attachment(f"scan-{index}.bin", os.urandom(SIZE - 1500))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def main() -> None:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+from pypdf import PdfWriter
 
 from app.core.credit_code import check_character
 
 _serial = iter(range(1, 10_000_000))
+
+
+def pdf(title: str = "evidence", pages: int = 1) -> bytes:
+    """A real PDF (A4, blank pages): uploads are parsed, not only sniffed. The title varies the bytes."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def credit_code() -> str:

@@ -32,7 +32,7 @@ from app.agreements.schemas import (
 )
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
-from app.core import clock
+from app.core import clock, uploads
 from app.core.actor import Actor
 from app.core.changes import mark
 from app.core.errors import (
@@ -412,6 +412,7 @@ async def sign(
     await _transition(session, agreement, "sign", actor)
     if not signed_pdf.startswith(b"%PDF-"):
         raise field_error("file", "the signed copy must be a PDF (its content does not start with %PDF-)")
+    await anyio.to_thread.run_sync(uploads.check_pdf, "file", signed_pdf)  # parsed, not only its first bytes
     await _store(session, storage, agreement, signed_pdf, kind="signed", fmt="pdf", lang=None)
     agreement.signed_at = utcnow()
     return agreement

@@ -15,6 +15,9 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError, PdfStreamError
+
 from app.core.errors import PayloadTooLargeError, UnsupportedMediaTypeError, field_error
 
 PDF = "application/pdf"
@@ -89,6 +92,17 @@ def check_docx(field: str, data: bytes) -> None:
             raise UnsupportedMediaTypeError(field, f"not a valid DOCX ({error})") from None
 
 
+def check_pdf(field: str, data: bytes) -> None:
+    """A PDF by its structure, not only its first bytes: a cross-reference table a reader can
+    follow, and at least one page. `%PDF-` followed by anything else is refused."""
+    try:
+        pages = len(PdfReader(io.BytesIO(data), strict=False).pages)
+    except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, RecursionError) as error:
+        raise UnsupportedMediaTypeError(field, f"not a readable PDF ({error})") from None
+    if pages == 0:
+        raise UnsupportedMediaTypeError(field, "the PDF has no page")
+
+
 def clean_filename(raw: str, extension: str) -> str:
     """The last path segment, letters, digits and a few marks only, with the extension of
     the type the content really is. `../../x.pdf` becomes `x.pdf`."""
@@ -113,4 +127,6 @@ def check_file(field: str, filename: str, content_type: str | None, data: bytes,
         raise UnsupportedMediaTypeError(field, f"declared as {declared} but the content is {what}")
     if actual == DOCX:
         check_docx(field, data)
+    elif actual == PDF:
+        check_pdf(field, data)
     return CheckedFile(filename=clean_filename(filename, EXTENSIONS[actual]), content_type=actual, data=data)

@@ -18,10 +18,11 @@ from sqlmodel import col
 from app.agreements.models import Agreement
 from app.demo import load as load_demo
 from tests.conftest import Account, run
+from tests.factories import pdf
 
 TERMS = {"term_start": "2026-01-05", "term_end": "2027-01-04"}
 ENDED_ON = "2026-11-01"  # deletion_days defaults to 30: the deletion attestation is due 2026-12-01
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+PDF = pdf("deletion certificate")
 
 
 @pytest.fixture

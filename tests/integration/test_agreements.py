@@ -17,7 +17,7 @@ from app.agreements.coverage import covered
 from app.agreements.library import load
 from app.agreements.models import Agreement
 from tests.conftest import Account, run
-from tests.factories import engagement_body, vendor_body
+from tests.factories import engagement_body, pdf, vendor_body
 from tests.integration.conftest import set_active
 
 TERMS = {"term_start": "2026-01-05", "term_end": "2027-01-04"}
@@ -247,7 +247,9 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     assert client.get(base, headers=headers).json()["status"] == "issued"
     assert act("sign", data={"note": "x"}).status_code == 400
     assert owed() == []
-    signed = act("sign", files={"file": ("扫描件.pdf", b"%PDF-1.7\n signed copy", "application/pdf")})
+    forged = act("sign", files={"file": ("扫描件.pdf", b"%PDF-1.7\n not a real PDF", "application/pdf")})
+    assert forged.status_code == 415 and "not a readable PDF" in forged.text  # parsed, not only sniffed
+    signed = act("sign", files={"file": ("扫描件.pdf", pdf("signed copy"), "application/pdf")})
     assert signed.status_code == 200 and signed.json()["status"] == "signed"
     assert any(d["kind"] == "signed" for d in client.get(f"{base}/documents", headers=headers).json())
 

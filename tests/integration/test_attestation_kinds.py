@@ -12,7 +12,7 @@ from sqlmodel import col
 from app.audit.models import AuditEntry
 from app.core import clock
 from tests.conftest import Account, run
-from tests.integration.conftest import Side, Submit, agreement_in_force, issue_key
+from tests.integration.conftest import PDF, Side, Submit, agreement_in_force, issue_key
 
 
 def periodic(engagement_id: str, **overrides: Any) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def test_bad_kind_fields_name_the_field(running: Side, submit: Submit, body: Any
 def test_vendor_actions_are_in_the_audit_trail_with_who_and_where(
     client: TestClient[Any], running: Side, submit: Submit, dpo: Account, clean_database: str
 ) -> None:
-    sent = submit(running, incident(running.engagement_id), files=[("evidence.pdf", b"%PDF-1.4 x", "application/pdf")])
+    sent = submit(running, incident(running.engagement_id), files=[("evidence.pdf", PDF, "application/pdf")])
     attestation = sent.json()
     client.get(
         f"/api/vendor/attestations/{attestation['id']}/files/{attestation['files'][0]['id']}/content",

@@ -9,6 +9,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.settings import RateLimit
 from app.core.uploads import DOCX, JPEG, PDF, PNG, check_file, clean_filename, declared_type, sniff
 from app.vendors.services import network_allowed
+from tests.factories import pdf
 
 
 @pytest.mark.parametrize(
@@ -53,9 +54,10 @@ def test_declared_type_falls_back_to_the_extension_only_when_the_client_sends_no
 
 
 def test_check_file_limits_and_types() -> None:
-    assert check_file("f", "a.pdf", "application/pdf", b"%PDF-1", max_bytes=10).filename == "a.pdf"
+    real = pdf()
+    assert check_file("f", "a.pdf", "application/pdf", real, max_bytes=len(real)).filename == "a.pdf"
     with pytest.raises(PayloadTooLargeError):
-        check_file("f", "a.pdf", "application/pdf", b"%PDF-1" + b"0" * 10, max_bytes=10)
+        check_file("f", "a.pdf", "application/pdf", real, max_bytes=len(real) - 1)
     with pytest.raises(UnsupportedMediaTypeError, match="text/html is not accepted"):
         check_file("f", "a.html", "text/html", b"<html>", max_bytes=100)
 
@@ -90,3 +92,16 @@ def test_idempotency_keys_and_fingerprints() -> None:
         assert "printable ASCII" in str(refused.value.extra)
     assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
     assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"%PDF-1.7 then anything at all", "not a readable PDF"),
+        (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n", "not a readable PDF"),
+        (pdf(pages=0), "the PDF has no page"),
+    ],
+)
+def test_a_pdf_is_parsed_not_only_sniffed(data: bytes, reason: str) -> None:
+    with pytest.raises(UnsupportedMediaTypeError, match=reason):
+        check_file("files.0", "a.pdf", "application/pdf", data, max_bytes=1_000_000)

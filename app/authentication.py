@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,7 @@ from app.accounts import services as accounts
 from app.core import security
 from app.core.actor import Actor
 from app.core.errors import TooManyRequestsError
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import FailedAuthentication, RateLimiter
 from app.vendors import services as vendors
 
 # Routes anyone may reach: health for load balancers, the OpenAPI document and its viewers.
@@ -59,18 +60,20 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         source = connection.client.host if connection.client else None
         vendor_route = (connection.url.path + "/").startswith(VENDOR_PATH)
         state = connection.app.state
+        failures: FailedAuthentication = state.failed_authentication
+        wait = failures.blocked(source or "")
+        if wait is not None:  # an address guessing credentials: answered before the database is asked
+            raise TooManyRequestsError(f"too many refused credentials from {source}; retry in {wait} s", wait)
         async with state.sessionmaker() as session:
             result = await _identify(session, credential, source)
             if isinstance(result, str):
-                await accounts.record_failed_authentication(
-                    session,
-                    credential=credential,
-                    reason=result,
-                    source=source,
-                    method=str(connection.scope.get("method", "")),
-                    path=connection.url.path,
-                )
-                await settle.settle(session)
+                hint = accounts.credential_hint(credential)
+                request = f"{connection.scope.get('method', '')} {connection.url.path}"
+                if failures.refused(source or "", result, hint, request):
+                    accounts.record_failed_authentication(
+                        session, hint=hint, reason=result, source=source, request=request
+                    )
+                    await settle.settle(session)
                 raise _refused("invalid, expired or revoked credential")
             if session.dirty:  # a last-used time, written at most once a minute per credential
                 await settle.settle(session)
@@ -85,3 +88,23 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             if wait is not None:
                 raise TooManyRequestsError(f"rate limit of this key reached; retry in {wait} s", retry_after=wait)
         return result
+
+
+async def record_refusals(state: State, *, everything: bool = False) -> None:
+    """Write the refusals counted beyond the first of each address and reason, one row per window
+    (every minute from app.main's lifespan, and at shutdown)."""
+    failures: FailedAuthentication = state.failed_authentication
+    closed = failures.closed(everything=everything)
+    if not closed:
+        return
+    async with state.sessionmaker() as session:
+        for refusals in closed:
+            accounts.record_failed_authentication(
+                session,
+                hint=", ".join(sorted(refusals.hints))[:64],
+                reason=refusals.reason,
+                source=refusals.source or None,
+                request=", ".join(sorted(refusals.requests))[:500],
+                count=refusals.count,
+            )
+        await settle.settle(session)

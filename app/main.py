@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 from litestar import Litestar, MediaType, Response, Router, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
@@ -22,13 +24,13 @@ from app.agreements.controllers import AgreementController, TemplateController, 
 from app.agreements.library import library
 from app.attestations.controllers import AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
-from app.authentication import PUBLIC_PATHS, TokenAuthenticationMiddleware
+from app.authentication import PUBLIC_PATHS, TokenAuthenticationMiddleware, record_refusals
 from app.core import clock
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
 from app.core.middleware import RequestBodyGuard
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import FailedAuthentication, RateLimiter
 from app.core.settings import Settings
 from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
@@ -42,6 +44,7 @@ from app.workdays.controllers import CalendarController
 from app.worker import configure_policy
 
 VERSION = "0.1.0"
+log = logging.getLogger(__name__)
 
 
 @get("/health", tags=["health"], summary="Liveness and database reachability; no credential needed")
@@ -72,7 +75,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         application.state.settings = settings
         application.state.storage = open_storage(settings.storage_url)
         try:
-            yield
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_record_refusals_every_minute, application.state)
+                yield
+                tasks.cancel_scope.cancel()
+            await record_refusals(application.state, everything=True)
         finally:
             await engine.dispose()
 
@@ -108,7 +115,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ExportController,
             vendor_api,
         ],
-        state=State({"vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit)}),
+        state=State(
+            {
+                "vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit),
+                "failed_authentication": FailedAuthentication(settings.auth_failure_limit),
+            }
+        ),
         lifespan=[database],
         dependencies={**dependencies, "settle": Provide(_provide_settle, sync_to_thread=False)},
         middleware=[
@@ -138,6 +150,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         on_app_init=[_no_debug],
     )
+
+
+async def _record_refusals_every_minute(state: State) -> None:
+    while True:
+        await anyio.sleep(60)
+        try:
+            await record_refusals(state)
+        except Exception:  # the database may be down for a while: the counts wait for the next minute
+            log.exception("could not record refused credentials")
 
 
 def _provide_settle(db_session: DbSession) -> Callable[[], Awaitable[None]]:

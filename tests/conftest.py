@@ -84,7 +84,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         storage_url=f"file:{tmp_path / 'evidence'}",
         secret_key="x" * 40,
-        vendor_rate_limit=RateLimit(1_000_000, 60),  # the rate-limit test sets its own
+        vendor_rate_limit=RateLimit(1_000_000, 60),  # the rate-limit tests set their own
+        auth_failure_limit=RateLimit(1_000_000, 60),
     )
 
 

@@ -140,20 +140,21 @@ async def authenticate(session: AsyncSession, *, token: str) -> User | None:
     return user
 
 
-async def record_failed_authentication(
-    session: AsyncSession, *, credential: str, reason: str, source: str | None, method: str, path: str
+def credential_hint(credential: str) -> str:
+    """The recognisable start of a credential, never the credential itself."""
+    return (security.token_hint(credential) if "_" in credential[:5] else "(no recognisable prefix)")[:64]
+
+
+def record_failed_authentication(
+    session: AsyncSession, *, hint: str, reason: str, source: str | None, request: str, count: int | None = None
 ) -> None:
-    """Who tried what from where; never the credential itself, only its recognisable start."""
+    """Who tried what from where. With `count`: that many further refusals of one address for one
+    reason in one window, summed up in one row (app.core.ratelimit.FailedAuthentication)."""
     anonymous = Actor(label="anonymous", role="none", source=source)
-    hint = security.token_hint(credential) if "_" in credential[:5] else "(no recognisable prefix)"
-    audit.record(
-        session,
-        anonymous,
-        AuditAction.auth_failed,
-        "credential",
-        hint[:64],
-        {"reason": reason, "request": f"{method} {path}"},
-    )
+    changes: dict[str, object] = {"reason": reason, "request": request}
+    if count is not None:
+        changes["count"] = count
+    audit.record(session, anonymous, AuditAction.auth_failed, "credential", hint, changes)
 
 
 async def deactivate(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> User:

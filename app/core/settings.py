@@ -62,6 +62,7 @@ class Settings:
     upload_max_file_bytes: int = 20 * MB
     upload_max_request_bytes: int = 50 * MB
     vendor_rate_limit: RateLimit = RateLimit(120, 60)
+    auth_failure_limit: RateLimit = RateLimit(30, 60)  # refused credentials per client address
     mail_from: str = "dpa <dpa@localhost>"
     outbox_dir: str = "var/outbox"  # where messages go without SMTP_URL
     reminder_days_before: tuple[int, ...] = (30, 14, 7, 1)
@@ -104,6 +105,7 @@ class Settings:
             tz=parse_tz(get("TZ") or DEFAULT_TZ),
             log_level=log_level,
             trusted_proxies=parse_proxies(get("FORWARDED_ALLOW_IPS") or ""),
+            auth_failure_limit=parse_rate_limit(get("AUTH_FAILURE_LIMIT") or "30/minute", "AUTH_FAILURE_LIMIT"),
             upload_max_file_bytes=max_file,
             upload_max_request_bytes=max_request,
             vendor_rate_limit=parse_rate_limit(get("VENDOR_RATE_LIMIT") or "120/minute"),
@@ -192,14 +194,12 @@ def parse_megabytes(name: str, raw: str) -> int:
     return value * MB
 
 
-def parse_rate_limit(raw: str) -> RateLimit:
+def parse_rate_limit(raw: str, name: str = "VENDOR_RATE_LIMIT") -> RateLimit:
     """`120/minute`: requests per second, minute or hour."""
     count, _, period = raw.partition("/")
     seconds = RATE_PERIODS.get(period.strip().lower())
     if not count.strip().isdigit() or seconds is None or not 1 <= int(count) <= 1_000_000:
-        raise ConfigError(
-            f"VENDOR_RATE_LIMIT: must look like 120/minute (1 to 1000000 per second, minute or hour), got {raw!r}"
-        )
+        raise ConfigError(f"{name}: must look like 120/minute (1 to 1000000 per second, minute or hour), got {raw!r}")
     return RateLimit(int(count), seconds)
 
 

@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from app.agreements.models import Agreement
+from app.audit.models import AuditEntry
 from app.demo import load as load_demo
 from tests.conftest import Account, run
 from tests.factories import pdf
@@ -145,3 +146,12 @@ def submit(client: TestClient[Any]) -> Submit:
 @pytest.fixture
 def dpo(make_user: Callable[..., Account]) -> Account:
     return make_user("dpo")
+
+
+def audit_entries(database_url: str, action: str) -> list[AuditEntry]:
+    async def go(session: Any) -> list[AuditEntry]:
+        query = select(AuditEntry).where(col(AuditEntry.action) == action).order_by(col(AuditEntry.id))
+        return list(await session.scalars(query))
+
+    result: list[AuditEntry] = run(go, database_url)
+    return result

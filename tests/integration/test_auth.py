@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
@@ -10,8 +11,11 @@ import pytest
 from litestar.testing import TestClient
 
 from app.core.security import USER_TOKEN_PREFIX, new_token
+from app.core.settings import RateLimit, Settings
+from app.main import create_app
 from tests.conftest import Account
 from tests.factories import vendor_body
+from tests.integration.conftest import audit_entries
 
 
 def _routes(client: TestClient[Any]) -> list[tuple[str, str]]:
@@ -155,3 +159,27 @@ def test_only_admins_manage_users(client: TestClient[Any], admin: Account, make_
     assert client.post("/api/users", json=body, headers=admin.headers).status_code == 409
     new_headers = {"Authorization": f"Bearer {created.json()['token']}"}
     assert client.get("/api/users/me", headers=new_headers).json()["email"] == "new@test.example"
+
+
+def test_an_address_guessing_credentials_is_throttled_and_audited_in_summary(
+    settings: Settings, clean_database: str, admin: Account
+) -> None:
+    """Each refusal used to be one audit row: a client could add gigabytes a day. Now the first
+    refusal of each address and reason is written at once, the rest as one row with its count;
+    past the limit the address is answered 429 with Retry-After, before the database is asked."""
+    app = create_app(dataclasses.replace(settings, auth_failure_limit=RateLimit(5, 60)))
+    with TestClient(app=app) as client:
+        answers = [
+            client.get("/api/vendors", headers={"Authorization": f"Bearer {new_token(USER_TOKEN_PREFIX)}"})
+            for _ in range(8)
+        ]
+        assert [answer.status_code for answer in answers] == [401] * 5 + [429] * 3
+        assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
+        assert "too many refused credentials" in answers[-1].json()["detail"]
+        assert client.get("/api/vendors", headers=admin.headers).status_code == 429  # the whole address waits
+    refused = audit_entries(clean_database, "auth_failed")  # the rest was written as the app stopped
+    assert [(entry.changes["reason"], entry.changes.get("count")) for entry in refused] == [
+        ("invalid, expired or revoked token", None),
+        ("invalid, expired or revoked token", 4),
+    ]
+    assert all(entry.source == "testclient" for entry in refused)

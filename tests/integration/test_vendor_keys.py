@@ -9,24 +9,13 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select, update
-from sqlmodel import col
 
-from app.audit.models import AuditEntry
 from app.core import security
 from app.core.settings import RateLimit, Settings
 from app.main import create_app
 from app.vendors.models import VendorKey
 from tests.conftest import Account, run
-from tests.integration.conftest import Side, issue_key
-
-
-def _audit(database_url: str, action: str) -> list[AuditEntry]:
-    async def go(session: Any) -> list[AuditEntry]:
-        query = select(AuditEntry).where(col(AuditEntry.action) == action).order_by(col(AuditEntry.id))
-        return list(await session.scalars(query))
-
-    result: list[AuditEntry] = run(go, database_url)
-    return result
+from tests.integration.conftest import Side, audit_entries, issue_key
 
 
 def test_a_key_is_shown_once_and_stored_only_as_a_hash(
@@ -85,9 +74,9 @@ def test_expired_malformed_and_misplaced_keys_are_refused(
 
     run(expire, clean_database)
     assert client.get("/api/vendor/obligations", headers=a.headers).status_code == 401
-    reasons = [entry.changes["reason"] for entry in _audit(clean_database, "auth_failed")]
+    reasons = [entry.changes["reason"] for entry in audit_entries(clean_database, "auth_failed")]
     assert reasons == ["malformed key", "expired key"]
-    for entry in _audit(clean_database, "auth_failed"):
+    for entry in audit_entries(clean_database, "auth_failed"):
         assert entry.source == "testclient" and a.key not in str(entry.changes) and a.key not in entry.object_id
 
 
@@ -101,7 +90,7 @@ def test_a_key_works_only_from_its_allowed_networks(
     key = issued["key"]
     # The test client connects from "testclient", which is in no network.
     assert client.get("/api/vendor/obligations", headers={"Authorization": f"Bearer {key}"}).status_code == 401
-    [entry] = _audit(clean_database, "auth_failed")
+    [entry] = audit_entries(clean_database, "auth_failed")
     assert entry.changes["reason"] == "key not allowed from testclient"
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from litestar import Litestar, MediaType, Response, Router, get
+from litestar._openapi.plugin import OpenAPIPlugin  # its cached document is what /schema serves
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -25,7 +26,7 @@ from app.agreements.library import library
 from app.attestations.controllers import AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
 from app.authentication import PUBLIC_PATHS, TokenAuthenticationMiddleware, record_refusals
-from app.core import clock
+from app.core import clock, openapi
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 tasks.start_soon(_record_refusals_every_minute, application.state)
                 yield
                 tasks.cancel_scope.cancel()
-            await record_refusals(application.state, everything=True)
+            await _record_refusals(application.state, everything=True)
         finally:
             await engine.dispose()
 
@@ -149,21 +150,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",  # internal_error_handler logs what matters,
         ),
         on_app_init=[_no_debug],
+        on_startup=[_document_every_answer],
     )
 
 
 async def _record_refusals_every_minute(state: State) -> None:
     while True:
         await anyio.sleep(60)
-        try:
-            await record_refusals(state)
-        except Exception:  # the database may be down for a while: the counts wait for the next minute
-            log.exception("could not record refused credentials")
+        await _record_refusals(state)
+
+
+async def _record_refusals(state: State, *, everything: bool = False) -> None:
+    try:
+        await record_refusals(state, everything=everything)
+    except Exception as error:  # the database may be down: these counts are lost, the next are not
+        log.warning("could not record refused credentials: %s", error)
 
 
 def _provide_settle(db_session: DbSession) -> Callable[[], Awaitable[None]]:
     """Each handler that writes ends with `await settle()`: derive, then commit, once."""
     return settle.bound(db_session)
+
+
+def _document_every_answer(application: Litestar) -> None:
+    # Litestar builds the document once and serves that dict; complete it before the first request.
+    openapi.complete(application.plugins.get(OpenAPIPlugin).provide_openapi_schema(), PUBLIC_PATHS)
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

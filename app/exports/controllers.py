@@ -25,7 +25,7 @@ class ExportController(Controller):
         data = register.to_csv(await register.rows(db_session, vendor_id))
         return Response(
             data,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": content_disposition("processing-register.csv")},
         )
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+from app.core.security import USER_TOKEN_PREFIX, new_token
 from app.core.settings import Settings
 from app.main import create_app
 from tests.conftest import Account
@@ -31,7 +32,7 @@ def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(
         (tmp_path / "a-directory.db").mkdir()  # SQLite cannot open a directory as its file
         url = f"sqlite+aiosqlite:///{tmp_path / 'a-directory.db'}"
     app = create_app(dataclasses.replace(settings, database_url=url))
-    headers = {"Authorization": "Bearer dpu_" + "a" * 36}
+    headers = {"Authorization": f"Bearer {new_token(USER_TOKEN_PREFIX)}"}  # well formed: the database is asked
     with TestClient(app=app) as client:
         for response in (
             client.get("/api/vendors", headers=headers),
@@ -83,7 +84,10 @@ def test_a_stalled_body_is_408_and_a_client_that_leaves_is_not_an_error(
     port, log = server
     with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
         stalled.sendall(_request_head(admin, 1000) + b'{"legal_name_zh": ')  # and then nothing
-        answer = stalled.recv(4096).decode()
+        received = b""
+        while chunk := stalled.recv(4096):  # the server answers, then closes
+            received += chunk
+        answer = received.decode()
     assert answer.startswith("HTTP/1.1 408"), answer
     assert "did not arrive within 1 s" in answer
 

@@ -1,0 +1,85 @@
+"""The API answers as its OpenAPI document says: schemathesis generates requests for every
+operation, and checks that none is a 500 and that every status, content type, header and body
+is the documented one. Bounded: a few examples per operation, so the suite stays quick."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from litestar.testing import TestClient
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+# schemathesis runs the app in its own ASGI transport, whose stream objects outlive a test.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+EXAMPLES_PER_OPERATION = 5
+# What the document promises: no 500, and the status, content type, headers and body it declares.
+# (Not "a schema-valid request is accepted": business rules refuse more than the schema can say.)
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def test_every_operation_answers_as_documented(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", client.app)
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation: Any = result.ok()  # type: ignore[union-attr]  # an invalid schema fails here, loudly
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def check(case: Any) -> None:
+            try:
+                case.call_and_validate(headers=demo["headers"], checks=CONFORMANCE)
+            except (AssertionError, FailureGroup) as error:
+                failures.append(f"{case.operation.label}: {str(error)[:600]}")
+
+        check()
+    assert operations >= 60
+    assert failures == []
+
+
+def test_the_document_names_every_answer_and_the_real_download_types(client: TestClient[Any]) -> None:
+    document = client.get("/schema/openapi.json").json()
+    error = document["components"]["schemas"]["Error"]
+    assert error["properties"]["extra"]["items"]["required"] == ["key", "message"]  # typed field errors
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            answers = set(operation["responses"])
+            if path.startswith(("/health", "/schema")):
+                assert operation["security"] == [] and "401" not in answers, path
+                continue
+            assert {"401", "403", "429", "503"} <= answers, (method, path)
+            assert ("404" in answers) == ("{" in path or path == "/api/exports/evidence-pack"), (method, path)
+            assert "Retry-After" in operation["responses"]["429"]["headers"]
+    pack = document["paths"]["/api/exports/evidence-pack"]["get"]["responses"]["200"]["content"]
+    assert pack == {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
+    upload = document["paths"]["/api/vendor/attestations"]["post"]["responses"]
+    assert {"408", "413", "415", "422"} <= set(upload)
+
+
+def test_the_register_csv_names_its_charset_once(client: TestClient[Any], admin: Any) -> None:
+    csv = client.get("/api/exports/register.csv", headers=admin.headers)
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"

@@ -175,7 +175,7 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         _body(503, "the database is unavailable; nothing was changed, retry shortly"),
         status_code=503,
         media_type=MediaType.JSON,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},  # a read was tried twice (RetryReadOnce)
     )
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import anyio
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.core.errors import ClientGoneError, RequestTimeoutError
 
@@ -38,3 +41,42 @@ class RequestBodyGuard:
             return message
 
         await self.app(scope, guarded, send)
+
+
+# What a dropped or unreachable database raises: answered 503 (app.core.errors) unless a retry helps.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError)
+
+
+class RetryReadOnce:
+    """A read (GET, HEAD) that met an unavailable database, a connection dropped by a restart
+    or a failover, is run once more: the pool hands out a fresh connection, and the client never
+    sees a hiccup it need not know of. A 503 is only ever the database's, wherever it was raised
+    (a handler, or the authentication before it). Writes are not retried here: their client
+    decides, with Retry-After and, for uploads, an Idempotency-Key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        failed = False
+
+        async def first(message: Message) -> None:
+            nonlocal failed
+            if message["type"] == "http.response.start" and message["status"] == HTTP_503_SERVICE_UNAVAILABLE:
+                failed = True
+            if not failed:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, first)
+        except UNAVAILABLE as error:
+            if isinstance(error, DBAPIError) and not (
+                isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
+            ):
+                raise
+            failed = True
+        if failed:
+            await self.app(scope, receive, send)

@@ -13,8 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar, get, post
 from litestar.testing import TestClient
+from sqlalchemy.exc import DBAPIError
 
+from app.core.errors import exception_handlers
+from app.core.middleware import RetryReadOnce
 from app.core.security import USER_TOKEN_PREFIX, new_token
 from app.core.settings import Settings
 from app.main import create_app
@@ -99,3 +103,34 @@ def test_a_stalled_body_is_408_and_a_client_that_leaves_is_not_an_error(
     written = log.read_text()
     assert "client went away during POST /api/vendors" in written
     assert "Traceback" not in written and "unhandled error" not in written
+
+
+def test_a_read_that_meets_a_dropped_connection_is_run_once_more() -> None:
+    """A connection the database dropped (a restart, a failover) fails one statement; a read is
+    run again on a fresh connection and the client sees its answer, a write answers 503."""
+    calls: list[str] = []
+
+    def dropped() -> DBAPIError:
+        return DBAPIError(
+            "SELECT 1", None, ConnectionResetError("connection reset by peer"), connection_invalidated=True
+        )
+
+    @get("/read", sync_to_thread=False)
+    def read() -> dict[str, str]:
+        calls.append("read")
+        if len(calls) == 1:
+            raise dropped()
+        return {"status": "ok"}
+
+    @post("/write", sync_to_thread=False)
+    def write() -> None:
+        calls.append("write")
+        raise dropped()
+
+    app = Litestar([read, write], middleware=[RetryReadOnce], exception_handlers=exception_handlers)
+    with TestClient(app=app) as client:
+        answered = client.get("/read")
+        assert (answered.status_code, answered.json(), calls) == (200, {"status": "ok"}, ["read", "read"])
+        refused = client.post("/write")
+        assert (refused.status_code, calls[2:]) == (503, ["write"])
+        assert refused.headers["retry-after"] == "5"

@@ -77,6 +77,8 @@ async def issue_token(
     if actor.user_id != user_id:
         actor.require_role(ADMIN)
     user = await get(session, user_id=user_id)
+    if data.expires_at is not None and security.is_expired(data.expires_at, utcnow()):
+        raise InvalidReferenceError("expires_at", "must be in the future: a token issued expired would never work")
     token, row = _add_token(session, user, data)
     await session.flush()
     audit.record(

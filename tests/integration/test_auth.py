@@ -5,15 +5,19 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import update
+from sqlmodel import col
 
+from app.accounts.models import ApiToken
 from app.core.security import USER_TOKEN_PREFIX, new_token
 from app.core.settings import RateLimit, Settings
 from app.main import create_app
-from tests.conftest import Account
+from tests.conftest import Account, run
 from tests.factories import vendor_body
 from tests.integration.conftest import audit_entries
 
@@ -84,15 +88,30 @@ def test_revoked_token_stops_working_at_once(client: TestClient[Any], admin: Acc
     assert client.get("/api/users/me", headers=admin.headers).status_code == 200
 
 
-def test_expired_token_is_refused(client: TestClient[Any], admin: Account) -> None:
-    issued = client.post(
+def test_expired_token_is_refused(client: TestClient[Any], admin: Account, clean_database: str) -> None:
+    already = client.post(
         f"/api/users/{admin.id}/tokens",
         json={"name": "old", "expires_at": "2020-01-01T00:00:00+08:00"},
         headers=admin.headers,
     )
+    assert already.status_code == 422 and already.json()["extra"][0]["key"] == "expires_at"
+    issued = client.post(
+        f"/api/users/{admin.id}/tokens",
+        json={"name": "soon", "expires_at": "2099-01-01T00:00:00+08:00"},
+        headers=admin.headers,
+    )
     assert issued.status_code == 201
-    response = client.get("/api/users/me", headers={"Authorization": f"Bearer {issued.json()['token']}"})
-    assert response.status_code == 401
+    headers = {"Authorization": f"Bearer {issued.json()['token']}"}
+    assert client.get("/api/users/me", headers=headers).status_code == 200
+
+    async def expire(session: Any) -> None:
+        await session.execute(
+            update(ApiToken).where(col(ApiToken.name) == "soon").values(expires_at=datetime.now(UTC) - timedelta(1))
+        )
+        await session.commit()
+
+    run(expire, clean_database)
+    assert client.get("/api/users/me", headers=headers).status_code == 401
 
 
 def test_token_listing_shows_hint_never_the_token(client: TestClient[Any], admin: Account) -> None:

@@ -9,28 +9,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from app.agreements.schemas import (
+    AgreementSnapshot,
+    AgreementTerms,
+    EngagementSnapshot,
+    HandlerSnapshot,
+    StorageLocationSnapshot,
+    SubProcessorSnapshot,
+    VendorSnapshot,
+    VenueSnapshot,
+)
 from app.engagements import taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.handler.models import HandlerProfile
 from app.vendors.models import Vendor
-
-ENGAGEMENT_FIELDS = (
-    "name", "purpose", "processing_methods", "pi_categories", "data_subjects", "individuals_count",
-    "individuals_count_as_of", "venues", "storage_locations", "leaves_china", "cross_border_recipients",
-    "cross_border_mechanism", "retention_days", "retention_note", "legal_basis",
-)  # fmt: skip
-VENDOR_FIELDS = (
-    "legal_name_zh",
-    "legal_name_en",
-    "country",
-    "unified_social_credit_code",
-    "registration_number",
-    "address",
-)
-HANDLER_FIELDS = ("legal_name_zh", "legal_name_en", "unified_social_credit_code", "address")
-SUB_PROCESSOR_FIELDS = ("name", "activity", "country", "region", "handler_consented", "consented_on")
 
 METHODS = {
     "collection": ("收集", "collection"), "storage": ("存储", "storage"), "use": ("使用", "use"),
@@ -65,39 +60,43 @@ NONE = {"zh": "无", "en": "none"}
 SEPARATOR = {"zh": "、", "en": ", "}
 
 
-def _pick(fields: tuple[str, ...], row: Any) -> dict[str, Any]:
-    return {name: to_jsonable_python(getattr(row, name)) for name in fields}
+def _pick(model: type[BaseModel], row: object) -> dict[str, Any]:
+    """The snapshot's fields of a registry row, as JSON (dates as ISO text, codes as text)."""
+    return {name: to_jsonable_python(getattr(row, name)) for name in model.model_fields}
 
 
 def snapshot(
     handler: HandlerProfile, vendor: Vendor, engagement: Engagement, sub_processors: list[SubProcessor]
-) -> dict[str, Any]:
-    """The registry data an agreement is generated from, as plain JSON."""
-    return {
-        "handler": _pick(HANDLER_FIELDS, handler),
-        "vendor": _pick(VENDOR_FIELDS, vendor),
-        "engagement": _pick(ENGAGEMENT_FIELDS, engagement),
-        "sub_processors": [_pick(SUB_PROCESSOR_FIELDS, sub) for sub in sub_processors],
-    }
+) -> AgreementSnapshot:
+    """The registry data an agreement is generated from; stored as `model_dump(mode="json")`."""
+    return AgreementSnapshot.model_validate(
+        {
+            "handler": _pick(HandlerSnapshot, handler),
+            "vendor": _pick(VendorSnapshot, vendor),
+            "engagement": _pick(EngagementSnapshot, engagement),
+            "sub_processors": [_pick(SubProcessorSnapshot, sub) for sub in sub_processors],
+        }
+    )
 
 
-def changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    """Fields that differ between two snapshots: [{"field": "engagement.purpose", "old": .., "new": ..}]."""
+def changes(old: AgreementSnapshot, new: AgreementSnapshot) -> list[dict[str, Any]]:
+    """Fields that differ between two snapshots: [{"field": "engagement.purpose", "old": .., "new": ..}],
+    the values as stored (JSON)."""
+    before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
     found = []
     for part in ("handler", "vendor", "engagement"):
-        for key in sorted(set(old.get(part, {})) | set(new.get(part, {}))):
-            before, after = old.get(part, {}).get(key), new.get(part, {}).get(key)
-            if before != after:
-                found.append({"field": f"{part}.{key}", "old": before, "new": after})
-    if old.get("sub_processors") != new.get("sub_processors"):
-        found.append({"field": "sub_processors", "old": old.get("sub_processors"), "new": new.get("sub_processors")})
+        for key in before[part]:
+            if before[part][key] != after[part][key]:
+                found.append({"field": f"{part}.{key}", "old": before[part][key], "new": after[part][key]})
+    if before["sub_processors"] != after["sub_processors"]:
+        found.append({"field": "sub_processors", "old": before["sub_processors"], "new": after["sub_processors"]})
     return found
 
 
-def conditions(data: dict[str, Any]) -> set[str]:
+def conditions(data: AgreementSnapshot) -> set[str]:
     """Which conditional clauses apply (library.CONDITIONS)."""
-    engagement = data["engagement"]
-    categories, subjects = engagement["pi_categories"], engagement["data_subjects"]
+    engagement = data.engagement
+    categories, subjects = engagement.pi_categories, engagement.data_subjects
     found = set()
     if taxonomy.sensitive(categories) or "minors_under_14" in subjects:
         found.add("sensitive")
@@ -107,9 +106,9 @@ def conditions(data: dict[str, Any]) -> set[str]:
         found.add("biometric_other")
     if "minors_under_14" in subjects or "minors_data" in categories:
         found.add("minors")
-    if any(v["public_place"] and v["equipment"] != "none" for v in engagement["venues"]):
+    if any(v.public_place and v.equipment != "none" for v in engagement.venues):
         found.add("public_equipment")
-    if engagement["leaves_china"]:
+    if engagement.leaves_china:
         found.add("cross_border")
     return found
 
@@ -119,41 +118,39 @@ def _labels(codes: list[str], table: dict[str, tuple[str, str]], lang: str) -> s
     return SEPARATOR[lang].join(table[code][index] if code in table else code for code in codes) or NONE[lang]
 
 
-def _name(row: dict[str, Any], lang: str) -> str:
+def _name(party: HandlerSnapshot | VendorSnapshot, lang: str) -> str:
     first, second = (
-        (row["legal_name_zh"], row["legal_name_en"]) if lang == "zh" else (row["legal_name_en"], row["legal_name_zh"])
+        (party.legal_name_zh, party.legal_name_en) if lang == "zh" else (party.legal_name_en, party.legal_name_zh)
     )
-    return str(first or second)
+    return first or second
 
 
-def _location(location: dict[str, Any]) -> str:
-    place = location.get("region") or location["country"]
-    return f"{place} ({location['provider']})" if location.get("provider") else str(place)
+def _location(location: StorageLocationSnapshot) -> str:
+    place = location.region or location.country
+    return f"{place} ({location.provider})" if location.provider else place
 
 
-def _venues(venues: list[dict[str, Any]], lang: str) -> str:
+def _venues(venues: list[VenueSnapshot], lang: str) -> str:
     parts = []
     for venue in venues:
-        if venue["equipment"] == "none":
+        if venue.equipment == "none":
             continue
-        kind = VENUE_TYPES.get(venue["venue_type"], (venue["venue_type"],) * 2)
-        gear = EQUIPMENT[venue["equipment"]]
+        kind = VENUE_TYPES.get(venue.venue_type, (venue.venue_type,) * 2)
+        gear = EQUIPMENT[venue.equipment]
         if lang == "zh":
-            parts.append(
-                f"{venue['description']}：{venue['venue_count']}处{kind[0]}，共{venue['equipment_count']}台{gear[0]}"
-            )
+            parts.append(f"{venue.description}：{venue.venue_count}处{kind[0]}，共{venue.equipment_count}台{gear[0]}")
         else:
             parts.append(
-                f"{venue['description']}: {venue['venue_count']} {kind[1]}, {venue['equipment_count']} {gear[1]} in all"
+                f"{venue.description}: {venue.venue_count} {kind[1]}, {venue.equipment_count} {gear[1]} in all"
             )
     return ("；" if lang == "zh" else "; ").join(parts) or NONE[lang]
 
 
-def placeholders(data: dict[str, Any], terms: dict[str, Any], number: str, lang: str) -> dict[str, str]:
+def placeholders(data: AgreementSnapshot, terms: AgreementTerms, number: str, lang: str) -> dict[str, str]:
     """The value of every placeholder (library.PLACEHOLDERS) in one language."""
     zh = lang == "zh"
-    handler, vendor, engagement = data["handler"], data["vendor"], data["engagement"]
-    subs = data["sub_processors"]
+    handler, vendor, engagement = data.handler, data.vendor, data.engagement
+    subs: list[SubProcessorSnapshot] = data.sub_processors
     categories = taxonomy.categories()
 
     def category_labels(codes: list[str]) -> str:
@@ -161,37 +158,37 @@ def placeholders(data: dict[str, Any], terms: dict[str, Any], number: str, lang:
 
     identifier = (
         (
-            f"统一社会信用代码：{vendor['unified_social_credit_code']}"
+            f"统一社会信用代码：{vendor.unified_social_credit_code}"
             if zh
-            else f"unified social credit code: {vendor['unified_social_credit_code']}"
+            else f"unified social credit code: {vendor.unified_social_credit_code}"
         )
-        if vendor["unified_social_credit_code"]
+        if vendor.unified_social_credit_code
         else (
-            f"注册号：{vendor['registration_number']}（{vendor['country']}）"
+            f"注册号：{vendor.registration_number}（{vendor.country}）"
             if zh
-            else f"registration number {vendor['registration_number']} ({vendor['country']})"
+            else f"registration number {vendor.registration_number} ({vendor.country})"
         )
     )
-    count = engagement["individuals_count"]
-    as_of = engagement["individuals_count_as_of"]
+    count = engagement.individuals_count
+    as_of = engagement.individuals_count_as_of
     if count is None:
         individuals = "未估计" if zh else "not estimated"
     else:
         individuals = f"{count:,}人（截至{as_of}）" if zh else f"{count:,} (as of {as_of})"
-    days = engagement["retention_days"]
+    days = engagement.retention_days
     retention = ("未约定" if zh else "not agreed") if days is None else (f"{days}日" if zh else f"{days} days")
-    if engagement["retention_note"]:
-        retention += f"（{engagement['retention_note']}）" if zh else f" ({engagement['retention_note']})"
-    recipients = SEPARATOR[lang].join(f"{r['name']} ({r['country']})" for r in engagement["cross_border_recipients"])
-    mechanism = engagement["cross_border_mechanism"]
-    approved = [s for s in subs if s["handler_consented"]]
+    if engagement.retention_note:
+        retention += f"（{engagement.retention_note}）" if zh else f" ({engagement.retention_note})"
+    recipients = SEPARATOR[lang].join(f"{r.name} ({r.country})" for r in engagement.cross_border_recipients)
+    mechanism = engagement.cross_border_mechanism
+    approved = [s for s in subs if s.handler_consented]
     sub_text = ("；" if zh else "; ").join(
-        f"{s['name']}（{s['activity'] or '—'}，{s['region'] or s['country']}）"
+        f"{s.name}（{s.activity or '—'}，{s.region or s.country}）"
         if zh
-        else f"{s['name']} ({s['activity'] or '—'}, {s['region'] or s['country']})"
+        else f"{s.name} ({s.activity or '—'}, {s.region or s.country})"
         for s in approved
     )
-    if terms["auto_renew"]:
+    if terms.auto_renew:
         renewal = (
             "期限届满前任何一方未书面通知不续期的，本协议自动续期一年，此后亦同。"
             if zh
@@ -199,11 +196,11 @@ def placeholders(data: dict[str, Any], terms: dict[str, Any], number: str, lang:
         )
     else:
         renewal = "本协议不自动续期。" if zh else "The agreement does not renew automatically."
-    if terms["audit_on_site"]:
+    if terms.audit_on_site:
         audit = (
-            f"委托方可以提前{terms['audit_notice_days']}日书面通知后进行现场审计，每年不超过两次；发生安全事件后不受次数限制。"
+            f"委托方可以提前{terms.audit_notice_days}日书面通知后进行现场审计，每年不超过两次；发生安全事件后不受次数限制。"
             if zh
-            else f"The entrusting party may audit on site after {terms['audit_notice_days']} days' written notice, "
+            else f"The entrusting party may audit on site after {terms.audit_notice_days} days' written notice, "
             "at most twice a year, and without that limit after a security incident."
         )
     else:
@@ -214,39 +211,38 @@ def placeholders(data: dict[str, Any], terms: dict[str, Any], number: str, lang:
         )
     return {
         "handler.name": _name(handler, lang),
-        "handler.credit_code": handler["unified_social_credit_code"],
-        "handler.address": handler["address"] or NONE[lang],
+        "handler.credit_code": handler.unified_social_credit_code,
+        "handler.address": handler.address or NONE[lang],
         "vendor.name": _name(vendor, lang),
         "vendor.identifier": identifier,
-        "vendor.address": vendor["address"] or NONE[lang],
-        "engagement.name": engagement["name"],
-        "engagement.purpose": engagement["purpose"],
-        "engagement.methods": _labels(engagement["processing_methods"], METHODS, lang),
-        "engagement.storage": SEPARATOR[lang].join(_location(loc) for loc in engagement["storage_locations"])
+        "vendor.address": vendor.address or NONE[lang],
+        "engagement.name": engagement.name,
+        "engagement.purpose": engagement.purpose,
+        "engagement.methods": _labels(engagement.processing_methods, METHODS, lang),
+        "engagement.storage": SEPARATOR[lang].join(_location(loc) for loc in engagement.storage_locations)
         or ("未约定" if zh else "not agreed"),
-        "engagement.categories": category_labels(engagement["pi_categories"]),
-        "engagement.sensitive_categories": category_labels(taxonomy.sensitive(engagement["pi_categories"])),
-        "engagement.subjects": _labels(engagement["data_subjects"], SUBJECTS, lang),
+        "engagement.categories": category_labels(engagement.pi_categories),
+        "engagement.sensitive_categories": category_labels(taxonomy.sensitive(engagement.pi_categories)),
+        "engagement.subjects": _labels(engagement.data_subjects, SUBJECTS, lang),
         "engagement.individuals": individuals,
         "engagement.retention": retention,
-        "engagement.venues": _venues(engagement["venues"], lang),
+        "engagement.venues": _venues(engagement.venues, lang),
         "engagement.recipients": recipients or NONE[lang],
         "engagement.mechanism": MECHANISMS[mechanism][0 if zh else 1]
         if mechanism
         else ("未确定" if zh else "not yet determined"),
         "engagement.sub_processors": sub_text or NONE[lang],
         "agreement.number": number,
-        "agreement.term_start": _date(terms["term_start"], lang),
-        "agreement.term_end": _date(terms["term_end"], lang),
+        "agreement.term_start": _date(terms.term_start, lang),
+        "agreement.term_end": _date(terms.term_end, lang),
         "agreement.renewal": renewal,
-        "agreement.notice_days": str(terms["notice_days"]),
-        "agreement.deletion_days": str(terms["deletion_days"]),
-        "agreement.incident_hours": str(terms["incident_notice_hours"]),
+        "agreement.notice_days": str(terms.notice_days),
+        "agreement.deletion_days": str(terms.deletion_days),
+        "agreement.incident_hours": str(terms.incident_notice_hours),
         "agreement.audit_rights": audit,
-        "agreement.governing_law": GOVERNING_LAW[terms["governing_law"]][0 if zh else 1],
+        "agreement.governing_law": GOVERNING_LAW[terms.governing_law.value][0 if zh else 1],
     }
 
 
-def _date(value: date | str, lang: str) -> str:
-    day = value if isinstance(value, date) else date.fromisoformat(value)
+def _date(day: date, lang: str) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else day.strftime("%d %B %Y").lstrip("0")

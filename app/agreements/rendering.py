@@ -24,6 +24,7 @@ from docx.shared import Pt
 
 from app.agreements import context
 from app.agreements.library import PLACEHOLDER, Library, Template, TemplateVersion
+from app.agreements.schemas import AgreementSnapshot, AgreementTerms
 
 LANGUAGE_SETS = {"zh": ("zh",), "en": ("en",), "bilingual": ("zh", "en")}
 FONT_FAMILY = "Noto Sans CJK SC"
@@ -104,8 +105,8 @@ def compose(
     library: Library,
     template: Template,
     version: TemplateVersion,
-    data: dict[str, Any],
-    terms: dict[str, Any],
+    data: AgreementSnapshot,
+    terms: AgreementTerms,
     number: str,
     *,
     annex: bool = False,

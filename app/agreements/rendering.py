@@ -23,7 +23,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from app.agreements import context
-from app.agreements.library import PLACEHOLDER, Library, Template, TemplateVersion
+from app.agreements.library import PLACEHOLDER, Library, Phrases, Template, TemplateVersion
 from app.agreements.schemas import AgreementSnapshot, AgreementTerms
 
 LANGUAGE_SETS = {"zh": ("zh",), "en": ("en",), "bilingual": ("zh", "en")}
@@ -31,24 +31,14 @@ FONT_FAMILY = "Noto Sans CJK SC"
 ZH_NUMERALS = "零一二三四五六七八九"
 
 
-# The fixed wording around the clauses, shared by both writers.
+# The fixed words around the clauses, shared by both writers: phrases of the template
+# version's phrases (contract_templates/phrases/), by key.
 Label = dict[str, str]
-SIGNATURES: Label = {"zh": "签署", "en": "Signatures"}
-PARTY_ROLES: tuple[Label, Label] = (
-    {"zh": "委托方", "en": "Entrusting party"},
-    {"zh": "受托方", "en": "Entrusted party"},
-)
-SIGNING_LINES: tuple[Label, ...] = (
-    {"zh": "授权代表签字", "en": "Authorised signature"},
-    {"zh": "盖章", "en": "Seal"},
-    {"zh": "日期", "en": "Date"},
-)
-ANNEX: Label = {"zh": "附件：法定要求对照表", "en": "Annex: legal requirements covered"}
-ANNEX_COLUMNS: tuple[Label, ...] = (
-    {"zh": "要求", "en": "Requirement"},
-    {"zh": "依据", "en": "Source"},
-    {"zh": "条款", "en": "Article"},
-)
+SIGNATURES = "document.signatures"
+PARTY_ROLES = ("document.entrusting_party", "document.entrusted_party")
+SIGNING_LINES = ("document.signature", "document.seal", "document.date")
+ANNEX = "document.annex"
+ANNEX_COLUMNS = ("document.annex.requirement", "document.annex.source", "document.annex.article")
 
 
 def joined(label: Label, languages: tuple[str, ...]) -> str:
@@ -79,8 +69,17 @@ class Composed:
     title: dict[str, str]
     parties: list[tuple[dict[str, str], dict[str, str]]]  # (label per language, value per language)
     clauses: list[ComposedClause]
+    phrases: Phrases  # the words around the clauses
     coverage: list[dict[str, Any]] = field(default_factory=list)
     template: str = ""
+
+    def words(self, key: str) -> Label:
+        """A fixed phrase in every language: {"zh": "签署", "en": "Signatures"}."""
+        return self.phrases.words(key)
+
+    def heading(self, clause: ComposedClause, lang: str) -> str:
+        number = zh_number(clause.number) if lang == "zh" else str(clause.number)
+        return self.phrases.say("document.heading", lang, number=number, title=clause.title[lang])
 
 
 def zh_number(n: int) -> str:
@@ -89,12 +88,6 @@ def zh_number(n: int) -> str:
         return ZH_NUMERALS[n]
     tens, ones = divmod(n, 10)
     return ("" if tens == 1 else ZH_NUMERALS[tens]) + "十" + (ZH_NUMERALS[ones] if ones else "")
-
-
-def heading(clause: ComposedClause, lang: str) -> str:
-    if lang == "zh":
-        return f"第{zh_number(clause.number)}条 {clause.title['zh']}"
-    return f"Article {clause.number}. {clause.title['en']}"
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -112,7 +105,8 @@ def compose(
     annex: bool = False,
 ) -> Composed:
     applies = context.conditions(data)
-    values = {lang: context.placeholders(data, terms, number, lang) for lang in ("zh", "en")}
+    phrases = library.phrases_of(version)
+    values = {lang: context.placeholders(data, terms, number, lang, phrases) for lang in ("zh", "en")}
     clauses: list[ComposedClause] = []
     for clause in library.clauses_of(version):
         if clause.when is not None and clause.when not in applies:
@@ -131,21 +125,28 @@ def compose(
         return {lang: values[lang][name] for lang in ("zh", "en")}
 
     term = {
-        lang: f"{values[lang]['agreement.term_start']} – {values[lang]['agreement.term_end']}" for lang in ("zh", "en")
+        lang: phrases.say(
+            "document.term_range",
+            lang,
+            start=values[lang]["agreement.term_start"],
+            end=values[lang]["agreement.term_end"],
+        )
+        for lang in ("zh", "en")
     }
     parties = [
-        (PARTY_ROLES[0], both("handler.name")),
-        ({"zh": "统一社会信用代码", "en": "Credit code"}, both("handler.credit_code")),
-        (PARTY_ROLES[1], both("vendor.name")),
-        ({"zh": "受托方身份", "en": "Identification"}, both("vendor.identifier")),
-        ({"zh": "委托处理事项", "en": "Engagement"}, both("engagement.name")),
-        ({"zh": "协议期限", "en": "Term"}, term),
+        (phrases.words(PARTY_ROLES[0]), both("handler.name")),
+        (phrases.words("document.credit_code"), both("handler.credit_code")),
+        (phrases.words(PARTY_ROLES[1]), both("vendor.name")),
+        (phrases.words("document.identification"), both("vendor.identifier")),
+        (phrases.words("document.engagement"), both("engagement.name")),
+        (phrases.words("document.term"), term),
     ]
     return Composed(
         number=number,
         title=template.title.model_dump(),
         parties=parties,
         clauses=clauses,
+        phrases=phrases,
         coverage=coverage(library, clauses) if annex else [],
         template=f"{template.id} v{version.version}",
     )
@@ -174,11 +175,11 @@ def text_of(document: Composed, languages: tuple[str, ...]) -> str:
         for label, value in document.parties:
             parts += [label[lang], value[lang]]
         for clause in document.clauses:
-            parts.append(heading(clause, lang))
+            parts.append(document.heading(clause, lang))
             parts += clause.paragraphs[lang]
-        parts += [joined(label, (lang,)) for label in (SIGNATURES, *PARTY_ROLES, *SIGNING_LINES)]
+        parts += [document.phrases.say(key, lang) for key in (SIGNATURES, *PARTY_ROLES, *SIGNING_LINES)]
         if document.coverage:
-            parts += [joined(label, (lang,)) for label in (ANNEX, *ANNEX_COLUMNS)]
+            parts += [document.phrases.say(key, lang) for key in (ANNEX, *ANNEX_COLUMNS)]
         for row in document.coverage:
             parts += annex_cells(row, (lang,))
     return "\n".join(parts)
@@ -249,10 +250,11 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
     styles["Normal"].font.size = Pt(10.5)
     section = doc.sections[0]
     header = section.header.paragraphs[0]
+    label = document.words("document.number")
     header.text = (
-        f"协议编号 Agreement No. {document.number}"
+        f"{label['zh']} {label['en']} {document.number}"
         if len(languages) == 2
-        else (f"协议编号：{document.number}" if languages == ("zh",) else f"Agreement No. {document.number}")
+        else (f"{label['zh']}：{document.number}" if languages == ("zh",) else f"{label['en']} {document.number}")
     )
     header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     footer = section.footer.paragraphs[0]
@@ -278,25 +280,25 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
 
     for clause in document.clauses:
         for lang in languages:
-            styled(heading(clause, lang), heading_style)
+            styled(document.heading(clause, lang), heading_style)
             for paragraph in clause.paragraphs[lang]:
                 doc.add_paragraph(paragraph)
 
-    styled(joined(SIGNATURES, languages), heading_style)
+    styled(joined(document.words(SIGNATURES), languages), heading_style)
     signatures = doc.add_table(rows=1, cols=2)
     signatures.style = grid
     for cell, party in zip(signatures.rows[0].cells, PARTY_ROLES, strict=True):
-        cell.text = joined(party, languages)
+        cell.text = joined(document.words(party), languages)
     for line in SIGNING_LINES:
         for cell in signatures.add_row().cells:
-            cell.text = joined(line, languages) + "："
+            cell.text = joined(document.words(line), languages) + "："
 
     if document.coverage:
-        styled(joined(ANNEX, languages), heading_style)
+        styled(joined(document.words(ANNEX), languages), heading_style)
         annex = doc.add_table(rows=1, cols=3)
         annex.style = grid
         for cell, column in zip(annex.rows[0].cells, ANNEX_COLUMNS, strict=True):
-            cell.text = joined(column, languages)
+            cell.text = joined(document.words(column), languages)
         for row in document.coverage:
             for cell, text in zip(annex.add_row().cells, annex_cells(row, languages), strict=True):
                 cell.text = text
@@ -343,18 +345,19 @@ def to_html(document: Composed, languages: tuple[str, ...]) -> str:
     for clause in document.clauses:
         for lang in languages:
             css = f" class='{lang}'" if both else ""
-            out.append(f"<h2 lang='{lang}'{css}>{e(heading(clause, lang))}</h2>")
+            out.append(f"<h2 lang='{lang}'{css}>{e(document.heading(clause, lang))}</h2>")
             out.extend(f"<p lang='{lang}'{css}>{e(paragraph)}</p>" for paragraph in clause.paragraphs[lang])
-    out.append(f"<h2>{e(joined(SIGNATURES, languages))}</h2><table class='signatures'><tr>")
-    out.extend(f"<th>{e(joined(party, languages))}</th>" for party in PARTY_ROLES)
+    out.append(f"<h2>{e(joined(document.words(SIGNATURES), languages))}</h2><table class='signatures'><tr>")
+    out.extend(f"<th>{e(joined(document.words(party), languages))}</th>" for party in PARTY_ROLES)
     out.append("</tr>")
     for line in SIGNING_LINES:
-        text = e(joined(line, languages))
+        text = e(joined(document.words(line), languages))
         out.append(f"<tr><td>{text}：</td><td>{text}：</td></tr>")
     out.append("</table>")
     if document.coverage:
-        out.append(f"<h2 style='break-before: page'>{e(joined(ANNEX, languages))}</h2><table class='coverage'><tr>")
-        out.extend(f"<th>{e(joined(column, languages))}</th>" for column in ANNEX_COLUMNS)
+        annex = e(joined(document.words(ANNEX), languages))
+        out.append(f"<h2 style='break-before: page'>{annex}</h2><table class='coverage'><tr>")
+        out.extend(f"<th>{e(joined(document.words(column), languages))}</th>" for column in ANNEX_COLUMNS)
         out.append("</tr>")
         for row in document.coverage:
             out.append("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in annex_cells(row, languages)) + "</tr>")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import shutil
 import uuid
 from datetime import date
 from html.parser import HTMLParser
@@ -22,8 +24,10 @@ from typing import Any
 import pytest
 from docx import Document
 
-from app.agreements import rendering, services
+from app.agreements import context, rendering, services
+from app.agreements.library import LIBRARY_DIR, load
 from app.agreements.models import Agreement
+from app.agreements.schemas import AgreementSnapshot, AgreementTerms
 
 DATA = Path(__file__).parent / "agreement_text"
 SNAPSHOTS: dict[str, dict[str, Any]] = json.loads((DATA / "stored_snapshots.json").read_text(encoding="utf-8"))
@@ -158,6 +162,59 @@ def test_pdf_html_is_unchanged(name: str, terms: str, lang: str, annex: bool) ->
 def test_docx_words_are_unchanged(name: str, terms: str, lang: str, annex: bool) -> None:
     expected = json.loads((DATA / "expected_docx.json").read_text(encoding="utf-8"))
     assert docx_words(name, terms, lang, annex) == expected[f"{name}/{terms}/{lang}"]
+
+
+def test_the_wording_is_not_in_the_code() -> None:
+    """context.py chooses phrases and fills them; no sentence of Chinese or English is left in it."""
+    source = Path(context.__file__).read_text(encoding="utf-8")
+    assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", source)
+    for sentence in (
+        "renews for one year",
+        "does not renew",
+        "written notice",
+        "questionnaire",
+        "credit code:",
+        "registration number",
+        "not estimated",
+        "not agreed",
+        "as of",
+        "in all",
+        "People's Republic",
+    ):
+        assert sentence not in source, sentence  # fmt: skip
+
+
+def test_a_new_phrases_version_changes_only_the_template_versions_that_use_it(tmp_path: Path) -> None:
+    copy = tmp_path / "contract_templates"
+    shutil.copytree(LIBRARY_DIR, copy)
+    (copy / "phrases" / "v2.yaml").write_text(
+        (copy / "phrases" / "v1.yaml")
+        .read_text(encoding="utf-8")
+        .replace("version: 1", "version: 2")
+        .replace("Audits are carried out by written questionnaire", "Audits are done by written questionnaire"),
+        encoding="utf-8",
+    )
+    template_file = copy / "pipl-entrusted-processing.yaml"
+    text = template_file.read_text(encoding="utf-8")
+    clauses = text[text.index("    clauses:") :]
+    template_file.write_text(
+        text + "  - version: 2\n    published: 2026-12-01\n    phrases: 2\n" + clauses, encoding="utf-8"
+    )
+    library = load(copy)
+    template = library.templates["pipl-entrusted-processing"]
+    row = agreement("crm", "fixed+remote")
+    snapshot, terms = (
+        AgreementSnapshot.model_validate(row.snapshot),
+        AgreementTerms.model_validate(TERMS["fixed+remote"] | {"term_start": row.term_start, "term_end": row.term_end}),
+    )
+
+    def english(version: int) -> str:
+        found = template.version(version)
+        assert found is not None
+        return rendering.text_of(rendering.compose(library, template, found, snapshot, terms, row.number), ("en",))
+
+    assert "Audits are carried out by written questionnaire" in english(1)
+    assert "Audits are done by written questionnaire" in english(2)
 
 
 def write_expected() -> None:

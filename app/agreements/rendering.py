@@ -1,4 +1,4 @@
-"""One document model, two writers: DOCX (python-docx) and PDF (WeasyPrint from HTML).
+"""One document model, two writers: DOCX (python-docx) and PDF (WeasyPrint from the HTML of templates/agreement.html).
 
 `compose` fills the clauses of a template version from an agreement's snapshot and terms;
 `to_docx` and `to_pdf` lay out the same `Composed` document with the same fixed labels,
@@ -8,19 +8,21 @@ blocking: the web process runs DOCX in a thread and PDF in a worker process.
 
 from __future__ import annotations
 
-import html
 import io
 import subprocess
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jinja2
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from markupsafe import Markup
 
 from app.agreements import context
 from app.agreements.library import PLACEHOLDER, Library, Phrases, Template, TemplateVersion
@@ -39,6 +41,7 @@ PARTY_ROLES = ("document.entrusting_party", "document.entrusted_party")
 SIGNING_LINES = ("document.signature", "document.seal", "document.date")
 ANNEX = "document.annex"
 ANNEX_COLUMNS = ("document.annex.requirement", "document.annex.source", "document.annex.article")
+FILL_IN = "："  # after a signing line's words, where the signatory writes
 
 
 def joined(label: Label, languages: tuple[str, ...]) -> str:
@@ -291,7 +294,7 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
         cell.text = joined(document.words(party), languages)
     for line in SIGNING_LINES:
         for cell in signatures.add_row().cells:
-            cell.text = joined(document.words(line), languages) + "："
+            cell.text = joined(document.words(line), languages) + FILL_IN
 
     if document.coverage:
         styled(joined(document.words(ANNEX), languages), heading_style)
@@ -310,60 +313,48 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
 
 # ---------------------------------------------------------------- HTML and PDF
 
-CSS = f"""
-@page {{ size: A4; margin: 22mm 20mm 22mm 20mm;
-  @top-right {{ content: "{{number}}"; font-size: 8pt; color: #555; }}
-  @bottom-center {{ content: counter(page) " / " counter(pages); font-size: 8pt; color: #555; }} }}
-body {{ font-family: "{FONT_FAMILY}", sans-serif; font-size: 10pt; line-height: 1.55; }}
-h1 {{ text-align: center; font-size: 16pt; margin: 0 0 4pt 0; }}
-h2 {{ font-size: 11pt; margin: 14pt 0 4pt 0; break-after: avoid; }}
-p {{ margin: 0 0 6pt 0; text-align: justify; }}
-p.en, h2.en {{ color: #222; }}
-table {{ width: 100%; border-collapse: collapse; margin: 10pt 0; font-size: 9pt; }}
-td, th {{ border: 0.5pt solid #444; padding: 4pt 6pt; vertical-align: top; text-align: left; }}
-table.signatures td {{ height: 28pt; }}
-.meta {{ text-align: center; color: #555; font-size: 8pt; margin-bottom: 10pt; }}
-"""
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _css_string(value: str) -> Markup:
+    """A value for inside a double-quoted CSS string in <style>: a character that could end
+    the string or the element is a CSS escape instead (HTML escapes mean nothing there)."""
+    escaped = "".join(f"\\{ord(ch):x} " if ch in '"\\<>&' or ord(ch) < 0x20 else ch for ch in value)
+    return Markup(escaped)  # noqa: S704 - safe: nothing in it can end the string or the element
+
+
+@cache
+def _html_template() -> jinja2.Template:
+    """app/agreements/templates/agreement.html, compiled once per process."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["css_string"] = _css_string
+    return environment.get_template("agreement.html")
 
 
 def to_html(document: Composed, languages: tuple[str, ...]) -> str:
-    e = html.escape
-    both = len(languages) == 2
-    out = [
-        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
-        f"<title>{e(document.number)}</title>",
-        f"<style>{CSS.replace('{number}', e(document.number).replace(chr(34), ''))}</style></head><body>",
-    ]
-    for lang in languages:
-        out.append(f"<h1 lang='{lang}'>{e(document.title[lang])}</h1>")
-    out.append(f"<div class='meta'>{e(document.number)} · {e(document.template)}</div>")
-    out.append("<table class='parties'>")
-    for label, value in document.parties:
-        shown = "<br>".join(e(v) for v in dict.fromkeys(value[lang] for lang in languages))
-        out.append(f"<tr><th>{e(joined(label, languages))}</th><td>{shown}</td></tr>")
-    out.append("</table>")
-    for clause in document.clauses:
-        for lang in languages:
-            css = f" class='{lang}'" if both else ""
-            out.append(f"<h2 lang='{lang}'{css}>{e(document.heading(clause, lang))}</h2>")
-            out.extend(f"<p lang='{lang}'{css}>{e(paragraph)}</p>" for paragraph in clause.paragraphs[lang])
-    out.append(f"<h2>{e(joined(document.words(SIGNATURES), languages))}</h2><table class='signatures'><tr>")
-    out.extend(f"<th>{e(joined(document.words(party), languages))}</th>" for party in PARTY_ROLES)
-    out.append("</tr>")
-    for line in SIGNING_LINES:
-        text = e(joined(document.words(line), languages))
-        out.append(f"<tr><td>{text}：</td><td>{text}：</td></tr>")
-    out.append("</table>")
-    if document.coverage:
-        annex = e(joined(document.words(ANNEX), languages))
-        out.append(f"<h2 style='break-before: page'>{annex}</h2><table class='coverage'><tr>")
-        out.extend(f"<th>{e(joined(document.words(column), languages))}</th>" for column in ANNEX_COLUMNS)
-        out.append("</tr>")
-        for row in document.coverage:
-            out.append("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in annex_cells(row, languages)) + "</tr>")
-        out.append("</table>")
-    out.append("</body></html>")
-    return "".join(out)
+    """The PDF's HTML, from the template; every value is escaped there."""
+    return _html_template().render(
+        document=document,
+        languages=languages,
+        both=len(languages) == 2,
+        font_family=FONT_FAMILY,
+        joined=lambda label: joined(label, languages),
+        distinct=lambda value: list(dict.fromkeys(value[lang] for lang in languages)),
+        words=lambda key: joined(document.words(key), languages),
+        annex_cells=lambda row: annex_cells(row, languages),
+        signatures=SIGNATURES,
+        party_roles=PARTY_ROLES,
+        signing_lines=SIGNING_LINES,
+        annex=ANNEX,
+        annex_columns=ANNEX_COLUMNS,
+        fill_in=FILL_IN,
+    )
 
 
 def to_pdf(document: Composed, languages: tuple[str, ...]) -> bytes:

@@ -1,7 +1,11 @@
-"""What an agreement is generated from: a snapshot of the registry, and its wording per language.
+"""What an agreement is generated from: a snapshot of the registry, and the value of each
+placeholder in each language.
 
 The snapshot is taken when the agreement is created and kept with it, so a later edit of
 the engagement never changes an issued agreement silently; `changes` shows what moved.
+The words around the values (sentences, names of codes) are phrases from
+contract_templates/phrases/, the version the agreement's template version names; this
+module only chooses which phrase applies and what fills it.
 """
 
 from __future__ import annotations
@@ -9,95 +13,62 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from app.agreements.library import Phrases
+from app.agreements.schemas import (
+    AgreementSnapshot,
+    AgreementTerms,
+    EngagementSnapshot,
+    HandlerSnapshot,
+    StorageLocationSnapshot,
+    SubProcessorSnapshot,
+    VendorSnapshot,
+)
 from app.engagements import taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.handler.models import HandlerProfile
 from app.vendors.models import Vendor
 
-ENGAGEMENT_FIELDS = (
-    "name", "purpose", "processing_methods", "pi_categories", "data_subjects", "individuals_count",
-    "individuals_count_as_of", "venues", "storage_locations", "leaves_china", "cross_border_recipients",
-    "cross_border_mechanism", "retention_days", "retention_note", "legal_basis",
-)  # fmt: skip
-VENDOR_FIELDS = (
-    "legal_name_zh",
-    "legal_name_en",
-    "country",
-    "unified_social_credit_code",
-    "registration_number",
-    "address",
-)
-HANDLER_FIELDS = ("legal_name_zh", "legal_name_en", "unified_social_credit_code", "address")
-SUB_PROCESSOR_FIELDS = ("name", "activity", "country", "region", "handler_consented", "consented_on")
 
-METHODS = {
-    "collection": ("收集", "collection"), "storage": ("存储", "storage"), "use": ("使用", "use"),
-    "processing": ("加工", "processing"), "transmission": ("传输", "transmission"), "provision": ("提供", "provision"),
-    "disclosure": ("公开", "disclosure"), "deletion": ("删除", "deletion"),
-}  # fmt: skip
-SUBJECTS = {
-    "customers": ("客户", "customers"), "prospective_customers": ("潜在客户", "prospective customers"),
-    "visitors": ("访客", "visitors"), "employees": ("员工", "employees"),
-    "job_applicants": ("求职者", "job applicants"),
-    "minors_under_14": ("不满十四周岁的未成年人", "minors under 14"), "patients": ("患者", "patients"),
-    "app_users": ("应用用户", "app users"), "business_contacts": ("业务联系人", "business contacts"),
-    "other": ("其他个人", "other individuals"),
-}  # fmt: skip
-MECHANISMS = {
-    "security_assessment": ("数据出境安全评估", "CAC security assessment"),
-    "standard_contract": ("个人信息出境标准合同", "standard contract"),
-    "certification": ("个人信息保护认证", "certification"),
-    "exemption": ("依法豁免的情形", "a statutory exemption"),
-}
-VENUE_TYPES = {
-    "store": ("门店", "stores"), "showroom": ("展厅", "showrooms"), "office": ("办公场所", "offices"),
-    "factory": ("工厂", "factories"), "warehouse": ("仓库", "warehouses"), "public_street": ("街道", "streets"),
-    "transport_hub": ("交通枢纽", "transport hubs"), "hotel_room": ("宾馆客房", "hotel rooms"),
-    "bathroom": ("浴室", "baths"), "changing_room": ("更衣室", "changing rooms"), "toilet": ("卫生间", "toilets"),
-    "other": ("其他场所", "other places"),
-}  # fmt: skip
-EQUIPMENT = {"image_capture": ("图像采集设备", "image-capture devices"),
-             "identity_recognition": ("个人身份识别设备", "identity-recognition devices")}  # fmt: skip
-GOVERNING_LAW = {"prc": ("中华人民共和国法律", "the laws of the People's Republic of China")}
-NONE = {"zh": "无", "en": "none"}
-SEPARATOR = {"zh": "、", "en": ", "}
-
-
-def _pick(fields: tuple[str, ...], row: Any) -> dict[str, Any]:
-    return {name: to_jsonable_python(getattr(row, name)) for name in fields}
+def _pick(model: type[BaseModel], row: object) -> dict[str, Any]:
+    """The snapshot's fields of a registry row, as JSON (dates as ISO text, codes as text)."""
+    return {name: to_jsonable_python(getattr(row, name)) for name in model.model_fields}
 
 
 def snapshot(
     handler: HandlerProfile, vendor: Vendor, engagement: Engagement, sub_processors: list[SubProcessor]
-) -> dict[str, Any]:
-    """The registry data an agreement is generated from, as plain JSON."""
-    return {
-        "handler": _pick(HANDLER_FIELDS, handler),
-        "vendor": _pick(VENDOR_FIELDS, vendor),
-        "engagement": _pick(ENGAGEMENT_FIELDS, engagement),
-        "sub_processors": [_pick(SUB_PROCESSOR_FIELDS, sub) for sub in sub_processors],
-    }
+) -> AgreementSnapshot:
+    """The registry data an agreement is generated from; stored as `model_dump(mode="json")`."""
+    return AgreementSnapshot.model_validate(
+        {
+            "handler": _pick(HandlerSnapshot, handler),
+            "vendor": _pick(VendorSnapshot, vendor),
+            "engagement": _pick(EngagementSnapshot, engagement),
+            "sub_processors": [_pick(SubProcessorSnapshot, sub) for sub in sub_processors],
+        }
+    )
 
 
-def changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    """Fields that differ between two snapshots: [{"field": "engagement.purpose", "old": .., "new": ..}]."""
+def changes(old: AgreementSnapshot, new: AgreementSnapshot) -> list[dict[str, Any]]:
+    """Fields that differ between two snapshots: [{"field": "engagement.purpose", "old": .., "new": ..}],
+    the values as stored (JSON)."""
+    before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
     found = []
     for part in ("handler", "vendor", "engagement"):
-        for key in sorted(set(old.get(part, {})) | set(new.get(part, {}))):
-            before, after = old.get(part, {}).get(key), new.get(part, {}).get(key)
-            if before != after:
-                found.append({"field": f"{part}.{key}", "old": before, "new": after})
-    if old.get("sub_processors") != new.get("sub_processors"):
-        found.append({"field": "sub_processors", "old": old.get("sub_processors"), "new": new.get("sub_processors")})
+        for key in before[part]:
+            if before[part][key] != after[part][key]:
+                found.append({"field": f"{part}.{key}", "old": before[part][key], "new": after[part][key]})
+    if before["sub_processors"] != after["sub_processors"]:
+        found.append({"field": "sub_processors", "old": before["sub_processors"], "new": after["sub_processors"]})
     return found
 
 
-def conditions(data: dict[str, Any]) -> set[str]:
+def conditions(data: AgreementSnapshot) -> set[str]:
     """Which conditional clauses apply (library.CONDITIONS)."""
-    engagement = data["engagement"]
-    categories, subjects = engagement["pi_categories"], engagement["data_subjects"]
+    engagement = data.engagement
+    categories, subjects = engagement.pi_categories, engagement.data_subjects
     found = set()
     if taxonomy.sensitive(categories) or "minors_under_14" in subjects:
         found.add("sensitive")
@@ -107,146 +78,142 @@ def conditions(data: dict[str, Any]) -> set[str]:
         found.add("biometric_other")
     if "minors_under_14" in subjects or "minors_data" in categories:
         found.add("minors")
-    if any(v["public_place"] and v["equipment"] != "none" for v in engagement["venues"]):
+    if any(v.public_place and v.equipment != "none" for v in engagement.venues):
         found.add("public_equipment")
-    if engagement["leaves_china"]:
+    if engagement.leaves_china:
         found.add("cross_border")
     return found
 
 
-def _labels(codes: list[str], table: dict[str, tuple[str, str]], lang: str) -> str:
-    index = 0 if lang == "zh" else 1
-    return SEPARATOR[lang].join(table[code][index] if code in table else code for code in codes) or NONE[lang]
-
-
-def _name(row: dict[str, Any], lang: str) -> str:
+def _name(party: HandlerSnapshot | VendorSnapshot, lang: str) -> str:
     first, second = (
-        (row["legal_name_zh"], row["legal_name_en"]) if lang == "zh" else (row["legal_name_en"], row["legal_name_zh"])
+        (party.legal_name_zh, party.legal_name_en) if lang == "zh" else (party.legal_name_en, party.legal_name_zh)
     )
-    return str(first or second)
+    return first or second
 
 
-def _location(location: dict[str, Any]) -> str:
-    place = location.get("region") or location["country"]
-    return f"{place} ({location['provider']})" if location.get("provider") else str(place)
-
-
-def _venues(venues: list[dict[str, Any]], lang: str) -> str:
-    parts = []
-    for venue in venues:
-        if venue["equipment"] == "none":
-            continue
-        kind = VENUE_TYPES.get(venue["venue_type"], (venue["venue_type"],) * 2)
-        gear = EQUIPMENT[venue["equipment"]]
-        if lang == "zh":
-            parts.append(
-                f"{venue['description']}：{venue['venue_count']}处{kind[0]}，共{venue['equipment_count']}台{gear[0]}"
-            )
-        else:
-            parts.append(
-                f"{venue['description']}: {venue['venue_count']} {kind[1]}, {venue['equipment_count']} {gear[1]} in all"
-            )
-    return ("；" if lang == "zh" else "; ").join(parts) or NONE[lang]
-
-
-def placeholders(data: dict[str, Any], terms: dict[str, Any], number: str, lang: str) -> dict[str, str]:
+def placeholders(
+    data: AgreementSnapshot, terms: AgreementTerms, number: str, lang: str, phrases: Phrases
+) -> dict[str, str]:
     """The value of every placeholder (library.PLACEHOLDERS) in one language."""
-    zh = lang == "zh"
-    handler, vendor, engagement = data["handler"], data["vendor"], data["engagement"]
-    subs = data["sub_processors"]
+    handler, vendor, engagement = data.handler, data.vendor, data.engagement
     categories = taxonomy.categories()
 
-    def category_labels(codes: list[str]) -> str:
-        return SEPARATOR[lang].join(getattr(categories[c], lang) if c in categories else c for c in codes) or NONE[lang]
+    def say(key: str, **values: str) -> str:
+        return phrases.say(key, lang, **values)
 
-    identifier = (
-        (
-            f"统一社会信用代码：{vendor['unified_social_credit_code']}"
-            if zh
-            else f"unified social credit code: {vendor['unified_social_credit_code']}"
+    def listed(items: list[str], separator: str = "separator", empty: str = "none") -> str:
+        return say(separator).join(items) or say(empty)
+
+    def labels(table: str, codes: list[str]) -> str:
+        return listed([phrases.label(table, code, lang) for code in codes])
+
+    def category_labels(codes: list[str]) -> str:
+        return listed([getattr(categories[c], lang) if c in categories else c for c in codes])
+
+    def location(place: StorageLocationSnapshot) -> str:
+        where = place.region or place.country
+        return say("engagement.storage.location", place=where, provider=place.provider) if place.provider else where
+
+    def venues() -> str:
+        return listed(
+            [
+                say(
+                    "engagement.venue",
+                    description=venue.description,
+                    venue_count=str(venue.venue_count),
+                    venue_type=phrases.label("venue_type", venue.venue_type, lang),
+                    equipment_count=str(venue.equipment_count),
+                    equipment=phrases.label("equipment", venue.equipment, lang),
+                )
+                for venue in engagement.venues
+                if venue.equipment != "none"
+            ],
+            "separator.long",
         )
-        if vendor["unified_social_credit_code"]
-        else (
-            f"注册号：{vendor['registration_number']}（{vendor['country']}）"
-            if zh
-            else f"registration number {vendor['registration_number']} ({vendor['country']})"
+
+    def sub_processors(subs: list[SubProcessorSnapshot]) -> str:
+        return listed(
+            [
+                say(
+                    "engagement.sub_processor",
+                    name=sub.name,
+                    activity=sub.activity or say("engagement.sub_processor.no_activity"),
+                    place=sub.region or sub.country,
+                )
+                for sub in subs
+                if sub.handler_consented
+            ],
+            "separator.long",
         )
+
+    def day(value: date) -> str:
+        return say(
+            "date",
+            year=str(value.year),
+            month=str(value.month),
+            month_name=phrases.label("month", str(value.month), lang),
+            day=str(value.day),
+        )
+
+    if vendor.unified_social_credit_code:
+        identifier = say("vendor.identifier.credit_code", code=vendor.unified_social_credit_code)
+    else:
+        identifier = say(
+            "vendor.identifier.registration", number=str(vendor.registration_number), country=vendor.country
+        )
+    if engagement.individuals_count is None:
+        individuals = say("engagement.individuals.not_estimated")
+    else:
+        individuals = say(
+            "engagement.individuals.estimated",
+            count=f"{engagement.individuals_count:,}",
+            as_of=str(engagement.individuals_count_as_of),
+        )
+    days = engagement.retention_days
+    retention = (
+        say("engagement.retention.not_agreed") if days is None else say("engagement.retention.days", days=str(days))
     )
-    count = engagement["individuals_count"]
-    as_of = engagement["individuals_count_as_of"]
-    if count is None:
-        individuals = "未估计" if zh else "not estimated"
+    if engagement.retention_note:
+        retention = say("engagement.retention.with_note", retention=retention, note=engagement.retention_note)
+    mechanism = engagement.cross_border_mechanism
+    if terms.audit_on_site:
+        audit = say("agreement.audit.on_site", notice_days=str(terms.audit_notice_days))
     else:
-        individuals = f"{count:,}人（截至{as_of}）" if zh else f"{count:,} (as of {as_of})"
-    days = engagement["retention_days"]
-    retention = ("未约定" if zh else "not agreed") if days is None else (f"{days}日" if zh else f"{days} days")
-    if engagement["retention_note"]:
-        retention += f"（{engagement['retention_note']}）" if zh else f" ({engagement['retention_note']})"
-    recipients = SEPARATOR[lang].join(f"{r['name']} ({r['country']})" for r in engagement["cross_border_recipients"])
-    mechanism = engagement["cross_border_mechanism"]
-    approved = [s for s in subs if s["handler_consented"]]
-    sub_text = ("；" if zh else "; ").join(
-        f"{s['name']}（{s['activity'] or '—'}，{s['region'] or s['country']}）"
-        if zh
-        else f"{s['name']} ({s['activity'] or '—'}, {s['region'] or s['country']})"
-        for s in approved
-    )
-    if terms["auto_renew"]:
-        renewal = (
-            "期限届满前任何一方未书面通知不续期的，本协议自动续期一年，此后亦同。"
-            if zh
-            else "Unless either party gives notice of non-renewal, the agreement then renews for one year at a time."
-        )
-    else:
-        renewal = "本协议不自动续期。" if zh else "The agreement does not renew automatically."
-    if terms["audit_on_site"]:
-        audit = (
-            f"委托方可以提前{terms['audit_notice_days']}日书面通知后进行现场审计，每年不超过两次；发生安全事件后不受次数限制。"
-            if zh
-            else f"The entrusting party may audit on site after {terms['audit_notice_days']} days' written notice, "
-            "at most twice a year, and without that limit after a security incident."
-        )
-    else:
-        audit = (
-            "审计以书面问卷和远程检查方式进行。"
-            if zh
-            else "Audits are carried out by written questionnaire and remote inspection."
-        )
+        audit = say("agreement.audit.remote")
     return {
         "handler.name": _name(handler, lang),
-        "handler.credit_code": handler["unified_social_credit_code"],
-        "handler.address": handler["address"] or NONE[lang],
+        "handler.credit_code": handler.unified_social_credit_code,
+        "handler.address": handler.address or say("none"),
         "vendor.name": _name(vendor, lang),
         "vendor.identifier": identifier,
-        "vendor.address": vendor["address"] or NONE[lang],
-        "engagement.name": engagement["name"],
-        "engagement.purpose": engagement["purpose"],
-        "engagement.methods": _labels(engagement["processing_methods"], METHODS, lang),
-        "engagement.storage": SEPARATOR[lang].join(_location(loc) for loc in engagement["storage_locations"])
-        or ("未约定" if zh else "not agreed"),
-        "engagement.categories": category_labels(engagement["pi_categories"]),
-        "engagement.sensitive_categories": category_labels(taxonomy.sensitive(engagement["pi_categories"])),
-        "engagement.subjects": _labels(engagement["data_subjects"], SUBJECTS, lang),
+        "vendor.address": vendor.address or say("none"),
+        "engagement.name": engagement.name,
+        "engagement.purpose": engagement.purpose,
+        "engagement.methods": labels("method", engagement.processing_methods),
+        "engagement.storage": listed(
+            [location(place) for place in engagement.storage_locations], empty="engagement.storage.not_agreed"
+        ),
+        "engagement.categories": category_labels(engagement.pi_categories),
+        "engagement.sensitive_categories": category_labels(taxonomy.sensitive(engagement.pi_categories)),
+        "engagement.subjects": labels("subject", engagement.data_subjects),
         "engagement.individuals": individuals,
         "engagement.retention": retention,
-        "engagement.venues": _venues(engagement["venues"], lang),
-        "engagement.recipients": recipients or NONE[lang],
-        "engagement.mechanism": MECHANISMS[mechanism][0 if zh else 1]
+        "engagement.venues": venues(),
+        "engagement.recipients": listed(
+            [say("engagement.recipient", name=r.name, country=r.country) for r in engagement.cross_border_recipients]
+        ),
+        "engagement.mechanism": phrases.label("mechanism", mechanism, lang)
         if mechanism
-        else ("未确定" if zh else "not yet determined"),
-        "engagement.sub_processors": sub_text or NONE[lang],
+        else say("engagement.mechanism.undetermined"),
+        "engagement.sub_processors": sub_processors(data.sub_processors),
         "agreement.number": number,
-        "agreement.term_start": _date(terms["term_start"], lang),
-        "agreement.term_end": _date(terms["term_end"], lang),
-        "agreement.renewal": renewal,
-        "agreement.notice_days": str(terms["notice_days"]),
-        "agreement.deletion_days": str(terms["deletion_days"]),
-        "agreement.incident_hours": str(terms["incident_notice_hours"]),
+        "agreement.term_start": day(terms.term_start),
+        "agreement.term_end": day(terms.term_end),
+        "agreement.renewal": say("agreement.renewal.automatic" if terms.auto_renew else "agreement.renewal.none"),
+        "agreement.notice_days": str(terms.notice_days),
+        "agreement.deletion_days": str(terms.deletion_days),
+        "agreement.incident_hours": str(terms.incident_notice_hours),
         "agreement.audit_rights": audit,
-        "agreement.governing_law": GOVERNING_LAW[terms["governing_law"]][0 if zh else 1],
+        "agreement.governing_law": phrases.label("governing_law", terms.governing_law.value, lang),
     }
-
-
-def _date(value: date | str, lang: str) -> str:
-    day = value if isinstance(value, date) else date.fromisoformat(value)
-    return f"{day.year}年{day.month}月{day.day}日" if lang == "zh" else day.strftime("%d %B %Y").lstrip("0")

@@ -4,13 +4,14 @@ filled in): cheap enough to run for the findings of every engagement."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 from app.agreements import context
 from app.agreements.library import library
+from app.agreements.models import Agreement
+from app.agreements.schemas import AgreementSnapshot
 
 
-def covered(agreement: Any) -> frozenset[str]:
+def covered(agreement: Agreement) -> frozenset[str]:
     """The requirement ids an agreement's clauses cover, from the clause metadata alone
     (no text is filled): cheap enough for the findings of every engagement."""
     template = library().templates.get(agreement.template_id)
@@ -18,7 +19,9 @@ def covered(agreement: Any) -> frozenset[str]:
     if version is None:
         return frozenset()
     return _covered(
-        agreement.template_id, agreement.template_version, frozenset(context.conditions(agreement.snapshot))
+        agreement.template_id,
+        agreement.template_version,
+        frozenset(context.conditions(AgreementSnapshot.model_validate(agreement.snapshot))),
     )
 
 

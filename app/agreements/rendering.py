@@ -1,4 +1,4 @@
-"""One document model, two writers: DOCX (python-docx) and PDF (WeasyPrint from HTML).
+"""One document model, two writers: DOCX (python-docx) and PDF (WeasyPrint from the HTML of templates/agreement.html).
 
 `compose` fills the clauses of a template version from an agreement's snapshot and terms;
 `to_docx` and `to_pdf` lay out the same `Composed` document with the same fixed labels,
@@ -8,46 +8,42 @@ blocking: the web process runs DOCX in a thread and PDF in a worker process.
 
 from __future__ import annotations
 
-import html
 import io
+import re
 import subprocess
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jinja2
+import jinja2.ext
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from markupsafe import Markup
 
 from app.agreements import context
-from app.agreements.library import PLACEHOLDER, Library, Template, TemplateVersion
+from app.agreements.library import PLACEHOLDER, Library, Phrases, Template, TemplateVersion
+from app.agreements.schemas import AgreementSnapshot, AgreementTerms
 
 LANGUAGE_SETS = {"zh": ("zh",), "en": ("en",), "bilingual": ("zh", "en")}
 FONT_FAMILY = "Noto Sans CJK SC"
 ZH_NUMERALS = "零一二三四五六七八九"
 
 
-# The fixed wording around the clauses, shared by both writers.
+# The fixed words around the clauses, shared by both writers: phrases of the template
+# version's phrases (contract_templates/phrases/), by key.
 Label = dict[str, str]
-SIGNATURES: Label = {"zh": "签署", "en": "Signatures"}
-PARTY_ROLES: tuple[Label, Label] = (
-    {"zh": "委托方", "en": "Entrusting party"},
-    {"zh": "受托方", "en": "Entrusted party"},
-)
-SIGNING_LINES: tuple[Label, ...] = (
-    {"zh": "授权代表签字", "en": "Authorised signature"},
-    {"zh": "盖章", "en": "Seal"},
-    {"zh": "日期", "en": "Date"},
-)
-ANNEX: Label = {"zh": "附件：法定要求对照表", "en": "Annex: legal requirements covered"}
-ANNEX_COLUMNS: tuple[Label, ...] = (
-    {"zh": "要求", "en": "Requirement"},
-    {"zh": "依据", "en": "Source"},
-    {"zh": "条款", "en": "Article"},
-)
+SIGNATURES = "document.signatures"
+PARTY_ROLES = ("document.entrusting_party", "document.entrusted_party")
+SIGNING_LINES = ("document.signature", "document.seal", "document.date")
+ANNEX = "document.annex"
+ANNEX_COLUMNS = ("document.annex.requirement", "document.annex.source", "document.annex.article")
+FILL_IN = "："  # after a signing line's words, where the signatory writes
 
 
 def joined(label: Label, languages: tuple[str, ...]) -> str:
@@ -78,8 +74,17 @@ class Composed:
     title: dict[str, str]
     parties: list[tuple[dict[str, str], dict[str, str]]]  # (label per language, value per language)
     clauses: list[ComposedClause]
+    phrases: Phrases  # the words around the clauses
     coverage: list[dict[str, Any]] = field(default_factory=list)
     template: str = ""
+
+    def words(self, key: str) -> Label:
+        """A fixed phrase in every language: {"zh": "签署", "en": "Signatures"}."""
+        return self.phrases.words(key)
+
+    def heading(self, clause: ComposedClause, lang: str) -> str:
+        number = zh_number(clause.number) if lang == "zh" else str(clause.number)
+        return self.phrases.say("document.heading", lang, number=number, title=clause.title[lang])
 
 
 def zh_number(n: int) -> str:
@@ -90,12 +95,6 @@ def zh_number(n: int) -> str:
     return ("" if tens == 1 else ZH_NUMERALS[tens]) + "十" + (ZH_NUMERALS[ones] if ones else "")
 
 
-def heading(clause: ComposedClause, lang: str) -> str:
-    if lang == "zh":
-        return f"第{zh_number(clause.number)}条 {clause.title['zh']}"
-    return f"Article {clause.number}. {clause.title['en']}"
-
-
 def fill(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
 
@@ -104,14 +103,15 @@ def compose(
     library: Library,
     template: Template,
     version: TemplateVersion,
-    data: dict[str, Any],
-    terms: dict[str, Any],
+    data: AgreementSnapshot,
+    terms: AgreementTerms,
     number: str,
     *,
     annex: bool = False,
 ) -> Composed:
     applies = context.conditions(data)
-    values = {lang: context.placeholders(data, terms, number, lang) for lang in ("zh", "en")}
+    phrases = library.phrases_of(version)
+    values = {lang: context.placeholders(data, terms, number, lang, phrases) for lang in ("zh", "en")}
     clauses: list[ComposedClause] = []
     for clause in library.clauses_of(version):
         if clause.when is not None and clause.when not in applies:
@@ -130,21 +130,28 @@ def compose(
         return {lang: values[lang][name] for lang in ("zh", "en")}
 
     term = {
-        lang: f"{values[lang]['agreement.term_start']} – {values[lang]['agreement.term_end']}" for lang in ("zh", "en")
+        lang: phrases.say(
+            "document.term_range",
+            lang,
+            start=values[lang]["agreement.term_start"],
+            end=values[lang]["agreement.term_end"],
+        )
+        for lang in ("zh", "en")
     }
     parties = [
-        (PARTY_ROLES[0], both("handler.name")),
-        ({"zh": "统一社会信用代码", "en": "Credit code"}, both("handler.credit_code")),
-        (PARTY_ROLES[1], both("vendor.name")),
-        ({"zh": "受托方身份", "en": "Identification"}, both("vendor.identifier")),
-        ({"zh": "委托处理事项", "en": "Engagement"}, both("engagement.name")),
-        ({"zh": "协议期限", "en": "Term"}, term),
+        (phrases.words(PARTY_ROLES[0]), both("handler.name")),
+        (phrases.words("document.credit_code"), both("handler.credit_code")),
+        (phrases.words(PARTY_ROLES[1]), both("vendor.name")),
+        (phrases.words("document.identification"), both("vendor.identifier")),
+        (phrases.words("document.engagement"), both("engagement.name")),
+        (phrases.words("document.term"), term),
     ]
     return Composed(
         number=number,
         title=template.title.model_dump(),
         parties=parties,
         clauses=clauses,
+        phrases=phrases,
         coverage=coverage(library, clauses) if annex else [],
         template=f"{template.id} v{version.version}",
     )
@@ -173,11 +180,11 @@ def text_of(document: Composed, languages: tuple[str, ...]) -> str:
         for label, value in document.parties:
             parts += [label[lang], value[lang]]
         for clause in document.clauses:
-            parts.append(heading(clause, lang))
+            parts.append(document.heading(clause, lang))
             parts += clause.paragraphs[lang]
-        parts += [joined(label, (lang,)) for label in (SIGNATURES, *PARTY_ROLES, *SIGNING_LINES)]
+        parts += [document.phrases.say(key, lang) for key in (SIGNATURES, *PARTY_ROLES, *SIGNING_LINES)]
         if document.coverage:
-            parts += [joined(label, (lang,)) for label in (ANNEX, *ANNEX_COLUMNS)]
+            parts += [document.phrases.say(key, lang) for key in (ANNEX, *ANNEX_COLUMNS)]
         for row in document.coverage:
             parts += annex_cells(row, (lang,))
     return "\n".join(parts)
@@ -248,10 +255,11 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
     styles["Normal"].font.size = Pt(10.5)
     section = doc.sections[0]
     header = section.header.paragraphs[0]
+    label = document.words("document.number")
     header.text = (
-        f"协议编号 Agreement No. {document.number}"
+        f"{label['zh']} {label['en']} {document.number}"
         if len(languages) == 2
-        else (f"协议编号：{document.number}" if languages == ("zh",) else f"Agreement No. {document.number}")
+        else (f"{label['zh']}：{document.number}" if languages == ("zh",) else f"{label['en']} {document.number}")
     )
     header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     footer = section.footer.paragraphs[0]
@@ -277,25 +285,25 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
 
     for clause in document.clauses:
         for lang in languages:
-            styled(heading(clause, lang), heading_style)
+            styled(document.heading(clause, lang), heading_style)
             for paragraph in clause.paragraphs[lang]:
                 doc.add_paragraph(paragraph)
 
-    styled(joined(SIGNATURES, languages), heading_style)
+    styled(joined(document.words(SIGNATURES), languages), heading_style)
     signatures = doc.add_table(rows=1, cols=2)
     signatures.style = grid
     for cell, party in zip(signatures.rows[0].cells, PARTY_ROLES, strict=True):
-        cell.text = joined(party, languages)
+        cell.text = joined(document.words(party), languages)
     for line in SIGNING_LINES:
         for cell in signatures.add_row().cells:
-            cell.text = joined(line, languages) + "："
+            cell.text = joined(document.words(line), languages) + FILL_IN
 
     if document.coverage:
-        styled(joined(ANNEX, languages), heading_style)
+        styled(joined(document.words(ANNEX), languages), heading_style)
         annex = doc.add_table(rows=1, cols=3)
         annex.style = grid
         for cell, column in zip(annex.rows[0].cells, ANNEX_COLUMNS, strict=True):
-            cell.text = joined(column, languages)
+            cell.text = joined(document.words(column), languages)
         for row in document.coverage:
             for cell, text in zip(annex.add_row().cells, annex_cells(row, languages), strict=True):
                 cell.text = text
@@ -307,59 +315,59 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
 
 # ---------------------------------------------------------------- HTML and PDF
 
-CSS = f"""
-@page {{ size: A4; margin: 22mm 20mm 22mm 20mm;
-  @top-right {{ content: "{{number}}"; font-size: 8pt; color: #555; }}
-  @bottom-center {{ content: counter(page) " / " counter(pages); font-size: 8pt; color: #555; }} }}
-body {{ font-family: "{FONT_FAMILY}", sans-serif; font-size: 10pt; line-height: 1.55; }}
-h1 {{ text-align: center; font-size: 16pt; margin: 0 0 4pt 0; }}
-h2 {{ font-size: 11pt; margin: 14pt 0 4pt 0; break-after: avoid; }}
-p {{ margin: 0 0 6pt 0; text-align: justify; }}
-p.en, h2.en {{ color: #222; }}
-table {{ width: 100%; border-collapse: collapse; margin: 10pt 0; font-size: 9pt; }}
-td, th {{ border: 0.5pt solid #444; padding: 4pt 6pt; vertical-align: top; text-align: left; }}
-table.signatures td {{ height: 28pt; }}
-.meta {{ text-align: center; color: #555; font-size: 8pt; margin-bottom: 10pt; }}
-"""
+TEMPLATES = Path(__file__).parent / "templates"
+# A line break between two tags of the template's source, with the indentation around it.
+BETWEEN_TAGS = re.compile(r"(?:(?<=>)|(?<=%\})|(?<=#\}))[ \t]*\n\s*(?=<|\{%|\{#)")
+
+
+class _NoBreaksBetweenTags(jinja2.ext.Extension):
+    """The template is laid out on lines for reading; the HTML it writes has no whitespace
+    between tags, as the concatenated HTML had: WeasyPrint makes a box of every such run,
+    which made the layout some 10% slower. Only the template's source is touched, before it
+    is compiled: a value never is, and text inside an element (the page CSS) keeps its lines."""
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        return BETWEEN_TAGS.sub("", source)
+
+
+def _css_string(value: str) -> Markup:
+    """A value for inside a double-quoted CSS string in <style>: a character that could end
+    the string or the element is a CSS escape instead (HTML escapes mean nothing there)."""
+    escaped = "".join(f"\\{ord(ch):x} " if ch in '"\\<>&' or ord(ch) < 0x20 else ch for ch in value)
+    return Markup(escaped)  # noqa: S704 - safe: nothing in it can end the string or the element
+
+
+@cache
+def _html_template() -> jinja2.Template:
+    """app/agreements/templates/agreement.html, compiled once per process."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        extensions=[_NoBreaksBetweenTags],
+    )
+    environment.filters["css_string"] = _css_string
+    return environment.get_template("agreement.html")
 
 
 def to_html(document: Composed, languages: tuple[str, ...]) -> str:
-    e = html.escape
-    both = len(languages) == 2
-    out = [
-        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
-        f"<title>{e(document.number)}</title>",
-        f"<style>{CSS.replace('{number}', e(document.number).replace(chr(34), ''))}</style></head><body>",
-    ]
-    for lang in languages:
-        out.append(f"<h1 lang='{lang}'>{e(document.title[lang])}</h1>")
-    out.append(f"<div class='meta'>{e(document.number)} · {e(document.template)}</div>")
-    out.append("<table class='parties'>")
-    for label, value in document.parties:
-        shown = "<br>".join(e(v) for v in dict.fromkeys(value[lang] for lang in languages))
-        out.append(f"<tr><th>{e(joined(label, languages))}</th><td>{shown}</td></tr>")
-    out.append("</table>")
-    for clause in document.clauses:
-        for lang in languages:
-            css = f" class='{lang}'" if both else ""
-            out.append(f"<h2 lang='{lang}'{css}>{e(heading(clause, lang))}</h2>")
-            out.extend(f"<p lang='{lang}'{css}>{e(paragraph)}</p>" for paragraph in clause.paragraphs[lang])
-    out.append(f"<h2>{e(joined(SIGNATURES, languages))}</h2><table class='signatures'><tr>")
-    out.extend(f"<th>{e(joined(party, languages))}</th>" for party in PARTY_ROLES)
-    out.append("</tr>")
-    for line in SIGNING_LINES:
-        text = e(joined(line, languages))
-        out.append(f"<tr><td>{text}：</td><td>{text}：</td></tr>")
-    out.append("</table>")
-    if document.coverage:
-        out.append(f"<h2 style='break-before: page'>{e(joined(ANNEX, languages))}</h2><table class='coverage'><tr>")
-        out.extend(f"<th>{e(joined(column, languages))}</th>" for column in ANNEX_COLUMNS)
-        out.append("</tr>")
-        for row in document.coverage:
-            out.append("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in annex_cells(row, languages)) + "</tr>")
-        out.append("</table>")
-    out.append("</body></html>")
-    return "".join(out)
+    """The PDF's HTML, from the template; every value is escaped there."""
+    return _html_template().render(
+        document=document,
+        languages=languages,
+        both=len(languages) == 2,
+        font_family=FONT_FAMILY,
+        joined=lambda label: joined(label, languages),
+        distinct=lambda value: list(dict.fromkeys(value[lang] for lang in languages)),
+        words=lambda key: joined(document.words(key), languages),
+        annex_cells=lambda row: annex_cells(row, languages),
+        signatures=SIGNATURES,
+        party_roles=PARTY_ROLES,
+        signing_lines=SIGNING_LINES,
+        annex=ANNEX,
+        annex_columns=ANNEX_COLUMNS,
+        fill_in=FILL_IN,
+    )
 
 
 def to_pdf(document: Composed, languages: tuple[str, ...]) -> bytes:

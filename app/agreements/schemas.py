@@ -7,6 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
@@ -172,3 +173,92 @@ class TemplatePublic(SQLModel):
     title_zh: str
     title_en: str
     versions: list[TemplateVersionPublic]
+
+
+# ------------------------------------------------------------ the snapshot an agreement keeps
+# The registry data an agreement was generated from, as stored (JSON) on the agreement and
+# read back to render it. Plain types, none of the registry's rules: a row stored under
+# older rules must keep loading and rendering the same words. Codes stay strings, so a code
+# that has since left the registry still reads (and is shown as itself). Unknown keys are
+# ignored; the fields here are exactly the keys stored, in the stored order.
+
+
+class _Snapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class HandlerSnapshot(_Snapshot):
+    legal_name_zh: str
+    legal_name_en: str
+    unified_social_credit_code: str
+    address: str
+
+
+class VendorSnapshot(_Snapshot):
+    legal_name_zh: str
+    legal_name_en: str
+    country: str
+    unified_social_credit_code: str | None
+    registration_number: str | None
+    address: str
+
+
+class VenueSnapshot(_Snapshot):
+    description: str
+    venue_type: str
+    venue_count: int
+    public_place: bool
+    equipment: str
+    equipment_count: int
+    purpose_public_security: bool
+    signage_posted: bool
+    signage_evidence: str
+
+
+class StorageLocationSnapshot(_Snapshot):
+    country: str
+    region: str | None
+    provider: str
+
+
+class CrossBorderRecipientSnapshot(_Snapshot):
+    name: str
+    country: str
+    purpose: str
+
+
+class EngagementSnapshot(_Snapshot):
+    name: str
+    purpose: str
+    processing_methods: list[str]
+    pi_categories: list[str]
+    data_subjects: list[str]
+    individuals_count: int | None
+    individuals_count_as_of: date | None
+    venues: list[VenueSnapshot]
+    storage_locations: list[StorageLocationSnapshot]
+    leaves_china: bool
+    cross_border_recipients: list[CrossBorderRecipientSnapshot]
+    cross_border_mechanism: str | None
+    retention_days: int | None
+    retention_note: str
+    legal_basis: str
+
+
+class SubProcessorSnapshot(_Snapshot):
+    name: str
+    activity: str
+    country: str
+    region: str | None
+    handler_consented: bool
+    consented_on: date | None
+
+
+class AgreementSnapshot(_Snapshot):
+    """Read a stored snapshot with `AgreementSnapshot.model_validate(agreement.snapshot)`; store
+    one with `model_dump(mode="json")`."""
+
+    handler: HandlerSnapshot
+    vendor: VendorSnapshot
+    engagement: EngagementSnapshot
+    sub_processors: list[SubProcessorSnapshot]

@@ -19,6 +19,7 @@ from app.agreements.library import Library, LibraryError, Template, TemplateVers
 from app.agreements.models import Agreement, AgreementDocument
 from app.agreements.schemas import (
     AgreementCreate,
+    AgreementSnapshot,
     AgreementStatus,
     AgreementTerms,
     AgreementTermsUpdate,
@@ -90,7 +91,7 @@ def _check_terms(data: AgreementTerms) -> None:
     errors.raise_if_any()
 
 
-async def current_snapshot(session: AsyncSession, engagement_id: uuid.UUID) -> dict[str, Any]:
+async def current_snapshot(session: AsyncSession, engagement_id: uuid.UUID) -> AgreementSnapshot:
     engagement = await engagements.get(session, engagement_id=engagement_id)
     handler = await session.get(HandlerProfile, PROFILE_ID)
     if handler is None:
@@ -146,7 +147,7 @@ async def create(
         template_version=version.version,
         number=f"DPA-{clock.today().year}-{uuid.uuid4().hex[:8].upper()}",
         owner_id=actor.user_id,
-        snapshot=snapshot,
+        snapshot=snapshot.model_dump(mode="json"),
         supersedes_id=supersedes.id if supersedes else None,
     )
     session.add(agreement)
@@ -204,7 +205,8 @@ def _compose(job: dict[str, Any], *, annex: bool) -> rendering.Composed:
     version = template.version(job["template_version"])
     if version is None:
         raise LibraryError(f"{template.id} v{job['template_version']} is no longer in the library")
-    return rendering.compose(lib, template, version, job["snapshot"], job["terms"], job["number"], annex=annex)
+    snapshot, terms = AgreementSnapshot.model_validate(job["snapshot"]), AgreementTerms.model_validate(job["terms"])
+    return rendering.compose(lib, template, version, snapshot, terms, job["number"], annex=annex)
 
 
 def compose(agreement: Agreement, *, annex: bool = False) -> rendering.Composed:
@@ -225,7 +227,8 @@ def coverage(agreement: Agreement) -> Coverage:
 async def changes(session: AsyncSession, *, agreement_id: uuid.UUID) -> list[dict[str, Any]]:
     """What changed in the registry since the agreement was generated."""
     agreement = await get(session, agreement_id=agreement_id)
-    return context.changes(agreement.snapshot, await current_snapshot(session, agreement.engagement_id))
+    stored = AgreementSnapshot.model_validate(agreement.snapshot)
+    return context.changes(stored, await current_snapshot(session, agreement.engagement_id))
 
 
 async def new_version(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor) -> Agreement:
@@ -279,8 +282,8 @@ def render_job(job: dict[str, Any]) -> bytes:
 
 def filename(agreement: Agreement, suffix: str, extension: str) -> str:
     """Readable and safe: the number, the vendor's name, no path or control characters."""
-    vendor = agreement.snapshot["vendor"]
-    name = vendor["legal_name_zh"] or vendor["legal_name_en"]
+    vendor = AgreementSnapshot.model_validate(agreement.snapshot).vendor
+    name = vendor.legal_name_zh or vendor.legal_name_en
     name = "".join(ch if unicodedata.category(ch)[0] in "LN" else "-" for ch in name)
     name = re.sub("-{2,}", "-", name).strip("-")[:60]
     return f"{agreement.number}-{name}-{suffix}.{extension}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.agreements.library import LIBRARY_DIR, LibraryError, load, write_lock
+from app.agreements.library import LABELS, LIBRARY_DIR, PHRASES, LibraryError, load, write_lock
 from app.agreements.rendering import zh_number
 
 
@@ -98,3 +98,140 @@ def test_a_new_version_is_locked_without_touching_the_old(copy: Path) -> None:
 
 def test_chinese_article_numbers() -> None:
     assert [zh_number(n) for n in (1, 9, 10, 11, 20, 24)] == ["一", "九", "十", "十一", "二十", "二十四"]
+
+
+# ---------------------------------------------------------------- phrases
+
+
+def test_the_shipped_phrases_name_every_code_and_say_every_phrase() -> None:
+    phrases = load().phrases[1]
+    assert set(phrases.phrases) == set(PHRASES)
+    for table, codes in LABELS.items():
+        assert codes <= set(phrases.labels[table]), table
+    assert phrases.say("agreement.audit.on_site", "en", notice_days="7").startswith(
+        "The entrusting party may audit on site after 7 days' written notice"
+    )
+    assert phrases.label("method", "archiving", "zh") == "archiving"  # a code it does not name is shown as itself
+
+
+def test_a_phrase_without_a_language_is_an_error(copy: Path) -> None:
+    _edit(
+        copy / "phrases" / "v1.yaml",
+        '    en: "The agreement does not renew automatically."\n',
+        "",
+    )
+    with pytest.raises(LibraryError, match=r"v1.yaml: phrases.agreement.renewal.none.en: Field required"):
+        load(copy)
+
+
+def test_an_empty_phrase_is_an_error(copy: Path) -> None:
+    _edit(copy / "phrases" / "v1.yaml", 'zh: "本协议不自动续期。"', 'zh: ""')
+    with pytest.raises(LibraryError, match=r"phrases.agreement.renewal.none.zh: String should have at least 1"):
+        load(copy)
+
+
+def test_an_unknown_placeholder_in_a_phrase_is_an_error(copy: Path) -> None:
+    _edit(copy / "phrases" / "v1.yaml", "提前{{notice_days}}日", "提前{{notice_day}}日")
+    with pytest.raises(
+        LibraryError,
+        match=r"v1.yaml: agreement.audit.on_site: unknown placeholder \{\{notice_day\}\} in the zh text; "
+        "it may use notice_days",
+    ):
+        load(copy)
+
+
+def test_a_placeholder_a_phrase_leaves_out_is_an_error(copy: Path) -> None:
+    _edit(copy / "phrases" / "v1.yaml", "audit on site after {{notice_days}} days'", "audit on site after reasonable")
+    with pytest.raises(LibraryError, match=r"agreement.audit.on_site: the en text leaves out \{\{notice_days\}\}"):
+        load(copy)
+
+
+def test_a_placeholder_in_a_phrase_that_takes_none_is_an_error(copy: Path) -> None:
+    _edit(copy / "phrases" / "v1.yaml", '"本协议不自动续期。"', '"本协议{{agreement.renewal}}不自动续期。"')
+    with pytest.raises(LibraryError, match=r"agreement\.renewal\.none: malformed placeholder in the zh text"):
+        load(copy)
+    _edit(copy / "phrases" / "v1.yaml", "{{agreement.renewal}}", "{{days}}")
+    with pytest.raises(LibraryError, match=r"unknown placeholder \{\{days\}\} in the zh text; it may use none"):
+        load(copy)
+
+
+def test_a_missing_or_unknown_phrase_is_an_error(copy: Path) -> None:
+    path = copy / "phrases" / "v1.yaml"
+    _edit(path, "  agreement.renewal.none:\n", "  agreement.renewal.never:\n")
+    with pytest.raises(LibraryError, match=r"v1\.yaml: phrase agreement\.renewal\.none is missing"):
+        load(copy)
+    _edit(
+        path,
+        "  agreement.renewal.never:\n",
+        '  agreement.renewal.never: {zh: "从不", en: "never"}\n  agreement.renewal.none:\n',
+    )
+    with pytest.raises(LibraryError, match=r"v1\.yaml: unknown phrase agreement\.renewal\.never"):
+        load(copy)
+
+
+def test_a_table_of_labels_without_a_code_is_an_error(copy: Path) -> None:
+    _edit(copy / "phrases" / "v1.yaml", '    deletion: {zh: "删除", en: "deletion"}\n', "")
+    with pytest.raises(LibraryError, match=r"v1\.yaml: labels\.method does not name deletion"):
+        load(copy)
+
+
+def test_a_template_naming_missing_phrases_is_an_error(copy: Path) -> None:
+    _edit(
+        copy / "pipl-entrusted-processing.yaml",
+        "    published: 2026-11-28\n",
+        "    published: 2026-11-28\n    phrases: 2\n",
+    )
+    with pytest.raises(LibraryError, match="version 1 uses phrases v2, which does not exist"):
+        load(copy)
+
+
+def test_editing_published_phrases_is_detected(copy: Path) -> None:
+    _edit(copy / "phrases" / "v1.yaml", "本协议不自动续期。", "本协议不会自动续期。")
+    assert load(copy).problems() == [
+        "phrases@1 is used by a published template version and has changed since: add a new phrases version "
+        "and a new template version that uses it instead of editing this one"
+    ]
+
+
+def test_pointing_a_published_version_at_other_phrases_is_detected(copy: Path) -> None:
+    (copy / "phrases" / "v2.yaml").write_text(
+        (copy / "phrases" / "v1.yaml").read_text(encoding="utf-8").replace("version: 1", "version: 2"),
+        encoding="utf-8",
+    )
+    _edit(
+        copy / "pipl-entrusted-processing.yaml",
+        "    published: 2026-11-28\n",
+        "    published: 2026-11-28\n    phrases: 2\n",
+    )
+    problems = load(copy).problems()
+    assert "pipl-entrusted-processing@1 was published and has changed since" in problems[0]
+    assert problems[1].startswith("phrases@2 is published but not in published.lock")
+
+
+def test_new_phrases_are_locked_with_a_new_version_without_touching_the_old(copy: Path) -> None:
+    (copy / "phrases" / "v2.yaml").write_text(
+        (copy / "phrases" / "v1.yaml")
+        .read_text(encoding="utf-8")
+        .replace("version: 1", "version: 2")
+        .replace("本协议不自动续期。", "本协议期限届满即终止，不自动续期。"),
+        encoding="utf-8",
+    )
+    _edit(
+        copy / "pipl-entrusted-processing.yaml",
+        "      - governing-law.v1\n",
+        "      - governing-law.v1\n"
+        "  - version: 2\n    published: 2026-12-01\n    phrases: 2\n    clauses: [parties.v1, term.v1]\n",
+    )
+    library = load(copy)
+    assert [problem.split(" ")[0] for problem in library.problems()] == ["pipl-entrusted-processing@2", "phrases@2"]
+    before = dict(library.lock)
+    assert sorted(write_lock(library, copy)) == ["phrases@2", "pipl-entrusted-processing@2"]
+    relocked = load(copy)
+    assert relocked.problems() == []
+    assert {key: relocked.lock[key] for key in before} == before
+    template = relocked.templates["pipl-entrusted-processing"]
+    assert relocked.phrases_of(template.versions[0]).say("agreement.renewal.none", "zh") == "本协议不自动续期。"
+    assert (
+        relocked.phrases_of(template.versions[1]).say("agreement.renewal.none", "zh")
+        == "本协议期限届满即终止，不自动续期。"
+    )

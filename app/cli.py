@@ -308,7 +308,8 @@ def demo() -> None:
 
 @demo.command("load")
 def demo_load() -> None:
-    """Load the demo data (idempotent) and print a fresh demo admin token as the last line."""
+    """Load the demo data (idempotent) and print a fresh demo admin token as the last line;
+    earlier demo tokens keep working until they expire (30 days)."""
     from app.demo import load
 
     report, token = run_in_session(load)

@@ -21,13 +21,14 @@ COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.1
 
 .PHONY: run test lint check-format format setup setup-run setup-dev lock system-deps clean
 
-# The worker sends the demo's reminders to var/outbox/ (no mail server needed); it stops with serve.
+# The reminder worker runs beside the server (the demo's reminders go to var/outbox/) and stops
+# with it. A second make run prints a new demo token (the first keeps working) and, while the
+# first server runs on var/dpa.db, stops there, naming it.
 run: setup-run
 	@echo "make run: serving on $(HOST):$(PORT) (choose with: make run HOST=0.0.0.0 PORT=8080)"
 	@$(BIN)/dpa db upgrade
 	@$(BIN)/dpa demo load
-	@$(BIN)/dpa worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	  $(BIN)/dpa serve --host '$(HOST)' --port '$(PORT)'
+	@$(BIN)/dpa serve --host '$(HOST)' --port '$(PORT)' --reminders
 
 test: setup-dev lint
 	$(BIN)/pytest

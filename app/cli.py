@@ -329,6 +329,65 @@ def audit_verify() -> None:
     click.echo(f"audit trail intact: {report.intact} entries chained")
 
 
+@cli.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def backup(out: Path) -> None:
+    """Back up the database and every stored file into one new tar file OUT, with a manifest
+    (SHA-256 and size of each file, database kind, migration, time). Safe while the service runs."""
+    from app import backup as backups
+    from app.core.storage import open_storage
+    from app.core.types import utcnow
+
+    config = settings()
+    summary = backups.create(config.database_url, open_storage(config.storage_url), out, now=utcnow())
+    click.echo(
+        f"wrote {out}: the {backups.NAMES[summary.kind]} database at migration {summary.revision} and "
+        f"{summary.evidence_files} evidence files, {summary.size:,} bytes"
+    )
+
+    async def record(session: AsyncSession) -> None:
+        from app.audit import services as audit
+        from app.audit.schemas import AuditAction
+        from app.core.actor import CLI_ACTOR
+
+        changes = {"out": str(out), "evidence_files": summary.evidence_files, "bytes": summary.size}
+        audit.record(session, CLI_ACTOR, AuditAction.export, "backup", summary.created_at, changes)
+
+    run_in_session(record)
+
+
+@cli.command()
+@click.argument("source", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that is not empty.")
+def restore(source: Path, force: bool) -> None:
+    """Restore a backup made by `dpa backup`: check every file against its manifest, put the
+    evidence files in the store, then replace the database (an empty one, unless --force).
+    Stop the server and the worker first."""
+    from app import backup as backups
+    from app.core.database import pending_migrations
+    from app.core.storage import open_storage
+
+    config = settings()
+    summary = backups.restore(config.database_url, open_storage(config.storage_url), source, force=force)
+    click.echo(
+        f"restored {source} (made {summary.created_at}): the {backups.NAMES[summary.kind]} database at migration "
+        f"{summary.revision} and {summary.evidence_files} evidence files"
+    )
+    if pending_migrations(config.database_url):
+        click.echo("the database is at an older migration than this dpa: run `dpa db upgrade` before serving")
+        return
+
+    async def record(session: AsyncSession) -> None:
+        from app.audit import services as audit
+        from app.audit.schemas import AuditAction
+        from app.core.actor import CLI_ACTOR
+
+        changes = {"from": str(source), "made_at": summary.created_at, "evidence_files": summary.evidence_files}
+        audit.record(session, CLI_ACTOR, AuditAction.restore, "backup", summary.created_at, changes)
+
+    run_in_session(record)
+
+
 @cli.group()
 def evidence() -> None:
     """Stored evidence and agreement files."""
@@ -502,9 +561,10 @@ def users_list() -> None:
 
 def _describe(exc: BaseException) -> str | None:
     """One line for an error the user can fix, or None for a bug."""
+    from app.backup import BackupError
     from app.worker import WorkerError
 
-    if isinstance(exc, WorkerError):
+    if isinstance(exc, WorkerError | BackupError):
         return str(exc)
     if isinstance(exc, DomainError):
         return exc.detail

@@ -55,6 +55,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: st
         ["agreements", "render"],
         ["vendors", "issue-key"],
         ["evidence", "verify"],
+        ["backup"],
+        ["restore"],
     ],
 )
 def test_help_on_every_command(command: list[str]) -> None:
@@ -238,6 +240,13 @@ def test_a_second_make_run_leaves_the_first_server_working(tmp_path: Path) -> No
         assert dpa("db", "upgrade", database_url=other).returncode == 0
         taken = dpa("serve", "--port", str(port), database_url=other)
         assert_one_line_error(taken, f"port {port} on 127.0.0.1 is already in use by pid {server.pid}")
+
+        # A backup is taken while it serves; a restore over its database waits until it stops.
+        stored = {**env, "STORAGE_URL": f"file:{tmp_path / 'evidence'}"}
+        made = dpa("backup", str(tmp_path / "running.tar"), database_url=url, env=stored)
+        assert made.returncode == 0, made.stderr
+        refused = dpa("restore", str(tmp_path / "running.tar"), "--force", database_url=url, env=stored)
+        assert_one_line_error(refused, f"a server is running on this database (pid {server.pid}")
 
         # The first server goes on, with the first token and the second.
         for token in (first_token, second_token):

@@ -208,6 +208,10 @@ def test_bad_backups_are_refused_in_one_line_and_change_nothing(
     _rewrite(out, unlisted, {}, {**manifest, "files": manifest["files"][1:]})
     refused(unlisted, "is in the backup but not in its manifest")
 
+    newer = tmp_path / "newer.tar"
+    _rewrite(out, newer, {}, {**manifest, "database": {**manifest["database"], "alembic_revision": "9999"}})
+    refused(newer, "at migration 9999, which this version of dpa does not know")
+
     # The wrong kind of database: a SQLite backup into PostgreSQL, or the other way round.
     other = (
         f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"

@@ -66,9 +66,14 @@ $(DEV_STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python
 	$(call install,requirements-dev.lock)
 
 # After changing the dependencies in pyproject.toml; the dev lock keeps the runtime lock's versions.
-lock: setup-dev
+# Needs only uv (pinned in the dev lock), not an environment that matches the new pyproject.toml.
+lock: $(BIN)/uv
 	$(COMPILE) --output-file requirements.lock
 	$(COMPILE) --extra dev --constraint requirements.lock --output-file requirements-dev.lock
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes --no-deps \
+	  --requirement <(awk '/^uv==/ { on = 1 } on { print } on && !/\\$$/ { exit }' requirements-dev.lock)
 
 system-deps:
 	@missing=""; \

@@ -6,6 +6,7 @@ Every failure prints one line, `dpa: error: ...`, and exits non-zero; never a tr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -65,30 +66,79 @@ def cli() -> None:
     help="Port to listen on.",
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the API (OpenAPI docs at /schema)."""
+@click.option(
+    "--reminders",
+    is_flag=True,
+    help="Run the reminder worker (dpa worker) beside the server too, stopped with it (make run does).",
+)
+def serve(host: str, port: int, workers: int, reminders: bool) -> None:
+    """Serve the API (OpenAPI docs at /schema). On SQLite one server runs per database: a
+    second one refuses to start, naming the first, which goes on working."""
+    import signal
+    import subprocess
+
     import uvicorn
 
     from app.core.database import pending_migrations
+    from app.core.locks import AlreadyRunning, PortUnavailable, check_port, hold, sqlite_lock_path
 
     config = settings()
     if pending_migrations(config.database_url):
         raise CommandError("the database schema is not up to date: run `dpa db upgrade` first")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    click.echo(f"dpa serving on http://{shown}:{port}  (API docs: http://{shown}:{port}/schema)")
-    # Forwarded headers only from the proxies named in FORWARDED_ALLOW_IPS (uvicorn would trust
-    # loopback by default, letting any local client set the audited address and pass allow-lists).
-    proxies = ",".join(config.trusted_proxies)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-    )
+    address = f"http://{shown}:{port}"
+    lock = sqlite_lock_path(config.database_url, "serve")
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(hold(lock, f"serving {address}"))
+        except AlreadyRunning as running:
+            raise CommandError(
+                f"a server is already running on {str(lock).removesuffix('.serve.lock') if lock else 'it'} "
+                f"({running.holder}), and a SQLite database takes one: use that one (a token from "
+                "`dpa demo load` works on it), or stop it first"
+            ) from None
+        try:
+            check_port(host, port)
+        except PortUnavailable as error:
+            raise CommandError(f"{error}: stop it, or choose another port (--port, or make run PORT=...)") from None
+        if reminders:
+            worker = subprocess.Popen([sys.executable, "-m", "app", "worker"])
+            stack.callback(_stop, worker)
+            # uvicorn raises SIGTERM again once it has shut down; exit through this block then,
+            # so the worker is stopped too rather than left behind.
+            signal.signal(signal.SIGTERM, _exit_on_signal)
+        click.echo(f"dpa serving on {address}  (API docs: {address}/schema)")
+        # Forwarded headers only from the proxies named in FORWARDED_ALLOW_IPS (uvicorn would trust
+        # loopback by default, letting any local client set the audited address and pass allow-lists).
+        proxies = ",".join(config.trusted_proxies)
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
+        )
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop(process: Any) -> None:
+    """Stop a child process (the reminder worker), as Ctrl-C would, and wait for it."""
+    import signal
+    import subprocess
+
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @cli.group()
@@ -280,6 +330,65 @@ def audit_verify() -> None:
     click.echo(f"audit trail intact: {report.intact} entries chained")
 
 
+@cli.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def backup(out: Path) -> None:
+    """Back up the database and every stored file into one new tar file OUT, with a manifest
+    (SHA-256 and size of each file, database kind, migration, time). Safe while the service runs."""
+    from app import backup as backups
+    from app.core.storage import open_storage
+    from app.core.types import utcnow
+
+    config = settings()
+    summary = backups.create(config.database_url, open_storage(config.storage_url), out, now=utcnow())
+    click.echo(
+        f"wrote {out}: the {backups.NAMES[summary.kind]} database at migration {summary.revision} and "
+        f"{summary.evidence_files} evidence files, {summary.size:,} bytes"
+    )
+
+    async def record(session: AsyncSession) -> None:
+        from app.audit import services as audit
+        from app.audit.schemas import AuditAction
+        from app.core.actor import CLI_ACTOR
+
+        changes = {"out": str(out), "evidence_files": summary.evidence_files, "bytes": summary.size}
+        audit.record(session, CLI_ACTOR, AuditAction.export, "backup", summary.created_at, changes)
+
+    run_in_session(record)
+
+
+@cli.command()
+@click.argument("source", metavar="IN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that is not empty.")
+def restore(source: Path, force: bool) -> None:
+    """Restore a backup made by `dpa backup`: check every file against its manifest, put the
+    evidence files in the store, then replace the database (an empty one, unless --force).
+    Stop the server and the worker first."""
+    from app import backup as backups
+    from app.core.database import pending_migrations
+    from app.core.storage import open_storage
+
+    config = settings()
+    summary = backups.restore(config.database_url, open_storage(config.storage_url), source, force=force)
+    click.echo(
+        f"restored {source} (made {summary.created_at}): the {backups.NAMES[summary.kind]} database at migration "
+        f"{summary.revision} and {summary.evidence_files} evidence files"
+    )
+    if pending_migrations(config.database_url):
+        click.echo("the database is at an older migration than this dpa: run `dpa db upgrade` before serving")
+        return
+
+    async def record(session: AsyncSession) -> None:
+        from app.audit import services as audit
+        from app.audit.schemas import AuditAction
+        from app.core.actor import CLI_ACTOR
+
+        changes = {"from": str(source), "made_at": summary.created_at, "evidence_files": summary.evidence_files}
+        audit.record(session, CLI_ACTOR, AuditAction.restore, "backup", summary.created_at, changes)
+
+    run_in_session(record)
+
+
 @cli.group()
 def evidence() -> None:
     """Stored evidence and agreement files."""
@@ -327,7 +436,8 @@ def demo() -> None:
 
 @demo.command("load")
 def demo_load() -> None:
-    """Load the demo data (idempotent) and print a fresh demo admin token as the last line."""
+    """Load the demo data (idempotent) and print a fresh demo admin token as the last line;
+    earlier demo tokens keep working until they expire (30 days)."""
     from app.demo import load
 
     report, token = run_in_session(load)
@@ -470,9 +580,10 @@ def users_list() -> None:
 
 def _describe(exc: BaseException) -> str | None:
     """One line for an error the user can fix, or None for a bug."""
+    from app.backup import BackupError
     from app.worker import WorkerError
 
-    if isinstance(exc, WorkerError):
+    if isinstance(exc, WorkerError | BackupError):
         return str(exc)
     if isinstance(exc, DomainError):
         return exc.detail

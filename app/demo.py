@@ -6,6 +6,7 @@ matched by credit code and engagements by vendor and name; what exists is left a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.accounts.models import User
 from app.accounts.schemas import TokenCreate, UserCreate
 from app.core.actor import CLI_ACTOR
 from app.core.errors import NotFoundError
+from app.core.types import utcnow
 from app.engagements import services as engagements
 from app.engagements.models import Engagement
 from app.engagements.schemas import EngagementCreate, SubProcessorCreate
@@ -32,6 +34,11 @@ from app.vendors.schemas import VendorCreate
 DEMO_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "demo.yaml"
 DEMO_ADMIN = "admin@xingchi-auto.example"
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 - the label of a token
+# Each load issues a fresh demo token and revokes none, so a server already running with an
+# earlier one keeps working; each expires on its own after this long. The token itself is
+# stored only as a hash, so it cannot be shown again; keeping it reversibly would leave a
+# working admin credential in clear.
+DEMO_TOKEN_LIFETIME = timedelta(days=30)
 
 
 def read(path: Path = DEMO_FILE) -> dict[str, Any]:
@@ -41,7 +48,7 @@ def read(path: Path = DEMO_FILE) -> dict[str, Any]:
 
 async def load(session: AsyncSession, path: Path = DEMO_FILE) -> tuple[list[str], str]:
     """Load what is missing, through the services and the settle step, like any other writer;
-    answer a report and a fresh token for the demo admin."""
+    answer a report and a fresh token for the demo admin (earlier ones are left working)."""
     demo = read(path)
     report: list[str] = []
     users: dict[str, User] = {}
@@ -66,11 +73,14 @@ async def load(session: AsyncSession, path: Path = DEMO_FILE) -> tuple[list[str]
     if not report:
         report.append("demo data already present; nothing changed")
     admin = users[DEMO_ADMIN]
-    await accounts.revoke_tokens_named(session, user=admin, name=DEMO_TOKEN_NAME)
+    expires_at = utcnow() + DEMO_TOKEN_LIFETIME
     token, _ = await accounts.issue_token(
-        session, user_id=admin.id, data=TokenCreate(name=DEMO_TOKEN_NAME), actor=CLI_ACTOR
+        session, user_id=admin.id, data=TokenCreate(name=DEMO_TOKEN_NAME, expires_at=expires_at), actor=CLI_ACTOR
     )
-    report.append(f"demo admin {DEMO_ADMIN}; API token (previous demo token revoked):")
+    report.append(
+        f"demo admin {DEMO_ADMIN}; a new API token, valid until {expires_at:%Y-%m-%d} "
+        "(earlier demo tokens keep working until theirs):"
+    )
     await settle(session)  # one transaction: the demo lands whole, its deadlines and findings derived once
     return report, token
 

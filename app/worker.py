@@ -10,9 +10,7 @@ to start.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
@@ -20,13 +18,13 @@ from functools import partial
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.attestations import services as attestations
 from app.core import clock
 from app.core.changes import mark
 from app.core.database import create_sessionmaker
+from app.core.locks import AlreadyRunning, hold, sqlite_lock_path
 from app.core.settings import Settings
 from app.core.storage import FileStore, open_storage
 from app.core.types import utcnow
@@ -63,30 +61,14 @@ def transport_for(settings: Settings) -> services.Transport:
 @contextmanager
 def single_worker(settings: Settings) -> Iterator[None]:
     """On SQLite, hold a lock file beside the database for as long as the worker runs."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() != "sqlite":
-        yield
-        return
-    path = Path(f"{url.database}.worker.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise WorkerError(
-                f"a worker is already running on this SQLite database ({holder}); SQLite allows one worker. "
-                "Stop it first, or use PostgreSQL to run several"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
+    try:
+        with hold(sqlite_lock_path(settings.database_url, "worker"), "dpa worker"):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except AlreadyRunning as running:
+        raise WorkerError(
+            f"a worker is already running on this SQLite database ({running.holder}); SQLite allows one worker. "
+            "Stop it first, or use PostgreSQL to run several"
+        ) from None
 
 
 async def refresh(engine: AsyncEngine, storage: FileStore) -> None:

@@ -111,15 +111,6 @@ async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: u
         audit.record(session, actor, AuditAction.update, "api_token", row.id, {"revoked_at": row.revoked_at})
 
 
-async def revoke_tokens_named(session: AsyncSession, *, user: User, name: str) -> None:
-    """Used by `dpa demo load`, which hands out a fresh demo token on each run."""
-    rows = await session.scalars(select(ApiToken).where(col(ApiToken.user_id) == user.id, col(ApiToken.name) == name))
-    now = utcnow()
-    for row in rows:
-        if row.revoked_at is None:
-            row.revoked_at = now
-
-
 async def authenticate(session: AsyncSession, *, token: str) -> User | None:
     """The active user a token belongs to, or None. Malformed tokens never reach the database."""
     if not security.is_well_formed(token, security.USER_TOKEN_PREFIX):

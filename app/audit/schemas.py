@@ -16,7 +16,8 @@ class AuditAction(StrEnum):
     review = "review"  # accepted or rejected
     download = "download"  # a vendor fetched a file
     auth_failed = "auth_failed"
-    export = "export"  # an evidence pack left the building
+    export = "export"  # an evidence pack or a backup left the building
+    restore = "restore"  # the database was replaced by a backup
 
 
 class AuditEntryPublic(SQLModel):

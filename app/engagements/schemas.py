@@ -1,7 +1,8 @@
 """Engagements (委托处理): what one vendor does with which PI, for the handler, and how.
 
-Field names follow ../shared/reference/pipl.md. Rules that span fields (an end before a
-start, say) are checked by the service, so POST and PATCH obey the same rules.
+Field names follow the PIPL's terms (个人信息保护法, art. 21 on entrusted processing). Rules
+that span fields (an end before a start, say) are checked by the service, so POST and PATCH
+obey the same rules.
 """
 
 from __future__ import annotations

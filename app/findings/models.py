@@ -11,7 +11,7 @@ from app.core.types import UTCDateTime, utcnow
 
 
 class Finding(SQLModel, table=True):
-    """A rule of ../shared/reference/pipl.md that holds for an engagement (or the handler).
+    """A PIPL rule (`app/findings/rules.py`) that holds for an engagement (or the handler).
 
     Recomputed whenever its inputs change. One that no longer holds is resolved, never
     deleted: `raised_at`/`raised_by` and `resolved_at`/`resolved_by` say when and by which change.

@@ -1,9 +1,10 @@
-"""The rules of ../shared/reference/pipl.md ("Rules a vendor registry can evaluate"), one
-small function each, over one engagement and what surrounds it. A rule yields a `Raised`
-for each way it holds, with the facts that made it hold; it never reads the database, so
-the before-you-buy check runs the same rules on a proposal that is not stored.
+"""The rules of the PIPL (个人信息保护法) and its implementing measures that a vendor registry
+can evaluate, one small function each, over one engagement and what surrounds it. A rule
+yields a `Raised` for each way it holds, with the facts that made it hold; it never reads
+the database, so the before-you-buy check runs the same rules on a proposal that is not
+stored.
 
-Where the reference marks a fact or the law uncertain, the severity is `review`.
+Where the law or a fact is uncertain, the severity is `review`.
 """
 
 from __future__ import annotations
@@ -538,8 +539,9 @@ def r13_deletion(facts: Facts) -> Iterator[Raised]:
 
 
 def required_mechanism(facts: Facts) -> str:
-    """Table "Cross-border mechanism" of the reference: security assessment, standard contract
-    (or certification), or none."""
+    """The transfer mechanism PIPL art. 38 and the Provisions on Promoting and Regulating
+    Cross-Border Data Flows (促进和规范数据跨境流动规定, 2024) require: security assessment,
+    standard contract (or certification), or none."""
     count = facts.engagement.individuals_count or 0
     if (facts.handler is not None and facts.handler.is_ciio) or (facts.sensitive and count >= 10_000):
         return "security_assessment"

@@ -55,6 +55,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: st
         ["agreements", "render"],
         ["vendors", "issue-key"],
         ["evidence", "verify"],
+        ["backup"],
+        ["restore"],
     ],
 )
 def test_help_on_every_command(command: list[str]) -> None:
@@ -135,6 +137,35 @@ def _free_port() -> int:
         return port
 
 
+def start_server(url: str, port: int, *options: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`dpa serve` as its own process, answering /health (or failing the test with its output)."""
+    environment = {**os.environ, "DATABASE_URL": url, **(env or {})}
+    server = subprocess.Popen(  # noqa: S603 - our own command
+        [*DPA, "serve", "--port", str(port), *options],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise AssertionError(f"server did not start: {server.communicate()[0]}")
+        time.sleep(0.2)
+
+
+def stop_server(server: subprocess.Popen[str]) -> str:
+    server.terminate()
+    output, _ = server.communicate(timeout=30)
+    return output
+
+
 def test_upgrade_demo_and_serve_like_make_run(tmp_path: Path) -> None:
     """What `make run` does, on a fresh SQLite file, then the README's first curl."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'dpa.db'}"
@@ -145,29 +176,17 @@ def test_upgrade_demo_and_serve_like_make_run(tmp_path: Path) -> None:
     assert token.startswith("dpu_")
 
     port = _free_port()
-    environment = {**os.environ, "DATABASE_URL": url}
-    server = subprocess.Popen(  # noqa: S603 - our own command
-        [*DPA, "serve", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = start_server(url, port)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            assert server.poll() is None, server.stdout.read() if server.stdout else ""
-            time.sleep(0.2)
         vendors = httpx.get(f"{base}/api/vendors", headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert vendors.status_code == 200
         assert vendors.json()["total"] == 5
+        # The README's search, its Chinese query percent-encoded (curl -G --data-urlencode q=慧眼)
+        found = httpx.get(
+            f"{base}/api/vendors", params={"q": "慧眼"}, headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
+        assert found.status_code == 200 and found.json()["total"] == 1
         assert httpx.get(f"{base}/schema/openapi.json", timeout=5).status_code == 200
         # No proxy is trusted by default: a local client cannot name the address that is audited.
         spoofed = {"Authorization": "Bearer dpu_wrong", "X-Forwarded-For": "203.0.113.7"}
@@ -180,9 +199,63 @@ def test_upgrade_demo_and_serve_like_make_run(tmp_path: Path) -> None:
         ).json()["items"]
         assert trail[0]["source"] == "127.0.0.1"
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=10)
+        output = stop_server(server)
     assert f"http://127.0.0.1:{port}" in output
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_second_make_run_leaves_the_first_server_working(tmp_path: Path) -> None:
+    """make run twice on one SQLite database: the second run's demo load revokes nothing, its
+    server refuses to start and names the first, and a server on a taken port names its holder."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'dpa.db'}"
+    env = {"OUTBOX_DIR": str(tmp_path / "outbox")}
+    assert dpa("db", "upgrade", database_url=url).returncode == 0
+    first_token = dpa("demo", "load", database_url=url).stdout.strip().splitlines()[-1]
+    port = _free_port()
+    server = start_server(url, port, "--reminders", env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        worker_lock = tmp_path / "var" / "dpa.db.worker.lock"
+        deadline = time.monotonic() + 30
+        while not (worker_lock.exists() and worker_lock.read_text().startswith("pid ")):
+            assert time.monotonic() < deadline, "the reminder worker did not start beside the server"
+            time.sleep(0.2)
+        worker_pid = int(worker_lock.read_text().split()[1].rstrip(","))
+
+        second = dpa("demo", "load", database_url=url, env=env)
+        assert second.returncode == 0, second.stderr
+        second_token = second.stdout.strip().splitlines()[-1]
+        again = dpa("serve", "--port", str(_free_port()), "--reminders", database_url=url, env=env)
+        assert_one_line_error(again, "a server is already running on")
+        assert f"pid {server.pid}, serving {base}" in again.stderr
+
+        other = f"sqlite+aiosqlite:///{tmp_path / 'other.db'}"
+        assert dpa("db", "upgrade", database_url=other).returncode == 0
+        taken = dpa("serve", "--port", str(port), database_url=other)
+        assert_one_line_error(taken, f"port {port} on 127.0.0.1 is already in use by pid {server.pid}")
+
+        # A backup is taken while it serves; a restore over its database waits until it stops.
+        stored = {**env, "STORAGE_URL": f"file:{tmp_path / 'evidence'}"}
+        made = dpa("backup", str(tmp_path / "running.tar"), database_url=url, env=stored)
+        assert made.returncode == 0, made.stderr
+        refused = dpa("restore", str(tmp_path / "running.tar"), "--force", database_url=url, env=stored)
+        assert_one_line_error(refused, f"a server is running on this database (pid {server.pid}")
+
+        # The first server goes on, with the first token and the second.
+        for token in (first_token, second_token):
+            me = httpx.get(f"{base}/api/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+            assert me.status_code == 200, me.text
+        assert server.poll() is None and _alive(worker_pid)
+    finally:
+        stop_server(server)
+    assert not _alive(worker_pid), "the reminder worker outlived its server"
 
 
 def test_templates_commands() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar.testing import TestClient
 
-from app.demo import DEMO_ADMIN, load
+from app.demo import DEMO_ADMIN, DEMO_TOKEN_LIFETIME, load
 from tests.conftest import run
 
 
@@ -16,10 +17,20 @@ def test_demo_loads_once_and_is_idempotent(client: TestClient[Any], clean_databa
     second_report, second_token = run(load, clean_database)
     assert not any("created" in line for line in second_report)
 
-    # A fresh demo token each time; the previous one stops working.
-    assert client.get("/api/users/me", headers={"Authorization": f"Bearer {first_token}"}).status_code == 401
+    # A fresh demo token each time; the previous one keeps working (a running server may use
+    # it), and each expires after DEMO_TOKEN_LIFETIME.
+    assert second_token != first_token
+    for token in (first_token, second_token):
+        me = client.get("/api/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200 and me.json()["email"] == DEMO_ADMIN
     headers = {"Authorization": f"Bearer {second_token}"}
-    assert client.get("/api/users/me", headers=headers).json()["email"] == DEMO_ADMIN
+    tokens = client.get(f"/api/users/{me.json()['id']}/tokens", headers=headers)
+    assert tokens.status_code == 200, tokens.text
+    demo_tokens = [t for t in tokens.json() if t["name"] == "demo"]
+    assert len(demo_tokens) == 2 and all(t["revoked_at"] is None for t in demo_tokens)
+    for row in demo_tokens:
+        lifetime = datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["created_at"])
+        assert abs(lifetime - DEMO_TOKEN_LIFETIME) < timedelta(minutes=1)
 
     assert client.get("/api/vendors", headers=headers).json()["total"] == 5
     engagements = client.get("/api/engagements", headers=headers).json()

@@ -9,6 +9,8 @@ from sqlmodel import Field, SQLModel
 
 from app.core.types import UTCDateTime, utcnow
 
+GENESIS = "0" * 64  # the hash before the first entry of the chain
+
 
 class AuditEntry(SQLModel, table=True):
     """Who changed what, when: written in the same transaction as the change itself."""
@@ -30,3 +32,13 @@ class AuditEntry(SQLModel, table=True):
     seq: int | None = Field(default=None, unique=True)
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The end of the hash chain (app/audit/chain.py): one row, the last sequence number and hash."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = 0
+    last_hash: str = Field(default=GENESIS, max_length=64)

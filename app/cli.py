@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.library import LibraryError
+from app.core.actor import Role
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import DomainError
 from app.core.settings import ConfigError, Settings
@@ -383,7 +384,7 @@ def users() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "procurement", "owner", "dpo", "auditor"]),
+    type=click.Choice([role.value for role in Role]),
     help="What the user may do.",
 )
 @click.option("--name", default="", help="Display name.")

@@ -14,7 +14,7 @@ from app.accounts.schemas import TokenCreate, UserCreate
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import security
-from app.core.actor import ADMIN, Actor
+from app.core.actor import Actor, Role
 from app.core.errors import (
     ConflictError,
     InvalidReferenceError,
@@ -30,7 +30,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def actor_for(user: User, source: str | None = None) -> Actor:
-    return Actor(label=user.email, role=user.role, user_id=user.id, source=source)
+    return Actor(label=user.email, role=Role(user.role), user_id=user.id, source=source)
 
 
 async def get(session: AsyncSession, *, user_id: uuid.UUID) -> User:
@@ -47,7 +47,7 @@ async def get_all(session: AsyncSession) -> list[User]:
 
 async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tuple[User, str]:
     """A new user and its first token (returned once, stored hashed)."""
-    actor.require_role(ADMIN)
+    actor.require_role(Role.admin)
     if await get_by_email(session, email=data.email) is not None:
         raise ConflictError(f"a user with e-mail {data.email} already exists")
     user = User(email=data.email, name=data.name, role=data.role.value)
@@ -75,7 +75,7 @@ async def issue_token(
     session: AsyncSession, *, user_id: uuid.UUID, data: TokenCreate, actor: Actor
 ) -> tuple[str, ApiToken]:
     if actor.user_id != user_id:
-        actor.require_role(ADMIN)
+        actor.require_role(Role.admin)
     user = await get(session, user_id=user_id)
     token, row = _add_token(session, user, data)
     await session.flush()
@@ -92,7 +92,7 @@ async def issue_token(
 
 async def get_tokens(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> list[ApiToken]:
     if actor.user_id != user_id:
-        actor.require_role(ADMIN)
+        actor.require_role(Role.admin)
     await get(session, user_id=user_id)
     query = select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.created_at))
     return list(await session.scalars(query))
@@ -100,7 +100,7 @@ async def get_tokens(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor)
 
 async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: uuid.UUID, actor: Actor) -> None:
     if actor.user_id != user_id:
-        actor.require_role(ADMIN)
+        actor.require_role(Role.admin)
     row = await session.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
         raise NotFoundError("token not found")
@@ -144,7 +144,7 @@ async def record_failed_authentication(
     session: AsyncSession, *, credential: str, reason: str, source: str | None, method: str, path: str
 ) -> None:
     """Who tried what from where; never the credential itself, only its recognisable start."""
-    anonymous = Actor(label="anonymous", role="none", source=source)
+    anonymous = Actor(label="anonymous", role=None, source=source)
     hint = security.token_hint(credential) if "_" in credential[:5] else "(no recognisable prefix)"
     audit.record(
         session,
@@ -157,7 +157,7 @@ async def record_failed_authentication(
 
 
 async def deactivate(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> User:
-    actor.require_role(ADMIN)
+    actor.require_role(Role.admin)
     if actor.user_id == user_id:
         raise PermissionDeniedError("an admin cannot deactivate their own account")
     user = await get(session, user_id=user_id)

@@ -28,7 +28,7 @@ from app.attestations.schemas import (
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
-from app.core.actor import Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError, PermissionDeniedError
 from app.core.queries import get_or_404, get_owned, paginate, where_equal
@@ -38,7 +38,7 @@ from app.core.uploads import CheckedFile
 from app.engagements.models import Engagement, SubProcessor
 
 MAX_FILES = 20
-REVIEWERS = ("owner", "dpo")
+REVIEWERS = (Role.owner, Role.dpo)
 
 
 async def files_of(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[EvidenceFile]]:
@@ -203,7 +203,7 @@ async def review(
     actor.require_role(*REVIEWERS)
     attestation = await get(session, attestation_id=attestation_id)
     engagement = await get_or_404(session, Engagement, attestation.engagement_id, "engagement")
-    if actor.role == "owner" and engagement.owner_id != actor.user_id:
+    if actor.role == Role.owner and engagement.owner_id != actor.user_id:
         raise PermissionDeniedError("only the engagement's owner, the DPO or an admin may review it")
     if attestation.status != AttestationStatus.submitted:
         raise ConflictError(f"this attestation was already {attestation.status}")

@@ -4,7 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
-from app.core.actor import Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import NotFoundError
 from app.handler.models import PROFILE_ID, HandlerProfile
@@ -20,7 +20,7 @@ async def get(session: AsyncSession) -> HandlerProfile:
 
 async def put(session: AsyncSession, *, data: HandlerProfileUpdate, actor: Actor) -> HandlerProfile:
     """Create or replace the profile; the DPO keeps it current along with admins."""
-    actor.require_role("dpo")
+    actor.require_role(Role.dpo)
     profile = await session.get(HandlerProfile, PROFILE_ID)
     values = data.model_dump()
     if profile is None:

@@ -29,7 +29,7 @@ from app.attestations.schemas import AttestationKind, AttestationStatus
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
-from app.core.actor import Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import ConflictError
 from app.core.queries import get_or_404, paginate, where_equal
@@ -383,8 +383,8 @@ async def _note_rejection(session: AsyncSession, attestation: Attestation, deriv
 
 async def _for_change(session: AsyncSession, obligation_id: uuid.UUID, actor: Actor) -> Obligation:
     obligation = await get_or_404(session, Obligation, obligation_id, "obligation")
-    if actor.role != "dpo" and not (actor.role == "owner" and obligation.owner_id == actor.user_id):
-        actor.require_role("dpo")  # admins pass; owners only for their own obligations
+    if actor.role != Role.dpo and not (actor.role == Role.owner and obligation.owner_id == actor.user_id):
+        actor.require_role(Role.dpo)  # admins pass; owners only for their own obligations
     if obligation.status != ObligationStatus.open:
         raise ConflictError(f"this obligation is already {obligation.status}")
     return obligation

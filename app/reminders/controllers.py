@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
 
+from app.core.actor import Role
 from app.core.deps import CurrentActor, DbSession
 from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.schemas import Limit, Offset, Page
@@ -36,7 +37,7 @@ class ReminderController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[ReminderPublic]:
-        actor.require_role("dpo", "auditor")
+        actor.require_role(Role.dpo, Role.auditor)
         rows, total = await services.get_all(
             db_session, obligation_id=obligation_id, status=status, recipient=recipient, limit=limit, offset=offset
         )
@@ -46,6 +47,6 @@ class ReminderController(Controller):
     async def list_dead_letters(
         self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
     ) -> Page[DeadLetter]:
-        actor.require_role("dpo")
+        actor.require_role(Role.dpo)
         rows, total = await services.dead_letters(db_session, limit=limit, offset=offset)
         return Page(items=[DeadLetter.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)

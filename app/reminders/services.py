@@ -32,6 +32,7 @@ from sqlmodel import col
 
 from app.accounts.models import User
 from app.core import clock
+from app.core.actor import Role
 from app.core.queries import paginate, where_equal
 from app.engagements.models import Engagement
 from app.obligations.kinds import SPECS, Kind
@@ -77,7 +78,7 @@ async def _recipients(
     }
     dpos: list[str] = []
     if any(escalated for _, _, escalated in due.values()) or any(o.owner_id not in emails for o in obligations):
-        query = select(col(User.email)).where(col(User.role) == "dpo", col(User.is_active))
+        query = select(col(User.email)).where(col(User.role) == Role.dpo, col(User.is_active))
         dpos = sorted(await session.scalars(query))
     found = {}
     for obligation, _, escalated in due.values():

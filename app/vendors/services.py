@@ -16,7 +16,7 @@ from app.accounts import services as accounts
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import security
-from app.core.actor import VENDOR, Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError
 from app.core.queries import get_or_404, order_by, paginate, where_contains, where_equal
@@ -163,7 +163,7 @@ def actor_for_vendor(key: VendorKey, vendor: Vendor, source: str | None = None) 
     name = vendor.legal_name_en or vendor.legal_name_zh
     return Actor(
         label=f"vendor key {key.hint} ({name})"[:320],
-        role=VENDOR,
+        role=None,
         vendor_id=vendor.id,
         key_id=key.id,
         source=source,
@@ -208,7 +208,7 @@ def network_allowed(source: str | None, networks: list[str]) -> bool:
 async def _vendor_for_keys(session: AsyncSession, vendor_id: uuid.UUID, actor: Actor, *, changing: bool) -> Vendor:
     vendor = await get_or_404(session, Vendor, vendor_id, "vendor")
     # Keys open our data to a third party: the DPO, an admin or the vendor's owner decide.
-    if changing and actor.role != "dpo":
+    if changing and actor.role != Role.dpo:
         actor.require_writer(vendor.owner_id)
     return vendor
 

@@ -11,7 +11,7 @@ from sqlmodel import col
 from app.audit import services as audit
 from app.audit.schemas import AuditAction
 from app.core import clock
-from app.core.actor import ADMIN, Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import NotFoundError, field_error
 from app.workdays.calendar import WorkingCalendar, _china
@@ -54,7 +54,7 @@ async def get_overrides(session: AsyncSession) -> list[CalendarOverride]:
 
 async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, actor: Actor) -> CalendarOverride:
     """Set one day; every deadline counted in working days is recomputed when it settles."""
-    actor.require_role(ADMIN)
+    actor.require_role(Role.admin)
     row = await session.get(CalendarOverride, day)
     before = {"working": row.working, "note": row.note} if row else {}
     if row is None:
@@ -69,7 +69,7 @@ async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, a
 
 
 async def delete_override(session: AsyncSession, *, day: date, actor: Actor) -> None:
-    actor.require_role(ADMIN)
+    actor.require_role(Role.admin)
     row = await session.get(CalendarOverride, day)
     if row is None:
         raise NotFoundError("no override for this day")

@@ -30,7 +30,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def actor_for(user: User, source: str | None = None) -> Actor:
-    return Actor(label=user.email, role=Role(user.role), user_id=user.id, source=source)
+    return Actor(label=user.email, role=user.role, user_id=user.id, source=source)
 
 
 async def get(session: AsyncSession, *, user_id: uuid.UUID) -> User:
@@ -50,7 +50,7 @@ async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tu
     actor.require_role(Role.admin)
     if await get_by_email(session, email=data.email) is not None:
         raise ConflictError(f"a user with e-mail {data.email} already exists")
-    user = User(email=data.email, name=data.name, role=data.role.value)
+    user = User(email=data.email, name=data.name, role=data.role)
     session.add(user)
     await session.flush()
     token, _ = _add_token(session, user, TokenCreate(name="first"))

@@ -25,6 +25,7 @@ from app.agreements.schemas import (
     Coverage,
     CoverageRow,
     DocumentFormat,
+    DocumentKind,
     Expiry,
     Language,
     RenderRequest,
@@ -61,8 +62,8 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "expire": (frozenset({Status.active}), Status.expired),
 }
 CONTENT_TYPES = {
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
+    DocumentFormat.docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    DocumentFormat.pdf: "application/pdf",
 }
 SORT_COLUMNS = {
     "number": col(Agreement.number),
@@ -284,9 +285,9 @@ async def _store(
     agreement: Agreement,
     data: bytes,
     *,
-    kind: str,
-    fmt: str,
-    lang: str | None,
+    kind: DocumentKind,
+    fmt: DocumentFormat,
+    lang: Language | None,
 ) -> AgreementDocument:
     stored = await anyio.to_thread.run_sync(storage.put, data)
     document = AgreementDocument(
@@ -310,7 +311,7 @@ async def render_document(
     agreement = await get(session, agreement_id=agreement_id)
     data = await render_async(agreement, request)
     document = await _store(
-        session, storage, agreement, data, kind="generated", fmt=request.format.value, lang=request.lang.value
+        session, storage, agreement, data, kind=DocumentKind.generated, fmt=request.format, lang=request.lang
     )
     await session.flush()
     audit.record(
@@ -369,13 +370,11 @@ async def _transition(session: AsyncSession, agreement: Agreement, action: str, 
             f"cannot {action} agreement {agreement.number}: it is {agreement.status} "
             f"(allowed from {', '.join(sorted(allowed))})"
         )
-    audit.record(
-        session, actor, AuditAction.update, "agreement", agreement.id, {"status": [agreement.status, target.value]}
-    )
-    agreement.status = target.value
+    audit.record(session, actor, AuditAction.update, "agreement", agreement.id, {"status": [agreement.status, target]})
+    agreement.status = target
     agreement.updated_at = utcnow()
     # A status starts or ends duties (renewal, deletion) and moves the engagement's findings.
-    mark(session, f"agreement {agreement.number} {target.value} by {actor.label}", agreement=agreement.id)
+    mark(session, f"agreement {agreement.number} {target} by {actor.label}", agreement=agreement.id)
 
 
 async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: FileStore, actor: Actor) -> Agreement:
@@ -391,7 +390,7 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
     for fmt in DocumentFormat:
         request = RenderRequest(format=fmt, lang=Language.bilingual, annex=True)
         data = await render_async(agreement, request)
-        await _store(session, storage, agreement, data, kind="generated", fmt=fmt.value, lang=Language.bilingual.value)
+        await _store(session, storage, agreement, data, kind=DocumentKind.generated, fmt=fmt, lang=Language.bilingual)
     agreement.issued_at = utcnow()
     return agreement
 
@@ -403,7 +402,7 @@ async def sign(
     await _transition(session, agreement, "sign", actor)
     if not signed_pdf.startswith(b"%PDF-"):
         raise field_error("file", "the signed copy must be a PDF (its content does not start with %PDF-)")
-    await _store(session, storage, agreement, signed_pdf, kind="signed", fmt="pdf", lang=None)
+    await _store(session, storage, agreement, signed_pdf, kind=DocumentKind.signed, fmt=DocumentFormat.pdf, lang=None)
     agreement.signed_at = utcnow()
     return agreement
 

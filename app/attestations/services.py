@@ -36,6 +36,7 @@ from app.core.storage import FileStore, StorageError
 from app.core.types import utcnow
 from app.core.uploads import CheckedFile
 from app.engagements.models import Engagement, SubProcessor
+from app.engagements.schemas import EngagementStatus
 
 MAX_FILES = 20
 REVIEWERS = (Role.owner, Role.dpo)
@@ -55,8 +56,8 @@ def public(attestation: Attestation, files: list[EvidenceFile]) -> AttestationPu
         id=attestation.id,
         vendor_id=attestation.vendor_id,
         engagement_id=attestation.engagement_id,
-        kind=AttestationKind(attestation.kind),
-        status=AttestationStatus(attestation.status),
+        kind=attestation.kind,
+        status=attestation.status,
         details=attestation.details,
         files=[EvidenceFilePublic.model_validate(file) for file in files],
         submitted_at=attestation.submitted_at,
@@ -84,7 +85,7 @@ async def _check(session: AsyncSession, details: AttestationDetails, engagement:
                 col(Agreement.engagement_id) == engagement.id, col(Agreement.status).in_(ENDED)
             )
         )
-        if ended is None and engagement.status != "terminated":
+        if ended is None and engagement.status != EngagementStatus.terminated:
             raise ConflictError("this engagement has not ended: there is nothing to delete yet")
     elif isinstance(details, PeriodicDetails):
         known = library().requirements
@@ -116,7 +117,7 @@ async def submit(
     attestation = Attestation(
         vendor_id=vendor_id,
         engagement_id=engagement.id,
-        kind=details.kind.value,
+        kind=details.kind,
         details=details.model_dump(mode="json", exclude={"kind", "engagement_id"}),
         submitted_by_key_id=actor.key_id,
     )
@@ -208,7 +209,7 @@ async def review(
     if attestation.status != AttestationStatus.submitted:
         raise ConflictError(f"this attestation was already {attestation.status}")
     target = AttestationStatus.accepted if accept else AttestationStatus.rejected
-    attestation.status = target.value
+    attestation.status = target
     attestation.reviewed_at, attestation.reviewed_by_id, attestation.review_reason = utcnow(), actor.user_id, reason
     if accept and attestation.kind == AttestationKind.sub_processor_change:
         await _consent(session, attestation, actor)
@@ -219,12 +220,12 @@ async def review(
         "attestation",
         attestation.id,
         {
-            "status": [AttestationStatus.submitted.value, target.value],
+            "status": [AttestationStatus.submitted, target],
             "reason": reason,
         },
     )
     # Accepted, it closes the duty it answers; refused, the duty stays open with the reason (settle).
-    mark(session, f"attestation {target.value} by {actor.label}", attestation=attestation.id)
+    mark(session, f"attestation {target} by {actor.label}", attestation=attestation.id)
     return attestation
 
 

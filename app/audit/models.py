@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from app.core.types import UTCDateTime, utcnow
+from app.audit.schemas import AuditAction
+from app.core.types import EnumString, UTCDateTime, utcnow
 
 GENESIS = "0" * 64  # the hash before the first entry of the chain
 
@@ -23,7 +24,7 @@ class AuditEntry(SQLModel, table=True):
     # No foreign key: the trail outlives what it describes.
     actor_id: uuid.UUID | None = None
     actor: str = Field(max_length=320)
-    action: str = Field(max_length=20)
+    action: AuditAction = Field(sa_type=EnumString(AuditAction, 20))
     object_type: str = Field(max_length=40)
     object_id: str = Field(max_length=64)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

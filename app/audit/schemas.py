@@ -24,7 +24,7 @@ class AuditEntryPublic(SQLModel):
     at: datetime
     actor_id: uuid.UUID | None
     actor: str
-    action: str
+    action: AuditAction
     object_type: str
     object_id: str
     changes: dict[str, Any]

@@ -38,7 +38,7 @@ def record(
     entry = AuditEntry(
         actor_id=actor.user_id,
         actor=actor.label,
-        action=action.value,
+        action=action,
         object_type=object_type,
         object_id=str(object_id),
         changes=to_jsonable_python(dict(changes)),

@@ -47,7 +47,9 @@ class FindingController(Controller):
         where = services.FindingFilter(engagement_id=engagement_id, status=None)
         rows, _ = await services.get_all(db_session, where=where, limit=1000, offset=0)
         found = [FindingPublic.model_validate(row) for row in rows]
-        return [f for f in services.ordered(found) if f.status == "open"] + [f for f in found if f.status == "resolved"]
+        return [f for f in services.ordered(found) if f.status == FindingStatus.open] + [
+            f for f in found if f.status == FindingStatus.resolved
+        ]
 
     @post(
         "/engagements/check",

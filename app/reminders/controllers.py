@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from typing import Annotated
 
 from litestar import Controller, get
@@ -12,14 +11,7 @@ from app.core.deps import CurrentActor, DbSession
 from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.schemas import Limit, Offset, Page
 from app.reminders import services
-from app.reminders.schemas import DeadLetter, ReminderPublic
-
-
-class ReminderStatus(StrEnum):
-    queued = "queued"
-    sent = "sent"
-    dead = "dead"
-    cancelled = "cancelled"
+from app.reminders.schemas import DeadLetter, ReminderPublic, ReminderStatus
 
 
 class ReminderController(Controller):

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.library import LibraryError
+from app.agreements.schemas import DocumentFormat, Language
 from app.core.actor import Role
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import DomainError
@@ -201,6 +202,7 @@ def check(path: str) -> None:
     from app.engagements.schemas import EngagementProposal
     from app.engagements.services import check_consistency
     from app.findings import services
+    from app.findings.schemas import Severity
 
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -214,7 +216,7 @@ def check(path: str) -> None:
         click.echo(f"{'':14}{finding.explanation_en}")
         click.echo(f"{'':14}{'; '.join(finding.articles)}")
     click.echo(f"{len(found)} findings")
-    if any(finding.severity in ("critical", "high") for finding in found):
+    if any(finding.severity in (Severity.critical, Severity.high) for finding in found):
         raise click.exceptions.Exit(1)
 
 
@@ -354,14 +356,19 @@ def agreements() -> None:
 
 @agreements.command("render")
 @click.argument("agreement_id", type=click.UUID)
-@click.option("--format", "fmt", required=True, type=click.Choice(["docx", "pdf"]))
-@click.option("--lang", default="bilingual", show_default=True, type=click.Choice(["zh", "en", "bilingual"]))
+@click.option("--format", "fmt", required=True, type=click.Choice([fmt.value for fmt in DocumentFormat]))
+@click.option(
+    "--lang",
+    default=Language.bilingual.value,
+    show_default=True,
+    type=click.Choice([lang.value for lang in Language]),
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="File to write.")
 @click.option("--annex/--no-annex", default=True, show_default=True, help="Add the requirements table.")
 def agreements_render(agreement_id: Any, fmt: str, lang: str, out: str, annex: bool) -> None:
     """Render an agreement to a file (nothing is stored)."""
     from app.agreements import services
-    from app.agreements.schemas import DocumentFormat, Language, RenderRequest
+    from app.agreements.schemas import RenderRequest
 
     request = RenderRequest(format=DocumentFormat(fmt), lang=Language(lang), annex=annex)
 

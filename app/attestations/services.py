@@ -156,23 +156,24 @@ async def get(session: AsyncSession, *, attestation_id: uuid.UUID, vendor_id: uu
     return await get_or_404(session, Attestation, attestation_id, "attestation")
 
 
+@dataclass(frozen=True)
+class AttestationFilter:
+    vendor_id: uuid.UUID | None = None
+    engagement_id: uuid.UUID | None = None
+    kind: AttestationKind | None = None
+    status: AttestationStatus | None = None
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    vendor_id: uuid.UUID | None = None,
-    engagement_id: uuid.UUID | None = None,
-    kind: AttestationKind | None = None,
-    status: AttestationStatus | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: AsyncSession, *, where: AttestationFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Attestation], int]:
     query = where_equal(
         select(Attestation),
         [
-            (col(Attestation.vendor_id), vendor_id),
-            (col(Attestation.engagement_id), engagement_id),
-            (col(Attestation.kind), kind),
-            (col(Attestation.status), status),
+            (col(Attestation.vendor_id), where.vendor_id),
+            (col(Attestation.engagement_id), where.engagement_id),
+            (col(Attestation.kind), where.kind),
+            (col(Attestation.status), where.status),
         ],
     )
     query = query.order_by(col(Attestation.submitted_at).desc(), col(Attestation.id))

@@ -28,9 +28,8 @@ class AuditController(Controller):
         offset: Offset = 0,
     ) -> Page[AuditEntryPublic]:
         actor.require_role(Role.dpo, Role.auditor)
-        rows, total = await services.get_all(
-            db_session, object_type=object_type, object_id=object_id, limit=limit, offset=offset
-        )
+        where = services.AuditFilter(object_type=object_type, object_id=object_id)
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
         return Page(
             items=[AuditEntryPublic.model_validate(row) for row in rows],
             total=total,

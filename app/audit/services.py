@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -48,16 +49,18 @@ def record(
     chain.pending(session).append(entry)
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    object_type: str | None = None
+    object_id: str | None = None
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    object_type: str | None = None,
-    object_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: AsyncSession, *, where: AuditFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[AuditEntry], int]:
     query = where_equal(
-        select(AuditEntry), [(col(AuditEntry.object_type), object_type), (col(AuditEntry.object_id), object_id)]
+        select(AuditEntry),
+        [(col(AuditEntry.object_type), where.object_type), (col(AuditEntry.object_id), where.object_id)],
     )
     query = query.order_by(col(AuditEntry.id).desc())
     return await paginate(session, query, limit=limit, offset=offset)

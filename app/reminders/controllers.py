@@ -11,7 +11,7 @@ from app.core.deps import CurrentActor, DbSession
 from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.schemas import Limit, Offset, Page
 from app.reminders import services
-from app.reminders.schemas import DeadLetter, ReminderPublic, ReminderStatus
+from app.reminders.schemas import DeadLetter, OutboxStatus, ReminderPublic, ReminderStatus
 
 
 class ReminderController(Controller):
@@ -30,9 +30,8 @@ class ReminderController(Controller):
         offset: Offset = 0,
     ) -> Page[ReminderPublic]:
         actor.require_role(Role.dpo, Role.auditor)
-        rows, total = await services.get_all(
-            db_session, obligation_id=obligation_id, status=status, recipient=recipient, limit=limit, offset=offset
-        )
+        where = services.ReminderFilter(obligation_id=obligation_id, status=status, recipient=recipient)
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
         return Page(items=[ReminderPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @get("/dead-letters", summary="Digests the mail server refused for good (5xx), or that never got through")
@@ -40,5 +39,6 @@ class ReminderController(Controller):
         self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
     ) -> Page[DeadLetter]:
         actor.require_role(Role.dpo)
-        rows, total = await services.dead_letters(db_session, limit=limit, offset=offset)
+        where = services.MessageFilter(status=OutboxStatus.dead)
+        rows, total = await services.get_messages(db_session, where=where, limit=limit, offset=offset)
         return Page(items=[DeadLetter.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)

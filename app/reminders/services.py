@@ -324,21 +324,28 @@ async def prepare(session: AsyncSession, now: datetime) -> int:
     return queued
 
 
+@dataclass(frozen=True)
+class ReminderFilter:
+    obligation_id: uuid.UUID | None = None
+    status: ReminderStatus | None = None
+    recipient: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    status: OutboxStatus | None = None
+    recipient: str | None = None
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    obligation_id: uuid.UUID | None = None,
-    status: ReminderStatus | None = None,
-    recipient: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: AsyncSession, *, where: ReminderFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Reminder], int]:
     query = where_equal(
         select(Reminder),
         [
-            (col(Reminder.obligation_id), obligation_id),
-            (col(Reminder.status), status),
-            (col(Reminder.recipient), recipient.lower() if recipient else None),
+            (col(Reminder.obligation_id), where.obligation_id),
+            (col(Reminder.status), where.status),
+            (col(Reminder.recipient), where.recipient.lower() if where.recipient else None),
         ],
     )
     return await paginate(
@@ -346,6 +353,16 @@ async def get_all(
     )
 
 
-async def dead_letters(session: AsyncSession, *, limit: int = 50, offset: int = 0) -> tuple[list[OutboxMessage], int]:
-    query = select(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.dead)
-    return await paginate(session, query.order_by(col(OutboxMessage.created_at).desc()), limit=limit, offset=offset)
+async def get_messages(
+    session: AsyncSession, *, where: MessageFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[OutboxMessage], int]:
+    """Digests, newest first (the dead letters are those with status dead)."""
+    query = where_equal(
+        select(OutboxMessage),
+        [
+            (col(OutboxMessage.status), where.status),
+            (col(OutboxMessage.recipient), where.recipient.lower() if where.recipient else None),
+        ],
+    )
+    query = query.order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id))
+    return await paginate(session, query, limit=limit, offset=offset)

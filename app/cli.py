@@ -440,8 +440,19 @@ def vendors_issue_key(vendor_id: Any, name: str, networks: tuple[str, ...]) -> N
 def users_list() -> None:
     """List users: e-mail, role, active, id."""
     from app.accounts import services
+    from app.accounts.models import User
+    from app.core.schemas import MAX_PAGE
 
-    for user in run_in_session(services.get_all):
+    async def every_user(session: AsyncSession) -> list[User]:
+        users: list[User] = []
+        while True:
+            where = services.UserFilter()
+            rows, total = await services.get_all(session, where=where, limit=MAX_PAGE, offset=len(users))
+            users += rows
+            if not rows or len(users) >= total:
+                return users
+
+    for user in run_in_session(every_user):
         click.echo(f"{user.email}\t{user.role}\t{'active' if user.is_active else 'inactive'}\t{user.id}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from app.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from app.core.queries import get_or_404
+from app.core.queries import get_or_404, paginate, where_equal
 from app.core.types import utcnow
 
 # last_used_at is written at most this often per token, so that reading the API does not
@@ -41,8 +42,20 @@ async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
     return (await session.scalars(select(User).where(col(User.email) == email.lower()))).first()
 
 
-async def get_all(session: AsyncSession) -> list[User]:
-    return list(await session.scalars(select(User).order_by(col(User.email))))
+@dataclass(frozen=True)
+class UserFilter:
+    role: Role | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class TokenFilter:
+    user_id: uuid.UUID
+
+
+async def get_all(session: AsyncSession, *, where: UserFilter, limit: int, offset: int) -> tuple[list[User], int]:
+    query = where_equal(select(User), [(col(User.role), where.role), (col(User.is_active), where.active)])
+    return await paginate(session, query.order_by(col(User.email), col(User.id)), limit=limit, offset=offset)
 
 
 async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tuple[User, str]:
@@ -90,12 +103,16 @@ async def issue_token(
     return token, row
 
 
-async def get_tokens(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> list[ApiToken]:
-    if actor.user_id != user_id:
+async def get_tokens(
+    session: AsyncSession, *, where: TokenFilter, actor: Actor, limit: int, offset: int
+) -> tuple[list[ApiToken], int]:
+    if actor.user_id != where.user_id:
         actor.require_role(Role.admin)
-    await get(session, user_id=user_id)
-    query = select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.created_at))
-    return list(await session.scalars(query))
+    await get(session, user_id=where.user_id)
+    query = select(ApiToken).where(col(ApiToken.user_id) == where.user_id)
+    return await paginate(
+        session, query.order_by(col(ApiToken.created_at), col(ApiToken.id)), limit=limit, offset=offset
+    )
 
 
 async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: uuid.UUID, actor: Actor) -> None:

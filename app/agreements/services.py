@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -104,24 +105,32 @@ async def get(session: AsyncSession, *, agreement_id: uuid.UUID) -> Agreement:
     return await get_or_404(session, Agreement, agreement_id, "agreement")
 
 
+@dataclass(frozen=True)
+class AgreementFilter:
+    engagement_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = None
+    status: AgreementStatus | None = None
+    issued_only: bool = False  # what a vendor sees: drafts are ours until issued
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    agreement_id: uuid.UUID
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    engagement_id: uuid.UUID | None,
-    vendor_id: uuid.UUID | None,
-    status: AgreementStatus | None,
-    sort: str,
-    limit: int,
-    offset: int,
+    session: AsyncSession, *, where: AgreementFilter, sort: str, limit: int, offset: int
 ) -> tuple[list[Agreement], int]:
     query = where_equal(
         select(Agreement),
         [
-            (col(Agreement.engagement_id), engagement_id),
-            (col(Agreement.vendor_id), vendor_id),
-            (col(Agreement.status), status),
+            (col(Agreement.engagement_id), where.engagement_id),
+            (col(Agreement.vendor_id), where.vendor_id),
+            (col(Agreement.status), where.status),
         ],
     )
+    if where.issued_only:
+        query = query.where(col(Agreement.status) != Status.draft)
     query = query.order_by(*order_by(sort, SORT_COLUMNS, Agreement.id))
     return await paginate(session, query, limit=limit, offset=offset)
 
@@ -181,7 +190,8 @@ async def delete(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor
     actor.require_writer(agreement.owner_id)
     _require_draft(agreement)
     audit.record(session, actor, AuditAction.delete, "agreement", agreement.id, {"number": agreement.number})
-    for document in await get_documents(session, agreement_id=agreement.id):
+    documents = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == agreement.id)
+    for document in await session.scalars(documents):
         await session.delete(document)
     await session.flush()
     await session.delete(agreement)
@@ -325,9 +335,12 @@ async def render_document(
     return document
 
 
-async def get_documents(session: AsyncSession, *, agreement_id: uuid.UUID) -> list[AgreementDocument]:
-    query = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == agreement_id)
-    return list(await session.scalars(query.order_by(col(AgreementDocument.created_at))))
+async def get_documents(
+    session: AsyncSession, *, where: DocumentFilter, limit: int, offset: int
+) -> tuple[list[AgreementDocument], int]:
+    query = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == where.agreement_id)
+    query = query.order_by(col(AgreementDocument.created_at), col(AgreementDocument.id))
+    return await paginate(session, query, limit=limit, offset=offset)
 
 
 async def get_document(
@@ -352,14 +365,6 @@ async def get_for_vendor(session: AsyncSession, *, agreement_id: uuid.UUID, vend
     if agreement.status == Status.draft:
         raise NotFoundError("agreement not found")
     return agreement
-
-
-async def get_all_for_vendor(
-    session: AsyncSession, *, vendor_id: uuid.UUID, limit: int, offset: int
-) -> tuple[list[Agreement], int]:
-    query = select(Agreement).where(col(Agreement.vendor_id) == vendor_id, col(Agreement.status) != Status.draft)
-    query = query.order_by(col(Agreement.created_at).desc(), col(Agreement.id))
-    return await paginate(session, query, limit=limit, offset=offset)
 
 
 async def _transition(session: AsyncSession, agreement: Agreement, action: str, actor: Actor) -> None:

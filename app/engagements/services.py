@@ -128,6 +128,22 @@ async def get_all(
     return await paginate(session, query, limit=limit, offset=offset)
 
 
+@dataclass(frozen=True)
+class SubProcessorFilter:
+    engagement_id: uuid.UUID
+
+
+async def get_sub_processors(
+    session: AsyncSession, *, where: SubProcessorFilter, limit: int, offset: int
+) -> tuple[list[SubProcessor], int]:
+    """One engagement's sub-processors, by name (a missing engagement is a 404)."""
+    await get(session, engagement_id=where.engagement_id)
+    query = select(SubProcessor).where(col(SubProcessor.engagement_id) == where.engagement_id)
+    return await paginate(
+        session, query.order_by(col(SubProcessor.name), col(SubProcessor.id)), limit=limit, offset=offset
+    )
+
+
 async def sub_processors_of(
     session: AsyncSession, engagement_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[SubProcessor]]:

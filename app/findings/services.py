@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import case, insert, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -235,8 +235,9 @@ class FindingFilter:
 
 
 async def get_all(
-    session: AsyncSession, *, where: FindingFilter, limit: int = 50, offset: int = 0
+    session: AsyncSession, *, where: FindingFilter, limit: int = 50, offset: int = 0, worst_first: bool = False
 ) -> tuple[list[Finding], int]:
+    """Newest first; or, `worst_first`, the open ones by severity and rule, then the resolved, newest first."""
     query = where_equal(
         select(Finding),
         [
@@ -247,6 +248,12 @@ async def get_all(
             (col(Finding.status), where.status),
         ],
     )
+    if worst_first:
+        is_open = col(Finding.status) == FindingStatus.open
+        severity = case(*((col(Finding.severity) == level, rank) for level, rank in SEVERITY_ORDER.items()))
+        query = query.order_by(
+            case((is_open, 0), else_=1), case((is_open, severity), else_=0), case((is_open, col(Finding.rule_id)))
+        )
     query = query.order_by(col(Finding.raised_at).desc(), col(Finding.rule_id), col(Finding.id))
     return await paginate(session, query, limit=limit, offset=offset)
 

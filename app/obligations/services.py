@@ -438,6 +438,11 @@ class ObligationFilter:
     due_before: date | None = None
     due_after: date | None = None
 
+    @classmethod
+    def owed_by(cls, vendor_id: uuid.UUID) -> ObligationFilter:
+        """What a vendor sees on its own API: its open duties."""
+        return cls(vendor_id=vendor_id, status=StatusFilter.open, party=Party.vendor)
+
 
 async def get_all(
     session: AsyncSession, *, where: ObligationFilter, limit: int = 50, offset: int = 0
@@ -463,9 +468,3 @@ async def get_all(
         query = query.where(col(Obligation.due_on) >= where.due_after)
     query = query.order_by(col(Obligation.due_on), col(Obligation.id))
     return await paginate(session, query, limit=limit, offset=offset)
-
-
-async def open_for_vendor(session: AsyncSession, *, vendor_id: uuid.UUID) -> list[Obligation]:
-    where = ObligationFilter(vendor_id=vendor_id, status=StatusFilter.open, party=Party.vendor)
-    rows, _ = await get_all(session, where=where, limit=1000, offset=0)
-    return rows

@@ -251,10 +251,19 @@ async def issue_key(
     return key, row
 
 
-async def get_keys(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -> list[VendorKey]:
-    await _vendor_for_keys(session, vendor_id, actor, changing=False)
-    query = select(VendorKey).where(col(VendorKey.vendor_id) == vendor_id).order_by(col(VendorKey.created_at))
-    return list(await session.scalars(query))
+@dataclass(frozen=True)
+class VendorKeyFilter:
+    vendor_id: uuid.UUID
+
+
+async def get_keys(
+    session: AsyncSession, *, where: VendorKeyFilter, actor: Actor, limit: int, offset: int
+) -> tuple[list[VendorKey], int]:
+    await _vendor_for_keys(session, where.vendor_id, actor, changing=False)
+    query = select(VendorKey).where(col(VendorKey.vendor_id) == where.vendor_id)
+    return await paginate(
+        session, query.order_by(col(VendorKey.created_at), col(VendorKey.id)), limit=limit, offset=offset
+    )
 
 
 async def revoke_key(session: AsyncSession, *, vendor_id: uuid.UUID, key_id: uuid.UUID, actor: Actor) -> None:

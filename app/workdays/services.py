@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from app.core import clock
 from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import NotFoundError, field_error
+from app.core.queries import paginate
 from app.workdays.calendar import WorkingCalendar, _china
 from app.workdays.models import CalendarOverride
 from app.workdays.schemas import CalendarDay, OverrideSet
@@ -48,8 +50,21 @@ async def get_days(session: AsyncSession, *, start: date, end: date) -> list[Cal
     return days
 
 
-async def get_overrides(session: AsyncSession) -> list[CalendarOverride]:
-    return list(await session.scalars(select(CalendarOverride).order_by(col(CalendarOverride.day))))
+@dataclass(frozen=True)
+class OverrideFilter:
+    start: date | None = None  # the first day, inclusive
+    end: date | None = None  # the last day, inclusive
+
+
+async def get_overrides(
+    session: AsyncSession, *, where: OverrideFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[CalendarOverride], int]:
+    query = select(CalendarOverride)
+    if where.start is not None:
+        query = query.where(col(CalendarOverride.day) >= where.start)
+    if where.end is not None:
+        query = query.where(col(CalendarOverride.day) <= where.end)
+    return await paginate(session, query.order_by(col(CalendarOverride.day)), limit=limit, offset=offset)
 
 
 async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, actor: Actor) -> CalendarOverride:

@@ -242,11 +242,11 @@ def evidence_pack(vendor_id: Any, out: str) -> None:
 
     async def record(session: AsyncSession) -> None:
         from app.audit import services as audit
-        from app.audit.schemas import AuditAction
+        from app.audit.schemas import AuditAction, AuditObject
         from app.core.actor import CLI_ACTOR
 
         changes = {"files": len(entries) - len(unreadable), "unreadable": len(unreadable), "out": out}
-        audit.record(session, CLI_ACTOR, AuditAction.export, "evidence_pack", vendor_id or "all", changes)
+        audit.record(session, CLI_ACTOR, AuditAction.export, AuditObject.evidence_pack, vendor_id or "all", changes)
 
     run_in_session(record)
     if unreadable:

@@ -13,7 +13,7 @@ from sqlmodel import col
 from app.accounts.models import ApiToken, User
 from app.accounts.schemas import TokenCreate, UserCreate
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import security
 from app.core.actor import Actor, Role
 from app.core.errors import (
@@ -67,7 +67,7 @@ async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tu
     session.add(user)
     await session.flush()
     token, _ = _add_token(session, user, TokenCreate(name="first"))
-    audit.record(session, actor, AuditAction.create, "user", user.id, data.model_dump())
+    audit.record(session, actor, AuditAction.create, AuditObject.user, user.id, data.model_dump())
     return user, token
 
 
@@ -96,7 +96,7 @@ async def issue_token(
         session,
         actor,
         AuditAction.create,
-        "api_token",
+        AuditObject.api_token,
         row.id,
         {"user_id": user.id, "name": data.name},
     )
@@ -123,7 +123,7 @@ async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: u
         raise NotFoundError("token not found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session, actor, AuditAction.update, "api_token", row.id, {"revoked_at": row.revoked_at})
+        audit.record(session, actor, AuditAction.update, AuditObject.api_token, row.id, {"revoked_at": row.revoked_at})
 
 
 async def revoke_tokens_named(session: AsyncSession, *, user: User, name: str) -> None:
@@ -167,7 +167,7 @@ async def record_failed_authentication(
         session,
         anonymous,
         AuditAction.auth_failed,
-        "credential",
+        AuditObject.credential,
         hint[:64],
         {"reason": reason, "request": f"{method} {path}"},
     )
@@ -180,7 +180,7 @@ async def deactivate(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor)
     user = await get(session, user_id=user_id)
     if user.is_active:
         user.is_active = False
-        audit.record(session, actor, AuditAction.update, "user", user.id, {"is_active": [True, False]})
+        audit.record(session, actor, AuditAction.update, AuditObject.user, user.id, {"is_active": [True, False]})
     return user
 
 

@@ -33,7 +33,7 @@ from app.agreements.schemas import (
     Termination,
 )
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
 from app.core.actor import Actor
 from app.core.changes import mark
@@ -163,7 +163,7 @@ async def create(
         session,
         actor,
         AuditAction.create,
-        "agreement",
+        AuditObject.agreement,
         agreement.id,
         {**data.model_dump(), "number": agreement.number, "template_version": version.version},
     )
@@ -181,7 +181,7 @@ async def update(session: AsyncSession, *, agreement_id: uuid.UUID, patch: BaseM
     _require_draft(agreement)
     data = merge_patch(agreement, patch, AgreementTermsUpdate)
     _check_terms(data)
-    audit.apply_update(session, actor, agreement, data, "agreement")
+    audit.apply_update(session, actor, agreement, data, AuditObject.agreement)
     return agreement
 
 
@@ -189,7 +189,7 @@ async def delete(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor
     agreement = await get(session, agreement_id=agreement_id)
     actor.require_writer(agreement.owner_id)
     _require_draft(agreement)
-    audit.record(session, actor, AuditAction.delete, "agreement", agreement.id, {"number": agreement.number})
+    audit.record(session, actor, AuditAction.delete, AuditObject.agreement, agreement.id, {"number": agreement.number})
     documents = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == agreement.id)
     for document in await session.scalars(documents):
         await session.delete(document)
@@ -328,7 +328,7 @@ async def render_document(
         session,
         actor,
         AuditAction.create,
-        "agreement_document",
+        AuditObject.agreement_document,
         document.id,
         {"agreement_id": agreement.id, "sha256": document.sha256, "format": document.format},
     )
@@ -354,7 +354,12 @@ async def get_document(
     content = await anyio.to_thread.run_sync(storage.get, document.sha256)
     if actor.vendor_id is not None:
         audit.record(
-            session, actor, AuditAction.download, "agreement_document", document.id, {"sha256": document.sha256}
+            session,
+            actor,
+            AuditAction.download,
+            AuditObject.agreement_document,
+            document.id,
+            {"sha256": document.sha256},
         )
     return document, content
 
@@ -375,7 +380,9 @@ async def _transition(session: AsyncSession, agreement: Agreement, action: str, 
             f"cannot {action} agreement {agreement.number}: it is {agreement.status} "
             f"(allowed from {', '.join(sorted(allowed))})"
         )
-    audit.record(session, actor, AuditAction.update, "agreement", agreement.id, {"status": [agreement.status, target]})
+    audit.record(
+        session, actor, AuditAction.update, AuditObject.agreement, agreement.id, {"status": [agreement.status, target]}
+    )
     agreement.status = target
     agreement.updated_at = utcnow()
     # A status starts or ends duties (renewal, deletion) and moves the engagement's findings.

@@ -26,7 +26,7 @@ from app.attestations.schemas import (
     PeriodicDetails,
 )
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
 from app.core.actor import Actor, Role
 from app.core.changes import mark
@@ -141,7 +141,7 @@ async def submit(
         session,
         actor,
         AuditAction.submit,
-        "attestation",
+        AuditObject.attestation,
         attestation.id,
         {"kind": attestation.kind, "engagement_id": engagement.id, "files": [file.filename for file in files]},
     )
@@ -194,7 +194,7 @@ async def get_file(
         raise NotFoundError("file not found")
     content = await anyio.to_thread.run_sync(storage.get, file.sha256)
     if actor.vendor_id is not None:
-        audit.record(session, actor, AuditAction.download, "evidence_file", file.id, {"sha256": file.sha256})
+        audit.record(session, actor, AuditAction.download, AuditObject.evidence_file, file.id, {"sha256": file.sha256})
     return file, content
 
 
@@ -218,7 +218,7 @@ async def review(
         session,
         actor,
         AuditAction.review,
-        "attestation",
+        AuditObject.attestation,
         attestation.id,
         {
             "status": [AttestationStatus.submitted, target],
@@ -245,7 +245,12 @@ async def _consent(session: AsyncSession, attestation: Attestation, actor: Actor
     session.add(sub)
     await session.flush()
     audit.record(
-        session, actor, AuditAction.create, "sub_processor", sub.id, {**details, "from_attestation": attestation.id}
+        session,
+        actor,
+        AuditAction.create,
+        AuditObject.sub_processor,
+        sub.id,
+        {**details, "from_attestation": attestation.id},
     )
 
 

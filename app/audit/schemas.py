@@ -19,6 +19,26 @@ class AuditAction(StrEnum):
     export = "export"  # an evidence pack left the building
 
 
+class AuditObject(StrEnum):
+    """What an entry is about (its object_type); the trail keeps it as a plain string."""
+
+    vendor = "vendor"
+    vendor_key = "vendor_key"
+    engagement = "engagement"
+    sub_processor = "sub_processor"
+    agreement = "agreement"
+    agreement_document = "agreement_document"
+    attestation = "attestation"
+    evidence_file = "evidence_file"
+    obligation = "obligation"
+    handler = "handler"
+    calendar_day = "calendar_day"
+    user = "user"
+    api_token = "api_token"  # noqa: S105 - the name of a table, not a secret
+    credential = "credential"  # a refused one
+    evidence_pack = "evidence_pack"
+
+
 class AuditEntryPublic(SQLModel):
     id: int
     at: datetime

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from app.audit import chain
 from app.audit.models import AuditEntry
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core.actor import Actor
 from app.core.queries import paginate, where_equal
 from app.core.types import utcnow
@@ -30,7 +30,7 @@ def record(
     session: AsyncSession,
     actor: Actor,
     action: AuditAction,
-    object_type: str,
+    object_type: AuditObject,
     object_id: Any,
     changes: Mapping[str, Any],
 ) -> None:
@@ -40,7 +40,7 @@ def record(
         actor_id=actor.user_id,
         actor=actor.label,
         action=action,
-        object_type=object_type,
+        object_type=object_type.value,
         object_id=str(object_id),
         changes=to_jsonable_python(dict(changes)),
         source=actor.source,
@@ -66,7 +66,9 @@ async def get_all(
     return await paginate(session, query, limit=limit, offset=offset)
 
 
-def apply_update(session: AsyncSession, actor: Actor, row: Any, data: BaseModel, object_type: str) -> dict[str, Any]:
+def apply_update(
+    session: AsyncSession, actor: Actor, row: Any, data: BaseModel, object_type: AuditObject
+) -> dict[str, Any]:
     """Copy validated `data` onto `row`, stamp it and record what changed; commit is the caller's."""
     values = data.model_dump()
     changes = diff({key: getattr(row, key) for key in values}, values)

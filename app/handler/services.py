@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import NotFoundError
@@ -26,9 +26,9 @@ async def put(session: AsyncSession, *, data: HandlerProfileUpdate, actor: Actor
     if profile is None:
         profile = HandlerProfile(**values)
         session.add(profile)
-        audit.record(session, actor, AuditAction.create, "handler", PROFILE_ID, values)
+        audit.record(session, actor, AuditAction.create, AuditObject.handler, PROFILE_ID, values)
     else:
-        audit.apply_update(session, actor, profile, data, "handler")
+        audit.apply_update(session, actor, profile, data, AuditObject.handler)
     # The handler's size and CIIO status feed the cross-border and officer rules of every engagement.
     mark(session, f"handler profile changed by {actor.label}", handler=True)
     return profile

@@ -27,7 +27,7 @@ from app.agreements.schemas import ENDED, IN_FORCE, AgreementStatus
 from app.attestations.models import Attestation
 from app.attestations.schemas import AttestationKind, AttestationStatus
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
 from app.core.actor import Actor, Role
 from app.core.changes import mark
@@ -400,7 +400,7 @@ async def _close_by(
         "status": [ObligationStatus.open, status],
         "reason" if status == ObligationStatus.waived else "reference": note,
     }
-    audit.record(session, actor, AuditAction.update, "obligation", obligation.id, changes)
+    audit.record(session, actor, AuditAction.update, AuditObject.obligation, obligation.id, changes)
     mark(
         session,
         f"obligation {status.value} by {actor.label}",

@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from app.accounts import services as accounts
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import security
 from app.core.actor import Actor, Role
 from app.core.changes import mark
@@ -119,7 +119,7 @@ async def create(session: AsyncSession, *, data: VendorCreate, actor: Actor) -> 
     vendor = Vendor.model_validate(data)
     session.add(vendor)
     await session.flush()
-    audit.record(session, actor, AuditAction.create, "vendor", vendor.id, data.model_dump())
+    audit.record(session, actor, AuditAction.create, AuditObject.vendor, vendor.id, data.model_dump())
     return vendor
 
 
@@ -128,7 +128,7 @@ async def update(session: AsyncSession, *, vendor_id: uuid.UUID, patch: BaseMode
     actor.require_writer(vendor.owner_id)
     data = merge_patch(vendor, patch, VendorCreate)
     await _check(session, data, vendor.id)
-    if audit.apply_update(session, actor, vendor, data, "vendor"):
+    if audit.apply_update(session, actor, vendor, data, AuditObject.vendor):
         mark(session, f"vendor changed by {actor.label}", vendor=vendor.id)  # its engagements' rules read it
     return vendor
 
@@ -147,7 +147,7 @@ async def delete(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -
         session,
         actor,
         AuditAction.delete,
-        "vendor",
+        AuditObject.vendor,
         vendor.id,
         {"legal_name_zh": vendor.legal_name_zh, "legal_name_en": vendor.legal_name_en},
     )
@@ -239,7 +239,7 @@ async def issue_key(
         session,
         actor,
         AuditAction.create,
-        "vendor_key",
+        AuditObject.vendor_key,
         row.id,
         {
             "vendor_id": vendor.id,
@@ -274,4 +274,4 @@ async def revoke_key(session: AsyncSession, *, vendor_id: uuid.UUID, key_id: uui
         raise NotFoundError("key not found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session, actor, AuditAction.update, "vendor_key", row.id, {"revoked_at": row.revoked_at})
+        audit.record(session, actor, AuditAction.update, AuditObject.vendor_key, row.id, {"revoked_at": row.revoked_at})

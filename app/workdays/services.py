@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
 from app.core.actor import Actor, Role
 from app.core.changes import mark
@@ -78,7 +78,9 @@ async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, a
     else:
         row.working, row.note = data.working, data.note
     await session.flush()
-    audit.record(session, actor, AuditAction.update, "calendar_day", day, audit.diff(before, data.model_dump()))
+    audit.record(
+        session, actor, AuditAction.update, AuditObject.calendar_day, day, audit.diff(before, data.model_dump())
+    )
     mark(session, f"calendar changed by {actor.label}", calendar=True)
     return row
 
@@ -90,5 +92,5 @@ async def delete_override(session: AsyncSession, *, day: date, actor: Actor) -> 
         raise NotFoundError("no override for this day")
     await session.delete(row)
     await session.flush()
-    audit.record(session, actor, AuditAction.delete, "calendar_day", day, {"working": [row.working, None]})
+    audit.record(session, actor, AuditAction.delete, AuditObject.calendar_day, day, {"working": [row.working, None]})
     mark(session, f"calendar changed by {actor.label}", calendar=True)

@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.library import LibraryError
+from app.agreements.schemas import DocumentFormat, Language
+from app.core.actor import Role
 from app.core.database import create_engine, create_sessionmaker
 from app.core.errors import DomainError
 from app.core.settings import ConfigError, Settings
@@ -263,6 +265,7 @@ def check(path: str) -> None:
     from app.engagements.schemas import EngagementProposal
     from app.engagements.services import check_consistency
     from app.findings import services
+    from app.findings.schemas import Severity
 
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -276,7 +279,7 @@ def check(path: str) -> None:
         click.echo(f"{'':14}{finding.explanation_en}")
         click.echo(f"{'':14}{'; '.join(finding.articles)}")
     click.echo(f"{len(found)} findings")
-    if any(finding.severity in ("critical", "high") for finding in found):
+    if any(finding.severity in (Severity.critical, Severity.high) for finding in found):
         raise click.exceptions.Exit(1)
 
 
@@ -302,11 +305,11 @@ def evidence_pack(vendor_id: Any, out: str) -> None:
 
     async def record(session: AsyncSession) -> None:
         from app.audit import services as audit
-        from app.audit.schemas import AuditAction
+        from app.audit.schemas import AuditAction, AuditObject
         from app.core.actor import CLI_ACTOR
 
         changes = {"files": len(entries) - len(unreadable), "unreadable": len(unreadable), "out": out}
-        audit.record(session, CLI_ACTOR, AuditAction.export, "evidence_pack", vendor_id or "all", changes)
+        audit.record(session, CLI_ACTOR, AuditAction.export, AuditObject.evidence_pack, vendor_id or "all", changes)
 
     run_in_session(record)
     if unreadable:
@@ -348,11 +351,11 @@ def backup(out: Path) -> None:
 
     async def record(session: AsyncSession) -> None:
         from app.audit import services as audit
-        from app.audit.schemas import AuditAction
+        from app.audit.schemas import AuditAction, AuditObject
         from app.core.actor import CLI_ACTOR
 
         changes = {"out": str(out), "evidence_files": summary.evidence_files, "bytes": summary.size}
-        audit.record(session, CLI_ACTOR, AuditAction.export, "backup", summary.created_at, changes)
+        audit.record(session, CLI_ACTOR, AuditAction.export, AuditObject.backup, summary.created_at, changes)
 
     run_in_session(record)
 
@@ -380,11 +383,11 @@ def restore(source: Path, force: bool) -> None:
 
     async def record(session: AsyncSession) -> None:
         from app.audit import services as audit
-        from app.audit.schemas import AuditAction
+        from app.audit.schemas import AuditAction, AuditObject
         from app.core.actor import CLI_ACTOR
 
         changes = {"from": str(source), "made_at": summary.created_at, "evidence_files": summary.evidence_files}
-        audit.record(session, CLI_ACTOR, AuditAction.restore, "backup", summary.created_at, changes)
+        audit.record(session, CLI_ACTOR, AuditAction.restore, AuditObject.backup, summary.created_at, changes)
 
     run_in_session(record)
 
@@ -494,14 +497,19 @@ def agreements() -> None:
 
 @agreements.command("render")
 @click.argument("agreement_id", type=click.UUID)
-@click.option("--format", "fmt", required=True, type=click.Choice(["docx", "pdf"]))
-@click.option("--lang", default="bilingual", show_default=True, type=click.Choice(["zh", "en", "bilingual"]))
+@click.option("--format", "fmt", required=True, type=click.Choice([fmt.value for fmt in DocumentFormat]))
+@click.option(
+    "--lang",
+    default=Language.bilingual.value,
+    show_default=True,
+    type=click.Choice([lang.value for lang in Language]),
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="File to write.")
 @click.option("--annex/--no-annex", default=True, show_default=True, help="Add the requirements table.")
 def agreements_render(agreement_id: Any, fmt: str, lang: str, out: str, annex: bool) -> None:
     """Render an agreement to a file (nothing is stored)."""
     from app.agreements import services
-    from app.agreements.schemas import DocumentFormat, Language, RenderRequest
+    from app.agreements.schemas import RenderRequest
 
     request = RenderRequest(format=DocumentFormat(fmt), lang=Language(lang), annex=annex)
 
@@ -524,7 +532,7 @@ def users() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "procurement", "owner", "dpo", "auditor"]),
+    type=click.Choice([role.value for role in Role]),
     help="What the user may do.",
 )
 @click.option("--name", default="", help="Display name.")
@@ -573,8 +581,19 @@ def vendors_issue_key(vendor_id: Any, name: str, networks: tuple[str, ...]) -> N
 def users_list() -> None:
     """List users: e-mail, role, active, id."""
     from app.accounts import services
+    from app.accounts.models import User
+    from app.core.schemas import MAX_PAGE
 
-    for user in run_in_session(services.get_all):
+    async def every_user(session: AsyncSession) -> list[User]:
+        users: list[User] = []
+        while True:
+            where = services.UserFilter()
+            rows, total = await services.get_all(session, where=where, limit=MAX_PAGE, offset=len(users))
+            users += rows
+            if not rows or len(users) >= total:
+                return users
+
+    for user in run_in_session(every_user):
         click.echo(f"{user.email}\t{user.role}\t{'active' if user.is_active else 'inactive'}\t{user.id}")
 
 

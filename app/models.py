@@ -7,9 +7,8 @@ from sqlmodel import SQLModel
 from app.accounts.models import ApiToken, User
 from app.agreements.models import Agreement, AgreementDocument
 from app.attestations.models import Attestation, EvidenceFile
-from app.audit.chain import AuditHead
-from app.audit.models import AuditEntry
-from app.core.idempotency import IdempotencyRecord
+from app.audit.models import AuditEntry, AuditHead
+from app.core.models import IdempotencyRecord
 from app.engagements.models import Engagement, SubProcessor
 from app.findings.models import Finding
 from app.handler.models import HandlerProfile

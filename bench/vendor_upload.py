@@ -37,7 +37,7 @@ from pypdf import PdfWriter
 from sqlalchemy import select
 
 from app.agreements import services as agreements
-from app.agreements.schemas import AgreementCreate
+from app.agreements.schemas import AgreementCreate, AgreementStatus
 from app.attestations.controllers import AttestationUpload
 from app.core.actor import CLI_ACTOR
 from app.core.changes import mark
@@ -79,7 +79,7 @@ async def prepare(url: str) -> tuple[str, str]:
             data=AgreementCreate(engagement_id=engagement.id, term_start=date(2026, 1, 5), term_end=date(2027, 1, 4)),
             actor=CLI_ACTOR,
         )
-        agreement.status, agreement.ended_on = "terminated", date(2026, 11, 1)
+        agreement.status, agreement.ended_on = AgreementStatus.terminated, date(2026, 11, 1)
         mark(session, "benchmark set-up", agreement=agreement.id)
         key, _ = await vendors.issue_key(
             session, vendor_id=engagement.vendor_id, data=VendorKeyCreate(name="bench"), actor=CLI_ACTOR

@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.accounts import services
 from app.accounts.schemas import (
+    Role,
     TokenCreate,
     TokenIssued,
     TokenPublic,
@@ -15,15 +16,25 @@ from app.accounts.schemas import (
     UserPublic,
 )
 from app.core.deps import CurrentActor, DbSession, Settle
+from app.core.schemas import Limit, Offset, Page
 
 
 class UserController(Controller):
     path = "/api/users"
     tags = ("users",)
 
-    @get("/", summary="List users")
-    async def list_users(self, db_session: DbSession) -> list[UserPublic]:
-        return [UserPublic.model_validate(user) for user in await services.get_all(db_session)]
+    @get("/", summary="List users, by e-mail")
+    async def list_users(
+        self,
+        db_session: DbSession,
+        role: FromQuery[Role | None] = None,
+        active: FromQuery[bool | None] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[UserPublic]:
+        where = services.UserFilter(role=role, active=active)
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
+        return Page(items=[UserPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @get("/me", summary="The user this token belongs to")
     async def me(self, db_session: DbSession, actor: CurrentActor) -> UserPublic:
@@ -48,10 +59,16 @@ class UserController(Controller):
 
     @get("/{user_id:uuid}/tokens", summary="List a user's API tokens (own, or admin)")
     async def list_tokens(
-        self, db_session: DbSession, actor: CurrentActor, user_id: FromPath[uuid.UUID]
-    ) -> list[TokenPublic]:
-        rows = await services.get_tokens(db_session, user_id=user_id, actor=actor)
-        return [TokenPublic.model_validate(row) for row in rows]
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        user_id: FromPath[uuid.UUID],
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[TokenPublic]:
+        where = services.TokenFilter(user_id=user_id)
+        rows, total = await services.get_tokens(db_session, where=where, actor=actor, limit=limit, offset=offset)
+        return Page(items=[TokenPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @post("/{user_id:uuid}/tokens", summary="Issue an API token (own, or admin); shown once")
     async def issue_token(

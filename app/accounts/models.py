@@ -3,11 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from app.accounts.schemas import UserBase
-from app.core.types import UTCDateTime, utcnow
+from app.accounts.schemas import Role, UserBase
+from app.core.types import EnumString, UTCDateTime, utcnow
 
 
 class User(UserBase, table=True):
@@ -15,7 +14,7 @@ class User(UserBase, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(max_length=320, unique=True)
-    role: str = Field(sa_type=String(20))  # type: ignore[assignment]
+    role: Role = Field(sa_type=EnumString(Role, 20))
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

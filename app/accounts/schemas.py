@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import EmailStr, field_validator
 from sqlmodel import Field, SQLModel
 
+# A user's role is defined in core (app/core/actor.py needs it and imports no domain); re-exported here.
+from app.core.actor import Role as Role
 from app.core.fields import AwareDateTime, Label, PersonName
-
-
-class Role(StrEnum):
-    """What a user may do. Procurement and owners write what they own; the DPO reviews."""
-
-    admin = "admin"
-    procurement = "procurement"
-    owner = "owner"
-    dpo = "dpo"
-    auditor = "auditor"
 
 
 class UserBase(SQLModel):

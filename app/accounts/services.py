@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -12,16 +13,16 @@ from sqlmodel import col
 from app.accounts.models import ApiToken, User
 from app.accounts.schemas import TokenCreate, UserCreate
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import security
-from app.core.actor import ADMIN, Actor
+from app.core.actor import Actor, Role
 from app.core.errors import (
     ConflictError,
     InvalidReferenceError,
     NotFoundError,
     PermissionDeniedError,
 )
-from app.core.queries import get_or_404
+from app.core.queries import get_or_404, paginate, where_equal
 from app.core.types import utcnow
 
 # last_used_at is written at most this often per token, so that reading the API does not
@@ -41,20 +42,32 @@ async def get_by_email(session: AsyncSession, *, email: str) -> User | None:
     return (await session.scalars(select(User).where(col(User.email) == email.lower()))).first()
 
 
-async def get_all(session: AsyncSession) -> list[User]:
-    return list(await session.scalars(select(User).order_by(col(User.email))))
+@dataclass(frozen=True)
+class UserFilter:
+    role: Role | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class TokenFilter:
+    user_id: uuid.UUID
+
+
+async def get_all(session: AsyncSession, *, where: UserFilter, limit: int, offset: int) -> tuple[list[User], int]:
+    query = where_equal(select(User), [(col(User.role), where.role), (col(User.is_active), where.active)])
+    return await paginate(session, query.order_by(col(User.email), col(User.id)), limit=limit, offset=offset)
 
 
 async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tuple[User, str]:
     """A new user and its first token (returned once, stored hashed)."""
-    actor.require_role(ADMIN)
+    actor.require_role(Role.admin)
     if await get_by_email(session, email=data.email) is not None:
         raise ConflictError(f"a user with e-mail {data.email} already exists")
-    user = User(email=data.email, name=data.name, role=data.role.value)
+    user = User(email=data.email, name=data.name, role=data.role)
     session.add(user)
     await session.flush()
     token, _ = _add_token(session, user, TokenCreate(name="first"))
-    audit.record(session, actor, AuditAction.create, "user", user.id, data.model_dump())
+    audit.record(session, actor, AuditAction.create, AuditObject.user, user.id, data.model_dump())
     return user, token
 
 
@@ -75,7 +88,7 @@ async def issue_token(
     session: AsyncSession, *, user_id: uuid.UUID, data: TokenCreate, actor: Actor
 ) -> tuple[str, ApiToken]:
     if actor.user_id != user_id:
-        actor.require_role(ADMIN)
+        actor.require_role(Role.admin)
     user = await get(session, user_id=user_id)
     if data.expires_at is not None and security.is_expired(data.expires_at, utcnow()):
         raise InvalidReferenceError("expires_at", "must be in the future: a token issued expired would never work")
@@ -85,30 +98,34 @@ async def issue_token(
         session,
         actor,
         AuditAction.create,
-        "api_token",
+        AuditObject.api_token,
         row.id,
         {"user_id": user.id, "name": data.name},
     )
     return token, row
 
 
-async def get_tokens(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> list[ApiToken]:
-    if actor.user_id != user_id:
-        actor.require_role(ADMIN)
-    await get(session, user_id=user_id)
-    query = select(ApiToken).where(col(ApiToken.user_id) == user_id).order_by(col(ApiToken.created_at))
-    return list(await session.scalars(query))
+async def get_tokens(
+    session: AsyncSession, *, where: TokenFilter, actor: Actor, limit: int, offset: int
+) -> tuple[list[ApiToken], int]:
+    if actor.user_id != where.user_id:
+        actor.require_role(Role.admin)
+    await get(session, user_id=where.user_id)
+    query = select(ApiToken).where(col(ApiToken.user_id) == where.user_id)
+    return await paginate(
+        session, query.order_by(col(ApiToken.created_at), col(ApiToken.id)), limit=limit, offset=offset
+    )
 
 
 async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: uuid.UUID, actor: Actor) -> None:
     if actor.user_id != user_id:
-        actor.require_role(ADMIN)
+        actor.require_role(Role.admin)
     row = await session.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
         raise NotFoundError("token not found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session, actor, AuditAction.update, "api_token", row.id, {"revoked_at": row.revoked_at})
+        audit.record(session, actor, AuditAction.update, AuditObject.api_token, row.id, {"revoked_at": row.revoked_at})
 
 
 async def authenticate(session: AsyncSession, *, token: str) -> User | None:
@@ -143,21 +160,21 @@ def record_failed_authentication(
 ) -> None:
     """Who tried what from where. With `count`: that many further refusals of one address for one
     reason in one window, summed up in one row (app.core.ratelimit.FailedAuthentication)."""
-    anonymous = Actor(label="anonymous", role="none", source=source)
+    anonymous = Actor(label="anonymous", role=None, source=source)
     changes: dict[str, object] = {"reason": reason, "request": request}
     if count is not None:
         changes["count"] = count
-    audit.record(session, anonymous, AuditAction.auth_failed, "credential", hint, changes)
+    audit.record(session, anonymous, AuditAction.auth_failed, AuditObject.credential, hint, changes)
 
 
 async def deactivate(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> User:
-    actor.require_role(ADMIN)
+    actor.require_role(Role.admin)
     if actor.user_id == user_id:
         raise PermissionDeniedError("an admin cannot deactivate their own account")
     user = await get(session, user_id=user_id)
     if user.is_active:
         user.is_active = False
-        audit.record(session, actor, AuditAction.update, "user", user.id, {"is_active": [True, False]})
+        audit.record(session, actor, AuditAction.update, AuditObject.user, user.id, {"is_active": [True, False]})
     return user
 
 

@@ -49,9 +49,10 @@ async def _download(
     )
 
 
-async def _documents(db_session: DbSession, agreement_id: uuid.UUID) -> list[DocumentPublic]:
-    documents = await services.get_documents(db_session, agreement_id=agreement_id)
-    return [DocumentPublic.model_validate(document) for document in documents]
+async def _documents(db_session: DbSession, agreement_id: uuid.UUID, limit: int, offset: int) -> Page[DocumentPublic]:
+    where = services.DocumentFilter(agreement_id=agreement_id)
+    rows, total = await services.get_documents(db_session, where=where, limit=limit, offset=offset)
+    return Page(items=[DocumentPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 class TemplateController(Controller):
@@ -97,15 +98,8 @@ class AgreementController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[AgreementPublic]:
-        rows, total = await services.get_all(
-            db_session,
-            engagement_id=engagement_id,
-            vendor_id=vendor_id,
-            status=status,
-            sort=sort,
-            limit=limit,
-            offset=offset,
-        )
+        where = services.AgreementFilter(engagement_id=engagement_id, vendor_id=vendor_id, status=status)
+        rows, total = await services.get_all(db_session, where=where, sort=sort, limit=limit, offset=offset)
         return Page(items=[AgreementPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @post("/", summary="Generate a draft agreement for an engagement")
@@ -246,9 +240,11 @@ class AgreementController(Controller):
         return DocumentPublic.model_validate(document)
 
     @get("/{agreement_id:uuid}/documents", summary="Rendered and signed files of an agreement")
-    async def list_documents(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> list[DocumentPublic]:
+    async def list_documents(
+        self, db_session: DbSession, agreement_id: FromPath[uuid.UUID], limit: Limit = 50, offset: Offset = 0
+    ) -> Page[DocumentPublic]:
         await services.get(db_session, agreement_id=agreement_id)
-        return await _documents(db_session, agreement_id)
+        return await _documents(db_session, agreement_id, limit, offset)
 
     @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download a file")
     async def download(
@@ -271,7 +267,8 @@ class VendorAgreementController(Controller):
     async def list_agreements(
         self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
     ) -> Page[VendorAgreement]:
-        rows, total = await services.get_all_for_vendor(db_session, vendor_id=actor.vendor, limit=limit, offset=offset)
+        where = services.AgreementFilter(vendor_id=actor.vendor, issued_only=True)
+        rows, total = await services.get_all(db_session, where=where, sort="-created_at", limit=limit, offset=offset)
         return Page(items=[VendorAgreement.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @get("/{agreement_id:uuid}", summary="One of your agreements")
@@ -283,10 +280,15 @@ class VendorAgreementController(Controller):
 
     @get("/{agreement_id:uuid}/documents", summary="The issued and signed files of one of your agreements")
     async def list_documents(
-        self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
-    ) -> list[DocumentPublic]:
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[DocumentPublic]:
         await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
-        return await _documents(db_session, agreement_id)
+        return await _documents(db_session, agreement_id, limit, offset)
 
     @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download one of its files")
     async def download(

@@ -4,11 +4,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from app.agreements.schemas import AgreementTerms
-from app.core.types import UTCDateTime, utcnow
+from app.agreements.schemas import AgreementStatus, AgreementTerms, DocumentFormat, DocumentKind, Language
+from app.core.types import EnumString, UTCDateTime, utcnow
 
 
 class Agreement(AgreementTerms, table=True):
@@ -21,7 +21,7 @@ class Agreement(AgreementTerms, table=True):
     vendor_id: uuid.UUID = Field(foreign_key="vendors.id", index=True)
     template_id: str = Field(max_length=100)
     template_version: int
-    status: str = Field(default="draft", sa_type=String(20), index=True)
+    status: AgreementStatus = Field(default=AgreementStatus.draft, sa_type=EnumString(AgreementStatus, 20), index=True)
     owner_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     supersedes_id: uuid.UUID | None = Field(default=None, foreign_key="agreements.id")
     # The registry data this agreement was generated from; never updated after creation.
@@ -42,9 +42,9 @@ class AgreementDocument(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     agreement_id: uuid.UUID = Field(foreign_key="agreements.id", index=True)
-    kind: str = Field(max_length=20)  # generated | signed
-    format: str = Field(max_length=10)
-    lang: str | None = Field(default=None, max_length=10)
+    kind: DocumentKind = Field(sa_type=EnumString(DocumentKind, 20))
+    format: DocumentFormat = Field(sa_type=EnumString(DocumentFormat, 10))
+    lang: Language | None = Field(default=None, sa_type=EnumString(Language, 10))
     template_version: int
     sha256: str = Field(max_length=64)
     size: int

@@ -8,11 +8,11 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import Name
 from app.core.schemas import partial_model
+from app.core.types import EnumString
 
 
 class AgreementStatus(StrEnum):
@@ -46,6 +46,11 @@ class DocumentFormat(StrEnum):
     pdf = "pdf"
 
 
+class DocumentKind(StrEnum):
+    generated = "generated"  # rendered from the agreement's snapshot and terms
+    signed = "signed"  # the signed copy, uploaded
+
+
 class AgreementTerms(SQLModel):
     """What the parties agree beyond the engagement's data; editable while a draft."""
 
@@ -57,7 +62,7 @@ class AgreementTerms(SQLModel):
     incident_notice_hours: int = Field(default=24, ge=1, le=168, description="Incident notice to us, in hours (B3).")
     audit_on_site: bool = Field(default=True, description="On-site audits allowed (A7).")
     audit_notice_days: int = Field(default=10, ge=0, le=90)
-    governing_law: GoverningLaw = Field(default=GoverningLaw.prc, sa_type=String(20))
+    governing_law: GoverningLaw = Field(default=GoverningLaw.prc, sa_type=EnumString(GoverningLaw, 20))
 
 
 class AgreementCreate(AgreementTerms):
@@ -127,9 +132,9 @@ class RenderRequest(SQLModel):
 class DocumentPublic(SQLModel):
     id: uuid.UUID
     agreement_id: uuid.UUID
-    kind: str
-    format: str
-    lang: str | None
+    kind: DocumentKind
+    format: DocumentFormat
+    lang: Language | None
     template_version: int
     sha256: str
     size: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -26,13 +27,14 @@ from app.agreements.schemas import (
     Coverage,
     CoverageRow,
     DocumentFormat,
+    DocumentKind,
     Expiry,
     Language,
     RenderRequest,
     Termination,
 )
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock, uploads
 from app.core.actor import Actor
 from app.core.changes import mark
@@ -63,8 +65,8 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "expire": (frozenset({Status.active}), Status.expired),
 }
 CONTENT_TYPES = {
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "pdf": "application/pdf",
+    DocumentFormat.docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    DocumentFormat.pdf: "application/pdf",
 }
 SORT_COLUMNS = {
     "number": col(Agreement.number),
@@ -105,24 +107,32 @@ async def get(session: AsyncSession, *, agreement_id: uuid.UUID) -> Agreement:
     return await get_or_404(session, Agreement, agreement_id, "agreement")
 
 
+@dataclass(frozen=True)
+class AgreementFilter:
+    engagement_id: uuid.UUID | None = None
+    vendor_id: uuid.UUID | None = None
+    status: AgreementStatus | None = None
+    issued_only: bool = False  # what a vendor sees: drafts are ours until issued
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    agreement_id: uuid.UUID
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    engagement_id: uuid.UUID | None,
-    vendor_id: uuid.UUID | None,
-    status: AgreementStatus | None,
-    sort: str,
-    limit: int,
-    offset: int,
+    session: AsyncSession, *, where: AgreementFilter, sort: str, limit: int, offset: int
 ) -> tuple[list[Agreement], int]:
     query = where_equal(
         select(Agreement),
         [
-            (col(Agreement.engagement_id), engagement_id),
-            (col(Agreement.vendor_id), vendor_id),
-            (col(Agreement.status), status),
+            (col(Agreement.engagement_id), where.engagement_id),
+            (col(Agreement.vendor_id), where.vendor_id),
+            (col(Agreement.status), where.status),
         ],
     )
+    if where.issued_only:
+        query = query.where(col(Agreement.status) != Status.draft)
     query = query.order_by(*order_by(sort, SORT_COLUMNS, Agreement.id))
     return await paginate(session, query, limit=limit, offset=offset)
 
@@ -156,7 +166,7 @@ async def create(
         session,
         actor,
         AuditAction.create,
-        "agreement",
+        AuditObject.agreement,
         agreement.id,
         {**data.model_dump(), "number": agreement.number, "template_version": version.version},
     )
@@ -180,7 +190,7 @@ async def update(session: AsyncSession, *, agreement_id: uuid.UUID, patch: BaseM
     _require_draft(agreement)
     data = merge_patch(agreement, patch, AgreementTermsUpdate)
     _check_terms(data)
-    audit.apply_update(session, actor, agreement, data, "agreement")
+    audit.apply_update(session, actor, agreement, data, AuditObject.agreement)
     return agreement
 
 
@@ -188,8 +198,9 @@ async def delete(session: AsyncSession, *, agreement_id: uuid.UUID, actor: Actor
     agreement = await get(session, agreement_id=agreement_id)
     await require_writer(session, agreement, actor)
     _require_draft(agreement)
-    audit.record(session, actor, AuditAction.delete, "agreement", agreement.id, {"number": agreement.number})
-    for document in await get_documents(session, agreement_id=agreement.id):
+    audit.record(session, actor, AuditAction.delete, AuditObject.agreement, agreement.id, {"number": agreement.number})
+    documents = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == agreement.id)
+    for document in await session.scalars(documents):
         await session.delete(document)
     await session.flush()
     await session.delete(agreement)
@@ -295,9 +306,9 @@ async def _store(
     agreement: Agreement,
     data: bytes,
     *,
-    kind: str,
-    fmt: str,
-    lang: str | None,
+    kind: DocumentKind,
+    fmt: DocumentFormat,
+    lang: Language | None,
 ) -> AgreementDocument:
     stored = await anyio.to_thread.run_sync(storage.put, data)
     document = AgreementDocument(
@@ -322,23 +333,26 @@ async def render_document(
     await require_writer(session, agreement, actor)  # a stored file is a write: not for the reading roles
     data = await render_async(agreement, request)
     document = await _store(
-        session, storage, agreement, data, kind="generated", fmt=request.format.value, lang=request.lang.value
+        session, storage, agreement, data, kind=DocumentKind.generated, fmt=request.format, lang=request.lang
     )
     await session.flush()
     audit.record(
         session,
         actor,
         AuditAction.create,
-        "agreement_document",
+        AuditObject.agreement_document,
         document.id,
         {"agreement_id": agreement.id, "sha256": document.sha256, "format": document.format},
     )
     return document
 
 
-async def get_documents(session: AsyncSession, *, agreement_id: uuid.UUID) -> list[AgreementDocument]:
-    query = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == agreement_id)
-    return list(await session.scalars(query.order_by(col(AgreementDocument.created_at))))
+async def get_documents(
+    session: AsyncSession, *, where: DocumentFilter, limit: int, offset: int
+) -> tuple[list[AgreementDocument], int]:
+    query = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == where.agreement_id)
+    query = query.order_by(col(AgreementDocument.created_at), col(AgreementDocument.id))
+    return await paginate(session, query, limit=limit, offset=offset)
 
 
 async def get_document(
@@ -352,7 +366,12 @@ async def get_document(
     content = await anyio.to_thread.run_sync(storage.get, document.sha256)
     if actor.vendor_id is not None:
         audit.record(
-            session, actor, AuditAction.download, "agreement_document", document.id, {"sha256": document.sha256}
+            session,
+            actor,
+            AuditAction.download,
+            AuditObject.agreement_document,
+            document.id,
+            {"sha256": document.sha256},
         )
     return document, content
 
@@ -365,14 +384,6 @@ async def get_for_vendor(session: AsyncSession, *, agreement_id: uuid.UUID, vend
     return agreement
 
 
-async def get_all_for_vendor(
-    session: AsyncSession, *, vendor_id: uuid.UUID, limit: int, offset: int
-) -> tuple[list[Agreement], int]:
-    query = select(Agreement).where(col(Agreement.vendor_id) == vendor_id, col(Agreement.status) != Status.draft)
-    query = query.order_by(col(Agreement.created_at).desc(), col(Agreement.id))
-    return await paginate(session, query, limit=limit, offset=offset)
-
-
 async def _transition(session: AsyncSession, agreement: Agreement, action: str, actor: Actor) -> None:
     await require_writer(session, agreement, actor)
     allowed, target = TRANSITIONS[action]
@@ -382,12 +393,12 @@ async def _transition(session: AsyncSession, agreement: Agreement, action: str, 
             f"(allowed from {', '.join(sorted(allowed))})"
         )
     audit.record(
-        session, actor, AuditAction.update, "agreement", agreement.id, {"status": [agreement.status, target.value]}
+        session, actor, AuditAction.update, AuditObject.agreement, agreement.id, {"status": [agreement.status, target]}
     )
-    agreement.status = target.value
+    agreement.status = target
     agreement.updated_at = utcnow()
     # A status starts or ends duties (renewal, deletion) and moves the engagement's findings.
-    mark(session, f"agreement {agreement.number} {target.value} by {actor.label}", agreement=agreement.id)
+    mark(session, f"agreement {agreement.number} {target} by {actor.label}", agreement=agreement.id)
 
 
 async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: FileStore, actor: Actor) -> Agreement:
@@ -403,7 +414,7 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
     for fmt in DocumentFormat:
         request = RenderRequest(format=fmt, lang=Language.bilingual, annex=True)
         data = await render_async(agreement, request)
-        await _store(session, storage, agreement, data, kind="generated", fmt=fmt.value, lang=Language.bilingual.value)
+        await _store(session, storage, agreement, data, kind=DocumentKind.generated, fmt=fmt, lang=Language.bilingual)
     agreement.issued_at = utcnow()
     return agreement
 
@@ -416,7 +427,7 @@ async def sign(
     if not signed_pdf.startswith(b"%PDF-"):
         raise field_error("file", "the signed copy must be a PDF (its content does not start with %PDF-)")
     await anyio.to_thread.run_sync(uploads.check_pdf, "file", signed_pdf)  # parsed, not only its first bytes
-    await _store(session, storage, agreement, signed_pdf, kind="signed", fmt="pdf", lang=None)
+    await _store(session, storage, agreement, signed_pdf, kind=DocumentKind.signed, fmt=DocumentFormat.pdf, lang=None)
     agreement.signed_at = utcnow()
     return agreement
 

@@ -118,15 +118,10 @@ class VendorAttestationController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[AttestationPublic]:
-        rows, total = await services.get_all(
-            db_session,
-            vendor_id=actor.vendor,
-            engagement_id=engagement_id,
-            kind=kind,
-            status=status,
-            limit=limit,
-            offset=offset,
+        where = services.AttestationFilter(
+            vendor_id=actor.vendor, engagement_id=engagement_id, kind=kind, status=status
         )
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
         return await _page(db_session, rows, total, limit, offset)
 
     @get("/{attestation_id:uuid}", summary="One of your attestations")
@@ -179,15 +174,8 @@ class AttestationController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[AttestationPublic]:
-        rows, total = await services.get_all(
-            db_session,
-            vendor_id=vendor_id,
-            engagement_id=engagement_id,
-            kind=kind,
-            status=status,
-            limit=limit,
-            offset=offset,
-        )
+        where = services.AttestationFilter(vendor_id=vendor_id, engagement_id=engagement_id, kind=kind, status=status)
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
         return await _page(db_session, rows, total, limit, offset)
 
     @get("/{attestation_id:uuid}", summary="One attestation")

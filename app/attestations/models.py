@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from app.core.types import UTCDateTime, utcnow
+from app.attestations.schemas import AttestationKind, AttestationStatus
+from app.core.types import EnumString, UTCDateTime, utcnow
 
 
 class Attestation(SQLModel, table=True):
@@ -18,8 +19,10 @@ class Attestation(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     vendor_id: uuid.UUID = Field(foreign_key="vendors.id", index=True)
     engagement_id: uuid.UUID = Field(foreign_key="engagements.id", index=True)
-    kind: str = Field(sa_type=String(30), index=True)
-    status: str = Field(default="submitted", sa_type=String(20), index=True)
+    kind: AttestationKind = Field(sa_type=EnumString(AttestationKind, 30), index=True)
+    status: AttestationStatus = Field(
+        default=AttestationStatus.submitted, sa_type=EnumString(AttestationStatus, 20), index=True
+    )
     details: dict[str, Any] = Field(sa_type=JSON)
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     submitted_by_key_id: uuid.UUID | None = Field(default=None, foreign_key="vendor_keys.id")

@@ -26,9 +26,9 @@ from app.attestations.schemas import (
     PeriodicDetails,
 )
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
-from app.core.actor import CLI_ACTOR, Actor
+from app.core.actor import CLI_ACTOR, Actor, Role
 from app.core.changes import mark
 from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError, PermissionDeniedError
 from app.core.queries import get_or_404, get_owned, paginate, where_equal
@@ -36,9 +36,10 @@ from app.core.storage import FileStore, StorageError
 from app.core.types import utcnow
 from app.core.uploads import CheckedFile
 from app.engagements.models import Engagement, SubProcessor
+from app.engagements.schemas import EngagementStatus
 
 MAX_FILES = 20
-REVIEWERS = ("owner", "dpo")
+REVIEWERS = (Role.owner, Role.dpo)
 
 
 async def files_of(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[EvidenceFile]]:
@@ -55,8 +56,8 @@ def public(attestation: Attestation, files: list[EvidenceFile]) -> AttestationPu
         id=attestation.id,
         vendor_id=attestation.vendor_id,
         engagement_id=attestation.engagement_id,
-        kind=AttestationKind(attestation.kind),
-        status=AttestationStatus(attestation.status),
+        kind=attestation.kind,
+        status=attestation.status,
         details=attestation.details,
         files=[EvidenceFilePublic.model_validate(file) for file in files],
         submitted_at=attestation.submitted_at,
@@ -84,7 +85,7 @@ async def _check(session: AsyncSession, details: AttestationDetails, engagement:
                 col(Agreement.engagement_id) == engagement.id, col(Agreement.status).in_(ENDED)
             )
         )
-        if ended is None and engagement.status != "terminated":
+        if ended is None and engagement.status != EngagementStatus.terminated:
             raise ConflictError("this engagement has not ended: there is nothing to delete yet")
     elif isinstance(details, PeriodicDetails):
         known = library().requirements
@@ -116,7 +117,7 @@ async def submit(
     attestation = Attestation(
         vendor_id=vendor_id,
         engagement_id=engagement.id,
-        kind=details.kind.value,
+        kind=details.kind,
         details=details.model_dump(mode="json", exclude={"kind", "engagement_id"}),
         submitted_by_key_id=actor.key_id,
     )
@@ -140,7 +141,7 @@ async def submit(
         session,
         actor,
         AuditAction.submit,
-        "attestation",
+        AuditObject.attestation,
         attestation.id,
         {"kind": attestation.kind, "engagement_id": engagement.id, "files": [file.filename for file in files]},
     )
@@ -155,23 +156,24 @@ async def get(session: AsyncSession, *, attestation_id: uuid.UUID, vendor_id: uu
     return await get_or_404(session, Attestation, attestation_id, "attestation")
 
 
+@dataclass(frozen=True)
+class AttestationFilter:
+    vendor_id: uuid.UUID | None = None
+    engagement_id: uuid.UUID | None = None
+    kind: AttestationKind | None = None
+    status: AttestationStatus | None = None
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    vendor_id: uuid.UUID | None = None,
-    engagement_id: uuid.UUID | None = None,
-    kind: AttestationKind | None = None,
-    status: AttestationStatus | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: AsyncSession, *, where: AttestationFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Attestation], int]:
     query = where_equal(
         select(Attestation),
         [
-            (col(Attestation.vendor_id), vendor_id),
-            (col(Attestation.engagement_id), engagement_id),
-            (col(Attestation.kind), kind),
-            (col(Attestation.status), status),
+            (col(Attestation.vendor_id), where.vendor_id),
+            (col(Attestation.engagement_id), where.engagement_id),
+            (col(Attestation.kind), where.kind),
+            (col(Attestation.status), where.status),
         ],
     )
     query = query.order_by(col(Attestation.submitted_at).desc(), col(Attestation.id))
@@ -192,7 +194,7 @@ async def get_file(
         raise NotFoundError("file not found")
     content = await anyio.to_thread.run_sync(storage.get, file.sha256)
     if actor.vendor_id is not None:
-        audit.record(session, actor, AuditAction.download, "evidence_file", file.id, {"sha256": file.sha256})
+        audit.record(session, actor, AuditAction.download, AuditObject.evidence_file, file.id, {"sha256": file.sha256})
     return file, content
 
 
@@ -203,12 +205,12 @@ async def review(
     actor.require_role(*REVIEWERS)
     attestation = await get(session, attestation_id=attestation_id)
     engagement = await get_or_404(session, Engagement, attestation.engagement_id, "engagement")
-    if actor.role == "owner" and engagement.owner_id != actor.user_id:
+    if actor.role == Role.owner and engagement.owner_id != actor.user_id:
         raise PermissionDeniedError("only the engagement's owner, the DPO or an admin may review it")
     if attestation.status != AttestationStatus.submitted:
         raise ConflictError(f"this attestation was already {attestation.status}")
     target = AttestationStatus.accepted if accept else AttestationStatus.rejected
-    attestation.status = target.value
+    attestation.status = target
     attestation.reviewed_at, attestation.reviewed_by_id, attestation.review_reason = utcnow(), actor.user_id, reason
     if accept and attestation.kind == AttestationKind.sub_processor_change:
         await _consent(session, attestation, actor)
@@ -216,15 +218,15 @@ async def review(
         session,
         actor,
         AuditAction.review,
-        "attestation",
+        AuditObject.attestation,
         attestation.id,
         {
-            "status": [AttestationStatus.submitted.value, target.value],
+            "status": [AttestationStatus.submitted, target],
             "reason": reason,
         },
     )
     # Accepted, it closes the duty it answers; refused, the duty stays open with the reason (settle).
-    mark(session, f"attestation {target.value} by {actor.label}", attestation=attestation.id)
+    mark(session, f"attestation {target} by {actor.label}", attestation=attestation.id)
     return attestation
 
 
@@ -243,7 +245,12 @@ async def _consent(session: AsyncSession, attestation: Attestation, actor: Actor
     session.add(sub)
     await session.flush()
     audit.record(
-        session, actor, AuditAction.create, "sub_processor", sub.id, {**details, "from_attestation": attestation.id}
+        session,
+        actor,
+        AuditAction.create,
+        AuditObject.sub_processor,
+        sub.id,
+        {**details, "from_attestation": attestation.id},
     )
 
 
@@ -296,5 +303,5 @@ async def sweep_orphans(session: AsyncSession, storage: FileStore, *, older_than
             deleted.append(name)
     if deleted:
         changes = {"deleted": deleted, "older_than_minutes": int(older_than.total_seconds() // 60)}
-        audit.record(session, CLI_ACTOR, AuditAction.delete, "evidence_file", "orphans", changes)
+        audit.record(session, CLI_ACTOR, AuditAction.delete, AuditObject.evidence_file, "orphans", changes)
     return deleted

@@ -18,20 +18,13 @@ from typing import Any
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import col
 
-from app.audit.models import AuditEntry
+# GENESIS is imported from here by migration 0005 too.
+from app.audit.models import GENESIS as GENESIS
+from app.audit.models import AuditEntry, AuditHead
 
-GENESIS = "0" * 64
 PENDING = "audit_pending"  # session.info key: entries in the order they were recorded
-
-
-class AuditHead(SQLModel, table=True):
-    __tablename__ = "audit_head"
-
-    id: int = Field(default=1, primary_key=True)
-    last_seq: int = 0
-    last_hash: str = Field(default=GENESIS, max_length=64)
 
 
 def canonical(entry: AuditEntry) -> bytes:

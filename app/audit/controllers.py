@@ -7,6 +7,7 @@ from litestar.params import QueryParameter
 
 from app.audit import services
 from app.audit.schemas import AuditEntryPublic
+from app.core.actor import Role
 from app.core.deps import CurrentActor, DbSession
 from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.schemas import Limit, Offset, Page
@@ -26,10 +27,9 @@ class AuditController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[AuditEntryPublic]:
-        actor.require_role("dpo", "auditor")
-        rows, total = await services.get_all(
-            db_session, object_type=object_type, object_id=object_id, limit=limit, offset=offset
-        )
+        actor.require_role(Role.dpo, Role.auditor)
+        where = services.AuditFilter(object_type=object_type, object_id=object_id)
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
         return Page(
             items=[AuditEntryPublic.model_validate(row) for row in rows],
             total=total,

@@ -7,7 +7,10 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from app.core.types import UTCDateTime, utcnow
+from app.audit.schemas import AuditAction
+from app.core.types import EnumString, UTCDateTime, utcnow
+
+GENESIS = "0" * 64  # the hash before the first entry of the chain
 
 
 class AuditEntry(SQLModel, table=True):
@@ -21,7 +24,7 @@ class AuditEntry(SQLModel, table=True):
     # No foreign key: the trail outlives what it describes.
     actor_id: uuid.UUID | None = None
     actor: str = Field(max_length=320)
-    action: str = Field(max_length=20)
+    action: AuditAction = Field(sa_type=EnumString(AuditAction, 20))
     object_type: str = Field(max_length=40)
     object_id: str = Field(max_length=64)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
@@ -30,3 +33,13 @@ class AuditEntry(SQLModel, table=True):
     seq: int | None = Field(default=None, unique=True)
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The end of the hash chain (app/audit/chain.py): one row, the last sequence number and hash."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    last_seq: int = 0
+    last_hash: str = Field(default=GENESIS, max_length=64)

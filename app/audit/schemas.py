@@ -20,12 +20,33 @@ class AuditAction(StrEnum):
     restore = "restore"  # the database was replaced by a backup
 
 
+class AuditObject(StrEnum):
+    """What an entry is about (its object_type); the trail keeps it as a plain string."""
+
+    vendor = "vendor"
+    vendor_key = "vendor_key"
+    engagement = "engagement"
+    sub_processor = "sub_processor"
+    agreement = "agreement"
+    agreement_document = "agreement_document"
+    attestation = "attestation"
+    evidence_file = "evidence_file"
+    obligation = "obligation"
+    handler = "handler"
+    calendar_day = "calendar_day"
+    user = "user"
+    api_token = "api_token"  # noqa: S105 - the name of a table, not a secret
+    credential = "credential"  # a refused one
+    evidence_pack = "evidence_pack"
+    backup = "backup"
+
+
 class AuditEntryPublic(SQLModel):
     id: int
     at: datetime
     actor_id: uuid.UUID | None
     actor: str
-    action: str
+    action: AuditAction
     object_type: str
     object_id: str
     changes: dict[str, Any]

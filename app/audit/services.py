@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,7 +14,7 @@ from sqlmodel import col
 
 from app.audit import chain
 from app.audit.models import AuditEntry
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core.actor import Actor
 from app.core.queries import paginate, where_equal
 from app.core.types import utcnow
@@ -29,7 +30,7 @@ def record(
     session: AsyncSession,
     actor: Actor,
     action: AuditAction,
-    object_type: str,
+    object_type: AuditObject,
     object_id: Any,
     changes: Mapping[str, Any],
 ) -> None:
@@ -38,8 +39,8 @@ def record(
     entry = AuditEntry(
         actor_id=actor.user_id,
         actor=actor.label,
-        action=action.value,
-        object_type=object_type,
+        action=action,
+        object_type=object_type.value,
         object_id=str(object_id),
         changes=to_jsonable_python(dict(changes)),
         source=actor.source,
@@ -48,22 +49,26 @@ def record(
     chain.pending(session).append(entry)
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    object_type: str | None = None
+    object_id: str | None = None
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    object_type: str | None = None,
-    object_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: AsyncSession, *, where: AuditFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[AuditEntry], int]:
     query = where_equal(
-        select(AuditEntry), [(col(AuditEntry.object_type), object_type), (col(AuditEntry.object_id), object_id)]
+        select(AuditEntry),
+        [(col(AuditEntry.object_type), where.object_type), (col(AuditEntry.object_id), where.object_id)],
     )
     query = query.order_by(col(AuditEntry.id).desc())
     return await paginate(session, query, limit=limit, offset=offset)
 
 
-def apply_update(session: AsyncSession, actor: Actor, row: Any, data: BaseModel, object_type: str) -> dict[str, Any]:
+def apply_update(
+    session: AsyncSession, actor: Actor, row: Any, data: BaseModel, object_type: AuditObject
+) -> dict[str, Any]:
     """Copy validated `data` onto `row`, stamp it and record what changed; commit is the caller's."""
     values = data.model_dump()
     changes = diff({key: getattr(row, key) for key in values}, values)

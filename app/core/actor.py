@@ -1,46 +1,67 @@
-"""Who is acting on a request or command, and what their role lets them change."""
+"""Who is acting on a request or command, and what their role lets them change.
+
+The roles live here, below every domain, so that this module needs nothing from any of
+them; accounts gives each user one of them. A vendor's key and a refused credential act
+without a role.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 
 from app.core.errors import PermissionDeniedError
 
-# Kept as plain strings so this module needs nothing from any domain.
-ADMIN = "admin"
-VENDOR = "vendor"  # a vendor's key: reaches /api/vendor/ and that vendor's objects only
-WRITERS = frozenset({"admin", "procurement", "owner"})
+
+class Role(StrEnum):
+    """What a user may do. Procurement and owners write what they own; the DPO reviews."""
+
+    admin = "admin"
+    procurement = "procurement"
+    owner = "owner"
+    dpo = "dpo"
+    auditor = "auditor"
+
+
+WRITERS = frozenset({Role.admin, Role.procurement, Role.owner})
 
 
 @dataclass(frozen=True)
 class Actor:
     label: str  # an e-mail address, "cli", or the vendor and its key's hint
-    role: str
+    role: Role | None  # None: no user account (a vendor's key, or a refused credential)
     user_id: uuid.UUID | None = None
-    vendor_id: uuid.UUID | None = None  # set for a vendor key
+    vendor_id: uuid.UUID | None = None  # set for a vendor key: reaches /api/vendor/ and its own objects only
     key_id: uuid.UUID | None = None
     source: str | None = None  # the client's address, for the audit trail
 
     def require_writer(self, owner_id: uuid.UUID | None = None, *, creating: bool = False) -> None:
         """Admins change anything; procurement and owners create, and change what they own."""
-        if self.role == ADMIN:
+        if self.role == Role.admin:
             return
         if self.role not in WRITERS:
-            raise PermissionDeniedError(f"the {self.role} role may only read")
+            raise PermissionDeniedError(f"the {self._role_name} role may only read")
         if not creating and owner_id != self.user_id:
             raise PermissionDeniedError("only the record's owner or an admin may change it")
 
-    def require_role(self, *roles: str) -> None:
-        if self.role != ADMIN and self.role not in roles:
-            raise PermissionDeniedError(f"the {self.role} role may not do this")
+    def require_role(self, *roles: Role) -> None:
+        """One of `roles`, or an admin."""
+        if self.role != Role.admin and self.role not in roles:
+            raise PermissionDeniedError(f"the {self._role_name} role may not do this")
 
     @property
     def vendor(self) -> uuid.UUID:
         """The vendor a vendor key acts for; anything else is refused."""
-        if self.role != VENDOR or self.vendor_id is None:
+        if self.vendor_id is None:
             raise PermissionDeniedError("vendor routes take a vendor key")
         return self.vendor_id
 
+    @property
+    def _role_name(self) -> str:
+        if self.role is not None:
+            return self.role.value
+        return "vendor" if self.vendor_id is not None else "none"
 
-CLI_ACTOR = Actor(label="cli", role=ADMIN)
+
+CLI_ACTOR = Actor(label="cli", role=Role.admin)

@@ -15,34 +15,22 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import col
 
 from app.core.changes import discard
 from app.core.errors import UnprocessableError, field_error
-from app.core.types import UTCDateTime, utcnow
+from app.core.models import IdempotencyRecord
+from app.core.types import utcnow
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 RETENTION = timedelta(hours=48)  # the promise is 24 hours; keep twice that
-
-
-class IdempotencyRecord(SQLModel, table=True):
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    scope: str = Field(max_length=100)  # whose key space: one per vendor
-    key: str = Field(max_length=255)
-    fingerprint: str = Field(max_length=64)
-    status_code: int = 0
-    response: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, DateTime, Dialect, String
 from sqlalchemy.types import TypeDecorator
+
+E = TypeVar("E", bound=StrEnum)
 
 
 def utcnow() -> datetime:
@@ -62,3 +65,30 @@ class PydanticJSON(TypeDecorator[Any]):
         if value is None:
             return None
         return self._adapter.validate_python(value)
+
+
+class EnumString(TypeDecorator[E]):
+    """A status, role, party or kind: a StrEnum stored as its value in a plain VARCHAR.
+
+    No database enum type, so a new member needs no migration; a value that is not a member
+    is refused on the way in, and a table attribute read back holds the member, as it does
+    when it was set, never a bare string.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        if value is None:
+            return None
+        return self.enum(value)

@@ -106,11 +106,11 @@ class EngagementController(Controller):
 
     @get("/{engagement_id:uuid}/sub-processors", summary="List an engagement's sub-processors")
     async def list_sub_processors(
-        self, db_session: DbSession, engagement_id: FromPath[uuid.UUID]
-    ) -> list[SubProcessorPublic]:
-        await services.get(db_session, engagement_id=engagement_id)
-        subs = await services.sub_processors_of(db_session, [engagement_id])
-        return [SubProcessorPublic.model_validate(sub) for sub in subs[engagement_id]]
+        self, db_session: DbSession, engagement_id: FromPath[uuid.UUID], limit: Limit = 50, offset: Offset = 0
+    ) -> Page[SubProcessorPublic]:
+        where = services.SubProcessorFilter(engagement_id=engagement_id)
+        rows, total = await services.get_sub_processors(db_session, where=where, limit=limit, offset=offset)
+        return Page(items=[SubProcessorPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @post("/{engagement_id:uuid}/sub-processors", summary="Add a sub-processor (转委托)")
     async def add_sub_processor(

@@ -13,12 +13,12 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
-from sqlalchemy import BigInteger, String
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import MAX_INDIVIDUALS, CountryCode, Name, RegionCode, ShortText, Text
 from app.core.schemas import partial_model
-from app.core.types import PydanticJSON
+from app.core.types import EnumString, PydanticJSON
 from app.engagements import taxonomy
 
 
@@ -179,7 +179,9 @@ class EngagementBase(SQLModel):
     cross_border_recipients: list[CrossBorderRecipient] = Field(
         default_factory=list, sa_type=PydanticJSON(list[CrossBorderRecipient])
     )
-    cross_border_mechanism: CrossBorderMechanism | None = Field(default=None, sa_type=String(30))
+    cross_border_mechanism: CrossBorderMechanism | None = Field(
+        default=None, sa_type=EnumString(CrossBorderMechanism, 30)
+    )
     cross_border_effective_on: date | None = Field(
         default=None,
         description="When the mechanism took effect: the standard contract, or the security assessment's approval.",
@@ -188,7 +190,7 @@ class EngagementBase(SQLModel):
         default=None, ge=1, le=36_500, description="保存期限 in days (at most 100 years)."
     )
     retention_note: Text = ""
-    legal_basis: LegalBasis = Field(sa_type=String(30), description="PIPL art. 13 basis.")
+    legal_basis: LegalBasis = Field(sa_type=EnumString(LegalBasis, 30), description="PIPL art. 13 basis.")
     consent_obtained: bool = False
     consent_evidence: ShortText = ""
     separate_consent_obtained: bool = Field(default=False, description="单独同意, for sensitive PI (art. 29).")
@@ -202,7 +204,7 @@ class EngagementBase(SQLModel):
     pipia_retained_until: date | None = Field(default=None, description="At least 3 years (PIPL art. 56).")
     start_date: date | None = None
     end_date: date | None = None
-    status: EngagementStatus = Field(default=EngagementStatus.proposed, sa_type=String(20))
+    status: EngagementStatus = Field(default=EngagementStatus.proposed, sa_type=EnumString(EngagementStatus, 20))
     owner_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
 
     @field_validator("pi_categories")

@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from app.accounts import services as accounts
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
 from app.core.actor import Actor
 from app.core.changes import mark
@@ -128,6 +128,22 @@ async def get_all(
     return await paginate(session, query, limit=limit, offset=offset)
 
 
+@dataclass(frozen=True)
+class SubProcessorFilter:
+    engagement_id: uuid.UUID
+
+
+async def get_sub_processors(
+    session: AsyncSession, *, where: SubProcessorFilter, limit: int, offset: int
+) -> tuple[list[SubProcessor], int]:
+    """One engagement's sub-processors, by name (a missing engagement is a 404)."""
+    await get(session, engagement_id=where.engagement_id)
+    query = select(SubProcessor).where(col(SubProcessor.engagement_id) == where.engagement_id)
+    return await paginate(
+        session, query.order_by(col(SubProcessor.name), col(SubProcessor.id)), limit=limit, offset=offset
+    )
+
+
 async def sub_processors_of(
     session: AsyncSession, engagement_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[SubProcessor]]:
@@ -152,7 +168,7 @@ async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor)
     engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
     session.add(engagement)
     await session.flush()
-    audit.record(session, actor, AuditAction.create, "engagement", engagement.id, data.model_dump())
+    audit.record(session, actor, AuditAction.create, AuditObject.engagement, engagement.id, data.model_dump())
     mark(session, f"engagement created by {actor.label}", engagement=engagement.id)
     return engagement
 
@@ -162,7 +178,7 @@ async def update(session: AsyncSession, *, engagement_id: uuid.UUID, patch: Base
     actor.require_writer(engagement.owner_id)
     data = _complete(merge_patch(engagement, patch, EngagementCreate), actor)
     await _check(session, data)
-    if audit.apply_update(session, actor, engagement, data, "engagement"):
+    if audit.apply_update(session, actor, engagement, data, AuditObject.engagement):
         engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
         mark(session, f"engagement changed by {actor.label}", engagement=engagement.id)
     return engagement
@@ -171,9 +187,9 @@ async def update(session: AsyncSession, *, engagement_id: uuid.UUID, patch: Base
 async def delete(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Actor) -> None:
     engagement = await get(session, engagement_id=engagement_id)
     actor.require_writer(engagement.owner_id)
-    audit.record(session, actor, AuditAction.delete, "engagement", engagement.id, {"name": engagement.name})
+    audit.record(session, actor, AuditAction.delete, AuditObject.engagement, engagement.id, {"name": engagement.name})
     for sub in (await sub_processors_of(session, [engagement.id]))[engagement.id]:
-        audit.record(session, actor, AuditAction.delete, "sub_processor", sub.id, {"name": sub.name})
+        audit.record(session, actor, AuditAction.delete, AuditObject.sub_processor, sub.id, {"name": sub.name})
     # One statement, before the engagement's own row goes; what was derived from it goes when it settles.
     await session.execute(sql_delete(SubProcessor).where(col(SubProcessor.engagement_id) == engagement.id))
     mark(session, f"engagement deleted by {actor.label}", removed_engagement=engagement.id)
@@ -216,7 +232,7 @@ async def add_sub_processor(
         session,
         actor,
         AuditAction.create,
-        "sub_processor",
+        AuditObject.sub_processor,
         sub.id,
         {**data.model_dump(), "engagement_id": engagement.id},
     )
@@ -237,7 +253,7 @@ async def update_sub_processor(
     sub = await get_sub_processor(session, engagement_id=engagement_id, sub_processor_id=sub_processor_id)
     data = merge_patch(sub, patch, SubProcessorCreate)
     _check_sub_processor(data)
-    if audit.apply_update(session, actor, sub, data, "sub_processor"):
+    if audit.apply_update(session, actor, sub, data, AuditObject.sub_processor):
         mark(session, f"sub-processor changed by {actor.label}", engagement=engagement.id)
     return sub
 
@@ -248,6 +264,6 @@ async def delete_sub_processor(
     engagement = await get(session, engagement_id=engagement_id)
     actor.require_writer(engagement.owner_id)
     sub = await get_sub_processor(session, engagement_id=engagement_id, sub_processor_id=sub_processor_id)
-    audit.record(session, actor, AuditAction.delete, "sub_processor", sub.id, {"name": sub.name})
+    audit.record(session, actor, AuditAction.delete, AuditObject.sub_processor, sub.id, {"name": sub.name})
     await session.delete(sub)
     mark(session, f"sub-processor removed by {actor.label}", engagement=engagement.id)

@@ -7,7 +7,8 @@ from litestar.params import FromQuery
 from litestar.response import Stream
 
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
+from app.core.actor import Role
 from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import content_disposition
 from app.core.types import utcnow
@@ -49,10 +50,15 @@ class ExportController(Controller):
         actor: CurrentActor,
         vendor_id: FromQuery[uuid.UUID | None] = None,
     ) -> Stream:
-        actor.require_role("dpo", "auditor")
+        actor.require_role(Role.dpo, Role.auditor)
         title, entries = await pack.plan(db_session, storage, vendor_id)
         audit.record(
-            db_session, actor, AuditAction.export, "evidence_pack", vendor_id or "all", {"files": len(entries)}
+            db_session,
+            actor,
+            AuditAction.export,
+            AuditObject.evidence_pack,
+            vendor_id or "all",
+            {"files": len(entries)},
         )
         await settle()
         name = f"evidence-pack-{utcnow():%Y%m%d}-{'all' if vendor_id is None else vendor_id.hex[:8]}.zip"

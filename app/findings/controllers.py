@@ -39,15 +39,17 @@ class FindingController(Controller):
         rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
         return Page(items=[FindingPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
-    @get("/engagements/{engagement_id:uuid}/findings", summary="One engagement's findings, open and resolved")
+    @get(
+        "/engagements/{engagement_id:uuid}/findings",
+        summary="One engagement's findings: the open ones, worst first, then the resolved ones, newest first",
+    )
     async def engagement_findings(
-        self, db_session: DbSession, engagement_id: FromPath[uuid.UUID]
-    ) -> list[FindingPublic]:
+        self, db_session: DbSession, engagement_id: FromPath[uuid.UUID], limit: Limit = 50, offset: Offset = 0
+    ) -> Page[FindingPublic]:
         await get_or_404(db_session, Engagement, engagement_id, "engagement")
         where = services.FindingFilter(engagement_id=engagement_id, status=None)
-        rows, _ = await services.get_all(db_session, where=where, limit=1000, offset=0)
-        found = [FindingPublic.model_validate(row) for row in rows]
-        return [f for f in services.ordered(found) if f.status == "open"] + [f for f in found if f.status == "resolved"]
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset, worst_first=True)
+        return Page(items=[FindingPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @post(
         "/engagements/check",

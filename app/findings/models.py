@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, text
+from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
-from app.core.types import UTCDateTime, utcnow
+from app.core.types import EnumString, UTCDateTime, utcnow
+from app.findings.schemas import FindingStatus, Severity
 
 
 class Finding(SQLModel, table=True):
@@ -33,8 +34,8 @@ class Finding(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     key: str = Field(max_length=200, index=True)  # rule, object and detail
     rule_id: str = Field(max_length=10, index=True)
-    severity: str = Field(sa_type=String(10))
-    status: str = Field(default="open", sa_type=String(10))  # open | resolved
+    severity: Severity = Field(sa_type=EnumString(Severity, 10))
+    status: FindingStatus = Field(default=FindingStatus.open, sa_type=EnumString(FindingStatus, 10))
     engagement_id: uuid.UUID | None = Field(default=None, foreign_key="engagements.id", index=True)
     vendor_id: uuid.UUID | None = Field(default=None, foreign_key="vendors.id", index=True)
     title_zh: str = Field(max_length=500)

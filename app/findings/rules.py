@@ -15,13 +15,23 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.agreements.schemas import IN_FORCE
+from app.attestations.schemas import AttestationKind, AttestationStatus
 from app.core.clock import years_after
 from app.engagements import taxonomy
+from app.engagements.schemas import (
+    CrossBorderMechanism,
+    EngagementStatus,
+    Equipment,
+    LegalBasis,
+    ProcessingMethod,
+    VenueType,
+)
 from app.findings.schemas import Severity
 from app.obligations.kinds import FACES_FILING
+from app.obligations.schemas import ObligationKind, ObligationStatus
 
 FACE, MINORS = taxonomy.FACE, taxonomy.MINORS
-PRIVATE_SPACES = frozenset({"hotel_room", "bathroom", "changing_room", "toilet"})
+PRIVATE_SPACES = frozenset({VenueType.hotel_room, VenueType.bathroom, VenueType.changing_room, VenueType.toilet})
 A1_A6 = ("A1", "A2", "A3", "A4", "A5", "A6")
 
 
@@ -63,8 +73,8 @@ class Facts:
         found = [a for a in self.agreements if a.status in IN_FORCE]
         return max(found, key=lambda a: a.created_at) if found else None
 
-    def open_obligations(self, kind: str) -> list[Any]:
-        return [o for o in self.obligations if o.kind == kind and o.status == "open"]
+    def open_obligations(self, kind: ObligationKind) -> list[Any]:
+        return [o for o in self.obligations if o.kind == kind and o.status == ObligationStatus.open]
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,7 @@ def _value(value: Any) -> Any:
 
 @rule
 def r1_agreement_lacks_required_content(facts: Facts) -> Iterator[Raised]:
-    if facts.engagement.status == "terminated":
+    if facts.engagement.status == EngagementStatus.terminated:
         return
     agreement = facts.agreement
     if agreement is None:
@@ -189,7 +199,7 @@ def r3_sub_processor_without_consent(facts: Facts) -> Iterator[Raised]:
 @rule
 def r4_no_pipia(facts: Facts) -> Iterator[Raised]:
     engagement = facts.engagement
-    if engagement.status == "terminated":
+    if engagement.status == EngagementStatus.terminated:
         return
     if engagement.pipia_date is None:
         yield Raised(
@@ -257,7 +267,7 @@ def r6_sensitive_without_separate_consent(facts: Facts) -> Iterator[Raised]:
     sensitive = facts.sensitive
     if not sensitive:
         return
-    if _value(engagement.legal_basis) == "consent" and not engagement.separate_consent_obtained:
+    if engagement.legal_basis == LegalBasis.consent and not engagement.separate_consent_obtained:
         yield Raised(
             "R6",
             Severity.critical,
@@ -276,7 +286,7 @@ def r6_sensitive_without_separate_consent(facts: Facts) -> Iterator[Raised]:
             ("PIPL art. 28", "PIPL art. 29"),
             {
                 "sensitive_categories": sensitive,
-                "legal_basis": "consent",
+                "legal_basis": LegalBasis.consent.value,
                 "separate_consent_obtained": False,
             },
         )
@@ -285,7 +295,7 @@ def r6_sensitive_without_separate_consent(facts: Facts) -> Iterator[Raised]:
 @rule
 def r6b_sensitive_on_another_basis(facts: Facts) -> Iterator[Raised]:
     basis = _value(facts.engagement.legal_basis)
-    if facts.sensitive and basis != "consent":
+    if facts.sensitive and basis != LegalBasis.consent:
         yield Raised(
             "R6b",
             Severity.review,
@@ -326,7 +336,7 @@ def r7_minors_without_guardian_consent(facts: Facts) -> Iterator[Raised]:
 def r8_equipment_in_public_places(facts: Facts) -> Iterator[Raised]:
     for index, venue in enumerate(facts.engagement.venues):
         equipment = _value(venue.equipment)
-        if not venue.public_place or equipment == "none":
+        if not venue.public_place or equipment == Equipment.none:
             continue
         problems_zh, problems_en = [], []
         if not venue.purpose_public_security:
@@ -370,7 +380,7 @@ def r8_equipment_in_public_places(facts: Facts) -> Iterator[Raised]:
 def r8b_equipment_in_private_spaces(facts: Facts) -> Iterator[Raised]:
     for index, venue in enumerate(facts.engagement.venues):
         kind, equipment = _value(venue.venue_type), _value(venue.equipment)
-        if kind in PRIVATE_SPACES and equipment != "none":
+        if kind in PRIVATE_SPACES and equipment != Equipment.none:
             yield Raised(
                 "R8b",
                 Severity.critical,
@@ -393,11 +403,11 @@ def r9_facial_filing(facts: Facts) -> Iterator[Raised]:
     count = facts.engagement.individuals_count or 0
     if not facts.faces or count < FACES_FILING:
         return
-    filings = [o for o in facts.obligations if o.kind == "facial_recognition_filing"]
-    if filings and all(o.status != "open" for o in filings):
+    filings = [o for o in facts.obligations if o.kind == ObligationKind.facial_recognition_filing]
+    if filings and all(o.status != ObligationStatus.open for o in filings):
         return  # filed, or waived by a person
-    late = any(o.due_on < facts.today for o in filings if o.status == "open")
-    due = min((o.due_on for o in filings if o.status == "open"), default=None)
+    late = any(o.due_on < facts.today for o in filings if o.status == ObligationStatus.open)
+    due = min((o.due_on for o in filings if o.status == ObligationStatus.open), default=None)
     yield Raised(
         "R9",
         Severity.high if late else Severity.medium,
@@ -422,7 +432,7 @@ def r9_facial_filing(facts: Facts) -> Iterator[Raised]:
 def r10_faces_sent_without_separate_consent(facts: Facts) -> Iterator[Raised]:
     engagement = facts.engagement
     methods = {_value(method) for method in engagement.processing_methods}
-    sent = "transmission" in methods or "provision" in methods or engagement.leaves_china
+    sent = ProcessingMethod.transmission in methods or ProcessingMethod.provision in methods or engagement.leaves_china
     if facts.faces and sent and not engagement.separate_consent_obtained:
         yield Raised(
             "R10",
@@ -478,9 +488,13 @@ def r12_retention(facts: Facts) -> Iterator[Raised]:
             ("PIPL art. 19", "PIPL art. 17"),
             {"retention_days": None, "retention_note": ""},
         )
-    ended = engagement.status == "terminated" or (engagement.end_date is not None and engagement.end_date < facts.today)
-    deleted = any(a.kind == "deletion" and a.status == "accepted" for a in facts.attestations)
-    if ended and not deleted and not facts.open_obligations("deletion_attestation"):
+    ended = engagement.status == EngagementStatus.terminated or (
+        engagement.end_date is not None and engagement.end_date < facts.today
+    )
+    deleted = any(
+        a.kind == AttestationKind.deletion and a.status == AttestationStatus.accepted for a in facts.attestations
+    )
+    if ended and not deleted and not facts.open_obligations(ObligationKind.deletion_attestation):
         yield Raised(
             "R12",
             Severity.high,
@@ -501,7 +515,7 @@ def r12_retention(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r13_deletion(facts: Facts) -> Iterator[Raised]:
-    for obligation in facts.open_obligations("deletion_attestation"):
+    for obligation in facts.open_obligations(ObligationKind.deletion_attestation):
         if obligation.due_on < facts.today:
             yield Raised(
                 "R13",
@@ -518,7 +532,7 @@ def r13_deletion(facts: Facts) -> Iterator[Raised]:
                 detail="late",
             )
     for attestation in facts.attestations:
-        if attestation.kind != "deletion" or attestation.status != "accepted":
+        if attestation.kind != AttestationKind.deletion or attestation.status != AttestationStatus.accepted:
             continue
         left_out = [name for name in ("backups_covered", "sub_processors_covered") if not attestation.details.get(name)]
         if left_out:
@@ -538,18 +552,24 @@ def r13_deletion(facts: Facts) -> Iterator[Raised]:
             )
 
 
-def required_mechanism(facts: Facts) -> str:
+def required_mechanism(facts: Facts) -> CrossBorderMechanism | None:
     """The transfer mechanism PIPL art. 38 and the Provisions on Promoting and Regulating
     Cross-Border Data Flows (促进和规范数据跨境流动规定, 2024) require: security assessment,
-    standard contract (or certification), or none."""
+    standard contract (or certification), or none (None)."""
     count = facts.engagement.individuals_count or 0
     if (facts.handler is not None and facts.handler.is_ciio) or (facts.sensitive and count >= 10_000):
-        return "security_assessment"
+        return CrossBorderMechanism.security_assessment
     if count >= 1_000_000:
-        return "security_assessment"
+        return CrossBorderMechanism.security_assessment
     if facts.sensitive or count >= 100_000:
-        return "standard_contract"
-    return "none"
+        return CrossBorderMechanism.standard_contract
+    return None
+
+
+MECHANISM_LABELS = {
+    CrossBorderMechanism.security_assessment: ("数据出境安全评估", "a CAC security assessment"),
+    CrossBorderMechanism.standard_contract: ("标准合同备案或认证", "a filed standard contract or certification"),
+}
 
 
 @rule
@@ -578,10 +598,10 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
                 detail="vendor_abroad",
             )
         return
-    needed, chosen = required_mechanism(facts), _value(engagement.cross_border_mechanism)
+    needed, chosen = required_mechanism(facts), engagement.cross_border_mechanism
     count = engagement.individuals_count
-    base = {"individuals_count": count, "sensitive_categories": facts.sensitive, "mechanism": chosen}
-    if chosen == "exemption":
+    base = {"individuals_count": count, "sensitive_categories": facts.sensitive, "mechanism": _value(chosen)}
+    if chosen == CrossBorderMechanism.exemption:
         yield Raised(
             "R14",
             Severity.review,
@@ -595,14 +615,14 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
             ("Cross-border data flow provisions 2024",),
             base,
         )
-    elif needed != "none" and (chosen is None or (needed == "security_assessment" and chosen != "security_assessment")):
-        label = {
-            "security_assessment": ("数据出境安全评估", "a CAC security assessment"),
-            "standard_contract": ("标准合同备案或认证", "a filed standard contract or certification"),
-        }[needed]
+    elif needed is not None and (
+        chosen is None
+        or (needed == CrossBorderMechanism.security_assessment and chosen != CrossBorderMechanism.security_assessment)
+    ):
+        label = MECHANISM_LABELS[needed]
         yield Raised(
             "R14",
-            Severity.critical if needed == "security_assessment" else Severity.high,
+            Severity.critical if needed == CrossBorderMechanism.security_assessment else Severity.high,
             ("个人信息出境缺少所需的机制", "PI leaves China without the mechanism it needs"),
             (
                 f"按出境个人数量（{count or '未知'}）和敏感个人信息情况，需要{label[0]}；"
@@ -613,7 +633,7 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
             ),
             ("在出境前完成所需机制。", "Put the mechanism in place before any more data leaves."),
             ("PIPL art. 38", "Cross-border data flow provisions 2024"),
-            {**base, "mechanism_needed": needed},
+            {**base, "mechanism_needed": needed.value},
             detail="mechanism",
         )
     if not engagement.separate_consent_obtained:
@@ -635,7 +655,7 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r15_security_assessment_expiry(facts: Facts) -> Iterator[Raised]:
-    for obligation in facts.open_obligations("security_assessment_extension"):
+    for obligation in facts.open_obligations(ObligationKind.security_assessment_extension):
         days = (obligation.due_on - facts.today).days
         if days > 60:
             continue
@@ -657,7 +677,7 @@ def r15_security_assessment_expiry(facts: Facts) -> Iterator[Raised]:
 @rule
 def r16_vendor_uses_data_for_itself(facts: Facts) -> Iterator[Raised]:
     for attestation in facts.attestations:
-        if attestation.kind != "periodic":
+        if attestation.kind != AttestationKind.periodic:
             continue
         for statement in attestation.details.get("statements", []):
             if statement.get("requirement") == "B9" and statement.get("compliant") is False:
@@ -684,7 +704,7 @@ def r16_vendor_uses_data_for_itself(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r18_incident(facts: Facts) -> Iterator[Raised]:
-    for obligation in facts.open_obligations("incident_review"):
+    for obligation in facts.open_obligations(ObligationKind.incident_review):
         yield Raised(
             "R18",
             Severity.critical,
@@ -704,7 +724,7 @@ def r18_incident(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
-    for obligation in facts.open_obligations("renewal_decision"):
+    for obligation in facts.open_obligations(ObligationKind.renewal_decision):
         if obligation.due_on <= facts.today + timedelta(days=30):
             yield Raised(
                 "R19",

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.obligations.schemas import ObligationKind
+
 
 class Severity(StrEnum):
     critical = "critical"  # likely a violation now
@@ -56,7 +58,7 @@ class VendorRisk(BaseModel):
 
 class OverdueItem(BaseModel):
     obligation_id: uuid.UUID
-    kind: str
+    kind: ObligationKind
     vendor_id: uuid.UUID
     engagement_id: uuid.UUID
     due_on: str

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import case, insert, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -42,6 +42,7 @@ from app.findings.schemas import (
 )
 from app.handler.models import PROFILE_ID, HandlerProfile
 from app.obligations.models import Obligation
+from app.obligations.schemas import ObligationStatus
 from app.vendors.models import Vendor
 
 SEVERITY_ORDER = {Severity.critical: 0, Severity.high: 1, Severity.medium: 2, Severity.review: 3}
@@ -99,7 +100,7 @@ def _key(raised: Raised, owner: str) -> str:
 def _text(raised: Raised) -> dict[str, Any]:
     return {
         "rule_id": raised.rule_id,
-        "severity": raised.severity.value,
+        "severity": raised.severity,
         "title_zh": raised.title[0],
         "title_en": raised.title[1],
         "explanation_zh": raised.explanation[0],
@@ -134,7 +135,7 @@ async def _apply(
                 {
                     "id": uuid.uuid4(),
                     "key": key,
-                    "status": FindingStatus.open.value,
+                    "status": FindingStatus.open,
                     "engagement_id": engagement_id,
                     "vendor_id": vendor_id,
                     "raised_at": now,
@@ -153,7 +154,7 @@ async def _apply(
     outcome.raised = len(new)
     for key, finding in stored.items():
         if key not in wanted:
-            finding.status = FindingStatus.resolved.value
+            finding.status = FindingStatus.resolved
             finding.resolved_at = finding.updated_at = now
             finding.resolved_by = cause
             outcome.resolved += 1
@@ -173,7 +174,9 @@ async def refresh(session: AsyncSession, engagement_ids: Iterable[uuid.UUID] | N
         engagement = facts.engagement
         for raised in rules.evaluate(facts):
             wanted[_key(raised, str(engagement.id))] = (raised, engagement.id, engagement.vendor_id)
-    open_query = select(Finding).where(col(Finding.status) == "open", col(Finding.engagement_id).is_not(None))
+    open_query = select(Finding).where(
+        col(Finding.status) == FindingStatus.open, col(Finding.engagement_id).is_not(None)
+    )
     if ids is not None:
         open_query = open_query.where(col(Finding.engagement_id).in_(ids))
     return await _apply(session, wanted, list(await session.scalars(open_query)), cause)
@@ -184,7 +187,7 @@ async def refresh_handler(session: AsyncSession, cause: str) -> Outcome:
     raised = list(rules.handler_rules(handler)) if handler else []
     wanted = {_key(item, "handler"): (item, None, None) for item in raised}
     existing = await session.scalars(
-        select(Finding).where(col(Finding.status) == "open", col(Finding.engagement_id).is_(None))
+        select(Finding).where(col(Finding.status) == FindingStatus.open, col(Finding.engagement_id).is_(None))
     )
     return await _apply(session, wanted, list(existing), cause)
 
@@ -232,8 +235,9 @@ class FindingFilter:
 
 
 async def get_all(
-    session: AsyncSession, *, where: FindingFilter, limit: int = 50, offset: int = 0
+    session: AsyncSession, *, where: FindingFilter, limit: int = 50, offset: int = 0, worst_first: bool = False
 ) -> tuple[list[Finding], int]:
+    """Newest first; or, `worst_first`, the open ones by severity and rule, then the resolved, newest first."""
     query = where_equal(
         select(Finding),
         [
@@ -244,6 +248,12 @@ async def get_all(
             (col(Finding.status), where.status),
         ],
     )
+    if worst_first:
+        is_open = col(Finding.status) == FindingStatus.open
+        severity = case(*((col(Finding.severity) == level, rank) for level, rank in SEVERITY_ORDER.items()))
+        query = query.order_by(
+            case((is_open, 0), else_=1), case((is_open, severity), else_=0), case((is_open, col(Finding.rule_id)))
+        )
     query = query.order_by(col(Finding.raised_at).desc(), col(Finding.rule_id), col(Finding.id))
     return await paginate(session, query, limit=limit, offset=offset)
 
@@ -258,8 +268,8 @@ SCORING = (
 async def dashboard(session: AsyncSession, *, top: int = 10) -> Dashboard:
     counts = dict.fromkeys(Severity, 0)
     by_vendor: dict[uuid.UUID, list[Finding]] = defaultdict(list)
-    for finding in await session.scalars(select(Finding).where(col(Finding.status) == "open")):
-        counts[Severity(finding.severity)] += 1
+    for finding in await session.scalars(select(Finding).where(col(Finding.status) == FindingStatus.open)):
+        counts[finding.severity] += 1
         if finding.vendor_id is not None:
             by_vendor[finding.vendor_id].append(finding)
     names = {
@@ -268,15 +278,15 @@ async def dashboard(session: AsyncSession, *, top: int = 10) -> Dashboard:
     }
     ranked = []
     for vendor_id, found in by_vendor.items():
-        found.sort(key=lambda f: (SEVERITY_ORDER[Severity(f.severity)], f.rule_id))
-        why = [f"{f.rule_id} {f.severity} +{WEIGHTS[Severity(f.severity)]}: {f.title_en}" for f in found]
-        score = sum(WEIGHTS[Severity(f.severity)] for f in found)
+        found.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id))
+        why = [f"{f.rule_id} {f.severity} +{WEIGHTS[f.severity]}: {f.title_en}" for f in found]
+        score = sum(WEIGHTS[f.severity] for f in found)
         ranked.append(VendorRisk(vendor_id=vendor_id, name=names.get(vendor_id, ""), score=score, why=why))
     ranked.sort(key=lambda risk: (-risk.score, risk.name))
     today = clock.today()
     late = await session.scalars(
         select(Obligation)
-        .where(col(Obligation.status) == "open", col(Obligation.due_on) < today)
+        .where(col(Obligation.status) == ObligationStatus.open, col(Obligation.due_on) < today)
         .order_by(col(Obligation.due_on), col(Obligation.id))
         .limit(top)
     )

@@ -101,6 +101,9 @@ class VendorObligationController(Controller):
     tags = ("vendor API",)
 
     @get("/", summary="What you owe us and by when (open obligations, earliest due first)")
-    async def list_obligations(self, db_session: DbSession, actor: CurrentActor) -> list[VendorObligation]:
-        rows = await services.open_for_vendor(db_session, vendor_id=actor.vendor)
-        return [services.for_vendor(row) for row in rows]
+    async def list_obligations(
+        self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[VendorObligation]:
+        where = services.ObligationFilter.owed_by(actor.vendor)
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
+        return Page(items=[services.for_vendor(r) for r in rows], total=total, limit=limit, offset=offset)

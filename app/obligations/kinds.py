@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.attestations.schemas import AttestationKind
 from app.obligations.schemas import ObligationKind, Party
 
 Kind = ObligationKind
@@ -17,7 +18,7 @@ class Spec:
     article: str
     what_zh: str
     what_en: str
-    attestation_kind: str = ""  # what the vendor sends to meet it
+    attestation_kind: AttestationKind | None = None  # what the vendor sends to meet it
     manual: bool = False  # a person marks it done, with a reference (a filing number, say)
 
 
@@ -45,7 +46,7 @@ SPECS: dict[Kind, Spec] = {
         "委托关系终止后删除或返还个人信息，并提交书面说明（含备份和转委托方）",
         "After the engagement ended, delete or return the PI and send a written attestation "
         "(covering backups and sub-processors)",
-        "deletion",
+        AttestationKind.deletion,
     ),
     Kind.periodic_attestation: Spec(
         Party.vendor,
@@ -53,7 +54,7 @@ SPECS: dict[Kind, Spec] = {
         "PIPL art. 21(1)",
         "年度合规声明：逐项说明协议义务的履行情况、现有转委托方和认证",
         "Yearly compliance statement: each duty of the agreement, current sub-processors and certifications",
-        "periodic",
+        AttestationKind.periodic,
     ),
     Kind.pipia: Spec(
         Party.handler,

@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from app.core.types import UTCDateTime, utcnow
+from app.core.types import EnumString, UTCDateTime, utcnow
+from app.obligations.schemas import ObligationKind, ObligationStatus, Party
 
 
 class Obligation(SQLModel, table=True):
@@ -23,8 +24,8 @@ class Obligation(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     key: str = Field(max_length=200, unique=True)
-    kind: str = Field(sa_type=String(40), index=True)
-    party: str = Field(sa_type=String(10))  # vendor | handler: whose duty it is
+    kind: ObligationKind = Field(sa_type=EnumString(ObligationKind, 40), index=True)
+    party: Party = Field(sa_type=EnumString(Party, 10))  # whose duty it is
     vendor_id: uuid.UUID = Field(foreign_key="vendors.id", index=True)
     engagement_id: uuid.UUID = Field(foreign_key="engagements.id", index=True)
     agreement_id: uuid.UUID | None = Field(default=None, foreign_key="agreements.id")
@@ -35,7 +36,9 @@ class Obligation(SQLModel, table=True):
     provisional: bool = False
     # The date a working-day count starts from (e.g. when faces reached 100,000).
     basis_on: date | None = None
-    status: str = Field(default="open", sa_type=String(20), index=True)
+    status: ObligationStatus = Field(
+        default=ObligationStatus.open, sa_type=EnumString(ObligationStatus, 20), index=True
+    )
     closed_by: str = Field(default="", max_length=100)  # attestation:<id>, user:<e-mail>, data:<field>
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     note: str = Field(default="", max_length=4000)  # the waiver's reason, or the completion's reference

@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.attestations.schemas import AttestationKind
 from app.core.fields import Text
 
 
@@ -77,7 +78,7 @@ class VendorObligation(BaseModel):
     overdue: bool
     what_zh: str
     what_en: str
-    attestation_kind: str
+    attestation_kind: AttestationKind | Literal[""] = Field(description="What you send to meet it; empty if nothing.")
     last_rejection: str
 
 

@@ -27,15 +27,16 @@ from app.agreements.schemas import ENDED, IN_FORCE, AgreementStatus
 from app.attestations.models import Attestation
 from app.attestations.schemas import AttestationKind, AttestationStatus
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
-from app.core.actor import Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import ConflictError
 from app.core.queries import get_or_404, paginate, where_equal
 from app.core.types import utcnow
 from app.engagements import taxonomy
 from app.engagements.models import Engagement
+from app.engagements.schemas import CrossBorderMechanism, EngagementStatus
 from app.obligations.kinds import FACES_FILING, SPECS
 from app.obligations.models import Obligation
 from app.obligations.schemas import (
@@ -80,24 +81,24 @@ def overdue(obligation: Obligation, today: date | None = None) -> bool:
 
 
 def public(obligation: Obligation) -> ObligationPublic:
-    spec = SPECS[Kind(obligation.kind)]
+    spec = SPECS[obligation.kind]
     return ObligationPublic.model_validate(
         {**obligation.model_dump(), "overdue": overdue(obligation), "what_zh": spec.what_zh, "what_en": spec.what_en}
     )
 
 
 def for_vendor(obligation: Obligation) -> VendorObligation:
-    spec = SPECS[Kind(obligation.kind)]
+    spec = SPECS[obligation.kind]
     return VendorObligation(
         id=obligation.id,
-        kind=Kind(obligation.kind),
+        kind=obligation.kind,
         engagement_id=obligation.engagement_id,
         agreement_id=obligation.agreement_id,
         due_on=obligation.due_on,
         overdue=overdue(obligation),
         what_zh=spec.what_zh,
         what_en=spec.what_en,
-        attestation_kind=spec.attestation_kind,
+        attestation_kind=spec.attestation_kind or "",
         last_rejection=obligation.last_rejection,
     )
 
@@ -128,7 +129,7 @@ def from_engagement(
     def key(kind: Kind) -> str:
         return f"{kind}:{engagement.id}"
 
-    if engagement.start_date is not None and engagement.status != "terminated":
+    if engagement.start_date is not None and engagement.status != EngagementStatus.terminated:
         met = f"{BY_DATA}:pipia_date {engagement.pipia_date}" if engagement.pipia_date else ""
         wanted.append(Wanted(key(Kind.pipia), Kind.pipia, engagement.start_date, met_by=met))
     if engagement.pipia_date is not None:
@@ -153,11 +154,11 @@ def from_engagement(
         )
     effective = engagement.cross_border_effective_on
     if engagement.leaves_china and effective is not None:
-        if engagement.cross_border_mechanism == "standard_contract":
+        if engagement.cross_border_mechanism == CrossBorderMechanism.standard_contract:
             due = calendar.add_working_days(effective, 10)
             kind = Kind.standard_contract_filing
             wanted.append(Wanted(key(kind), kind, due, provisional=calendar.provisional(effective, due)))
-        elif engagement.cross_border_mechanism == "security_assessment":
+        elif engagement.cross_border_mechanism == CrossBorderMechanism.security_assessment:
             expires = clock.years_after(effective, 3)
             due = calendar.add_working_days(expires, -60)
             kind = Kind.security_assessment_extension
@@ -166,7 +167,7 @@ def from_engagement(
 
 
 def _close(obligation: Obligation, status: ObligationStatus, by: str, note: str = "") -> None:
-    obligation.status = status.value
+    obligation.status = status
     obligation.closed_by, obligation.note = by, note
     obligation.closed_at = obligation.updated_at = utcnow()
 
@@ -182,7 +183,7 @@ def _apply(
             row = make(want)
             session.add(row)
         elif row.status == ObligationStatus.waived and row.closed_by == BY_DATA:
-            row.status, row.closed_by, row.closed_at, row.note = ObligationStatus.open.value, "", None, ""
+            row.status, row.closed_by, row.closed_at, row.note = ObligationStatus.open, "", None, ""
         if row.status == ObligationStatus.open:
             if (row.due_on, row.provisional, row.basis_on) != (want.due, want.provisional, want.basis_on):
                 row.due_on, row.provisional, row.basis_on = want.due, want.provisional, want.basis_on
@@ -202,8 +203,8 @@ def _new(spec_kind: Kind, want: Wanted, **where: Any) -> Obligation:
     spec = SPECS[spec_kind]
     return Obligation(
         key=want.key,
-        kind=spec_kind.value,
-        party=spec.party.value,
+        kind=spec_kind,
+        party=spec.party,
         due_on=want.due,
         provisional=want.provisional,
         basis_on=want.basis_on,
@@ -326,7 +327,7 @@ async def follow_attestations(session: AsyncSession, attestation_ids: Collection
 
 async def _open_for_notice(session: AsyncSession, attestation: Attestation) -> Obligation | None:
     """A decision we owe because a vendor told us something (a sub-processor change, an incident)."""
-    kind = OWED_FOR_NOTICE.get(AttestationKind(attestation.kind))
+    kind = OWED_FOR_NOTICE.get(attestation.kind)
     if kind is None:
         return None
     key = f"{kind}:{attestation.id}"
@@ -354,7 +355,7 @@ async def _first_open(session: AsyncSession, attestation: Attestation) -> Obliga
     if attestation.kind in CLOSED_BY_ATTESTATION:
         query = query.where(
             col(Obligation.engagement_id) == attestation.engagement_id,
-            col(Obligation.kind) == CLOSED_BY_ATTESTATION[attestation.kind].value,
+            col(Obligation.kind) == CLOSED_BY_ATTESTATION[attestation.kind],
         )
     else:
         query = query.where(col(Obligation.attestation_id) == attestation.id)
@@ -383,8 +384,8 @@ async def _note_rejection(session: AsyncSession, attestation: Attestation, deriv
 
 async def _for_change(session: AsyncSession, obligation_id: uuid.UUID, actor: Actor) -> Obligation:
     obligation = await get_or_404(session, Obligation, obligation_id, "obligation")
-    if actor.role != "dpo" and not (actor.role == "owner" and obligation.owner_id == actor.user_id):
-        actor.require_role("dpo")  # admins pass; owners only for their own obligations
+    if actor.role != Role.dpo and not (actor.role == Role.owner and obligation.owner_id == actor.user_id):
+        actor.require_role(Role.dpo)  # admins pass; owners only for their own obligations
     if obligation.status != ObligationStatus.open:
         raise ConflictError(f"this obligation is already {obligation.status}")
     return obligation
@@ -395,8 +396,11 @@ async def _close_by(
 ) -> Obligation:
     """A person closes it: no reminder goes out for it any more; its findings follow (settle)."""
     _close(obligation, status, f"user:{actor.label}", note)
-    changes = {"status": ["open", status.value], "reason" if status == ObligationStatus.waived else "reference": note}
-    audit.record(session, actor, AuditAction.update, "obligation", obligation.id, changes)
+    changes = {
+        "status": [ObligationStatus.open, status],
+        "reason" if status == ObligationStatus.waived else "reference": note,
+    }
+    audit.record(session, actor, AuditAction.update, AuditObject.obligation, obligation.id, changes)
     mark(
         session,
         f"obligation {status.value} by {actor.label}",
@@ -415,7 +419,7 @@ async def waive(session: AsyncSession, *, obligation_id: uuid.UUID, reason: str,
 async def complete(session: AsyncSession, *, obligation_id: uuid.UUID, reference: str, actor: Actor) -> Obligation:
     """Mark done a duty no data of ours can show done (a filing, a renewal decision)."""
     obligation = await _for_change(session, obligation_id, actor)
-    if not SPECS[Kind(obligation.kind)].manual:
+    if not SPECS[obligation.kind].manual:
         raise ConflictError(
             f"a {obligation.kind} obligation closes by itself (an accepted attestation or the registry's data)"
         )
@@ -433,6 +437,11 @@ class ObligationFilter:
     party: Party | None = None
     due_before: date | None = None
     due_after: date | None = None
+
+    @classmethod
+    def owed_by(cls, vendor_id: uuid.UUID) -> ObligationFilter:
+        """What a vendor sees on its own API: its open duties."""
+        return cls(vendor_id=vendor_id, status=StatusFilter.open, party=Party.vendor)
 
 
 async def get_all(
@@ -459,9 +468,3 @@ async def get_all(
         query = query.where(col(Obligation.due_on) >= where.due_after)
     query = query.order_by(col(Obligation.due_on), col(Obligation.id))
     return await paginate(session, query, limit=limit, offset=offset)
-
-
-async def open_for_vendor(session: AsyncSession, *, vendor_id: uuid.UUID) -> list[Obligation]:
-    where = ObligationFilter(vendor_id=vendor_id, status=StatusFilter.open, party=Party.vendor)
-    rows, _ = await get_all(session, where=where, limit=1000, offset=0)
-    return rows

@@ -1,24 +1,17 @@
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from typing import Annotated
 
 from litestar import Controller, get
 from litestar.params import FromQuery, QueryParameter
 
+from app.core.actor import Role
 from app.core.deps import CurrentActor, DbSession
 from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.schemas import Limit, Offset, Page
 from app.reminders import services
-from app.reminders.schemas import DeadLetter, ReminderPublic
-
-
-class ReminderStatus(StrEnum):
-    queued = "queued"
-    sent = "sent"
-    dead = "dead"
-    cancelled = "cancelled"
+from app.reminders.schemas import DeadLetter, OutboxStatus, ReminderPublic, ReminderStatus
 
 
 class ReminderController(Controller):
@@ -36,16 +29,16 @@ class ReminderController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[ReminderPublic]:
-        actor.require_role("dpo", "auditor")
-        rows, total = await services.get_all(
-            db_session, obligation_id=obligation_id, status=status, recipient=recipient, limit=limit, offset=offset
-        )
+        actor.require_role(Role.dpo, Role.auditor)
+        where = services.ReminderFilter(obligation_id=obligation_id, status=status, recipient=recipient)
+        rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
         return Page(items=[ReminderPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @get("/dead-letters", summary="Digests the mail server refused for good (5xx), or that never got through")
     async def list_dead_letters(
         self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
     ) -> Page[DeadLetter]:
-        actor.require_role("dpo")
-        rows, total = await services.dead_letters(db_session, limit=limit, offset=offset)
+        actor.require_role(Role.dpo)
+        where = services.MessageFilter(status=OutboxStatus.dead)
+        rows, total = await services.get_messages(db_session, where=where, limit=limit, offset=offset)
         return Page(items=[DeadLetter.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)

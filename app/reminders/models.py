@@ -3,10 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.core.types import UTCDateTime, utcnow
+from app.core.types import EnumString, UTCDateTime, utcnow
+from app.reminders.schemas import OutboxStatus, ReminderStatus
 
 
 class Reminder(SQLModel, table=True):
@@ -22,7 +23,7 @@ class Reminder(SQLModel, table=True):
     obligation_id: uuid.UUID = Field(foreign_key="obligations.id", index=True)
     step: str = Field(max_length=20)  # before-30, due, overdue-6, escalate-7
     recipient: str = Field(max_length=320)
-    status: str = Field(default="queued", sa_type=String(20))  # queued | sent | dead | superseded | cancelled
+    status: ReminderStatus = Field(default=ReminderStatus.queued, sa_type=EnumString(ReminderStatus, 20))
     message_id: uuid.UUID | None = Field(default=None, foreign_key="outbox_messages.id", index=True)
     queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -36,7 +37,7 @@ class OutboxMessage(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     recipient: str = Field(max_length=320, index=True)
-    status: str = Field(default="pending", sa_type=String(20))  # pending | sent | dead
+    status: OutboxStatus = Field(default=OutboxStatus.pending, sa_type=EnumString(OutboxStatus, 20))
     attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -2,8 +2,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
+
+
+class ReminderStatus(StrEnum):
+    queued = "queued"  # waits for its digest to go out
+    sent = "sent"
+    dead = "dead"  # its digest was refused for good
+    cancelled = "cancelled"  # its obligation closed before it went out
+
+
+class OutboxStatus(StrEnum):
+    """A digest e-mail's state."""
+
+    pending = "pending"  # to send, or to retry
+    sent = "sent"  # the mail server accepted it
+    dead = "dead"  # refused for good (5xx), or never got through
+    cancelled = "cancelled"  # everything in it closed meanwhile
 
 
 class ReminderPublic(BaseModel):
@@ -12,7 +29,7 @@ class ReminderPublic(BaseModel):
     obligation_id: uuid.UUID
     step: str
     recipient: str
-    status: str
+    status: ReminderStatus
     message_id: uuid.UUID | None
     queued_at: datetime
     sent_at: datetime | None

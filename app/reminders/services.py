@@ -32,14 +32,17 @@ from sqlmodel import col
 
 from app.accounts.models import User
 from app.core import clock
+from app.core.actor import Role
 from app.core.queries import paginate, where_equal
 from app.engagements.models import Engagement
 from app.obligations.kinds import SPECS, Kind
 from app.obligations.models import Obligation
+from app.obligations.schemas import ObligationStatus, Party
 from app.reminders import mail
 from app.reminders.mail import DeliveryError, Item
 from app.reminders.models import OutboxMessage, Reminder
 from app.reminders.policy import current as current_policy
+from app.reminders.schemas import OutboxStatus, ReminderStatus
 from app.vendors.models import Vendor
 
 RETRY_FOR = timedelta(days=4)  # at least three days of retries, as RFC 5321 suggests
@@ -70,20 +73,20 @@ async def _recipients(
         user.id: user.email
         for user in await session.scalars(select(User).where(col(User.id).in_(owners), col(User.is_active)))
     }
-    vendor_ids = {o.vendor_id for o in obligations if o.party == "vendor"}
+    vendor_ids = {o.vendor_id for o in obligations if o.party == Party.vendor}
     contacts = {
         vendor.id: [contact.email for contact in vendor.contacts if contact.email]
         for vendor in await session.scalars(select(Vendor).where(col(Vendor.id).in_(vendor_ids)))
     }
     dpos: list[str] = []
     if any(escalated for _, _, escalated in due.values()) or any(o.owner_id not in emails for o in obligations):
-        query = select(col(User.email)).where(col(User.role) == "dpo", col(User.is_active))
+        query = select(col(User.email)).where(col(User.role) == Role.dpo, col(User.is_active))
         dpos = sorted(await session.scalars(query))
     found = {}
     for obligation, _, escalated in due.values():
         owner = emails.get(obligation.owner_id) if obligation.owner_id else None
         people = [owner] if owner else list(dpos)
-        if obligation.party == "vendor":
+        if obligation.party == Party.vendor:
             people += contacts.get(obligation.vendor_id, [])
         if escalated:
             people += dpos
@@ -96,10 +99,10 @@ async def queue_due(session: AsyncSession, obligations: Iterable[Obligation], no
     policy, today = current_policy(), clock.local_date(now)
     due = {}
     for obligation in obligations:
-        if obligation.status == "open":
+        if obligation.status == ObligationStatus.open:
             step = policy.step(obligation.due_on, today)
             if step is not None:
-                to_dpo = policy.escalated(obligation.due_on, today) or obligation.kind == "incident_review"
+                to_dpo = policy.escalated(obligation.due_on, today) or obligation.kind == Kind.incident_review
                 due[obligation.id] = (obligation, step, to_dpo)
     return await _insert(session, due, now)
 
@@ -120,7 +123,7 @@ async def _insert(session: AsyncSession, due: dict[uuid.UUID, tuple[Obligation, 
             "obligation_id": obligation_id,
             "step": step,
             "recipient": person,
-            "status": "queued",
+            "status": ReminderStatus.queued,
             "queued_at": now,
         }
         for obligation_id, (_, step, _) in due.items()
@@ -138,8 +141,8 @@ async def cancel_queued(session: AsyncSession, obligation_ids: Collection[uuid.U
     if obligation_ids:
         await session.execute(
             update(Reminder)
-            .where(col(Reminder.obligation_id).in_(list(obligation_ids)), col(Reminder.status) == "queued")
-            .values(status="cancelled")
+            .where(col(Reminder.obligation_id).in_(list(obligation_ids)), col(Reminder.status) == ReminderStatus.queued)
+            .values(status=ReminderStatus.cancelled)
         )
 
 
@@ -153,18 +156,18 @@ async def plan(session: AsyncSession, now: datetime) -> int:
     """Queue what is due at `now`: reads only open obligations within the reminder horizon,
     so the cost follows how many are due, not how many are stored."""
     horizon = clock.local_date(now) + timedelta(days=current_policy().horizon)
-    query = select(Obligation).where(col(Obligation.status) == "open", col(Obligation.due_on) <= horizon)
+    query = select(Obligation).where(col(Obligation.status) == ObligationStatus.open, col(Obligation.due_on) <= horizon)
     return await queue_due(session, list(await session.scalars(query)), now)
 
 
 async def batch(session: AsyncSession, now: datetime) -> int:
     """Gather queued reminders into one pending digest per recipient."""
-    query = select(Reminder).where(col(Reminder.status) == "queued", col(Reminder.message_id).is_(None))
+    query = select(Reminder).where(col(Reminder.status) == ReminderStatus.queued, col(Reminder.message_id).is_(None))
     loose: dict[str, list[Reminder]] = defaultdict(list)
     for reminder in await session.scalars(query):
         loose[reminder.recipient].append(reminder)
     pending = select(OutboxMessage).where(
-        col(OutboxMessage.recipient).in_(list(loose)), col(OutboxMessage.status) == "pending"
+        col(OutboxMessage.recipient).in_(list(loose)), col(OutboxMessage.status) == OutboxStatus.pending
     )
     if _postgres(session):
         pending = pending.with_for_update(skip_locked=True)  # one being sent right now is left alone
@@ -196,7 +199,7 @@ async def _items(
             .join(Obligation, col(Obligation.id) == col(Reminder.obligation_id))
             .join(Engagement, col(Engagement.id) == col(Obligation.engagement_id))
             .join(Vendor, col(Vendor.id) == col(Obligation.vendor_id))
-            .where(col(Reminder.message_id) == message.id, col(Reminder.status) == "queued")
+            .where(col(Reminder.message_id) == message.id, col(Reminder.status) == ReminderStatus.queued)
             .order_by(col(Obligation.due_on), col(Obligation.id))
         )
     ).all()
@@ -207,11 +210,11 @@ async def _items(
         escalated = (
             escalated or reminder.step.startswith("escalate") or current_policy().escalated(obligation.due_on, today)
         )
-        if obligation.id in seen or obligation.status != "open":
+        if obligation.id in seen or obligation.status != ObligationStatus.open:
             continue
         seen.add(obligation.id)
-        spec = SPECS[Kind(obligation.kind)]
-        to_vendor = obligation.party == "vendor" and reminder.recipient in {
+        spec = SPECS[obligation.kind]
+        to_vendor = obligation.party == Party.vendor and reminder.recipient in {
             contact.email.lower() for contact in vendor.contacts if contact.email
         }
         link = f"{base_url}/api/vendor/obligations" if to_vendor else f"{base_url}/api/obligations/{obligation.id}"
@@ -256,7 +259,7 @@ async def send_one(
     False when none is due."""
     query = (
         select(OutboxMessage)
-        .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now)
+        .where(col(OutboxMessage.status) == OutboxStatus.pending, col(OutboxMessage.next_attempt_at) <= now)
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(1)
     )
@@ -268,8 +271,8 @@ async def send_one(
     reminders, items, escalated = await _items(session, message, base_url, now)
     ids = [reminder.id for reminder in reminders]
     if not items:  # everything in it was closed meanwhile
-        message.status = "cancelled"
-        await _mark(session, ids, "cancelled", None)
+        message.status = OutboxStatus.cancelled
+        await _mark(session, ids, ReminderStatus.cancelled, None)
         await session.flush()
         return True
     email = mail.compose(
@@ -287,23 +290,23 @@ async def send_one(
         message.attempts += 1
         message.last_error = str(error)[:1000]
         if error.permanent or now - message.created_at >= RETRY_FOR:
-            message.status = "dead"
-            await _mark(session, ids, "dead", None)
+            message.status = OutboxStatus.dead
+            await _mark(session, ids, ReminderStatus.dead, None)
             report.dead += 1
         else:
             message.next_attempt_at = now + backoff(message.attempts)
             report.retried += 1
     else:
         message.attempts += 1
-        message.status, message.sent_at, message.sent_by, message.last_error = "sent", now, WORKER, ""
-        await _mark(session, ids, "sent", now)
+        message.status, message.sent_at, message.sent_by, message.last_error = OutboxStatus.sent, now, WORKER, ""
+        await _mark(session, ids, ReminderStatus.sent, now)
         report.sent.append(message.recipient)
         report.messages.append(email)
     await session.flush()
     return True
 
 
-async def _mark(session: AsyncSession, ids: list[uuid.UUID], status: str, at: datetime | None) -> None:
+async def _mark(session: AsyncSession, ids: list[uuid.UUID], status: ReminderStatus, at: datetime | None) -> None:
     # Only the reminders this digest listed: one queued meanwhile waits for the next digest.
     if ids:
         await session.execute(update(Reminder).where(col(Reminder.id).in_(ids)).values(status=status, sent_at=at))
@@ -321,21 +324,28 @@ async def prepare(session: AsyncSession, now: datetime) -> int:
     return queued
 
 
+@dataclass(frozen=True)
+class ReminderFilter:
+    obligation_id: uuid.UUID | None = None
+    status: ReminderStatus | None = None
+    recipient: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    status: OutboxStatus | None = None
+    recipient: str | None = None
+
+
 async def get_all(
-    session: AsyncSession,
-    *,
-    obligation_id: uuid.UUID | None = None,
-    status: str | None = None,
-    recipient: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: AsyncSession, *, where: ReminderFilter, limit: int = 50, offset: int = 0
 ) -> tuple[list[Reminder], int]:
     query = where_equal(
         select(Reminder),
         [
-            (col(Reminder.obligation_id), obligation_id),
-            (col(Reminder.status), status),
-            (col(Reminder.recipient), recipient.lower() if recipient else None),
+            (col(Reminder.obligation_id), where.obligation_id),
+            (col(Reminder.status), where.status),
+            (col(Reminder.recipient), where.recipient.lower() if where.recipient else None),
         ],
     )
     return await paginate(
@@ -343,6 +353,16 @@ async def get_all(
     )
 
 
-async def dead_letters(session: AsyncSession, *, limit: int = 50, offset: int = 0) -> tuple[list[OutboxMessage], int]:
-    query = select(OutboxMessage).where(col(OutboxMessage.status) == "dead")
-    return await paginate(session, query.order_by(col(OutboxMessage.created_at).desc()), limit=limit, offset=offset)
+async def get_messages(
+    session: AsyncSession, *, where: MessageFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[OutboxMessage], int]:
+    """Digests, newest first (the dead letters are those with status dead)."""
+    query = where_equal(
+        select(OutboxMessage),
+        [
+            (col(OutboxMessage.status), where.status),
+            (col(OutboxMessage.recipient), where.recipient.lower() if where.recipient else None),
+        ],
+    )
+    query = query.order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id))
+    return await paginate(session, query, limit=limit, offset=offset)

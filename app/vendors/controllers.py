@@ -88,10 +88,16 @@ class VendorKeyController(Controller):
 
     @get("/", summary="A vendor's API keys (prefix, expiry, last use; never the key)")
     async def list_keys(
-        self, db_session: DbSession, actor: CurrentActor, vendor_id: FromPath[uuid.UUID]
-    ) -> list[VendorKeyPublic]:
-        rows = await services.get_keys(db_session, vendor_id=vendor_id, actor=actor)
-        return [VendorKeyPublic.model_validate(row) for row in rows]
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Page[VendorKeyPublic]:
+        where = services.VendorKeyFilter(vendor_id=vendor_id)
+        rows, total = await services.get_keys(db_session, where=where, actor=actor, limit=limit, offset=offset)
+        return Page(items=[VendorKeyPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
     @post("/", summary="Issue a key for this vendor (admin, DPO or the vendor's owner); shown once")
     async def issue_key(

@@ -9,12 +9,11 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, field_validator
-from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import AwareDateTime, CountryCode, CreditCode, Label, Name, ShortText, Text
 from app.core.schemas import partial_model
-from app.core.types import PydanticJSON
+from app.core.types import EnumString, PydanticJSON
 
 
 class VendorStatus(StrEnum):
@@ -55,7 +54,7 @@ class VendorBase(SQLModel):
     website: ShortText = ""
     contacts: list[Contact] = Field(default_factory=list, sa_type=PydanticJSON(list[Contact]))
     certifications: list[Certification] = Field(default_factory=list, sa_type=PydanticJSON(list[Certification]))
-    status: VendorStatus = Field(default=VendorStatus.prospective, sa_type=String(20))
+    status: VendorStatus = Field(default=VendorStatus.prospective, sa_type=EnumString(VendorStatus, 20))
     owner_id: uuid.UUID | None = Field(
         default=None,
         foreign_key="users.id",

@@ -14,9 +14,9 @@ from sqlmodel import col
 
 from app.accounts import services as accounts
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import security
-from app.core.actor import VENDOR, Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError
 from app.core.queries import get_or_404, order_by, paginate, where_contains, where_equal
@@ -119,7 +119,7 @@ async def create(session: AsyncSession, *, data: VendorCreate, actor: Actor) -> 
     vendor = Vendor.model_validate(data)
     session.add(vendor)
     await session.flush()
-    audit.record(session, actor, AuditAction.create, "vendor", vendor.id, data.model_dump())
+    audit.record(session, actor, AuditAction.create, AuditObject.vendor, vendor.id, data.model_dump())
     return vendor
 
 
@@ -128,7 +128,7 @@ async def update(session: AsyncSession, *, vendor_id: uuid.UUID, patch: BaseMode
     actor.require_writer(vendor.owner_id)
     data = merge_patch(vendor, patch, VendorCreate)
     await _check(session, data, vendor.id)
-    if audit.apply_update(session, actor, vendor, data, "vendor"):
+    if audit.apply_update(session, actor, vendor, data, AuditObject.vendor):
         mark(session, f"vendor changed by {actor.label}", vendor=vendor.id)  # its engagements' rules read it
     return vendor
 
@@ -147,7 +147,7 @@ async def delete(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -
         session,
         actor,
         AuditAction.delete,
-        "vendor",
+        AuditObject.vendor,
         vendor.id,
         {"legal_name_zh": vendor.legal_name_zh, "legal_name_en": vendor.legal_name_en},
     )
@@ -163,7 +163,7 @@ def actor_for_vendor(key: VendorKey, vendor: Vendor, source: str | None = None) 
     name = vendor.legal_name_en or vendor.legal_name_zh
     return Actor(
         label=f"vendor key {key.hint} ({name})"[:320],
-        role=VENDOR,
+        role=None,
         vendor_id=vendor.id,
         key_id=key.id,
         source=source,
@@ -208,7 +208,7 @@ def network_allowed(source: str | None, networks: list[str]) -> bool:
 async def _vendor_for_keys(session: AsyncSession, vendor_id: uuid.UUID, actor: Actor, *, changing: bool) -> Vendor:
     vendor = await get_or_404(session, Vendor, vendor_id, "vendor")
     # Keys open our data to a third party: the DPO, an admin or the vendor's owner decide.
-    if changing and actor.role != "dpo":
+    if changing and actor.role != Role.dpo:
         actor.require_writer(vendor.owner_id)
     return vendor
 
@@ -239,7 +239,7 @@ async def issue_key(
         session,
         actor,
         AuditAction.create,
-        "vendor_key",
+        AuditObject.vendor_key,
         row.id,
         {
             "vendor_id": vendor.id,
@@ -251,10 +251,19 @@ async def issue_key(
     return key, row
 
 
-async def get_keys(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -> list[VendorKey]:
-    await _vendor_for_keys(session, vendor_id, actor, changing=False)
-    query = select(VendorKey).where(col(VendorKey.vendor_id) == vendor_id).order_by(col(VendorKey.created_at))
-    return list(await session.scalars(query))
+@dataclass(frozen=True)
+class VendorKeyFilter:
+    vendor_id: uuid.UUID
+
+
+async def get_keys(
+    session: AsyncSession, *, where: VendorKeyFilter, actor: Actor, limit: int, offset: int
+) -> tuple[list[VendorKey], int]:
+    await _vendor_for_keys(session, where.vendor_id, actor, changing=False)
+    query = select(VendorKey).where(col(VendorKey.vendor_id) == where.vendor_id)
+    return await paginate(
+        session, query.order_by(col(VendorKey.created_at), col(VendorKey.id)), limit=limit, offset=offset
+    )
 
 
 async def revoke_key(session: AsyncSession, *, vendor_id: uuid.UUID, key_id: uuid.UUID, actor: Actor) -> None:
@@ -265,4 +274,4 @@ async def revoke_key(session: AsyncSession, *, vendor_id: uuid.UUID, key_id: uui
         raise NotFoundError("key not found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.record(session, actor, AuditAction.update, "vendor_key", row.id, {"revoked_at": row.revoked_at})
+        audit.record(session, actor, AuditAction.update, AuditObject.vendor_key, row.id, {"revoked_at": row.revoked_at})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -9,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.audit import services as audit
-from app.audit.schemas import AuditAction
+from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
-from app.core.actor import ADMIN, Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import NotFoundError, field_error
+from app.core.queries import paginate
 from app.workdays.calendar import WorkingCalendar, _china
 from app.workdays.models import CalendarOverride
 from app.workdays.schemas import CalendarDay, OverrideSet
@@ -48,13 +50,26 @@ async def get_days(session: AsyncSession, *, start: date, end: date) -> list[Cal
     return days
 
 
-async def get_overrides(session: AsyncSession) -> list[CalendarOverride]:
-    return list(await session.scalars(select(CalendarOverride).order_by(col(CalendarOverride.day))))
+@dataclass(frozen=True)
+class OverrideFilter:
+    start: date | None = None  # the first day, inclusive
+    end: date | None = None  # the last day, inclusive
+
+
+async def get_overrides(
+    session: AsyncSession, *, where: OverrideFilter, limit: int = 50, offset: int = 0
+) -> tuple[list[CalendarOverride], int]:
+    query = select(CalendarOverride)
+    if where.start is not None:
+        query = query.where(col(CalendarOverride.day) >= where.start)
+    if where.end is not None:
+        query = query.where(col(CalendarOverride.day) <= where.end)
+    return await paginate(session, query.order_by(col(CalendarOverride.day)), limit=limit, offset=offset)
 
 
 async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, actor: Actor) -> CalendarOverride:
     """Set one day; every deadline counted in working days is recomputed when it settles."""
-    actor.require_role(ADMIN)
+    actor.require_role(Role.admin)
     row = await session.get(CalendarOverride, day)
     before = {"working": row.working, "note": row.note} if row else {}
     if row is None:
@@ -63,17 +78,19 @@ async def set_override(session: AsyncSession, *, day: date, data: OverrideSet, a
     else:
         row.working, row.note = data.working, data.note
     await session.flush()
-    audit.record(session, actor, AuditAction.update, "calendar_day", day, audit.diff(before, data.model_dump()))
+    audit.record(
+        session, actor, AuditAction.update, AuditObject.calendar_day, day, audit.diff(before, data.model_dump())
+    )
     mark(session, f"calendar changed by {actor.label}", calendar=True)
     return row
 
 
 async def delete_override(session: AsyncSession, *, day: date, actor: Actor) -> None:
-    actor.require_role(ADMIN)
+    actor.require_role(Role.admin)
     row = await session.get(CalendarOverride, day)
     if row is None:
         raise NotFoundError("no override for this day")
     await session.delete(row)
     await session.flush()
-    audit.record(session, actor, AuditAction.delete, "calendar_day", day, {"working": [row.working, None]})
+    audit.record(session, actor, AuditAction.delete, AuditObject.calendar_day, day, {"working": [row.working, None]})
     mark(session, f"calendar changed by {actor.label}", calendar=True)

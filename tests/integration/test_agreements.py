@@ -198,7 +198,7 @@ def test_a_character_without_a_glyph_is_refused(client: TestClient[Any], demo: d
     response = client.post(f"/api/agreements/{agreement['id']}/documents", json={"format": "pdf"}, headers=headers)
     assert response.status_code == 422
     assert "U+1F600" in response.json()["detail"]
-    assert client.get(f"/api/agreements/{agreement['id']}/documents", headers=headers).json() == []
+    assert client.get(f"/api/agreements/{agreement['id']}/documents", headers=headers).json()["items"] == []
 
 
 def test_download_filename_survives_in_chinese(client: TestClient[Any], demo: dict[str, Any]) -> None:
@@ -237,7 +237,7 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     issued = act("issue")
     assert issued.status_code == 200, issued.text
     assert issued.json()["status"] == "issued" and issued.json()["issued_at"]
-    documents = client.get(f"{base}/documents", headers=headers).json()
+    documents = client.get(f"{base}/documents", headers=headers).json()["items"]
     assert sorted(d["format"] for d in documents) == ["docx", "pdf"]
     assert client.patch(base, json={"deletion_days": 10}, headers=headers).status_code == 409
     assert act("issue").status_code == 409
@@ -251,7 +251,7 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     assert forged.status_code == 415 and "not a readable PDF" in forged.text  # parsed, not only sniffed
     signed = act("sign", files={"file": ("扫描件.pdf", pdf("signed copy"), "application/pdf")})
     assert signed.status_code == 200 and signed.json()["status"] == "signed"
-    assert any(d["kind"] == "signed" for d in client.get(f"{base}/documents", headers=headers).json())
+    assert any(d["kind"] == "signed" for d in client.get(f"{base}/documents", headers=headers).json()["items"])
 
     # In force from signature: a renewal decision (term end minus the notice period) and the expiry.
     assert owed() == [("renewal_decision", "2027-12-05"), ("agreement_expiry", "2028-01-04")]
@@ -384,7 +384,7 @@ def test_issue_is_refused_when_a_required_item_is_uncovered(
     uncovered = {item["key"] for item in response.json()["extra"]}
     assert uncovered == {f"A{n}" for n in range(1, 13)} - {"A2"}
     assert client.get(f"/api/agreements/{agreement['id']}", headers=headers).json()["status"] == "draft"
-    assert client.get(f"/api/agreements/{agreement['id']}/documents", headers=headers).json() == []
+    assert client.get(f"/api/agreements/{agreement['id']}/documents", headers=headers).json()["items"] == []
 
 
 def test_agreement_needs_the_handler_profile(client: TestClient[Any], admin: Account) -> None:

@@ -83,7 +83,7 @@ def test_yearly_attestations_follow_the_agreement_and_one_accepted_closes_the_ea
         headers=demo["headers"],
     )
     assert ended.status_code == 200
-    owed = client.get("/api/vendor/obligations", headers=running.headers).json()
+    owed = client.get("/api/vendor/obligations", headers=running.headers).json()["items"]
     assert [(item["kind"], item["due_on"]) for item in owed] == [
         ("periodic_attestation", "2026-01-05"),
         ("deletion_attestation", "2026-07-30"),
@@ -91,7 +91,7 @@ def test_yearly_attestations_follow_the_agreement_and_one_accepted_closes_the_ea
     sent = submit(running, periodic(running.engagement_id), files=[])
     assert sent.status_code == 201, sent.text
     assert client.post(f"/api/attestations/{sent.json()['id']}/accept", json={}, headers=dpo.headers).status_code == 200
-    owed = client.get("/api/vendor/obligations", headers=running.headers).json()
+    owed = client.get("/api/vendor/obligations", headers=running.headers).json()["items"]
     assert [item["kind"] for item in owed] == ["deletion_attestation"]
 
 
@@ -114,12 +114,12 @@ def test_a_sub_processor_change_asks_us_to_decide_and_acceptance_records_consent
     assert (decision["party"], decision["due_on"], decision["rule_id"]) == ("handler", "2099-01-01", "R3")
     assert decision["attestation_id"] == sent.json()["id"]
     # Our decision is not the vendor's duty.
-    owed = client.get("/api/vendor/obligations", headers=running.headers).json()
+    owed = client.get("/api/vendor/obligations", headers=running.headers).json()["items"]
     assert "sub_processor_consent" not in {item["kind"] for item in owed}
 
     accepted = client.post(f"/api/attestations/{sent.json()['id']}/accept", json={}, headers=dpo.headers)
     assert accepted.status_code == 200
-    subs = client.get(f"/api/engagements/{running.engagement_id}/sub-processors", headers=dpo.headers).json()
+    subs = client.get(f"/api/engagements/{running.engagement_id}/sub-processors", headers=dpo.headers).json()["items"]
     added = next(sub for sub in subs if sub["name"] == "Suzhou Backup Services Co., Ltd.")
     assert (added["handler_consented"], added["consented_on"], added["region"]) == (True, str(clock.today()), "CN-JS")
     done = client.get("/api/obligations?kind=sub_processor_consent", headers=dpo.headers).json()["items"]

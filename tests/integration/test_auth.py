@@ -115,7 +115,7 @@ def test_expired_token_is_refused(client: TestClient[Any], admin: Account, clean
 
 
 def test_token_listing_shows_hint_never_the_token(client: TestClient[Any], admin: Account) -> None:
-    listed = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()
+    listed = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()["items"]
     assert len(listed) == 1
     assert "token" not in listed[0] and "token_hash" not in listed[0]
     assert admin.token.startswith(listed[0]["hint"].rstrip("…"))

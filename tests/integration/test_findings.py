@@ -11,12 +11,13 @@ from litestar.testing import TestClient
 from tests.integration.test_cli import dpa
 
 CAMERA_RULES = {"R4", "R6", "R8", "R9"}
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "review": 3}
 
 
 def _findings(client: TestClient[Any], headers: dict[str, str], engagement_id: str) -> list[dict[str, Any]]:
     response = client.get(f"/api/engagements/{engagement_id}/findings", headers=headers)
     assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()
+    found: list[dict[str, Any]] = response.json()["items"]
     return found
 
 
@@ -46,6 +47,11 @@ def test_a_finding_that_no_longer_holds_is_resolved_and_kept(client: TestClient[
     assert r8["status"] == "resolved" and r8["resolved_at"] and r8["resolved_by"].startswith("engagement changed by")
     open_rules = {f["rule_id"] for f in found if f["status"] == "open"}
     assert "R8" not in open_rules and {"R4", "R6", "R9"} <= open_rules
+    # The open ones first, worst first; then the resolved.
+    statuses = [f["status"] for f in found]
+    assert statuses == sorted(statuses, key=lambda status: status != "open")
+    ranks = [SEVERITY_RANK[f["severity"]] for f in found if f["status"] == "open"]
+    assert ranks == sorted(ranks)
     everything = client.get("/api/findings", params={"rule_id": "R8", "status": "resolved"}, headers=demo["headers"])
     assert everything.json()["total"] == 1
 

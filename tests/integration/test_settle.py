@@ -84,7 +84,7 @@ def test_an_attestation_opens_and_closes_duties_as_it_is_sent_and_reviewed(
     assert accepted.status_code == 200, accepted.text
     [decision] = client.get("/api/obligations", params=query, headers=dpo.headers).json()["items"]
     assert (decision["status"], decision["closed_by"]) == ("done", f"attestation:{sent.json()['id']}")
-    subs = client.get(f"/api/engagements/{a.engagement_id}/sub-processors", headers=dpo.headers).json()
+    subs = client.get(f"/api/engagements/{a.engagement_id}/sub-processors", headers=dpo.headers).json()["items"]
     assert [(sub["name"], sub["handler_consented"]) for sub in subs] == [("Hangzhou Example Cloud Co.", True)]
 
     deleted = submit(a, deletion(a.engagement_id))
@@ -92,7 +92,7 @@ def test_an_attestation_opens_and_closes_duties_as_it_is_sent_and_reviewed(
         f"/api/attestations/{deleted.json()['id']}/reject", json={"reason": "backups not named"}, headers=dpo.headers
     )
     assert refused.status_code == 200, refused.text
-    [owed] = client.get("/api/vendor/obligations", headers=a.headers).json()
+    [owed] = client.get("/api/vendor/obligations", headers=a.headers).json()["items"]
     assert (owed["kind"], owed["last_rejection"]) == ("deletion_attestation", "backups not named")
 
 

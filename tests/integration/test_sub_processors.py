@@ -36,7 +36,7 @@ def test_crud(client: TestClient[Any], admin: Account, engagement: dict[str, Any
     sub = created.json()
     assert sub["engagement_id"] == engagement["id"] and sub["country"] == "CN"
 
-    assert client.get(base, headers=admin.headers).json() == [sub]
+    assert client.get(base, headers=admin.headers).json()["items"] == [sub]
     shown = client.get(f"/api/engagements/{engagement['id']}", headers=admin.headers).json()
     assert shown["sub_processors"] == [sub]
 
@@ -64,7 +64,7 @@ def test_invalid_sub_processor(
     response = client.post(base, json={**SUB, **overrides}, headers=admin.headers)
     assert response.status_code == 400, response.text
     assert field in {item["key"] for item in response.json()["extra"]}
-    assert client.get(base, headers=admin.headers).json() == []
+    assert client.get(base, headers=admin.headers).json()["items"] == []
 
 
 def test_sub_processor_is_reached_only_through_its_engagement(

@@ -21,7 +21,7 @@ def test_a_vendor_sees_what_it_owes_sends_a_deletion_attestation_and_sees_it_acc
     a = vendors["a"]
     owed = client.get("/api/vendor/obligations", headers=a.headers)
     assert owed.status_code == 200, owed.text
-    [obligation] = owed.json()
+    [obligation] = owed.json()["items"]
     assert obligation["kind"] == "deletion_attestation"
     assert obligation["engagement_id"] == a.engagement_id
     assert obligation["due_on"] == "2026-12-01"  # ended 2026-11-01 + 30 days
@@ -49,7 +49,7 @@ def test_a_vendor_sees_what_it_owes_sends_a_deletion_attestation_and_sees_it_acc
 
     mine = client.get("/api/vendor/attestations", headers=a.headers).json()
     assert [(item["id"], item["status"]) for item in mine["items"]] == [(attestation["id"], "accepted")]
-    assert client.get("/api/vendor/obligations", headers=a.headers).json() == []
+    assert client.get("/api/vendor/obligations", headers=a.headers).json()["items"] == []
     query = {"engagement_id": a.engagement_id, "kind": "deletion_attestation"}
     closed = client.get("/api/obligations", params=query, headers=dpo.headers).json()["items"]
     assert [(item["status"], item["closed_by"]) for item in closed] == [("done", f"attestation:{attestation['id']}")]
@@ -63,7 +63,7 @@ def test_a_rejected_attestation_keeps_the_obligation_open_and_tells_the_vendor_w
     reason = "Backups are not covered; delete them too and attest again."
     rejected = client.post(f"/api/attestations/{sent['id']}/reject", json={"reason": reason}, headers=dpo.headers)
     assert rejected.status_code == 200, rejected.text
-    [still_owed] = client.get("/api/vendor/obligations", headers=a.headers).json()
+    [still_owed] = client.get("/api/vendor/obligations", headers=a.headers).json()["items"]
     assert still_owed["last_rejection"] == reason
     view = client.get(f"/api/vendor/attestations/{sent['id']}", headers=a.headers).json()
     assert (view["status"], view["review_reason"]) == ("rejected", reason)
@@ -96,7 +96,7 @@ def test_the_vendor_downloads_its_issued_agreement_but_never_a_draft(
     a = vendors["a"]
     [agreement] = client.get("/api/vendor/agreements", headers=a.headers).json()["items"]
     assert (agreement["id"], agreement["status"], agreement["ended_on"]) == (a.agreement_id, "terminated", "2026-11-01")
-    [document] = client.get(f"/api/vendor/agreements/{a.agreement_id}/documents", headers=a.headers).json()
+    [document] = client.get(f"/api/vendor/agreements/{a.agreement_id}/documents", headers=a.headers).json()["items"]
     content = client.get(
         f"/api/vendor/agreements/{a.agreement_id}/documents/{document['id']}/content", headers=a.headers
     )

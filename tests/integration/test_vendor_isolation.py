@@ -26,7 +26,7 @@ def test_no_vendor_route_reaches_another_vendors_objects(
 ) -> None:
     a, b = vendors["a"], vendors["b"]
     theirs = submit(b, deletion(b.engagement_id)).json()
-    [document] = client.get(f"/api/vendor/agreements/{b.agreement_id}/documents", headers=b.headers).json()
+    [document] = client.get(f"/api/vendor/agreements/{b.agreement_id}/documents", headers=b.headers).json()["items"]
     ids = {
         "engagement_id": b.engagement_id,
         "agreement_id": b.agreement_id,

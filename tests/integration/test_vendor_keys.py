@@ -28,7 +28,7 @@ def test_a_key_is_shown_once_and_stored_only_as_a_hash(
     expires = datetime.fromisoformat(issued["expires_at"])
     assert timedelta(days=364) < expires - datetime.now(UTC) <= timedelta(days=365)
 
-    [listed] = client.get(f"/api/vendors/{vendor_id}/keys", headers=demo["headers"]).json()
+    [listed] = client.get(f"/api/vendors/{vendor_id}/keys", headers=demo["headers"]).json()["items"]
     assert "key" not in listed and key not in str(listed)
     assert listed["hint"] == key[:8] + "…" and listed["last_used_at"] is None
 
@@ -37,14 +37,14 @@ def test_a_key_is_shown_once_and_stored_only_as_a_hash(
 
     assert run(stored, clean_database) == [security.token_hash(key)]
     assert client.get("/api/vendor/obligations", headers={"Authorization": f"Bearer {key}"}).status_code == 200
-    [used] = client.get(f"/api/vendors/{vendor_id}/keys", headers=demo["headers"]).json()
+    [used] = client.get(f"/api/vendors/{vendor_id}/keys", headers=demo["headers"]).json()["items"]
     assert used["last_used_at"] is not None
 
 
 def test_revoking_a_key_takes_effect_at_once(client: TestClient[Any], vendors: dict[str, Side], demo: Any) -> None:
     a = vendors["a"]
     assert client.get("/api/vendor/obligations", headers=a.headers).status_code == 200
-    [key] = client.get(f"/api/vendors/{a.vendor_id}/keys", headers=demo["headers"]).json()
+    [key] = client.get(f"/api/vendors/{a.vendor_id}/keys", headers=demo["headers"]).json()["items"]
     revoked = client.delete(f"/api/vendors/{a.vendor_id}/keys/{key['id']}", headers=demo["headers"])
     assert revoked.status_code == 204
     refused = client.get("/api/vendor/obligations", headers=a.headers)
@@ -113,7 +113,7 @@ def test_bad_key_requests_change_nothing(
     assert response.status_code == status, response.text
     if field:
         assert field in response.text
-    assert client.get(f"/api/vendors/{vendor_id}/keys", headers=demo["headers"]).json() == []
+    assert client.get(f"/api/vendors/{vendor_id}/keys", headers=demo["headers"]).json()["items"] == []
 
 
 def test_only_admins_the_dpo_and_the_vendors_owner_issue_keys(

@@ -238,7 +238,7 @@ def test_idempotency_keys_are_kept_over_a_day_then_purged(
 
     from sqlalchemy import update
 
-    from app.core.idempotency import IdempotencyRecord
+    from app.core.models import IdempotencyRecord
 
     def age(hours: int) -> None:
         async def go(session: Any) -> None:

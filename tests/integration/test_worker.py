@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.accounts.models import User
+from app.core.actor import Role
 from app.demo import load as load_demo
 from app.engagements.models import Engagement
 from app.engagements.schemas import DataSubject, LegalBasis, ProcessingMethod
@@ -102,7 +103,7 @@ def _seed_owners(count: int) -> Any:
         session.add(vendor)
         await session.flush()
         for index in range(count):
-            user = User(email=f"owner{index:04d}@load.example", role="owner", name=f"Owner {index}")
+            user = User(email=f"owner{index:04d}@load.example", role=Role.owner, name=f"Owner {index}")
             session.add(user)
             await session.flush()
             session.add(

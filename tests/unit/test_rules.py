@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from app.engagements.schemas import EngagementProposal
+from app.engagements.schemas import CrossBorderMechanism, EngagementProposal
 from app.findings.rules import Facts, Raised, evaluate, handler_rules, required_mechanism
 from tests.factories import engagement_body
 
@@ -249,13 +249,13 @@ def test_r14_the_mechanism_cross_border_transfers_need() -> None:
 
 
 def test_required_mechanism_follows_the_reference_table() -> None:
-    def needed(count: int, categories: list[str]) -> str:
+    def needed(count: int, categories: list[str]) -> CrossBorderMechanism | None:
         subject = engagement(
             **ABROAD, individuals_count=count, pi_categories=categories, legal_basis="consent", consent_obtained=True
         )
         return required_mechanism(Facts(engagement=subject, vendor=None, today=TODAY))
 
-    assert needed(99_999, ["basic_profile"]) == "none"
+    assert needed(99_999, ["basic_profile"]) is None
     assert needed(100_000, ["basic_profile"]) == "standard_contract"
     assert needed(999_999, ["basic_profile"]) == "standard_contract"
     assert needed(1_000_000, ["basic_profile"]) == "security_assessment"

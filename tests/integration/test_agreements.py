@@ -478,4 +478,4 @@ def test_only_the_engagements_owner_or_an_admin_acts_on_its_agreements(
     ended = {"ended_on": "2026-11-01", "reason": "not mine to end"}
     assert client.post(f"{base}/terminate", json=ended, headers=stranger.headers).status_code == 403
     assert client.get(base, headers=demo["headers"]).json()["status"] == "active"
-    assert client.get(f"{base}/documents", headers=demo["headers"]).json() == []  # nothing was rendered
+    assert client.get(f"{base}/documents", headers=demo["headers"]).json()["items"] == []  # nothing was rendered

@@ -101,7 +101,7 @@ def test_every_write_route_answers_each_role_by_the_table(
     key = client.post(f"/api/vendors/{a.vendor_id}/keys", json={"name": "walk"}, headers=headers).json()
     attestation = submit(a, deletion(a.engagement_id)).json()
     owed = client.get("/api/obligations", params={"engagement_id": a.engagement_id}, headers=headers).json()
-    token = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()[0]
+    token = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()["items"][0]
     ids = {
         "user_id": admin.id,
         "token_id": token["id"],

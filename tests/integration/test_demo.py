@@ -26,7 +26,7 @@ def test_demo_loads_once_and_is_idempotent(client: TestClient[Any], clean_databa
     headers = {"Authorization": f"Bearer {second_token}"}
     tokens = client.get(f"/api/users/{me.json()['id']}/tokens", headers=headers)
     assert tokens.status_code == 200, tokens.text
-    demo_tokens = [t for t in tokens.json() if t["name"] == "demo"]
+    demo_tokens = [t for t in tokens.json()["items"] if t["name"] == "demo"]
     assert len(demo_tokens) == 2 and all(t["revoked_at"] is None for t in demo_tokens)
     for row in demo_tokens:
         lifetime = datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["created_at"])

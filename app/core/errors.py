@@ -164,11 +164,18 @@ def nesting_error_handler(_request: Request[Any, Any, Any], _exc: RecursionError
     return Response(_body(400, "request body is nested too deeply"), status_code=400, media_type=MediaType.JSON)
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """The database is down, restarting or dropped the connection, rather than refusing a
+    statement (which is a bug of ours, answered 500)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError | ConnectionError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """The database is down, restarting or dropped the connection: 503, try again shortly. The
-    transaction did not commit, so nothing of the request was applied."""
-    refused = isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError | InterfaceError)
-    if refused and not getattr(exc, "connection_invalidated", False):  # a statement it refused: our bug
+    """The database is unavailable: 503, try again shortly. The transaction did not commit, so
+    nothing of the request was applied."""
+    if not database_unavailable(exc):
         return internal_error_handler(request, exc)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return Response(

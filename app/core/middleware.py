@@ -7,10 +7,10 @@ import anyio
 from litestar.enums import ScopeType
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.core.errors import ClientGoneError, RequestTimeoutError
+from app.core.errors import ClientGoneError, RequestTimeoutError, database_unavailable
 
 
 class RequestBodyGuard:
@@ -43,10 +43,6 @@ class RequestBodyGuard:
         await self.app(scope, guarded, send)
 
 
-# What a dropped or unreachable database raises: answered 503 (app.core.errors) unless a retry helps.
-UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError, ConnectionError)
-
-
 class RetryReadOnce:
     """A read (GET, HEAD) that met an unavailable database, a connection dropped by a restart
     or a failover, is run once more: the pool hands out a fresh connection, and the client never
@@ -72,10 +68,8 @@ class RetryReadOnce:
 
         try:
             await self.app(scope, receive, first)
-        except UNAVAILABLE as error:
-            if isinstance(error, DBAPIError) and not (
-                isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
-            ):
+        except (DBAPIError, PoolTimeoutError, ConnectionError) as error:
+            if not database_unavailable(error):
                 raise
             failed = True
         if failed:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import subprocess
 import time
@@ -23,7 +22,7 @@ from app.core.security import USER_TOKEN_PREFIX, new_token
 from app.core.settings import Settings
 from app.main import create_app
 from tests.conftest import Account
-from tests.integration.test_cli import DPA, _free_port
+from tests.integration.test_cli import _free_port, start_server, stop_server
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
@@ -50,29 +49,16 @@ def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(
 
 
 @pytest.fixture
-def server(database_url: str, admin: Account, tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """A real `dpa serve` whose log is kept, with a short body timeout."""
-    port, log = _free_port(), tmp_path / "serve.log"
-    environment = {**os.environ, "DATABASE_URL": database_url, "REQUEST_BODY_TIMEOUT_SECONDS": "1"}
-    environment["STORAGE_URL"] = f"file:{tmp_path / 'evidence'}"
-    with log.open("w") as out:
-        process = subprocess.Popen(  # noqa: S603 - our own command
-            [*DPA, "serve", "--port", str(port)], env=environment, stdout=out, stderr=subprocess.STDOUT
-        )
+def server(database_url: str, admin: Account, tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """A real `dpa serve` with a short body timeout; the test reads its log once it stopped it."""
+    port = _free_port()
+    env = {"REQUEST_BODY_TIMEOUT_SECONDS": "1", "STORAGE_URL": f"file:{tmp_path / 'evidence'}"}
+    process = start_server(database_url, port, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and process.poll() is None, log.read_text()
-            time.sleep(0.2)
-        yield port, log
+        yield port, process
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        if process.poll() is None:
+            stop_server(process)
 
 
 def _request_head(admin: Account, length: int) -> bytes:
@@ -83,9 +69,9 @@ def _request_head(admin: Account, length: int) -> bytes:
 
 
 def test_a_stalled_body_is_408_and_a_client_that_leaves_is_not_an_error(
-    server: tuple[int, Path], admin: Account, client: Any
+    server: tuple[int, subprocess.Popen[str]], admin: Account, client: Any
 ) -> None:
-    port, log = server
+    port, process = server
     with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:
         stalled.sendall(_request_head(admin, 1000) + b'{"legal_name_zh": ')  # and then nothing
         received = b""
@@ -100,7 +86,7 @@ def test_a_stalled_body_is_408_and_a_client_that_leaves_is_not_an_error(
     time.sleep(0.5)
     vendors = httpx.get(f"http://127.0.0.1:{port}/api/vendors", headers=admin.headers, timeout=5)
     assert vendors.status_code == 200 and vendors.json()["total"] == 0  # neither half-sent write landed
-    written = log.read_text()
+    written = stop_server(process)
     assert "client went away during POST /api/vendors" in written
     assert "Traceback" not in written and "unhandled error" not in written
 

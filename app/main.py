@@ -10,12 +10,14 @@ import anyio
 from litestar import Litestar, MediaType, Response, Router, get
 from litestar._openapi.plugin import OpenAPIPlugin  # its cached document is what /schema serves
 from litestar.config.app import AppConfig
-from litestar.datastructures import State
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
+from litestar.types import Message, Scope
 from sqlalchemy import text
 
 import app
@@ -151,8 +153,26 @@ def create_app(settings: Settings | None = None) -> Litestar:
             log_exceptions="never",  # internal_error_handler logs what matters,
         ),
         on_app_init=[_no_debug],
-        on_startup=[_document_every_answer],
+        on_startup=[_document_every_answer, _list_allowed_methods],
+        before_send=[_allow_every_method],
     )
+
+
+def _list_allowed_methods(application: Litestar) -> None:
+    """Litestar writes a path's OPTIONS answer when the path's first handler registers and keeps it
+    as later handlers join the route, so its Allow header missed their methods (GET, often)."""
+    application.state["allowed_methods"] = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in application.routes
+        if isinstance(route, HTTPRoute)
+    }
+
+
+async def _allow_every_method(message: Message, scope: Scope) -> None:
+    if message["type"] == "http.response.start" and scope.get("method") == "OPTIONS":
+        allowed = scope["litestar_app"].state["allowed_methods"].get(scope.get("path_template"))
+        if allowed:
+            MutableScopeHeaders.from_message(message)["Allow"] = allowed
 
 
 async def _record_refusals_every_minute(state: State) -> None:

@@ -7,9 +7,11 @@ registry as it was.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
 from tests.conftest import Account
@@ -207,3 +209,15 @@ def test_hostile_path_parameters_never_cause_500(client: TestClient[Any], admin:
         for method in ("GET", "PATCH", "DELETE"):
             response = client.request(method, path, json={}, headers=admin.headers)
             _assert_deliberate(response, (method, path))
+
+
+def test_options_names_every_method_a_path_answers(client: TestClient[Any]) -> None:
+    """A path served by several handlers (GET, PATCH, DELETE on one vendor) lists them all."""
+    routes = [route for route in client.app.routes if isinstance(route, HTTPRoute)]
+    assert any(len(route.methods) > 3 for route in routes)
+    for route in routes:
+        path = route.path.replace("{day:date}", "2026-10-01")
+        path = re.sub(r"\{[^}]+\}", "00000000-0000-0000-0000-000000000001", path)
+        answer = client.options(path)
+        assert answer.status_code == 204, path
+        assert set(answer.headers["allow"].split(", ")) == set(route.methods), path

@@ -9,17 +9,34 @@ Where the law or a fact is uncertain, the severity is `review`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
-from app.agreements.schemas import IN_FORCE
-from app.attestations.schemas import AttestationKind, AttestationStatus
+from pydantic import ValidationError
+
+from app.agreements.models import Agreement
+from app.agreements.schemas import IN_FORCE, EngagementSnapshot
+from app.attestations.models import Attestation
+from app.attestations.schemas import (
+    AttestationDetails,
+    AttestationKind,
+    AttestationStatus,
+    DeletionDetails,
+    IncidentDetails,
+    PeriodicDetails,
+    SubProcessorChangeDetails,
+    details_adapter,
+)
 from app.core.clock import years_after
 from app.engagements import taxonomy
+from app.engagements.models import SubProcessor
 from app.engagements.schemas import (
     CrossBorderMechanism,
+    EngagementBase,
     EngagementStatus,
     Equipment,
     LegalBasis,
@@ -27,8 +44,13 @@ from app.engagements.schemas import (
     VenueType,
 )
 from app.findings.schemas import Severity
+from app.handler.models import HandlerProfile
 from app.obligations.kinds import FACES_FILING
+from app.obligations.models import Obligation
 from app.obligations.schemas import ObligationKind, ObligationStatus
+from app.vendors.models import Vendor
+
+log = logging.getLogger(__name__)
 
 FACE, MINORS = taxonomy.FACE, taxonomy.MINORS
 PRIVATE_SPACES = frozenset({VenueType.hotel_room, VenueType.bathroom, VenueType.changing_room, VenueType.toilet})
@@ -37,17 +59,17 @@ A1_A6 = ("A1", "A2", "A3", "A4", "A5", "A6")
 
 @dataclass(frozen=True)
 class Facts:
-    """Everything the rules may look at for one engagement. Objects are duck-typed: a stored
-    engagement or a proposal, stored rows or none."""
+    """Everything the rules may look at for one engagement: a stored engagement or a proposal
+    (both an `EngagementBase`), with the stored rows around it, or none."""
 
-    engagement: Any
-    vendor: Any
-    handler: Any | None = None
-    sub_processors: Sequence[Any] = ()
-    agreements: Sequence[Any] = ()
-    attestations: Sequence[Any] = ()
-    obligations: Sequence[Any] = ()
-    covered: Callable[[Any], frozenset[str]] = lambda _agreement: frozenset()
+    engagement: EngagementBase
+    vendor: Vendor
+    handler: HandlerProfile | None = None
+    sub_processors: Sequence[SubProcessor] = ()
+    agreements: Sequence[Agreement] = ()
+    attestations: Sequence[Attestation] = ()
+    obligations: Sequence[Obligation] = ()
+    covered: Callable[[Agreement], frozenset[str]] = lambda _agreement: frozenset()
     today: date = field(default_factory=date.today)
 
     @property
@@ -68,12 +90,31 @@ class Facts:
         return FACE in self.categories
 
     @property
-    def agreement(self) -> Any | None:
+    def agreement(self) -> Agreement | None:
         """The agreement in force, if any (the newest)."""
         found = [a for a in self.agreements if a.status in IN_FORCE]
         return max(found, key=lambda a: a.created_at) if found else None
 
-    def open_obligations(self, kind: ObligationKind) -> list[Any]:
+    @cached_property
+    def agreed(self) -> EngagementSnapshot | None:
+        """The engagement as the agreement in force wrote it down."""
+        agreement = self.agreement
+        return None if agreement is None else EngagementSnapshot.model_validate(agreement.snapshot["engagement"])
+
+    @cached_property
+    def reports(self) -> list[tuple[Attestation, AttestationDetails]]:
+        """Each attestation with its details read as their kind's model. Details were checked on
+        upload; one that no longer reads (a category code since renamed, say) is left out and
+        logged rather than stopping every rule of the engagement."""
+        read = []
+        for attestation in self.attestations:
+            try:
+                read.append((attestation, details_adapter.validate_python(attestation.details)))
+            except ValidationError as error:
+                log.warning("attestation %s: details no longer read (%s)", attestation.id, error)
+        return read
+
+    def open_obligations(self, kind: ObligationKind) -> list[Obligation]:
         return [o for o in self.obligations if o.kind == kind and o.status == ObligationStatus.open]
 
 
@@ -145,12 +186,13 @@ def r1_agreement_lacks_required_content(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r2_vendor_reports_beyond_the_agreement(facts: Facts) -> Iterator[Raised]:
-    agreement = facts.agreement
-    if agreement is None:
+    if facts.agreed is None:
         return
-    agreed = set(agreement.snapshot["engagement"]["pi_categories"])
-    for attestation in facts.attestations:
-        reported = set(attestation.details.get("pi_categories", []))
+    agreed = set(facts.agreed.pi_categories)
+    for attestation, details in facts.reports:
+        if not isinstance(details, SubProcessorChangeDetails | IncidentDetails):
+            continue
+        reported = set(details.pi_categories)
         beyond = sorted(reported - agreed)
         if beyond:
             yield Raised(
@@ -531,10 +573,10 @@ def r13_deletion(facts: Facts) -> Iterator[Raised]:
                 {"due_on": str(obligation.due_on)},
                 detail="late",
             )
-    for attestation in facts.attestations:
-        if attestation.kind != AttestationKind.deletion or attestation.status != AttestationStatus.accepted:
+    for attestation, details in facts.reports:
+        if not isinstance(details, DeletionDetails) or attestation.status != AttestationStatus.accepted:
             continue
-        left_out = [name for name in ("backups_covered", "sub_processors_covered") if not attestation.details.get(name)]
+        left_out = [name for name in ("backups_covered", "sub_processors_covered") if not getattr(details, name)]
         if left_out:
             yield Raised(
                 "R13",
@@ -575,7 +617,7 @@ MECHANISM_LABELS = {
 @rule
 def r14_cross_border(facts: Facts) -> Iterator[Raised]:
     engagement = facts.engagement
-    country = getattr(facts.vendor, "country", None) or "CN"
+    country = facts.vendor.country or "CN"
     if not engagement.leaves_china:
         if country != "CN":
             yield Raised(
@@ -676,11 +718,11 @@ def r15_security_assessment_expiry(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r16_vendor_uses_data_for_itself(facts: Facts) -> Iterator[Raised]:
-    for attestation in facts.attestations:
-        if attestation.kind != AttestationKind.periodic:
+    for attestation, details in facts.reports:
+        if not isinstance(details, PeriodicDetails):
             continue
-        for statement in attestation.details.get("statements", []):
-            if statement.get("requirement") == "B9" and statement.get("compliant") is False:
+        for statement in details.statements:
+            if statement.requirement == "B9" and not statement.compliant:
                 yield Raised(
                     "R16",
                     Severity.critical,
@@ -697,7 +739,7 @@ def r16_vendor_uses_data_for_itself(facts: Facts) -> Iterator[Raised]:
                         "Have it stop; otherwise reclassify as provision or joint processing, with the consent needed.",
                     ),
                     ("PIPL art. 20", "PIPL art. 23"),
-                    {"attestation_id": str(attestation.id), "statement": "B9", "comment": statement.get("comment", "")},
+                    {"attestation_id": str(attestation.id), "statement": "B9", "comment": statement.comment},
                     detail=str(attestation.id),
                 )
 
@@ -739,19 +781,17 @@ def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
                 {"renewal_decision_due_on": str(obligation.due_on)},
                 detail="renewal",
             )
-    agreement = facts.agreement
-    if agreement is None:
+    agreement, agreed = facts.agreement, facts.agreed
+    if agreement is None or agreed is None:
         return
-    agreed = agreement.snapshot["engagement"]
-    now = {
-        "purpose": facts.engagement.purpose,
-        "processing_methods": sorted(_value(m) for m in facts.engagement.processing_methods),
-        "pi_categories": sorted(facts.categories),
-    }
     changed = [
         name
-        for name, value in now.items()
-        if (sorted(agreed[name]) if isinstance(value, list) else agreed[name]) != value
+        for name, differs in (
+            ("purpose", agreed.purpose != facts.engagement.purpose),
+            ("processing_methods", sorted(agreed.processing_methods) != sorted(facts.engagement.processing_methods)),
+            ("pi_categories", sorted(agreed.pi_categories) != sorted(facts.categories)),
+        )
+        if differs
     ]
     if changed:
         yield Raised(
@@ -770,7 +810,7 @@ def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
         )
 
 
-def handler_rules(handler: Any) -> Iterator[Raised]:
+def handler_rules(handler: HandlerProfile) -> Iterator[Raised]:
     """R17, about the company itself rather than one engagement."""
     total = handler.individuals_total or 0
     if total >= 1_000_000 and not handler.pi_protection_officer_name:

@@ -170,8 +170,7 @@ async def refresh(session: AsyncSession, engagement_ids: Iterable[uuid.UUID] | N
         query = query.where(col(Engagement.id).in_(ids))
     engagements = list(await session.scalars(query))
     wanted: dict[str, tuple[Raised, uuid.UUID | None, uuid.UUID | None]] = {}
-    for facts in await _facts(session, engagements, clock.today()):
-        engagement = facts.engagement
+    for engagement, facts in zip(engagements, await _facts(session, engagements, clock.today()), strict=True):
         for raised in rules.evaluate(facts):
             wanted[_key(raised, str(engagement.id))] = (raised, engagement.id, engagement.vendor_id)
     open_query = select(Finding).where(

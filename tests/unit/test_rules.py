@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from app.agreements.models import Agreement
+from app.agreements.schemas import AgreementStatus, EngagementSnapshot
+from app.attestations.models import Attestation
+from app.attestations.schemas import AttestationKind, AttestationStatus
+from app.engagements.models import SubProcessor
 from app.engagements.schemas import CrossBorderMechanism, EngagementProposal
 from app.findings.rules import Facts, Raised, evaluate, handler_rules, required_mechanism
+from app.handler.models import HandlerProfile
+from app.obligations.models import Obligation
+from app.obligations.schemas import ObligationKind, ObligationStatus, Party
+from app.vendors.models import Vendor
 from tests.factories import engagement_body
 
 TODAY = date(2026, 11, 28)
@@ -34,46 +42,92 @@ def engagement(**fields: Any) -> EngagementProposal:
     return EngagementProposal.model_validate(body)
 
 
+ELSEWHERE = uuid.uuid4()  # the rows a rule does not read (vendor, template) point here
+COVERS: dict[uuid.UUID, frozenset[str]] = {}  # what each test agreement covers of A1-A6
+
+
 def agreement(
-    subject: Any = None,
+    subject: EngagementProposal | None = None,
     covers: frozenset[str] = frozenset({"A1", "A2", "A3", "A4", "A5", "A6"}),
     status: str = "active",
-) -> Any:
+) -> Agreement:
     """An agreement in force, generated from `subject` (so nothing changed since) unless told otherwise."""
     subject = subject or engagement()
-    snapshot = {
-        "engagement": {
-            "purpose": subject.purpose,
-            "processing_methods": [str(m) for m in subject.processing_methods],
-            "pi_categories": list(subject.pi_categories),
-        }
-    }
-    return SimpleNamespace(
+    agreed = EngagementSnapshot.model_validate(subject, from_attributes=True)
+    made = Agreement(
         id=uuid.uuid4(),
         number="DPA-2026-0001",
-        status=status,
+        status=AgreementStatus(status),
         created_at=datetime(2026, 1, 1),
-        snapshot=snapshot,
-        covers=covers,
+        term_start=date(2026, 1, 1),
+        term_end=date(2027, 12, 31),
+        engagement_id=ELSEWHERE,
+        vendor_id=ELSEWHERE,
+        template_id="entrusted-processing",
+        template_version=1,
+        snapshot={"engagement": agreed.model_dump(mode="json")},
+    )
+    COVERS[made.id] = covers
+    return made
+
+
+def obligation(kind: str, due_on: date, status: str = "open", **fields: Any) -> Obligation:
+    return Obligation(
+        key=f"{kind}:{due_on}",
+        party=Party.handler,
+        vendor_id=ELSEWHERE,
+        engagement_id=ELSEWHERE,
+        rule_id="",
+        article="",
+        kind=ObligationKind(kind),
+        due_on=due_on,
+        status=ObligationStatus(status),
+        attestation_id=fields.get("attestation_id"),
     )
 
 
-def obligation(kind: str, due_on: date, status: str = "open", **fields: Any) -> Any:
-    return SimpleNamespace(kind=kind, due_on=due_on, status=status, attestation_id=fields.get("attestation_id"))
+# What each kind of attestation must say besides what a test sets.
+DETAILS: dict[str, dict[str, Any]] = {
+    "incident": {
+        "detected_at": "2026-11-20T10:00:00+08:00",
+        "description": "A leaked export",
+        "pi_categories": ["basic_profile"],
+        "individuals_affected": 12,
+        "measures_taken": "Access revoked",
+    },
+    "deletion": {
+        "records_deleted": 1200,
+        "method": "overwritten",
+        "completed_on": "2026-11-01",
+        "backups_covered": True,
+        "sub_processors_covered": True,
+        "signer_name": "王伟",
+        "signer_title": "CTO",
+    },
+    "periodic": {"period_start": "2025-11-01", "period_end": "2026-10-31", "statements": []},
+}
 
 
-def attestation(kind: str, status: str = "submitted", **details: Any) -> Any:
-    return SimpleNamespace(id=uuid.uuid4(), kind=kind, status=status, details=details)
+def attestation(kind: str, status: str = "submitted", **details: Any) -> Attestation:
+    stated = {"kind": kind, "engagement_id": str(uuid.uuid4()), **DETAILS[kind], **details}
+    return Attestation(
+        id=uuid.uuid4(),
+        vendor_id=ELSEWHERE,
+        engagement_id=ELSEWHERE,
+        kind=AttestationKind(kind),
+        status=AttestationStatus(status),
+        details=stated,
+    )
 
 
-def run(subject: Any, *, agreements: Any = None, **facts: Any) -> list[Raised]:
+def run(subject: EngagementProposal, *, agreements: list[Agreement] | None = None, **facts: Any) -> list[Raised]:
     in_force = [agreement(subject)] if agreements is None else agreements
     return evaluate(
         Facts(
             engagement=subject,
-            vendor=SimpleNamespace(id=uuid.uuid4()),
+            vendor=Vendor(id=uuid.uuid4(), country="CN"),
             agreements=in_force,
-            covered=lambda a: a.covers,
+            covered=lambda a: COVERS[a.id],
             today=TODAY,
             **facts,
         )
@@ -108,9 +162,9 @@ def test_r2_the_vendor_reports_categories_beyond_the_agreement() -> None:
 
 
 def test_r3_a_sub_processor_without_consent() -> None:
-    subs = [SimpleNamespace(name="Relay Co.", handler_consented=False)]
+    subs = [SubProcessor(engagement_id=ELSEWHERE, name="Relay Co.", handler_consented=False)]
     assert rules(run(engagement(), sub_processors=subs)) == ["R3"]
-    consented = [SimpleNamespace(name="Relay Co.", handler_consented=True)]
+    consented = [SubProcessor(engagement_id=ELSEWHERE, name="Relay Co.", handler_consented=True)]
     assert rules(run(engagement(), sub_processors=consented)) == []
 
 
@@ -253,7 +307,7 @@ def test_required_mechanism_follows_the_reference_table() -> None:
         subject = engagement(
             **ABROAD, individuals_count=count, pi_categories=categories, legal_basis="consent", consent_obtained=True
         )
-        return required_mechanism(Facts(engagement=subject, vendor=None, today=TODAY))
+        return required_mechanism(Facts(engagement=subject, vendor=Vendor(country="CN"), today=TODAY))
 
     assert needed(99_999, ["basic_profile"]) is None
     assert needed(100_000, ["basic_profile"]) == "standard_contract"
@@ -283,7 +337,12 @@ def test_r16_the_vendor_uses_the_data_for_itself() -> None:
 
 def test_r17_a_large_handler_needs_an_officer_and_audits() -> None:
     def held(total: int, officer: str = "") -> list[tuple[str, str]]:
-        handler = SimpleNamespace(individuals_total=total, pi_protection_officer_name=officer)
+        handler = HandlerProfile(
+            legal_name_zh="星驰汽车",
+            unified_social_credit_code="91310000MA1FL8XQ30",
+            individuals_total=total,
+            pi_protection_officer_name=officer,
+        )
         return [(r.rule_id, r.severity) for r in handler_rules(handler)]
 
     assert held(1_000_000) == [("R17", "high")]

@@ -184,7 +184,8 @@ class EngagementBase(SQLModel):
     )
     cross_border_effective_on: date | None = Field(
         default=None,
-        description="When the mechanism took effect: the standard contract, or the security assessment's approval.",
+        description="When the mechanism took effect: the standard contract, the certificate, or the date the "
+        "security assessment's result was issued (评估结果出具之日; its 3 years count from then).",
     )
     retention_days: int | None = Field(
         default=None, ge=1, le=36_500, description="保存期限 in days (at most 100 years)."

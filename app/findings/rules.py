@@ -40,7 +40,7 @@ from app.engagements.schemas import (
     Equipment,
     LegalBasis,
     ProcessingMethod,
-    VenueType,
+    prohibited,
 )
 from app.findings.schemas import Severity
 from app.handler.models import HandlerProfile
@@ -52,9 +52,6 @@ from app.vendors.models import Vendor
 log = logging.getLogger(__name__)
 
 FACE, MINORS = taxonomy.FACE, taxonomy.MINORS
-# Where image capture is banned outright: the facial-recognition measures 2025 art. 13 and the
-# public security video regulation 2025 (公共安全视频图像信息系统管理条例).
-PRIVATE_SPACES = frozenset({VenueType.hotel_room, VenueType.bathroom, VenueType.changing_room, VenueType.toilet})
 FACE_MEASURES = "Facial recognition measures 2025"
 VIDEO_REGULATION = "Public security video regulation 2025"
 A1_A6 = ("A1", "A2", "A3", "A4", "A5", "A6")
@@ -478,7 +475,7 @@ def r8_equipment_in_public_places(facts: Facts) -> Iterator[Raised]:
 def r8b_equipment_in_private_spaces(facts: Facts) -> Iterator[Raised]:
     for index, venue in enumerate(facts.engagement.venues):
         kind, equipment = _value(venue.venue_type), _value(venue.equipment)
-        if kind in PRIVATE_SPACES and equipment != Equipment.none:
+        if prohibited(kind, equipment):
             yield Raised(
                 "R8b",
                 Severity.critical,

@@ -63,7 +63,8 @@ async def _derive(session: AsyncSession, changes: Changes, now: datetime) -> Non
     else:
         engagement_ids = await _engagements_of(session, changes)
         due = await obligations.sync(session, engagement_ids)
-        if changes.handler:
+        if changes.handler or changes.removed_engagements:
+            # The company's profile, or its totals without a removed engagement, judge every one.
             await findings.refresh_all(session, changes.reason)
         else:
             await findings.refresh(session, engagement_ids, changes.reason)

@@ -14,7 +14,7 @@ from app.engagements import services as engagements
 from app.engagements.models import Engagement
 from app.engagements.schemas import EngagementProposal
 from app.findings import services
-from app.findings.schemas import Dashboard, FindingPublic, FindingStatus, Severity
+from app.findings.schemas import CompanyView, Dashboard, FindingPublic, FindingStatus, Severity
 
 
 class FindingController(Controller):
@@ -59,6 +59,14 @@ class FindingController(Controller):
     async def check(self, db_session: DbSession, data: JSONBody[EngagementProposal]) -> list[FindingPublic]:
         engagements.check_consistency(data)
         return await services.check(db_session, data)
+
+    @get(
+        "/company",
+        summary="The company as a whole: faces stored and PI sent abroad this year, counted over every "
+        "engagement, the duties they call for, and which engagements feed each count",
+    )
+    async def company(self, db_session: DbSession) -> CompanyView:
+        return await services.company_view(db_session)
 
     @get("/dashboard", summary="Open findings by severity, the most overdue obligations, vendors by risk")
     async def dashboard(self, db_session: DbSession) -> Dashboard:

@@ -40,6 +40,7 @@ from app.engagements.schemas import (
     Equipment,
     LegalBasis,
     ProcessingMethod,
+    VenueType,
     prohibited,
 )
 from app.findings.schemas import Severity
@@ -58,6 +59,17 @@ A1_A6 = ("A1", "A2", "A3", "A4", "A5", "A6")
 
 
 @dataclass(frozen=True)
+class Company:
+    """What the law counts over the whole company: the faces it stores, the individuals whose PI
+    left China this year (of them, with sensitive PI), and its own duties derived from those."""
+
+    faces_total: int = 0
+    abroad: int = 0
+    abroad_sensitive: int = 0
+    obligations: Sequence[Obligation] = ()
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the rules may look at for one engagement: a stored engagement or a proposal
     (both an `EngagementBase`), with the stored rows around it, or none."""
@@ -71,6 +83,7 @@ class Facts:
     obligations: Sequence[Obligation] = ()
     covered: Callable[[Agreement], frozenset[str]] = lambda _agreement: frozenset()
     today: date = field(default_factory=date.today)
+    company: Company = field(default_factory=Company)
 
     @property
     def categories(self) -> list[str]:
@@ -498,31 +511,45 @@ def r8b_equipment_in_private_spaces(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r9_facial_filing(facts: Facts) -> Iterator[Raised]:
+    """Art. 15 counts the faces the company stores across all its uses and vendors: each face
+    engagement says so while the company's filing is owed."""
     count = facts.engagement.individuals_count or 0
-    if not facts.faces or count < FACES_FILING:
+    total = max(facts.company.faces_total, count)
+    if not facts.faces or total < FACES_FILING:
         return
-    filings = [o for o in facts.obligations if o.kind == ObligationKind.facial_recognition_filing]
+    filings = [o for o in facts.company.obligations if o.kind == ObligationKind.facial_recognition_filing]
     if filings and all(o.status != ObligationStatus.open for o in filings):
         return  # filed, or waived by a person
     late = any(o.due_on < facts.today for o in filings if o.status == ObligationStatus.open)
     due = min((o.due_on for o in filings if o.status == ObligationStatus.open), default=None)
+    others = total - count
     yield Raised(
         "R9",
         Severity.high if late else Severity.medium,
         ("人脸信息达到10万人，须向省级网信部门备案", "Facial information of 100,000 people or more: a filing is due"),
         (
-            f"存储的人脸信息涉及 {count:,} 人，达到10万人，应在达到之日起30个工作日内向省级网信部门备案"
-            f"{f'（截止 {due}）' if due else ''}。受托方是否也须备案尚不明确，请法务确认。",
-            f"Stored facial information covers {count:,} people, at or over 100,000: a filing with the provincial "
-            f"CAC is due within 30 working days of reaching it{f' (by {due})' if due else ''}. Whether the vendor "
-            "must also file is unclear; have a lawyer confirm.",
+            f"公司存储的人脸信息合计涉及 {total:,} 人（本委托 {count:,} 人"
+            f"{f'，其他委托 {others:,} 人' if others else ''}），达到10万人，应在达到之日起30个工作日内"
+            f"向省级网信部门备案{f'（截止 {due}）' if due else ''}。人数按公司合计，拆分到不同受托方不改变备案义务。"
+            "受托方是否也须备案尚不明确，请法务确认。",
+            f"The company stores facial information of {total:,} people in all (this engagement {count:,}"
+            f"{f', its other engagements {others:,}' if others else ''}), at or over 100,000: a filing with the "
+            f"provincial CAC is due within 30 working days of reaching it{f' (by {due})' if due else ''}. The count "
+            "is the company's total; spreading it over vendors does not remove the duty. Whether the vendor must "
+            "also file is unclear; have a lawyer confirm.",
         ),
         (
             "向省级网信部门备案，并在义务中登记备案编号。",
             "File with the provincial CAC and record the filing number on the obligation.",
         ),
         (f"{FACE_MEASURES} art. 15",),
-        {"pi_categories": FACE, "individuals_count": count, "due_on": _iso(due), "overdue": late},
+        {
+            "pi_categories": FACE,
+            "individuals_count": count,
+            "company_faces_total": total,
+            "due_on": _iso(due),
+            "overdue": late,
+        },
     )
 
 
@@ -686,8 +713,11 @@ def required_mechanism(facts: Facts) -> CrossBorderMechanism | None:
     """The transfer mechanism PIPL art. 38 and the Provisions on Promoting and Regulating
     Cross-Border Data Flows (促进和规范数据跨境流动规定, 2024) require: security assessment,
     standard contract (or certification), or none (None)."""
-    count = facts.engagement.individuals_count or 0
-    if (facts.handler is not None and facts.handler.is_ciio) or (facts.sensitive and count >= 10_000):
+    own = facts.engagement.individuals_count or 0
+    # Counted over the company's transfers this year, not per engagement: splitting is forbidden.
+    count = max(own, facts.company.abroad)
+    sensitive = max(own if facts.sensitive else 0, facts.company.abroad_sensitive)
+    if (facts.handler is not None and facts.handler.is_ciio) or sensitive >= 10_000:
         return CrossBorderMechanism.security_assessment
     if count >= 1_000_000:
         return CrossBorderMechanism.security_assessment
@@ -730,7 +760,12 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
         return
     needed, chosen = required_mechanism(facts), engagement.cross_border_mechanism
     count = engagement.individuals_count
-    base = {"individuals_count": count, "sensitive_categories": facts.sensitive, "mechanism": _value(chosen)}
+    base = {
+        "individuals_count": count,
+        "company_abroad_this_year": max(count or 0, facts.company.abroad),
+        "sensitive_categories": facts.sensitive,
+        "mechanism": _value(chosen),
+    }
     if chosen == CrossBorderMechanism.exemption:
         yield Raised(
             "R14",
@@ -755,11 +790,14 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
             Severity.critical if needed == CrossBorderMechanism.security_assessment else Severity.high,
             ("个人信息出境缺少所需的机制", "PI leaves China without the mechanism it needs"),
             (
-                f"按出境个人数量（{count or '未知'}）和敏感个人信息情况，需要{label[0]}；"
-                f"登记的机制为 {chosen or '无'}。人数按当年1月1日起去重累计。",
-                f"For {count or 'an unknown number of'} individuals and the sensitive PI involved, this transfer "
-                f"needs {label[1]}; the recorded mechanism is {chosen or 'none'}. Individuals are counted, "
-                "deduplicated, since 1 January.",
+                f"按公司当年出境个人数量（合计 {base['company_abroad_this_year']:,}，本委托 {count or '未知'}）"
+                f"和敏感个人信息情况，需要{label[0]}；登记的机制为 {chosen or '无'}。"
+                "人数自当年1月1日起按公司累计，不得拆分。",
+                "For the individuals whose PI the company sends abroad this year "
+                f"({base['company_abroad_this_year']:,} in all, this engagement {count or 'unknown'}) and the "
+                "sensitive PI involved, this transfer needs "
+                f"{label[1]}; the recorded mechanism is {chosen or 'none'}. Individuals are counted for the whole "
+                "company since 1 January; splitting them is not allowed.",
             ),
             ("在出境前完成所需机制。", "Put the mechanism in place before any more data leaves."),
             ("PIPL art. 38", "PIPL art. 40", "Cross-border data flow provisions 2024 arts. 5-9"),
@@ -943,6 +981,40 @@ def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
             {"agreement": agreement.number, "changed": changed},
             detail="changed",
         )
+
+
+@rule
+def r20_automotive_data(facts: Facts) -> Iterator[Raised]:
+    """A car dealer is an automotive data processor (汽车数据安全管理若干规定（试行） art. 3), under
+    which PI of more than 100,000 people is important data. Whether showroom visitors' data is
+    automotive data is arguable, so a person decides."""
+    if facts.handler is None or not facts.handler.automotive_data_processor:
+        return
+    count = facts.engagement.individuals_count or 0
+    showroom = any(venue.venue_type == VenueType.showroom for venue in facts.engagement.venues)
+    if count <= 100_000 and not showroom:
+        return
+    yield Raised(
+        "R20",
+        Severity.review,
+        ("可能属于汽车数据中的重要数据", "May be important data under the automotive data rules"),
+        (
+            f"公司登记为汽车数据处理者，本委托{'涉及展厅' if showroom else ''}处理 {count:,} 人的个人信息。"
+            "汽车数据处理者处理10万人以上个人信息的，属于重要数据：应当境内存储，出境前须通过安全评估，"
+            "并按要求报送年度汽车数据安全管理情况。展厅访客数据是否属于汽车数据存在争议，请法务确认。",
+            f"The company is recorded as an automotive data processor, and this engagement "
+            f"{'covers showrooms and ' if showroom else ''}processes PI of {count:,} people. For an automotive data "
+            "processor, PI of more than 100,000 people is important data: it stays in China, needs a security "
+            "assessment before any export, and the yearly automotive data security report applies. Whether "
+            "showroom visitors' data is automotive data is arguable; have a lawyer confirm.",
+        ),
+        (
+            "确认是否属于汽车数据；如是，按重要数据管理并安排年度报告。",
+            "Decide whether it is automotive data; if so, treat it as important data and plan the yearly report.",
+        ),
+        ("Automotive data security provisions (trial) art. 3",),
+        {"individuals_count": count, "showroom": showroom, "automotive_data_processor": True},
+    )
 
 
 def handler_rules(handler: HandlerProfile) -> Iterator[Raised]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.obligations.schemas import ObligationKind
+from app.obligations.schemas import ObligationKind, ObligationPublic
 
 
 class Severity(StrEnum):
@@ -59,8 +59,8 @@ class VendorRisk(BaseModel):
 class OverdueItem(BaseModel):
     obligation_id: uuid.UUID
     kind: ObligationKind
-    vendor_id: uuid.UUID
-    engagement_id: uuid.UUID
+    vendor_id: uuid.UUID | None  # none for a duty of the company as a whole
+    engagement_id: uuid.UUID | None
     due_on: str
     days_overdue: int
 
@@ -70,3 +70,25 @@ class Dashboard(BaseModel):
     most_overdue: list[OverdueItem]
     vendors_by_risk: list[VendorRisk]
     scoring: str
+
+
+class FeedingEngagement(BaseModel):
+    engagement_id: uuid.UUID
+    name: str
+    vendor: str
+    individuals: int
+
+
+class CompanyView(BaseModel):
+    """What the law counts over the whole company, what the company owes for it, and the
+    engagements whose numbers feed each count (facial-recognition measures art. 15; cross-border
+    provisions 2024, counted since 1 January; PIPL art. 52 and the audit measures)."""
+
+    faces_total: int = Field(description="Individuals whose faces the company stores, across all vendors.")
+    faces_filing_threshold: int
+    faces_by_engagement: list[FeedingEngagement]
+    abroad_this_year: int = Field(description="Individuals whose PI left China since 1 January (all transfers).")
+    abroad_sensitive_this_year: int = Field(description="Of them, in transfers with sensitive PI.")
+    abroad_by_engagement: list[FeedingEngagement]
+    obligations: list[ObligationPublic] = Field(description="The company's own duties, earliest due first.")
+    findings: list[FindingPublic] = Field(description="Open findings about the company itself.")

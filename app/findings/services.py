@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -27,12 +27,15 @@ from app.core import clock
 from app.core.errors import InvalidReferenceError
 from app.core.queries import paginate, where_equal
 from app.core.types import utcnow
+from app.engagements import taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.findings import rules
 from app.findings.models import Finding
-from app.findings.rules import Facts, Raised
+from app.findings.rules import Company, Facts, Raised
 from app.findings.schemas import (
+    CompanyView,
     Dashboard,
+    FeedingEngagement,
     FindingPublic,
     FindingStatus,
     OverdueItem,
@@ -41,8 +44,10 @@ from app.findings.schemas import (
     VendorRisk,
 )
 from app.handler.models import PROFILE_ID, HandlerProfile
+from app.obligations import services as obligations
+from app.obligations.kinds import FACES_FILING
 from app.obligations.models import Obligation
-from app.obligations.schemas import ObligationStatus
+from app.obligations.schemas import ObligationStatus, StatusFilter
 from app.vendors.models import Vendor
 
 SEVERITY_ORDER = {Severity.critical: 0, Severity.high: 1, Severity.medium: 2, Severity.review: 3}
@@ -55,11 +60,21 @@ def _group(rows: Iterable[Any], attribute: str) -> dict[Any, list[Any]]:
     return grouped
 
 
-async def _facts(session: AsyncSession, engagements: Sequence[Engagement], today: date) -> list[Facts]:
+async def company(session: AsyncSession, today: date, totals: obligations.CompanyTotals | None = None) -> Company:
+    """The company-wide counts the rules compare with the law, and the company's own duties."""
+    totals = totals or await obligations.company_totals(session, today)
+    owed = await session.scalars(select(Obligation).where(col(Obligation.engagement_id).is_(None)))
+    return Company(totals.faces_total, totals.abroad, totals.abroad_sensitive, list(owed))
+
+
+async def _facts(
+    session: AsyncSession, engagements: Sequence[Engagement], today: date, totals: obligations.CompanyTotals
+) -> list[Facts]:
     """Everything the rules need for these engagements, in one query per table."""
     ids = [engagement.id for engagement in engagements]
     if not ids:
         return []
+    whole = await company(session, today, totals)
     within = len(ids) <= 1000  # past that, reading everything is cheaper than a long IN list
 
     async def rows(model: Any) -> dict[Any, list[Any]]:
@@ -88,6 +103,7 @@ async def _facts(session: AsyncSession, engagements: Sequence[Engagement], today
             obligations=obligations.get(engagement.id, []),
             covered=covered,
             today=today,
+            company=whole,
         )
         for engagement in engagements
     ]
@@ -164,13 +180,19 @@ async def _apply(
 async def refresh(session: AsyncSession, engagement_ids: Iterable[uuid.UUID] | None, cause: str) -> Outcome:
     """Run the rules for these engagements (None: all of them); the caller commits."""
     await session.flush()
+    today = clock.today()
+    totals = await obligations.company_totals(session, today)
     query = select(Engagement)
     ids = None if engagement_ids is None else list(dict.fromkeys(engagement_ids))
+    if ids is not None and set(ids) & set(totals.engagements):
+        # A change to one face or cross-border engagement moves the company totals every other
+        # one is judged by.
+        ids = list(dict.fromkeys([*ids, *totals.engagements]))
     if ids is not None:
         query = query.where(col(Engagement.id).in_(ids))
     engagements = list(await session.scalars(query))
     wanted: dict[str, tuple[Raised, uuid.UUID | None, uuid.UUID | None]] = {}
-    for engagement, facts in zip(engagements, await _facts(session, engagements, clock.today()), strict=True):
+    for engagement, facts in zip(engagements, await _facts(session, engagements, today, totals), strict=True):
         for raised in rules.evaluate(facts):
             wanted[_key(raised, str(engagement.id))] = (raised, engagement.id, engagement.vendor_id)
     open_query = select(Finding).where(
@@ -214,12 +236,25 @@ async def check(session: AsyncSession, proposal: Any) -> list[FindingPublic]:
     vendor = await session.get(Vendor, proposal.vendor_id)
     if vendor is None:
         raise InvalidReferenceError("vendor_id", "no vendor has this id")
+    today = clock.today()
+    stored = await company(session, today)
+    # The proposal is not stored yet: the company as it would be with it.
+    count = proposal.individuals_count or 0
+    abroad = count if proposal.leaves_china else 0
+    sensitive = abroad if taxonomy.sensitive(list(proposal.pi_categories)) else 0
+    faces = count if taxonomy.FACE in proposal.pi_categories else 0
     facts = Facts(
         engagement=proposal,
         vendor=vendor,
         handler=await session.get(HandlerProfile, PROFILE_ID),
         covered=covered,
-        today=clock.today(),
+        today=today,
+        company=replace(
+            stored,
+            faces_total=stored.faces_total + faces,
+            abroad=stored.abroad + abroad,
+            abroad_sensitive=stored.abroad_sensitive + sensitive,
+        ),
     )
     return ordered([_public_of(raised, None, vendor.id) for raised in rules.evaluate(facts)])
 
@@ -304,4 +339,51 @@ async def dashboard(session: AsyncSession, *, top: int = 10) -> Dashboard:
         ],
         vendors_by_risk=ranked[:top],
         scoring=SCORING,
+    )
+
+
+async def company_view(session: AsyncSession) -> CompanyView:
+    today = clock.today()
+    totals = await obligations.company_totals(session, today)
+    vendor_ids = {engagement.vendor_id for engagement in totals.engagements.values()}
+    names = {
+        vendor.id: vendor.legal_name_zh or vendor.legal_name_en
+        for vendor in await session.scalars(select(Vendor).where(col(Vendor.id).in_(vendor_ids)))
+    }
+
+    def feeding(ids: Iterable[uuid.UUID]) -> list[FeedingEngagement]:
+        rows = [totals.engagements[id_] for id_ in ids]
+        return [
+            FeedingEngagement(
+                engagement_id=row.id,
+                name=row.name,
+                vendor=names.get(row.vendor_id, ""),
+                individuals=row.individuals_count or 0,
+            )
+            for row in sorted(rows, key=lambda row: -(row.individuals_count or 0))
+        ]
+
+    year_start = date(today.year, 1, 1)
+    abroad = [
+        row.id
+        for row in totals.engagements.values()
+        if row.leaves_china and obligations.counted_this_year(row, year_start)
+    ]
+    owed, _ = await obligations.get_all(
+        session, where=obligations.ObligationFilter(company=True, status=StatusFilter.open), limit=200
+    )
+    raised = await session.scalars(
+        select(Finding)
+        .where(col(Finding.status) == FindingStatus.open, col(Finding.engagement_id).is_(None))
+        .order_by(col(Finding.rule_id))
+    )
+    return CompanyView(
+        faces_total=totals.faces_total,
+        faces_filing_threshold=FACES_FILING,
+        faces_by_engagement=feeding(totals.faces),
+        abroad_this_year=totals.abroad,
+        abroad_sensitive_this_year=totals.abroad_sensitive,
+        abroad_by_engagement=feeding(abroad),
+        obligations=[obligations.public(row) for row in owed],
+        findings=[FindingPublic.model_validate(row) for row in raised],
     )

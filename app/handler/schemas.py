@@ -27,6 +27,13 @@ class HandlerProfileBase(SQLModel):
         description="Individuals whose PI the handler processes in total (PIPL art. 52 thresholds).",
     )
     individuals_total_as_of: date | None = None
+    last_compliance_audit_on: date | None = Field(
+        default=None, description="The last PI protection compliance audit (every 2 years above 10,000,000 people)."
+    )
+    automotive_data_processor: bool = Field(
+        default=False,
+        description="汽车数据处理者, e.g. a car dealer: automotive data rules may make its PI important data.",
+    )
 
 
 class HandlerProfileUpdate(HandlerProfileBase):

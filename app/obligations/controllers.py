@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.queries import get_or_404
@@ -40,6 +41,9 @@ class ObligationController(Controller):
         due_before: FromQuery[date | None] = None,
         due_after: FromQuery[date | None] = None,
         overdue: FromQuery[bool | None] = None,
+        company: Annotated[
+            bool | None, QueryParameter(description="true: only the company's own duties (no engagement)")
+        ] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[ObligationPublic]:
@@ -55,6 +59,7 @@ class ObligationController(Controller):
             party=party,
             due_before=due_before,
             due_after=due_after,
+            company=company,
         )
         rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
         return Page(items=[services.public(row) for row in rows], total=total, limit=limit, offset=offset)

@@ -78,8 +78,60 @@ SPECS: dict[Kind, Spec] = {
         Party.handler,
         "R9",
         "Facial recognition measures 2025 art. 15",
-        "存储的人脸信息达到10万人：30个工作日内向省级网信部门备案",
-        "Stored facial information reached 100,000 individuals: file with the provincial CAC within 30 working days",
+        "公司存储的人脸信息（各受托方合计）达到10万人：自达到之日起30个工作日内向省级网信部门备案",
+        "The faces the company stores, across all vendors, reached 100,000 individuals: file with the provincial "
+        "CAC within 30 working days of reaching it",
+        manual=True,
+    ),
+    Kind.facial_recognition_filing_change: Spec(
+        Party.handler,
+        "R9",
+        "Facial recognition measures 2025 art. 15; CAC filing notice 2025",
+        "人脸识别应用发生实质性变更（新增或终止一项应用）：30个工作日内办理备案变更",
+        "A substantive change to the filed face recognition use (one started or ended): file the change within "
+        "30 working days",
+        manual=True,
+    ),
+    Kind.facial_recognition_deregistration: Spec(
+        Party.handler,
+        "R9",
+        "Facial recognition measures 2025 art. 15; CAC filing notice 2025",
+        "已停止应用人脸识别技术：30个工作日内办理备案注销，并处理人脸信息",
+        "Face recognition is no longer used: deregister the filing within 30 working days and deal with the "
+        "facial information",
+        manual=True,
+    ),
+    Kind.pi_officer_report: Spec(
+        Party.handler,
+        "R17",
+        "Audit measures 2025 art. 12; CAC PI officer notice 2025",
+        "处理100万人以上个人信息：30个工作日内向设区的市级网信部门报送个人信息保护负责人信息（变更时同样报送）",
+        "PI of 1,000,000 people or more: report the PI protection officer to the municipal CAC within 30 working "
+        "days (and again within 30 working days of a change)",
+        manual=True,
+    ),
+    Kind.compliance_audit: Spec(
+        Party.handler,
+        "R17",
+        "Audit measures 2025",
+        "处理1000万人以上个人信息：至少每两年开展一次个人信息保护合规审计",
+        "PI of more than 10,000,000 people: a PI protection compliance audit at least every two years",
+        manual=True,
+    ),
+    Kind.minors_audit_report: Spec(
+        Party.handler,
+        "R7",
+        "Regulation on the online protection of minors art. 37; CAC notice 2025-12-29",
+        "处理未成年人个人信息：每年1月31日前向网信部门报送上一年度合规审计情况",
+        "PI of minors is processed: report the year's compliance audit to the CAC by 31 January of the next year",
+        manual=True,
+    ),
+    Kind.certification_renewal: Spec(
+        Party.handler,
+        "R15",
+        "PI cross-border certification measures 2025",
+        "个人信息出境认证证书有效期三年：到期前申请再认证",
+        "The PI cross-border certification is valid 3 years: renew it before it expires",
         manual=True,
     ),
     Kind.standard_contract_filing: Spec(

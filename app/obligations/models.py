@@ -26,8 +26,9 @@ class Obligation(SQLModel, table=True):
     key: str = Field(max_length=200, unique=True)
     kind: ObligationKind = Field(sa_type=EnumString(ObligationKind, 40), index=True)
     party: Party = Field(sa_type=EnumString(Party, 10))  # whose duty it is
-    vendor_id: uuid.UUID = Field(foreign_key="vendors.id", index=True)
-    engagement_id: uuid.UUID = Field(foreign_key="engagements.id", index=True)
+    # Both empty for the company's own duties (a filing counted over every engagement).
+    vendor_id: uuid.UUID | None = Field(default=None, foreign_key="vendors.id", index=True)
+    engagement_id: uuid.UUID | None = Field(default=None, foreign_key="engagements.id", index=True)
     agreement_id: uuid.UUID | None = Field(default=None, foreign_key="agreements.id")
     attestation_id: uuid.UUID | None = Field(default=None, foreign_key="attestations.id")  # the notice it answers
     owner_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", index=True)

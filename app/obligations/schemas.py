@@ -23,6 +23,13 @@ class ObligationKind(StrEnum):
     security_assessment_extension = "security_assessment_extension"
     sub_processor_consent = "sub_processor_consent"
     incident_review = "incident_review"
+    # The company's own duties, counted over every engagement.
+    facial_recognition_filing_change = "facial_recognition_filing_change"
+    facial_recognition_deregistration = "facial_recognition_deregistration"
+    pi_officer_report = "pi_officer_report"
+    compliance_audit = "compliance_audit"
+    minors_audit_report = "minors_audit_report"
+    certification_renewal = "certification_renewal"
 
 
 class ObligationStatus(StrEnum):
@@ -48,8 +55,8 @@ class ObligationPublic(BaseModel):
     id: uuid.UUID
     kind: ObligationKind
     party: Party
-    vendor_id: uuid.UUID
-    engagement_id: uuid.UUID
+    vendor_id: uuid.UUID | None = Field(description="Empty for a duty of the company as a whole.")
+    engagement_id: uuid.UUID | None = Field(description="Empty for a duty of the company as a whole.")
     agreement_id: uuid.UUID | None
     attestation_id: uuid.UUID | None
     owner_id: uuid.UUID | None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, String, cast, or_, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -37,6 +37,7 @@ from app.core.types import utcnow
 from app.engagements import taxonomy
 from app.engagements.models import Engagement
 from app.engagements.schemas import CrossBorderMechanism, EngagementStatus
+from app.handler.models import PROFILE_ID, HandlerProfile
 from app.obligations.kinds import FACES_FILING, SPECS, pipia_kept_until
 from app.obligations.models import Obligation
 from app.obligations.schemas import (
@@ -137,21 +138,6 @@ def from_engagement(
         kept = engagement.pipia_retained_until is not None and engagement.pipia_retained_until >= keep_until
         met = f"{BY_DATA}:pipia_retained_until {engagement.pipia_retained_until}" if kept else ""
         wanted.append(Wanted(key(Kind.pipia_retention), Kind.pipia_retention, engagement.pipia_date, met_by=met))
-    faces = taxonomy.FACE in engagement.pi_categories
-    if faces and (engagement.individuals_count or 0) >= FACES_FILING:
-        # Counted from the day the threshold was first seen, even if the estimate is later redone.
-        seen = existing.get(key(Kind.facial_recognition_filing))
-        reached = (seen.basis_on if seen else None) or engagement.individuals_count_as_of or today
-        due = calendar.add_working_days(reached, 30)
-        wanted.append(
-            Wanted(
-                key(Kind.facial_recognition_filing),
-                Kind.facial_recognition_filing,
-                due,
-                provisional=calendar.provisional(reached, due),
-                basis_on=reached,
-            )
-        )
     effective = engagement.cross_border_effective_on
     if engagement.leaves_china and effective is not None:
         if engagement.cross_border_mechanism == CrossBorderMechanism.standard_contract:
@@ -166,6 +152,135 @@ def from_engagement(
             kind = Kind.security_assessment_extension
             provisional = calendar.provisional(opens, expires)
             wanted.append(Wanted(key(kind), kind, expires, provisional=provisional, basis_on=opens))
+        elif engagement.cross_border_mechanism == CrossBorderMechanism.certification:
+            # Certification measures 2025: a certificate is valid 3 years.
+            kind = Kind.certification_renewal
+            wanted.append(Wanted(key(kind), kind, clock.years_after(effective, 3)))
+    return wanted
+
+
+@dataclass(frozen=True)
+class CompanyTotals:
+    """What the law counts over the whole company, not per engagement: the faces it stores
+    (facial-recognition measures art. 15) and the individuals whose PI leaves China this year
+    (cross-border provisions 2024, counted since 1 January, splitting forbidden). Each engagement
+    counts its owner's estimate (`individuals_count`): an upper bound, as one person may be in
+    two engagements."""
+
+    faces: dict[uuid.UUID, int] = field(default_factory=dict)  # engagement in use -> individuals
+    abroad: int = 0
+    abroad_sensitive: int = 0
+    minors: bool = False  # PI of minors is processed this year
+    engagements: dict[uuid.UUID, Engagement] = field(default_factory=dict)  # every one counted, ended ones too
+
+    @property
+    def faces_total(self) -> int:
+        return sum(self.faces.values())
+
+    @property
+    def faces_as_of(self) -> date | None:
+        """The date of the newest face count: when the total was as it is."""
+        dates = [self.engagements[id_].individuals_count_as_of for id_ in self.faces]
+        return max((day for day in dates if day is not None), default=None)
+
+
+def counted_this_year(engagement: Engagement, year_start: date) -> bool:
+    """In this year's counts: still running, or ended since 1 January."""
+    ended = engagement.status == EngagementStatus.terminated
+    return not ended or (engagement.end_date is not None and engagement.end_date >= year_start)
+
+
+async def company_totals(session: AsyncSession, today: date | None = None) -> CompanyTotals:
+    """One query, over only the engagements that can count (faces, minors, transfers abroad)."""
+    today = today or clock.today()
+    year_start = date(today.year, 1, 1)
+    categories, subjects = cast(col(Engagement.pi_categories), String), cast(col(Engagement.data_subjects), String)
+    query = select(Engagement).where(
+        or_(
+            categories.contains(f'"{taxonomy.FACE}"'),
+            subjects.contains('"minors_under_'),
+            col(Engagement.leaves_china),
+        )
+    )
+    engagements = {engagement.id: engagement for engagement in await session.scalars(query)}
+    faces, abroad, abroad_sensitive, minors = {}, 0, 0, False
+    for engagement in engagements.values():
+        count = engagement.individuals_count or 0
+        if taxonomy.FACE in engagement.pi_categories and engagement.status != EngagementStatus.terminated:
+            faces[engagement.id] = count
+        if not counted_this_year(engagement, year_start):
+            continue
+        minors = minors or any(str(subject).startswith("minors_under_") for subject in engagement.data_subjects)
+        if engagement.leaves_china:
+            sensitive = (
+                taxonomy.sensitive(list(engagement.pi_categories)) or taxonomy.MINORS in engagement.data_subjects
+            )
+            abroad += count
+            abroad_sensitive += count if sensitive else 0
+    return CompanyTotals(faces, abroad, abroad_sensitive, minors, engagements)
+
+
+COMPANY = "company"  # the key's object for the company's own duties
+
+
+def from_company(
+    totals: CompanyTotals,
+    handler: HandlerProfile | None,
+    calendar: WorkingCalendar,
+    existing: dict[str, Obligation],
+    today: date,
+) -> list[Wanted]:
+    wanted: list[Wanted] = []
+
+    def counted_from(kind: Kind, key: str, reached: date) -> None:
+        """Due 30 working days from `reached`; the first day seen is kept even if counts are redone."""
+        seen = existing.get(key)
+        start = (seen.basis_on if seen else None) or reached
+        due = calendar.add_working_days(start, 30)
+        wanted.append(Wanted(key, kind, due, provisional=calendar.provisional(start, due), basis_on=start))
+
+    filing_key = f"{Kind.facial_recognition_filing}:{COMPANY}"
+    filing = existing.get(filing_key)
+    if totals.faces_total >= FACES_FILING or (filing is not None and filing.status == ObligationStatus.done):
+        # Once filed it stays wanted (done), so that later changes are measured against it.
+        counted_from(Kind.facial_recognition_filing, filing_key, totals.faces_as_of or today)
+    if filing is not None and filing.status == ObligationStatus.done and filing.closed_at is not None:
+        filed_on = clock.local_date(filing.closed_at)
+        ended = []
+        for engagement in totals.engagements.values():
+            if taxonomy.FACE not in engagement.pi_categories:
+                continue
+            if engagement.created_at > filing.closed_at:
+                kind = Kind.facial_recognition_filing_change
+                counted_from(kind, f"{kind}:{engagement.id}:start", clock.local_date(engagement.created_at))
+            if engagement.status == EngagementStatus.terminated and engagement.updated_at > filing.closed_at:
+                # Ended since the filing: from its end date, or the day it was marked ended.
+                end = engagement.end_date
+                ended.append(
+                    (engagement.id, end if end and end >= filed_on else clock.local_date(engagement.updated_at))
+                )
+        if ended and not totals.faces:
+            kind = Kind.facial_recognition_deregistration
+            counted_from(kind, f"{kind}:{COMPANY}", max(stopped for _, stopped in ended))
+        else:
+            for engagement_id, stopped_on in ended:
+                kind = Kind.facial_recognition_filing_change
+                counted_from(kind, f"{kind}:{engagement_id}:end", stopped_on)
+    people = handler.individuals_total if handler else 0
+    if handler is not None and people >= 1_000_000:
+        officer = handler.pi_protection_officer_name.strip() or "unnamed"
+        counted_from(
+            Kind.pi_officer_report, f"{Kind.pi_officer_report}:{officer}", handler.individuals_total_as_of or today
+        )
+    if handler is not None and people > 10_000_000:
+        last = handler.last_compliance_audit_on
+        key = f"{Kind.compliance_audit}:{last or 'never'}"
+        seen = existing.get(key)
+        due = clock.years_after(last, 2) if last else (seen.due_on if seen else today)
+        wanted.append(Wanted(key, Kind.compliance_audit, due))
+    if totals.minors:
+        key = f"{Kind.minors_audit_report}:{today.year}"
+        wanted.append(Wanted(key, Kind.minors_audit_report, date(today.year + 1, 1, 31)))
     return wanted
 
 
@@ -281,16 +396,16 @@ async def sync(session: AsyncSession, engagement_ids: Collection[uuid.UUID] | No
     if engagement_ids is not None:
         ids = list(engagement_ids)
         if not ids:
-            return []
+            return await _sync_company(session, calendar, today)
         stored = stored.where(col(Obligation.engagement_id).in_(ids))
         engagement_query = engagement_query.where(col(Engagement.id).in_(ids))
         agreement_query = agreement_query.where(col(Agreement.engagement_id).in_(ids))
     by_agreement: dict[uuid.UUID, dict[str, Obligation]] = defaultdict(dict)
     by_engagement: dict[uuid.UUID, dict[str, Obligation]] = defaultdict(dict)
-    for row in await session.scalars(stored):
+    for row in await session.scalars(stored.where(col(Obligation.engagement_id).is_not(None))):
         if row.agreement_id is not None:
             by_agreement[row.agreement_id][row.key] = row
-        else:
+        elif row.engagement_id is not None:
             by_engagement[row.engagement_id][row.key] = row
     engagements = {engagement.id: engagement for engagement in await session.scalars(engagement_query)}
     touched = []
@@ -300,7 +415,18 @@ async def sync(session: AsyncSession, engagement_ids: Collection[uuid.UUID] | No
         parent = engagements.get(agreement.engagement_id)
         owner_id = parent.owner_id if parent else agreement.owner_id
         touched += _sync_agreement_rows(session, agreement, owner_id, by_agreement[agreement.id])
-    return touched
+    return touched + await _sync_company(session, calendar, today)
+
+
+async def _sync_company(session: AsyncSession, calendar: WorkingCalendar, today: date) -> list[Obligation]:
+    """The company's own duties, from totals over every engagement: a write to any one
+    engagement can move them, so they are derived on every settle (two small queries)."""
+    existing = await _existing(
+        session, col(Obligation.engagement_id).is_(None), col(Obligation.attestation_id).is_(None)
+    )
+    handler = await session.get(HandlerProfile, PROFILE_ID)
+    wanted = from_company(await company_totals(session, today), handler, calendar, existing, today)
+    return _apply(session, existing, wanted, lambda want: _new(want.kind, want))
 
 
 async def delete_for_engagement(session: AsyncSession, engagement_id: uuid.UUID) -> None:
@@ -440,6 +566,7 @@ class ObligationFilter:
     party: Party | None = None
     due_before: date | None = None
     due_after: date | None = None
+    company: bool | None = None  # True: only the company's own duties; False: only engagements'
 
     @classmethod
     def owed_by(cls, vendor_id: uuid.UUID) -> ObligationFilter:
@@ -465,6 +592,9 @@ async def get_all(
     )
     if status == StatusFilter.overdue:
         query = query.where(col(Obligation.due_on) < clock.today())
+    if where.company is not None:
+        engagement = col(Obligation.engagement_id)
+        query = query.where(engagement.is_(None) if where.company else engagement.is_not(None))
     if where.due_before is not None:
         query = query.where(col(Obligation.due_on) <= where.due_before)
     if where.due_after is not None:

@@ -86,7 +86,7 @@ async def _recipients(
     for obligation, _, escalated in due.values():
         owner = emails.get(obligation.owner_id) if obligation.owner_id else None
         people = [owner] if owner else list(dpos)
-        if obligation.party == Party.vendor:
+        if obligation.party == Party.vendor and obligation.vendor_id is not None:
             people += contacts.get(obligation.vendor_id, [])
         if escalated:
             people += dpos
@@ -190,6 +190,9 @@ def backoff(attempts: int) -> timedelta:
     return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
 
 
+COMPANY_WIDE = ("全公司", "Company-wide")  # what a duty of the company as a whole names instead
+
+
 async def _items(
     session: AsyncSession, message: OutboxMessage, base_url: str, now: datetime
 ) -> tuple[list[Reminder], list[Item], bool]:
@@ -197,8 +200,9 @@ async def _items(
         await session.execute(
             select(Reminder, Obligation, Engagement, Vendor)
             .join(Obligation, col(Obligation.id) == col(Reminder.obligation_id))
-            .join(Engagement, col(Engagement.id) == col(Obligation.engagement_id))
-            .join(Vendor, col(Vendor.id) == col(Obligation.vendor_id))
+            # The company's own duties have no engagement and no vendor.
+            .outerjoin(Engagement, col(Engagement.id) == col(Obligation.engagement_id))
+            .outerjoin(Vendor, col(Vendor.id) == col(Obligation.vendor_id))
             .where(col(Reminder.message_id) == message.id, col(Reminder.status) == ReminderStatus.queued)
             .order_by(col(Obligation.due_on), col(Obligation.id))
         )
@@ -214,17 +218,19 @@ async def _items(
             continue
         seen.add(obligation.id)
         spec = SPECS[obligation.kind]
-        to_vendor = obligation.party == Party.vendor and reminder.recipient in {
-            contact.email.lower() for contact in vendor.contacts if contact.email
-        }
+        to_vendor = (
+            vendor is not None
+            and obligation.party == Party.vendor
+            and reminder.recipient in {contact.email.lower() for contact in vendor.contacts if contact.email}
+        )
         link = f"{base_url}/api/vendor/obligations" if to_vendor else f"{base_url}/api/obligations/{obligation.id}"
         items.append(
             Item(
                 obligation_id=str(obligation.id),
                 what_zh=spec.what_zh,
                 what_en=spec.what_en,
-                vendor=vendor.legal_name_zh or vendor.legal_name_en,
-                engagement=engagement.name,
+                vendor=(vendor.legal_name_zh or vendor.legal_name_en) if vendor else COMPANY_WIDE[0],
+                engagement=engagement.name if engagement else COMPANY_WIDE[1],
                 due_on=obligation.due_on,
                 days_left=(obligation.due_on - today).days,
                 provisional=obligation.provisional,

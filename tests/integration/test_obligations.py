@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
+from app.core import clock
 from tests.conftest import Account
 from tests.factories import engagement_body, vendor_body
 
@@ -34,24 +36,77 @@ def engage(client: TestClient[Any], admin: Account, vendor: dict[str, Any]) -> C
     return create
 
 
+# The company's own duties, counted over every engagement, belong to none.
+COMPANY_KINDS = {
+    "facial_recognition_filing",
+    "facial_recognition_filing_change",
+    "facial_recognition_deregistration",
+    "pi_officer_report",
+    "compliance_audit",
+    "minors_audit_report",
+}
+
+
 def owed(client: TestClient[Any], account: Account, engagement_id: str, **query: str) -> list[dict[str, Any]]:
-    params = {"engagement_id": engagement_id, **query}
+    scope = {"company": "true"} if query.get("kind") in COMPANY_KINDS else {"engagement_id": engagement_id}
+    params = {**scope, **query}
     items: list[dict[str, Any]] = client.get("/api/obligations", params=params, headers=account.headers).json()["items"]
     return items
 
 
-def test_facial_information_of_100000_people_calls_for_a_filing_in_30_working_days(
+def test_faces_of_100000_people_across_vendors_call_for_one_company_filing_in_30_working_days(
     client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
 ) -> None:
-    engagement = engage(individuals_count=100_000, **FACES)
-    [filing] = owed(client, admin, engagement["id"], kind="facial_recognition_filing")
+    first = engage(individuals_count=60_000, **FACES)
+    assert owed(client, admin, first["id"], kind="facial_recognition_filing") == []  # one vendor alone: not yet
+    other_vendor = client.post(
+        "/api/vendors", json=vendor_body(legal_name_zh="另一家科技有限公司"), headers=admin.headers
+    )
+    assert other_vendor.status_code == 201, other_vendor.text
+    body = engagement_body(other_vendor.json()["id"], individuals_count=50_000, start_date=None, end_date=None, **FACES)
+    second = client.post("/api/engagements", json=body, headers=admin.headers).json()
+    [filing] = owed(client, admin, second["id"], kind="facial_recognition_filing")
     # 30 working days from 9 Jan 2026, across the Spring Festival and a make-up Saturday.
     assert (filing["due_on"], filing["rule_id"], filing["party"]) == ("2026-02-27", "R9", "handler")
-    assert filing["owner_id"] == admin.id and not filing["provisional"]
+    assert (filing["engagement_id"], filing["vendor_id"], filing["owner_id"]) == (None, None, None)
     assert "100,000" in filing["what_en"] and "10万" in filing["what_zh"]
+    # Each face engagement says the company's filing is owed, with the total that calls for it.
+    for engagement in (first, second):
+        findings = client.get(f"/api/engagements/{engagement['id']}/findings", headers=admin.headers).json()["items"]
+        [r9] = [finding for finding in findings if finding["rule_id"] == "R9"]
+        assert r9["facts"]["company_faces_total"] == 110_000
+    # Not listed as any one engagement's duty, but on the company's own page with what feeds it.
+    assert all(o["kind"] != "facial_recognition_filing" for o in owed(client, admin, first["id"]))
+    company = client.get("/api/company", headers=admin.headers).json()
+    assert company["faces_total"] == 110_000
+    assert [e["individuals"] for e in company["faces_by_engagement"]] == [60_000, 50_000]
+    assert company["faces_by_engagement"][1]["vendor"] == "另一家科技有限公司"
+    assert [o["kind"] for o in company["obligations"]] == ["facial_recognition_filing"]
 
-    near_miss = engage(individuals_count=99_999, **FACES)
-    assert owed(client, admin, near_miss["id"], kind="facial_recognition_filing") == []
+
+def test_after_filing_a_new_use_calls_for_a_change_and_stopping_for_deregistration(
+    client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
+) -> None:
+    engagement = engage(individuals_count=120_000, **FACES)
+    [filing] = owed(client, admin, engagement["id"], kind="facial_recognition_filing")
+    done = client.post(
+        f"/api/obligations/{filing['id']}/complete", json={"reference": "沪网信备 2026-0042"}, headers=admin.headers
+    )
+    assert done.status_code == 200, done.text
+    assert owed(client, admin, engagement["id"], kind="facial_recognition_filing_change") == []
+    added = engage(individuals_count=5_000, **FACES)
+    [change] = owed(client, admin, added["id"], kind="facial_recognition_filing_change")
+    assert change["status"] == "open" and change["rule_id"] == "R9"
+    stop = clock.today() + timedelta(days=3)
+    for each in (engagement, added):
+        ended = client.patch(
+            f"/api/engagements/{each['id']}",
+            json={"status": "terminated", "end_date": str(stop)},
+            headers=admin.headers,
+        )
+        assert ended.status_code == 200, ended.text
+    [deregistration] = owed(client, admin, engagement["id"], kind="facial_recognition_deregistration")
+    assert (deregistration["status"], deregistration["basis_on"]) == ("open", str(stop))
 
 
 def test_a_filing_no_longer_called_for_is_waived_by_the_data_and_reopens_on_its_first_date(
@@ -229,3 +284,60 @@ def test_hostile_values_never_cause_500(
         _assert_deliberate(
             client.put(f"/api/calendar/overrides/{day}", json={"working": True}, headers=admin.headers), day
         )
+
+
+PROFILE = {
+    "legal_name_zh": "上海星驰汽车销售有限公司",
+    "unified_social_credit_code": "91310000MA1FL3XC0D",
+    "pi_protection_officer_name": "张敏",
+    "individuals_total_as_of": "2026-01-09",
+}
+
+
+def test_a_million_people_call_for_the_officer_report_and_ten_million_for_audits(
+    client: TestClient[Any], admin: Account
+) -> None:
+    def company_duties() -> dict[str, dict[str, Any]]:
+        items = client.get("/api/obligations", params={"company": "true"}, headers=admin.headers).json()["items"]
+        return {o["kind"]: o for o in items if o["status"] == "open"}
+
+    assert client.put("/api/handler", json={**PROFILE, "individuals_total": 999_999}, headers=admin.headers).is_success
+    assert company_duties() == {}
+    client.put("/api/handler", json={**PROFILE, "individuals_total": 1_000_000}, headers=admin.headers)
+    report = company_duties()["pi_officer_report"]
+    assert (report["due_on"], report["rule_id"]) == ("2026-02-27", "R17")  # 30 working days from 9 Jan
+    # A new officer is a new report, counted from then; the first is no longer owed.
+    client.put(
+        "/api/handler",
+        json={**PROFILE, "individuals_total": 1_000_000, "pi_protection_officer_name": "李华"},
+        headers=admin.headers,
+    )
+    reports = client.get("/api/obligations", params={"kind": "pi_officer_report"}, headers=admin.headers).json()
+    assert sorted(o["status"] for o in reports["items"]) == ["open", "waived"]
+    assert "compliance_audit" not in company_duties()
+
+    last = {**PROFILE, "individuals_total": 10_000_001, "last_compliance_audit_on": "2025-03-31"}
+    client.put("/api/handler", json=last, headers=admin.headers)
+    assert company_duties()["compliance_audit"]["due_on"] == "2027-03-31"  # two years after the last
+
+
+def test_minors_call_for_the_yearly_report_and_a_certificate_for_its_renewal(
+    client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
+) -> None:
+    minors = engage(
+        data_subjects=["customers", "minors_under_14"],
+        legal_basis="consent",
+        consent_obtained=True,
+        guardian_consent_obtained=True,
+    )
+    [report] = owed(client, admin, minors["id"], kind="minors_audit_report")
+    assert report["due_on"] == f"{clock.today().year + 1}-01-31"
+    certified = engage(
+        leaves_china=True,
+        storage_locations=[{"country": "SG"}],
+        cross_border_recipients=[{"name": "Example Pte. Ltd.", "country": "SG"}],
+        cross_border_mechanism="certification",
+        cross_border_effective_on="2026-01-15",
+    )
+    [renewal] = owed(client, admin, certified["id"], kind="certification_renewal")
+    assert renewal["due_on"] == "2029-01-15"  # valid three years

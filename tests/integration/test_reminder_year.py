@@ -1,5 +1,5 @@
 """A year of deadlines walked one day at a time with a frozen clock: the reminders of one
-facial-recognition filing arrive exactly on the policy's days, across the Spring Festival."""
+standard-contract filing arrive exactly on the policy's days, across the Spring Festival."""
 
 from __future__ import annotations
 
@@ -33,9 +33,11 @@ def test_a_year_of_reminders_for_one_filing(
         vendor = client.post("/api/vendors", json=vendor_body(), headers=admin.headers).json()
         body = engagement_body(
             vendor["id"],
-            pi_categories=["facial_recognition"],
-            individuals_count=431_623,
-            individuals_count_as_of="2026-01-09",
+            leaves_china=True,
+            storage_locations=[{"country": "SG"}],
+            cross_border_recipients=[{"name": "Support Desk Pte. Ltd.", "country": "SG"}],
+            cross_border_mechanism="standard_contract",
+            cross_border_effective_on="2026-02-06",
             start_date=None,
             end_date=None,
             owner_id=owner.id,
@@ -44,8 +46,8 @@ def test_a_year_of_reminders_for_one_filing(
         [filing] = client.get(
             "/api/obligations", params={"engagement_id": engagement["id"]}, headers=admin.headers
         ).json()["items"]
-        # 30 working days from 9 Jan: the Spring Festival (15-23 Feb) is off, Saturday 14 Feb is worked.
-        assert filing["due_on"] == "2026-02-27"
+        # 10 working days from 6 Feb: the Spring Festival (15-23 Feb) is off, Saturday 14 Feb is worked.
+        assert (filing["kind"], filing["due_on"]) == ("standard_contract_filing", "2026-02-27")
 
         days: dict[str, list[date]] = defaultdict(list)
         day = start

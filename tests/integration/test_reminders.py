@@ -28,7 +28,7 @@ from tests.conftest import Account, MailServer
 from tests.factories import engagement_body, vendor_body
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-WEEK_BEFORE = datetime(2026, 2, 20, 9, 0, tzinfo=SHANGHAI)  # the facial filing below is due 27 Feb
+WEEK_BEFORE = datetime(2026, 2, 20, 9, 0, tzinfo=SHANGHAI)  # the standard-contract filing below is due 27 Feb
 
 
 def body_of(message: EmailMessage, kind: str) -> str:
@@ -67,7 +67,7 @@ def registry(
     admin: Account,
     make_user: Callable[..., Account],
 ) -> dict[str, Any]:
-    """An owner with two things due: a facial-recognition filing (27 Feb) and a PIPIA (2 Mar)."""
+    """An owner with two things due: a standard-contract filing (27 Feb) and a PIPIA (2 Mar)."""
     owner = make_user("owner", email="wang.wei@xingchi.example")
     dpo = make_user("dpo", email="dpo@xingchi.example")
     vendor = client.post(
@@ -77,10 +77,12 @@ def registry(
     ).json()
     body = engagement_body(
         vendor["id"],
-        name="Showroom cameras",
-        pi_categories=["facial_recognition"],
-        individuals_count=431_623,
-        individuals_count_as_of="2026-01-09",
+        name="Overseas support desk",
+        leaves_china=True,
+        storage_locations=[{"country": "SG"}],
+        cross_border_recipients=[{"name": "Support Desk Pte. Ltd.", "country": "SG"}],
+        cross_border_mechanism="standard_contract",
+        cross_border_effective_on="2026-02-06",
         start_date="2026-03-02",
         end_date=None,
         owner_id=owner.id,
@@ -102,7 +104,7 @@ def test_one_digest_in_both_languages_with_its_calendar_and_only_once(
     text = body_of(message, "plain")
     html = body_of(message, "html")
     for part in (text, html):
-        assert "存储的人脸信息达到10万人" in part and "Stored facial information reached 100,000" in part
+        assert "个人信息出境标准合同生效后10个工作日内" in part and "File the cross-border standard contract" in part
         assert "2026-02-27" in part and "还有 7 天" in part and "due in 7 days" in part
         assert "委托处理开始前完成个人信息保护影响评估" in part and "2026-03-02" in part
         assert f"{mailing.base_url}/api/obligations/" in part
@@ -181,14 +183,14 @@ def test_a_reminder_is_queued_with_the_change_that_makes_it_due_and_dropped_when
     # Queued by the engagement's creation: the filing (in 7 days) and the PIPIA (in 10).
     assert sorted(item["step"] for item in queued) == ["before-14", "before-7"]
     [filing] = client.get(
-        "/api/obligations", params={"kind": "facial_recognition_filing"}, headers=admin.headers
+        "/api/obligations", params={"kind": "standard_contract_filing"}, headers=admin.headers
     ).json()["items"]
     done = client.post(f"/api/obligations/{filing['id']}/complete", json={"reference": "filed"}, headers=admin.headers)
     assert done.status_code == 200
     reminder_pass(mailing, WEEK_BEFORE)
     [received] = mail_server.handler.received
     assert received.message["Subject"].startswith("[dpa] 1 项")  # the PIPIA only
-    assert "人脸" not in body_of(received.message, "plain")
+    assert "标准合同" not in body_of(received.message, "plain")
 
 
 def test_without_smtp_the_messages_are_eml_files(registry: dict[str, Any], settings: Settings, tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def test_a_second_worker_on_sqlite_refuses_to_start(clean_database: str, tmp_pat
 
 
 def _seed_owners(count: int) -> Any:
-    """`count` owners, each with one engagement whose facial-recognition filing is overdue."""
+    """`count` owners, each with one engagement whose PIPIA is overdue (it started without one)."""
 
     async def go(session: Any) -> None:
         vendor = Vendor(legal_name_zh="批量测试有限公司", unified_social_credit_code="91440101MA59Y8H03P")
@@ -113,12 +113,11 @@ def _seed_owners(count: int) -> Any:
                     name=f"Cameras {index}",
                     purpose="Showroom analytics",
                     processing_methods=[ProcessingMethod.collection, ProcessingMethod.storage],
-                    pi_categories=["facial_recognition"],
+                    pi_categories=["contact_details"],
                     data_subjects=[DataSubject.customers],
-                    individuals_count=200_000,
-                    individuals_count_as_of=date(2025, 6, 2),
+                    individuals_count=2_000,
+                    start_date=date(2025, 6, 2),
                     legal_basis=LegalBasis.consent,
-                    processes_sensitive_pi=True,
                 )
             )
         await session.commit()

@@ -14,7 +14,7 @@ from app.attestations.models import Attestation
 from app.attestations.schemas import AttestationKind, AttestationStatus
 from app.engagements.models import SubProcessor
 from app.engagements.schemas import CrossBorderMechanism, EngagementProposal
-from app.findings.rules import Facts, Raised, evaluate, handler_rules, required_mechanism
+from app.findings.rules import Company, Facts, Raised, evaluate, handler_rules, required_mechanism
 from app.handler.models import HandlerProfile
 from app.obligations.models import Obligation
 from app.obligations.schemas import ObligationKind, ObligationStatus, Party
@@ -257,18 +257,30 @@ FACES = {
 }
 
 
-def test_r9_facial_information_of_100000_people() -> None:
+def test_r9_faces_are_counted_over_the_whole_company() -> None:
     reached = run(engagement(**FACES, individuals_count=100_000))
     assert rules(reached) == ["R11", "R9"]
     assert rules(run(engagement(**FACES, individuals_count=99_999))) == ["R11"]
+    # Two vendors at 60,000 and 50,000: the company stores 110,000, so each engagement says so.
+    [shared] = [
+        r
+        for r in run(engagement(**FACES, individuals_count=60_000), company=Company(faces_total=110_000))
+        if r.rule_id == "R9"
+    ]
+    assert shared.facts["company_faces_total"] == 110_000 and "50,000" in shared.explanation[1]
+    assert rules(run(engagement(**FACES, individuals_count=60_000), company=Company(faces_total=60_000))) == ["R11"]
+
+    def company(*owed: Obligation) -> Company:
+        return Company(faces_total=100_000, obligations=owed)
+
     late = run(
         engagement(**FACES, individuals_count=100_000),
-        obligations=[obligation("facial_recognition_filing", TODAY - timedelta(days=1))],
+        company=company(obligation("facial_recognition_filing", TODAY - timedelta(days=1))),
     )
     assert next(r for r in late if r.rule_id == "R9").severity == "high"
     filed = run(
         engagement(**FACES, individuals_count=100_000),
-        obligations=[obligation("facial_recognition_filing", TODAY - timedelta(days=1), status="done")],
+        company=company(obligation("facial_recognition_filing", TODAY - timedelta(days=1), status="done")),
     )
     assert rules(filed) == ["R11"]
     r9 = next(r for r in reached if r.rule_id == "R9")
@@ -358,6 +370,34 @@ def test_required_mechanism_follows_the_reference_table() -> None:
     assert needed(1, ["health"]) == "standard_contract"
     assert needed(9_999, ["health"]) == "standard_contract"
     assert needed(10_000, ["health"]) == "security_assessment"
+
+
+def test_the_mechanism_follows_the_company_total_not_one_engagement() -> None:
+    small = engagement(**ABROAD, individuals_count=60_000, legal_basis="consent", consent_obtained=True)
+    alone = Facts(engagement=small, vendor=Vendor(country="CN"), today=TODAY, company=Company(abroad=60_000))
+    assert required_mechanism(alone) is None
+    # With another transfer of 50,000 this year the company is past 100,000: no splitting.
+    together = Facts(engagement=small, vendor=Vendor(country="CN"), today=TODAY, company=Company(abroad=110_000))
+    assert required_mechanism(together) == "standard_contract"
+    sensitive = Facts(
+        engagement=small,
+        vendor=Vendor(country="CN"),
+        today=TODAY,
+        company=Company(abroad=70_000, abroad_sensitive=10_000),
+    )
+    assert required_mechanism(sensitive) == "security_assessment"
+
+
+def test_r20_a_car_dealer_s_showroom_data_is_for_review() -> None:
+    dealer = HandlerProfile(
+        legal_name_zh="星驰汽车", unified_social_credit_code="91310000MA1FL8XQ30", automotive_data_processor=True
+    )
+    showroom = {**CAMERAS, "purpose_public_security": True, "signage_posted": True}
+    [raised] = run(engagement(venues=[showroom]), handler=dealer)
+    assert (raised.rule_id, raised.severity) == ("R20", "review")
+    assert run(engagement(venues=[showroom])) == []  # not a car dealer
+    assert run(engagement(individuals_count=100_000), handler=dealer) == []  # not more than 100,000
+    assert rules(run(engagement(individuals_count=100_001), handler=dealer)) == ["R20"]
 
 
 def test_r15_the_extension_window_opens_60_working_days_before_expiry() -> None:

@@ -42,7 +42,7 @@ def _keys(snapshot: dict[str, Any], version: int) -> list[str]:
 
 
 def _with(name: str, **engagement: Any) -> dict[str, Any]:
-    snapshot = json.loads(json.dumps(SNAPSHOTS[name]))
+    snapshot: dict[str, Any] = json.loads(json.dumps(SNAPSHOTS[name]))
     snapshot["engagement"].update(engagement)
     return snapshot
 

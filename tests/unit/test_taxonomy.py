@@ -54,3 +54,10 @@ def test_a_minor_under_18_is_not_by_itself_sensitive() -> None:
     """Under-18s (the yearly minors' audit) are sensitive PI only when under 14 (PIPL art. 28)."""
     assert not processes_sensitive_pi(["contact_details"], [DataSubject.minors_under_18])
     assert processes_sensitive_pi(["contact_details"], [DataSubject.minors_under_18, DataSubject.minors_under_14])
+
+
+def test_minors_under_18_include_children_under_14() -> None:
+    assert taxonomy.minors_under_18(["contact_details"], [DataSubject.minors_under_18])
+    assert taxonomy.minors_under_18(["contact_details"], [DataSubject.minors_under_14])
+    assert taxonomy.minors_under_18(["minors_data"], [DataSubject.customers])
+    assert not taxonomy.minors_under_18(["contact_details"], [DataSubject.customers, DataSubject.employees])

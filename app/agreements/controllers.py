@@ -17,6 +17,7 @@ from app.agreements.schemas import (
     Coverage,
     DocumentPublic,
     Expiry,
+    Override,
     RenderRequest,
     SnapshotChange,
     TemplatePublic,
@@ -148,6 +149,23 @@ class AgreementController(Controller):
         self, db_session: DbSession, settle: Settle, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
     ) -> AgreementPublic:
         agreement = await services.new_version(db_session, agreement_id=agreement_id, actor=actor)
+        await settle()
+        return AgreementPublic.model_validate(agreement)
+
+    @post(
+        "/{agreement_id:uuid}/override",
+        status_code=200,
+        summary="Let a draft with prohibited processing (R8b) be issued, with the DPO's reason",
+    )
+    async def override(
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+        data: JSONBody[Override],
+    ) -> AgreementPublic:
+        agreement = await services.override(db_session, agreement_id=agreement_id, data=data, actor=actor)
         await settle()
         return AgreementPublic.model_validate(agreement)
 

@@ -31,6 +31,10 @@ class Agreement(AgreementTerms, table=True):
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     ended_on: date | None = None
     end_reason: str = Field(default="", max_length=500)
+    # The DPO's decision to issue despite processing the law prohibits (R8b), and why.
+    override_reason: str = Field(default="", max_length=2000)
+    override_by: str = Field(default="", max_length=320)
+    override_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

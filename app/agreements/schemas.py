@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel
 
-from app.core.fields import Name
+from app.core.fields import Name, Reason
 from app.core.schemas import partial_model
 from app.core.types import EnumString
 
@@ -99,8 +99,18 @@ class AgreementPublic(AgreementTerms):
     activated_at: datetime | None
     ended_on: date | None
     end_reason: str
+    override_reason: str = Field(description="Why the DPO let it be issued despite prohibited processing (R8b).")
+    override_by: str
+    override_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class Override(SQLModel):
+    model_config = {"extra": "forbid"}
+    reason: Reason = Field(
+        description="Why issuing is justified despite the prohibition; kept on the agreement and in the audit trail.",
+    )
 
 
 class VendorAgreement(AgreementTerms):

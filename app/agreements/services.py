@@ -30,13 +30,14 @@ from app.agreements.schemas import (
     DocumentKind,
     Expiry,
     Language,
+    Override,
     RenderRequest,
     Termination,
 )
 from app.audit import services as audit
 from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock, uploads
-from app.core.actor import Actor
+from app.core.actor import Actor, Role
 from app.core.changes import mark
 from app.core.errors import (
     ConflictError,
@@ -52,6 +53,7 @@ from app.core.storage import FileStore
 from app.core.types import utcnow
 from app.engagements import services as engagements
 from app.engagements.models import Engagement
+from app.engagements.schemas import prohibited
 from app.handler.models import PROFILE_ID, HandlerProfile
 from app.vendors.models import Vendor
 
@@ -411,11 +413,46 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
             f"cannot issue: required items not covered by any clause: {', '.join(uncovered)}",
             [{"key": requirement, "message": "not covered"} for requirement in uncovered],
         )
+    forbidden = prohibited_venues(agreement)
+    if forbidden and not agreement.override_reason:
+        raise ConflictError(
+            "cannot issue: the law forbids image capture or recognition equipment in private spaces (R8b, "
+            f"facial recognition measures 2025 art. 13): {'; '.join(forbidden)}. Remove it and generate a new "
+            "version, or the DPO records an override with a reason (POST .../override)",
+            [{"key": "R8b", "message": venue} for venue in forbidden],
+        )
     for fmt in DocumentFormat:
         request = RenderRequest(format=fmt, lang=Language.bilingual, annex=True)
         data = await render_async(agreement, request)
         await _store(session, storage, agreement, data, kind=DocumentKind.generated, fmt=fmt, lang=Language.bilingual)
     agreement.issued_at = utcnow()
+    return agreement
+
+
+def prohibited_venues(agreement: Agreement) -> list[str]:
+    """The venues of the agreement's engagement, as generated, where the law bans its equipment."""
+    venues = AgreementSnapshot.model_validate(agreement.snapshot).engagement.venues
+    return [
+        f"{venue.description} ({venue.venue_type}, {venue.equipment})"
+        for venue in venues
+        if prohibited(venue.venue_type, venue.equipment)
+    ]
+
+
+async def override(session: AsyncSession, *, agreement_id: uuid.UUID, data: Override, actor: Actor) -> Agreement:
+    """The DPO decides a draft may be issued despite prohibited processing; the reason stays on the
+    agreement and in the audit trail. The finding itself stays open: the law is not changed by it."""
+    actor.require_role(Role.dpo)
+    agreement = await get(session, agreement_id=agreement_id)
+    _require_draft(agreement)
+    if not prohibited_venues(agreement):
+        raise ConflictError(f"agreement {agreement.number} has no prohibited processing to override")
+    agreement.override_reason, agreement.override_by = data.reason, actor.label
+    agreement.override_at = agreement.updated_at = utcnow()
+    audit.record(
+        session, actor, AuditAction.update, AuditObject.agreement, agreement.id, {"override_reason": data.reason}
+    )
+    mark(session, f"agreement {agreement.number} prohibition overridden by {actor.label}", agreement=agreement.id)
     return agreement
 
 

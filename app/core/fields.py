@@ -38,6 +38,10 @@ Name = Annotated[
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(_printable)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_printable)]
+# A decision's reason: long enough to say something, short enough for its column.
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000), AfterValidator(_printable)
+]
 # Each bounded by its column: PostgreSQL refuses a longer value with an error, so it is a 400 here.
 # (A Field(max_length=...) beside one of the types above does not override its 500.)
 Label = Annotated[

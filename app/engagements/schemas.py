@@ -96,6 +96,16 @@ class Equipment(StrEnum):
     identity_recognition = "identity_recognition"
 
 
+# Where image capture is banned outright, whatever the purpose or consent (facial-recognition
+# measures 2025 art. 13; public security video regulation 2025).
+PRIVATE_SPACES = frozenset({VenueType.hotel_room, VenueType.bathroom, VenueType.changing_room, VenueType.toilet})
+
+
+def prohibited(venue_type: str, equipment: str) -> bool:
+    """Equipment the law forbids in this kind of place: no consent or override makes it lawful."""
+    return venue_type in PRIVATE_SPACES and equipment != Equipment.none
+
+
 class CrossBorderMechanism(StrEnum):
     security_assessment = "security_assessment"  # CAC 数据出境安全评估
     standard_contract = "standard_contract"  # 个人信息出境标准合同
@@ -188,7 +198,8 @@ class EngagementBase(SQLModel):
     )
     cross_border_effective_on: date | None = Field(
         default=None,
-        description="When the mechanism took effect: the standard contract, or the security assessment's approval.",
+        description="When the mechanism took effect: the standard contract, the certificate, or the date the "
+        "security assessment's result was issued (评估结果出具之日; its 3 years count from then).",
     )
     retention_days: int | None = Field(
         default=None, ge=1, le=36_500, description="保存期限 in days (at most 100 years)."

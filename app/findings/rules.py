@@ -31,7 +31,6 @@ from app.attestations.schemas import (
     SubProcessorChangeDetails,
     details_adapter,
 )
-from app.core.clock import years_after
 from app.engagements import taxonomy
 from app.engagements.models import SubProcessor
 from app.engagements.schemas import (
@@ -41,11 +40,11 @@ from app.engagements.schemas import (
     Equipment,
     LegalBasis,
     ProcessingMethod,
-    VenueType,
+    prohibited,
 )
 from app.findings.schemas import Severity
 from app.handler.models import HandlerProfile
-from app.obligations.kinds import FACES_FILING
+from app.obligations.kinds import FACES_FILING, pipia_kept_until
 from app.obligations.models import Obligation
 from app.obligations.schemas import ObligationKind, ObligationStatus
 from app.vendors.models import Vendor
@@ -53,7 +52,8 @@ from app.vendors.models import Vendor
 log = logging.getLogger(__name__)
 
 FACE, MINORS = taxonomy.FACE, taxonomy.MINORS
-PRIVATE_SPACES = frozenset({VenueType.hotel_room, VenueType.bathroom, VenueType.changing_room, VenueType.toilet})
+FACE_MEASURES = "Facial recognition measures 2025"
+VIDEO_REGULATION = "Public security video regulation 2025"
 A1_A6 = ("A1", "A2", "A3", "A4", "A5", "A6")
 
 
@@ -217,8 +217,28 @@ def r2_vendor_reports_beyond_the_agreement(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r3_sub_processor_without_consent(facts: Facts) -> Iterator[Raised]:
+    children = MINORS in facts.subjects
     for sub in facts.sub_processors:
-        if not sub.handler_consented:
+        if children:
+            yield Raised(
+                "R3",
+                Severity.critical,
+                ("儿童个人信息被转委托", "Children's PI passed to a sub-processor"),
+                (
+                    f"受托方把处理转委托给「{sub.name}」，而本委托涉及不满十四周岁儿童的个人信息。"
+                    "受托方不得转委托儿童个人信息，即使我方同意也不可以。",
+                    f"The vendor passes the processing to {sub.name}, and this engagement covers children under 14. "
+                    "A vendor may not sub-entrust children's PI at all, even with our consent.",
+                ),
+                (
+                    "要求受托方停止转委托并由转委托方删除。",
+                    "Have the vendor stop and the sub-processor delete the data.",
+                ),
+                ("Children's PI online protection provisions art. 16",),
+                {"sub_processor": sub.name, "data_subjects": MINORS},
+                detail=sub.name,
+            )
+        elif not sub.handler_consented:
             yield Raised(
                 "R3",
                 Severity.high,
@@ -281,7 +301,7 @@ def r5_records_kept_too_briefly(facts: Facts) -> Iterator[Raised]:
     engagement = facts.engagement
     if engagement.pipia_date is None:
         return
-    needed = years_after(engagement.pipia_date, 3)
+    needed = pipia_kept_until(engagement.pipia_date, engagement.end_date)
     kept = engagement.pipia_retained_until
     if kept is None or kept < needed:
         yield Raised(
@@ -289,12 +309,13 @@ def r5_records_kept_too_briefly(facts: Facts) -> Iterator[Raised]:
             Severity.medium,
             ("评估报告保存期限不足三年", "PIPIA report kept under 3 years"),
             (
-                f"影响评估报告和处理情况记录应至少保存三年，即至 {needed}；登记的保存期限为 {kept or '未填写'}。",
-                f"The PIPIA report and processing records must be kept at least 3 years, until {needed}; "
-                f"the recorded retention is {kept or 'missing'}.",
+                f"影响评估报告和处理情况记录应自所涉处理结束起至少保存三年，即至 {needed}；"
+                f"登记的保存期限为 {kept or '未填写'}。",
+                f"The PIPIA report and processing records must be kept at least 3 years from the end of the "
+                f"processing they cover, until {needed}; the recorded retention is {kept or 'missing'}.",
             ),
             (f"将保存期限登记为 {needed} 或更晚。", f"Record a retention until {needed} or later."),
-            ("PIPL art. 56", "NDSR art. 12"),
+            ("PIPL art. 56", *([f"{FACE_MEASURES} art. 9"] if facts.faces else [])),
             {
                 "pipia_date": _iso(engagement.pipia_date),
                 "pipia_retained_until": _iso(kept),
@@ -376,65 +397,100 @@ def r7_minors_without_guardian_consent(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r8_equipment_in_public_places(facts: Facts) -> Iterator[Raised]:
+    """PIPL art. 26: in a public place, image capture and identity recognition serve public
+    security only, with prominent signs. Each person's separate consent can open another purpose
+    (art. 26, last sentence) but never replaces the signs; and whether the consent of passers-by
+    was really asked before capture is a question for a lawyer, so it is marked for review."""
+    consented = facts.engagement.separate_consent_obtained
     for index, venue in enumerate(facts.engagement.venues):
         equipment = _value(venue.equipment)
         if not venue.public_place or equipment == Equipment.none:
             continue
+        other_purpose = not venue.purpose_public_security
+        facts_seen = {
+            "venue": venue.description,
+            "equipment": equipment,
+            "equipment_count": venue.equipment_count,
+            "purpose_public_security": venue.purpose_public_security,
+            "signage_posted": venue.signage_posted,
+            "separate_consent_obtained": consented,
+        }
         problems_zh, problems_en = [], []
-        if not venue.purpose_public_security:
-            problems_zh.append("用途不是维护公共安全")
-            problems_en.append("its purpose is not public security")
+        if other_purpose and not consented:
+            problems_zh.append("用途不是维护公共安全，且没有取得个人的单独同意")
+            problems_en.append("its purpose is not public security and no separate consent is recorded")
         if not venue.signage_posted:
             problems_zh.append("没有设置显著的提示标识")
             problems_en.append("no prominent signs are posted")
-        if not problems_zh:
-            continue
-        yield Raised(
-            "R8",
-            Severity.critical,
-            ("公共场所的图像采集或身份识别设备不合规", "Cameras in a public place, not as the law allows"),
-            (
-                f"「{venue.description}」共 {venue.equipment_count} 台设备（{equipment}）位于公共场所，"
-                f"但{'，且'.join(problems_zh)}。公共场所安装此类设备只能为维护公共安全，并须设置显著的提示标识；"
-                "用于其他目的须取得个人的单独同意。",
-                f"{venue.description}: {venue.equipment_count} devices ({equipment}) in a public place, but "
-                f"{' and '.join(problems_en)}. In public places such equipment may serve public security only, "
-                "with prominent signs; any other purpose needs each person's separate consent.",
-            ),
-            (
-                "停用设备，直到张贴提示标识并取得单独同意（或仅用于公共安全）。",
-                "Switch the devices off until signs are up and separate consent is obtained (or they serve "
-                "public security only).",
-            ),
-            ("PIPL art. 26",),
-            {
-                "venue": venue.description,
-                "equipment": equipment,
-                "equipment_count": venue.equipment_count,
-                "purpose_public_security": venue.purpose_public_security,
-                "signage_posted": venue.signage_posted,
-            },
-            detail=f"venue{index}",
-        )
+        if problems_zh:
+            yield Raised(
+                "R8",
+                Severity.critical,
+                ("公共场所的图像采集或身份识别设备不合规", "Cameras in a public place, not as the law allows"),
+                (
+                    f"「{venue.description}」共 {venue.equipment_count} 台设备（{equipment}）位于公共场所，"
+                    f"但{'，且'.join(problems_zh)}。公共场所安装此类设备应当为维护公共安全所必需，并设置显著的提示标识；"
+                    "用于客流统计、会员识别、营销等其他目的，须取得每个人的单独同意，提示标识不能代替同意，同意也不能代替提示标识。",
+                    f"{venue.description}: {venue.equipment_count} devices ({equipment}) in a public place, but "
+                    f"{' and '.join(problems_en)}. In public places such equipment must be needed for public security "
+                    "and prominently signed; traffic counting, membership recognition, marketing or any other purpose "
+                    "needs each person's separate consent. Signs do not replace consent, and consent does not "
+                    "replace signs.",
+                ),
+                (
+                    "停用设备，直到张贴提示标识并取得单独同意（或仅用于公共安全）。",
+                    "Switch the devices off until signs are up and separate consent is obtained (or they serve "
+                    "public security only).",
+                ),
+                ("PIPL art. 26", f"{FACE_MEASURES} art. 13"),
+                facts_seen,
+                detail=f"venue{index}",
+            )
+        elif other_purpose:
+            yield Raised(
+                "R8",
+                Severity.review,
+                ("公共场所设备用于其他目的，依赖单独同意", "Cameras in a public place for another purpose, on consent"),
+                (
+                    f"「{venue.description}」的设备用途不是维护公共安全，登记为已取得单独同意，且设有提示标识。"
+                    "单独同意可以使其他目的合法，但必须在采集前逐一取得；经过公共场所的路人通常无法事先同意，"
+                    "提示标识不等于同意。请法务确认同意是如何取得的。",
+                    f"The devices at {venue.description} serve a purpose other than public security; separate consent "
+                    "is recorded and signs are posted. Separate consent can make another purpose lawful, but only when "
+                    "each person gives it before capture; passers-by in a public place usually cannot, and a sign is "
+                    "not consent. Have a lawyer confirm how the consent is obtained.",
+                ),
+                (
+                    "记录取得同意的方式；无法对每个人事先取得的，停用该用途。",
+                    "Record how consent is obtained; where it cannot be obtained from each person beforehand, stop "
+                    "that use.",
+                ),
+                ("PIPL art. 26", "PIPL art. 29", f"{FACE_MEASURES} art. 6"),
+                facts_seen,
+                detail=f"venue{index}",
+            )
 
 
 @rule
 def r8b_equipment_in_private_spaces(facts: Facts) -> Iterator[Raised]:
     for index, venue in enumerate(facts.engagement.venues):
         kind, equipment = _value(venue.venue_type), _value(venue.equipment)
-        if kind in PRIVATE_SPACES and equipment != Equipment.none:
+        if prohibited(kind, equipment):
             yield Raised(
                 "R8b",
                 Severity.critical,
                 ("私密空间安装了采集或识别设备", "Equipment in a private space"),
                 (
-                    f"「{venue.description}」（{kind}）装有 {equipment} 设备。"
-                    "宾馆客房、公共浴室、更衣室、卫生间等私密空间不得安装此类设备。",
-                    f"{venue.description} ({kind}) has {equipment} equipment. Hotel rooms, baths, changing rooms and "
-                    "toilets must not have such equipment at all.",
+                    f"「{venue.description}」（{kind}）装有 {equipment} 设备。宾馆客房和包间、宿舍、公共浴室、"
+                    "更衣室、试衣间、哺乳室、卫生间等私密空间不得安装图像采集或个人身份识别设备。法律禁止，"
+                    "任何同意都不能使其合法；在拆除前不能签发该委托的协议。",
+                    f"{venue.description} ({kind}) has {equipment} equipment. Hotel rooms and private dining rooms, "
+                    "dormitories, baths, changing and fitting rooms, nursing rooms and toilets must not have image "
+                    "capture or identity recognition equipment at all. The law forbids it outright, no consent "
+                    "cures it, and no agreement for this engagement can be issued until it is gone.",
                 ),
                 ("立即拆除。", "Remove it at once."),
-                ("Facial recognition measures 2025",),
+                (f"{FACE_MEASURES} art. 13", f"{VIDEO_REGULATION}"),
                 {"venue": venue.description, "venue_type": kind, "equipment": equipment},
                 detail=f"venue{index}",
             )
@@ -465,17 +521,22 @@ def r9_facial_filing(facts: Facts) -> Iterator[Raised]:
             "向省级网信部门备案，并在义务中登记备案编号。",
             "File with the provincial CAC and record the filing number on the obligation.",
         ),
-        ("Facial recognition measures 2025",),
+        (f"{FACE_MEASURES} art. 15",),
         {"pi_categories": FACE, "individuals_count": count, "due_on": _iso(due), "overdue": late},
     )
 
 
 @rule
 def r10_faces_sent_without_separate_consent(facts: Facts) -> Iterator[Raised]:
+    """Facial-recognition measures art. 8: faces stay in the device and do not travel over the
+    internet, unless a law says otherwise or each person separately consents. Sending them on and
+    keeping them in a vendor's or cloud storage both break that."""
     engagement = facts.engagement
+    if not facts.faces or engagement.separate_consent_obtained:
+        return
     methods = {_value(method) for method in engagement.processing_methods}
     sent = ProcessingMethod.transmission in methods or ProcessingMethod.provision in methods or engagement.leaves_china
-    if facts.faces and sent and not engagement.separate_consent_obtained:
+    if sent:
         yield Raised(
             "R10",
             Severity.critical,
@@ -490,8 +551,35 @@ def r10_faces_sent_without_separate_consent(facts: Facts) -> Iterator[Raised]:
                 "a law requires it or each person separately consents, it must not leave the device over the internet.",
             ),
             ("改为本地处理，或取得单独同意。", "Keep it on the device, or obtain separate consent."),
-            ("Facial recognition measures 2025",),
+            (f"{FACE_MEASURES} art. 8",),
             {"processing_methods": sorted(methods), "leaves_china": engagement.leaves_china},
+        )
+    if engagement.storage_locations:
+        places = [
+            " ".join(part for part in (place.region or place.country, place.provider) if part)
+            for place in engagement.storage_locations
+        ]
+        yield Raised(
+            "R10",
+            Severity.high,
+            (
+                "人脸信息存储在设备以外，未取得单独同意",
+                "Facial information stored off the device without separate consent",
+            ),
+            (
+                f"人脸信息登记的存储地点为：{'；'.join(places)}。除法律、行政法规另有规定或取得单独同意外，"
+                "人脸信息应当存储在人脸识别设备内，不得上传到受托方或任何第三方的服务器。",
+                f"Facial information is recorded as stored at: {'; '.join(places)}. Unless a law requires it or each "
+                "person separately consents, faces must stay in the recognition device, not on the vendor's or "
+                "anyone's servers.",
+            ),
+            (
+                "改为设备内存储并删除服务器上的人脸信息，或取得单独同意。",
+                "Keep faces in the devices and delete them from the servers, or obtain separate consent.",
+            ),
+            (f"{FACE_MEASURES} art. 8",),
+            {"storage_locations": places},
+            detail="stored_off_device",
         )
 
 
@@ -508,7 +596,7 @@ def r11_face_recognition_as_the_only_way(facts: Facts) -> Iterator[Raised]:
                 "cannot tell; a person must check.",
             ),
             ("确认并记录是否提供了替代方式。", "Check, and record, that an alternative is offered."),
-            ("Facial recognition measures 2025",),
+            (f"{FACE_MEASURES} art. 10", f"{FACE_MEASURES} art. 12"),
             {"pi_categories": FACE, "purpose": facts.engagement.purpose},
         )
 
@@ -674,19 +762,29 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
                 "deduplicated, since 1 January.",
             ),
             ("在出境前完成所需机制。", "Put the mechanism in place before any more data leaves."),
-            ("PIPL art. 38", "Cross-border data flow provisions 2024"),
+            ("PIPL art. 38", "PIPL art. 40", "Cross-border data flow provisions 2024 arts. 5-9"),
             {**base, "mechanism_needed": needed.value},
             detail="mechanism",
         )
     if not engagement.separate_consent_obtained:
+        # Art. 39 reads as absolute, but art. 13(2) lifts consent for the other bases; disputed,
+        # so a person decides unless the transfer rests on consent.
+        on_consent = engagement.legal_basis == LegalBasis.consent
         yield Raised(
             "R14",
-            Severity.high,
+            Severity.high if on_consent else Severity.review,
             ("出境未取得单独同意", "Cross-border transfer without separate consent"),
             (
-                "向境外提供个人信息，须告知个人并取得其单独同意（另须完成影响评估）。没有记录单独同意。",
+                "向境外提供个人信息，须告知个人并取得其单独同意（另须完成影响评估）。没有记录单独同意。"
+                + ("" if on_consent else "处理不以同意为依据时是否仍须单独同意存在争议，请法务确认。"),
                 "Sending PI abroad needs notice to each person and their separate consent (and a PIPIA). No separate "
-                "consent is recorded.",
+                "consent is recorded."
+                + (
+                    ""
+                    if on_consent
+                    else " Whether it is needed when the processing does not rest on consent is "
+                    "disputed; have a lawyer confirm."
+                ),
             ),
             ("取得并记录单独同意。", "Obtain and record separate consent."),
             ("PIPL art. 39", "PIPL art. 55(4)"),
@@ -697,22 +795,41 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
 
 @rule
 def r15_security_assessment_expiry(facts: Facts) -> Iterator[Raised]:
+    """The extension may be requested in the 60 working days before the assessment expires
+    (provisions 2024 art. 9): the obligation is due at expiry, its window opening on `basis_on`."""
     for obligation in facts.open_obligations(ObligationKind.security_assessment_extension):
-        days = (obligation.due_on - facts.today).days
-        if days > 60:
+        opens, days = obligation.basis_on, (obligation.due_on - facts.today).days
+        if opens is not None and facts.today < opens:
             continue
+        if days < 0:
+            severity = Severity.critical
+            zh = f"数据出境安全评估已于 {obligation.due_on} 到期，未登记延期。到期后继续出境须重新申报评估。"
+            en = (
+                f"The security assessment expired on {obligation.due_on} with no extension recorded. Further "
+                "transfers need a new assessment."
+            )
+        else:
+            severity = Severity.high if days <= 30 else Severity.medium
+            zh = (
+                f"数据出境安全评估有效期三年（自评估结果出具之日起），将于 {obligation.due_on} 到期。"
+                f"延期申请可在到期前60个工作日内提出{f'（自 {opens} 起）' if opens else ''}，须在到期前提出。"
+            )
+            en = (
+                f"The security assessment, valid 3 years from the date its result was issued, expires on "
+                f"{obligation.due_on}. The extension may be requested within the 60 working days before expiry"
+                f"{f' (from {opens})' if opens else ''}, and must be requested before it."
+            )
         yield Raised(
             "R15",
-            Severity.high if days < 0 else Severity.medium,
+            severity,
             ("安全评估即将到期，应申请延期", "The security assessment expires: request the extension"),
+            (zh, en),
             (
-                f"数据出境安全评估有效期三年，应在到期前60个工作日（{obligation.due_on}）申请延期。",
-                f"The security assessment is valid 3 years; the extension must be requested 60 working days "
-                f"before it ends, by {obligation.due_on}.",
+                "向网信部门申请延期，并在义务中登记。",
+                "Request the extension from the CAC and record it on the obligation.",
             ),
-            ("向网信部门申请延期。", "Request the extension from the CAC."),
-            ("Cross-border data flow provisions 2024",),
-            {"extension_due_on": str(obligation.due_on), "days_left": days},
+            ("Cross-border data flow provisions 2024 art. 9",),
+            {"expires_on": str(obligation.due_on), "window_opens_on": _iso(opens), "days_left": days},
         )
 
 
@@ -793,7 +910,8 @@ def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
         )
         if differs
     ]
-    if changed:
+    on_consent = facts.engagement.legal_basis == LegalBasis.consent
+    if changed and on_consent:
         yield Raised(
             "R19",
             Severity.medium,
@@ -802,6 +920,23 @@ def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
                 f"与协议 {agreement.number} 相比，已变更：{', '.join(changed)}。需要重新取得同意、重新评估并更新协议。",
                 f"Compared with agreement {agreement.number}, these changed: {', '.join(changed)}. That needs new "
                 "consent, a new PIPIA and a new agreement.",
+            ),
+            ("生成协议新版本（/new-version）。", "Generate a new version of the agreement (/new-version)."),
+            ("PIPL art. 14",),
+            {"agreement": agreement.number, "changed": changed},
+            detail="changed",
+        )
+    elif changed:
+        yield Raised(
+            "R19",
+            Severity.review,
+            ("处理目的、方式或种类已变更", "Purpose, method or categories changed since the agreement"),
+            (
+                f"与协议 {agreement.number} 相比，已变更：{', '.join(changed)}。处理不以同意为依据，"
+                "第十四条的重新取得同意可能不适用，但变更后的处理仍须有第十三条规定的情形，协议须更新。请法务确认。",
+                f"Compared with agreement {agreement.number}, these changed: {', '.join(changed)}. The processing "
+                "does not rest on consent, so art. 14's new consent may not apply; the changed processing still "
+                "needs a basis under art. 13, and the agreement must be updated. Have a lawyer confirm.",
             ),
             ("生成协议新版本（/new-version）。", "Generate a new version of the agreement (/new-version)."),
             ("PIPL art. 14",),

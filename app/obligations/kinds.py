@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from app.attestations.schemas import AttestationKind
+from app.core import clock
 from app.obligations.schemas import ObligationKind, Party
 
 Kind = ObligationKind
@@ -68,13 +70,14 @@ SPECS: dict[Kind, Spec] = {
         Party.handler,
         "R5",
         "PIPL art. 56",
-        "PIPIA 报告和处理情况记录至少保存三年：登记保存期限",
-        "Keep the PIPIA report and processing records at least 3 years: record the retention",
+        "PIPIA 报告和处理情况记录自处理结束起至少保存三年：登记保存期限",
+        "Keep the PIPIA report and processing records at least 3 years from the end of the processing: record the "
+        "retention",
     ),
     Kind.facial_recognition_filing: Spec(
         Party.handler,
         "R9",
-        "Facial recognition measures 2025",
+        "Facial recognition measures 2025 art. 15",
         "存储的人脸信息达到10万人：30个工作日内向省级网信部门备案",
         "Stored facial information reached 100,000 individuals: file with the provincial CAC within 30 working days",
         manual=True,
@@ -90,9 +93,9 @@ SPECS: dict[Kind, Spec] = {
     Kind.security_assessment_extension: Spec(
         Party.handler,
         "R15",
-        "Cross-border data flow provisions 2024",
-        "数据出境安全评估有效期三年：到期前60个工作日申请延期",
-        "The cross-border security assessment is valid 3 years: request the extension 60 working days "
+        "Cross-border data flow provisions 2024 art. 9",
+        "数据出境安全评估有效期三年：在到期前60个工作日内、到期之前申请延期",
+        "The cross-border security assessment is valid 3 years: request the extension within the 60 working days "
         "before it expires",
         manual=True,
     ),
@@ -112,3 +115,10 @@ SPECS: dict[Kind, Spec] = {
         "notifying the regulator and the individuals",
     ),
 }
+
+
+def pipia_kept_until(pipia_date: date, processing_ends: date | None) -> date:
+    """PIPL art. 56 keeps the PIPIA and the processing records at least 3 years; the law names no
+    start, and the safe reading counts from the end of the processing they cover (or from the
+    PIPIA while no end is known)."""
+    return clock.years_after(max(pipia_date, processing_ends or pipia_date), 3)

@@ -55,6 +55,10 @@ class ObligationPublic(BaseModel):
     owner_id: uuid.UUID | None
     due_on: date
     provisional: bool = Field(description="Falls in a year whose holidays are not announced yet.")
+    basis_on: date | None = Field(
+        description="Where a working-day count started (faces reached 100,000), or when a window opens (a "
+        "security assessment's extension may be asked for from this day until it is due)."
+    )
     status: ObligationStatus
     overdue: bool
     closed_by: str

@@ -37,7 +37,7 @@ from app.core.types import utcnow
 from app.engagements import taxonomy
 from app.engagements.models import Engagement
 from app.engagements.schemas import CrossBorderMechanism, EngagementStatus
-from app.obligations.kinds import FACES_FILING, SPECS
+from app.obligations.kinds import FACES_FILING, SPECS, pipia_kept_until
 from app.obligations.models import Obligation
 from app.obligations.schemas import (
     ObligationKind,
@@ -133,7 +133,7 @@ def from_engagement(
         met = f"{BY_DATA}:pipia_date {engagement.pipia_date}" if engagement.pipia_date else ""
         wanted.append(Wanted(key(Kind.pipia), Kind.pipia, engagement.start_date, met_by=met))
     if engagement.pipia_date is not None:
-        keep_until = clock.years_after(engagement.pipia_date, 3)
+        keep_until = pipia_kept_until(engagement.pipia_date, engagement.end_date)
         kept = engagement.pipia_retained_until is not None and engagement.pipia_retained_until >= keep_until
         met = f"{BY_DATA}:pipia_retained_until {engagement.pipia_retained_until}" if kept else ""
         wanted.append(Wanted(key(Kind.pipia_retention), Kind.pipia_retention, engagement.pipia_date, met_by=met))
@@ -159,10 +159,13 @@ def from_engagement(
             kind = Kind.standard_contract_filing
             wanted.append(Wanted(key(kind), kind, due, provisional=calendar.provisional(effective, due)))
         elif engagement.cross_border_mechanism == CrossBorderMechanism.security_assessment:
+            # Valid 3 years from the result; the extension is asked for in the 60 working days
+            # before expiry (provisions 2024 art. 9): due at expiry, the window opening on basis_on.
             expires = clock.years_after(effective, 3)
-            due = calendar.add_working_days(expires, -60)
+            opens = calendar.add_working_days(expires, -60)
             kind = Kind.security_assessment_extension
-            wanted.append(Wanted(key(kind), kind, due, provisional=calendar.provisional(due, expires)))
+            provisional = calendar.provisional(opens, expires)
+            wanted.append(Wanted(key(kind), kind, expires, provisional=provisional, basis_on=opens))
     return wanted
 
 

@@ -18,7 +18,7 @@ from app.agreements.library import load
 from app.agreements.models import Agreement
 from tests.conftest import Account, run
 from tests.factories import engagement_body, pdf, vendor_body
-from tests.integration.conftest import set_active
+from tests.integration.conftest import audit_entries, set_active
 
 TERMS = {"term_start": "2026-01-05", "term_end": "2027-01-04"}
 
@@ -500,3 +500,55 @@ def test_only_the_engagements_owner_or_an_admin_acts_on_its_agreements(
     assert client.post(f"{base}/terminate", json=ended, headers=stranger.headers).status_code == 403
     assert client.get(base, headers=demo["headers"]).json()["status"] == "active"
     assert client.get(f"{base}/documents", headers=demo["headers"]).json()["items"] == []  # nothing was rendered
+
+
+def test_prohibited_processing_blocks_issuing_until_the_dpo_overrides(
+    client: TestClient[Any], demo: dict[str, Any], make_user: Callable[..., Account], clean_database: str
+) -> None:
+    headers, camera = demo["headers"], demo["camera"]
+    fitting = {
+        "description": "Fitting rooms, Shanghai store",
+        "venue_type": "changing_room",
+        "public_place": False,
+        "equipment": "image_capture",
+        "equipment_count": 3,
+    }
+    patched = client.patch(
+        f"/api/engagements/{camera['id']}", json={"venues": [*camera["venues"], fitting]}, headers=headers
+    )
+    assert patched.status_code == 200, patched.text
+    agreement = _agreement(client, headers, camera["id"])
+    url = f"/api/agreements/{agreement['id']}"
+
+    refused = client.post(f"{url}/issue", headers=headers)
+    assert refused.status_code == 409
+    assert "R8b" in refused.json()["detail"] and "Fitting rooms, Shanghai store" in refused.json()["detail"]
+    assert client.get(url, headers=headers).json()["status"] == "draft"
+
+    owner = make_user("owner")
+    assert client.post(f"{url}/override", json={"reason": "x" * 20}, headers=owner.headers).status_code == 403
+    too_short = client.post(f"{url}/override", json={"reason": "ok"}, headers=make_user("dpo").headers)
+    assert too_short.status_code == 400 and "reason" in too_short.text
+
+    dpo = make_user("dpo")
+    reason = "Cameras are being removed on 2026-12-05; the agreement binds the vendor to remove them."
+    overridden = client.post(f"{url}/override", json={"reason": reason}, headers=dpo.headers)
+    assert overridden.status_code == 200, overridden.text
+    assert (overridden.json()["override_reason"], overridden.json()["override_by"]) == (reason, dpo.email)
+    assert any(entry.changes.get("override_reason") == reason for entry in audit_entries(clean_database, "update"))
+    assert client.post(f"{url}/issue", headers=headers).status_code == 200
+    # The law is not changed by the override: the finding stays open.
+    findings = client.get("/api/findings", params={"engagement_id": camera["id"]}, headers=headers).json()["items"]
+    assert any(finding["rule_id"] == "R8b" for finding in findings)
+
+
+def test_an_agreement_without_prohibited_processing_needs_no_override(
+    client: TestClient[Any], demo: dict[str, Any], make_user: Callable[..., Account]
+) -> None:
+    agreement = _agreement(client, demo["headers"], demo["camera"]["id"])
+    answer = client.post(
+        f"/api/agreements/{agreement['id']}/override",
+        json={"reason": "Nothing here is prohibited."},
+        headers=make_user("dpo").headers,
+    )
+    assert answer.status_code == 409 and "no prohibited processing" in answer.json()["detail"]

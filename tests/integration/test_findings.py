@@ -25,7 +25,8 @@ def test_the_camera_vendor_raises_the_four_findings_of_the_case(client: TestClie
     found = {f["rule_id"]: f for f in _findings(client, demo["headers"], demo["camera"]["id"])}
     assert set(found) >= CAMERA_RULES
     assert found["R6"]["severity"] == "critical" and found["R6"]["articles"] == ["PIPL art. 28", "PIPL art. 29"]
-    assert found["R8"]["severity"] == "critical" and found["R8"]["articles"] == ["PIPL art. 26"]
+    assert found["R8"]["severity"] == "critical"
+    assert found["R8"]["articles"] == ["PIPL art. 26", "Facial recognition measures 2025 art. 13"]
     assert found["R8"]["facts"]["equipment_count"] == 22 and found["R8"]["facts"]["signage_posted"] is False
     assert "431,623" in found["R9"]["explanation_en"] and "431,623" in found["R9"]["explanation_zh"]
     assert found["R4"]["articles"] == ["PIPL art. 55(3)"]
@@ -89,7 +90,7 @@ def test_the_before_you_buy_check_on_a_copy_of_the_camera_engagement(
         "pi_categories": ["contact_details"],
         "legal_basis": "contract",
         "pipia_date": "2025-12-01",
-        "pipia_retained_until": "2028-12-01",
+        "pipia_retained_until": "2030-12-31",
         "retention_days": 365,
         "individuals_count": 1000,
     }

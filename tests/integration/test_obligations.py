@@ -85,10 +85,11 @@ def test_cross_border_filings_and_the_security_assessment_extension(
 
     assessed = engage(cross_border_mechanism="security_assessment", cross_border_effective_on="2024-05-06", **abroad)
     [extension] = owed(client, admin, assessed["id"], kind="security_assessment_extension")
+    assert extension["due_on"] == "2027-05-06"  # due at the 3-year expiry, not before
     days = client.get(
-        "/api/calendar/days", params={"start": extension["due_on"], "end": "2027-05-06"}, headers=admin.headers
+        "/api/calendar/days", params={"start": extension["basis_on"], "end": "2027-05-06"}, headers=admin.headers
     ).json()
-    assert sum(day["working"] for day in days[1:]) == 60  # 60 working days before the 3-year expiry
+    assert sum(day["working"] for day in days[1:]) == 60  # its window opens 60 working days before
     assert extension["rule_id"] == "R15"
     assert extension["provisional"] == days[-1]["provisional"]
 
@@ -100,7 +101,7 @@ def test_cross_border_filings_and_the_security_assessment_extension(
 def test_pipia_before_processing_and_its_retention_close_from_the_data(
     client: TestClient[Any], admin: Account, engage: Callable[..., dict[str, Any]]
 ) -> None:
-    engagement = engage(start_date="2026-03-01")
+    engagement = engage(start_date="2026-03-01", end_date="2027-12-31")
     [pipia] = owed(client, admin, engagement["id"], kind="pipia")
     assert (pipia["status"], pipia["due_on"], pipia["rule_id"], pipia["article"]) == (
         "open",
@@ -114,9 +115,10 @@ def test_pipia_before_processing_and_its_retention_close_from_the_data(
     assert (pipia["status"], pipia["closed_by"]) == ("done", "data:pipia_date 2026-02-20")
     [retention] = owed(client, admin, engagement["id"], kind="pipia_retention")
     assert (retention["status"], retention["rule_id"]) == ("open", "R5")
-    client.patch(url, json={"pipia_retained_until": "2029-02-19"}, headers=admin.headers)  # a day short
+    # Three years from the end of the processing (2027-12-31), not from the PIPIA.
+    client.patch(url, json={"pipia_retained_until": "2030-12-30"}, headers=admin.headers)  # a day short
     assert owed(client, admin, engagement["id"], kind="pipia_retention")[0]["status"] == "open"
-    client.patch(url, json={"pipia_retained_until": "2029-02-20"}, headers=admin.headers)
+    client.patch(url, json={"pipia_retained_until": "2030-12-31"}, headers=admin.headers)
     assert owed(client, admin, engagement["id"], kind="pipia_retention")[0]["status"] == "done"
 
 

@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
         "POST /api/attestations/{attestation_id}/reject",
         "POST /api/obligations/{obligation_id}/complete",
         "POST /api/obligations/{obligation_id}/waive",
+        "POST /api/agreements/{agreement_id}/override",
     },
 }
 ROLES = ("auditor", "owner", "procurement", "dpo")  # the DPO last: what it may do changes things
@@ -69,6 +70,7 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
         "PATCH /api/agreements/{agreement_id}": {"notice_days": 45},
         "POST /api/agreements/{agreement_id}/documents": {"format": "docx"},
         "POST /api/agreements/{agreement_id}/terminate": ended,
+        "POST /api/agreements/{agreement_id}/override": {"reason": "walking the permission table"},
         "POST /api/agreements/{agreement_id}/expire": {},
         "POST /api/vendors/{vendor_id}/keys": {"name": "walk"},
         "POST /api/attestations/{attestation_id}/accept": {"reason": "walk"},

@@ -37,7 +37,7 @@ CAMERAS = {
 def engagement(**fields: Any) -> EngagementProposal:
     body = engagement_body(
         str(uuid.uuid4()),
-        **{"retention_days": 365, "pipia_date": "2025-12-01", "pipia_retained_until": "2028-12-01", **fields},
+        **{"retention_days": 365, "pipia_date": "2025-12-01", "pipia_retained_until": "2030-12-31", **fields},
     )
     return EngagementProposal.model_validate(body)
 
@@ -83,6 +83,7 @@ def obligation(kind: str, due_on: date, status: str = "open", **fields: Any) -> 
         due_on=due_on,
         status=ObligationStatus(status),
         attestation_id=fields.get("attestation_id"),
+        basis_on=fields.get("basis_on"),
     )
 
 
@@ -166,21 +167,37 @@ def test_r3_a_sub_processor_without_consent() -> None:
     assert rules(run(engagement(), sub_processors=subs)) == ["R3"]
     consented = [SubProcessor(engagement_id=ELSEWHERE, name="Relay Co.", handler_consented=True)]
     assert rules(run(engagement(), sub_processors=consented)) == []
+    # Children's PI may not be sub-entrusted at all, consent or not.
+    children = engagement(
+        data_subjects=["customers", "minors_under_14"],
+        guardian_consent_obtained=True,
+        legal_basis="consent",
+        consent_obtained=True,
+        separate_consent_obtained=True,
+    )
+    [raised] = [r for r in run(children, sub_processors=consented) if r.rule_id == "R3"]
+    assert raised.severity == "critical" and "children" in raised.explanation[1]
+    assert [r for r in run(children) if r.rule_id == "R3"] == []
 
 
 def test_r4_no_pipia_or_one_dated_after_processing_began() -> None:
     assert rules(run(engagement(pipia_date=None, pipia_retained_until=None))) == ["R4"]
-    late = run(engagement(pipia_date="2026-02-01", pipia_retained_until="2029-02-01", start_date="2026-01-01"))
+    late = run(engagement(pipia_date="2026-02-01", pipia_retained_until="2030-12-31", start_date="2026-01-01"))
     assert rules(late) == ["R4"] and late[0].facts["pipia_date"] == "2026-02-01"
     assert (
-        rules(run(engagement(pipia_date="2026-01-01", pipia_retained_until="2029-01-01", start_date="2026-01-01")))
+        rules(run(engagement(pipia_date="2026-01-01", pipia_retained_until="2030-12-31", start_date="2026-01-01")))
         == []
     )
 
 
-def test_r5_the_pipia_report_kept_under_three_years() -> None:
-    assert rules(run(engagement(pipia_retained_until="2028-11-30"))) == ["R5"]  # a day short
-    assert rules(run(engagement(pipia_retained_until="2028-12-01"))) == []
+def test_r5_the_pipia_report_kept_three_years_from_the_end_of_the_processing() -> None:
+    # The processing ends 2027-12-31: kept until 2030-12-31 at least.
+    [short] = run(engagement(pipia_retained_until="2030-12-30"))  # a day short
+    assert (short.rule_id, short.facts["needed_until"]) == ("R5", "2030-12-31")
+    assert rules(run(engagement(pipia_retained_until="2030-12-31"))) == []
+    # No end known yet: three years from the PIPIA, for now.
+    assert rules(run(engagement(end_date=None, pipia_retained_until="2028-11-30"))) == ["R5"]
+    assert rules(run(engagement(end_date=None, pipia_retained_until="2028-12-01"))) == []
 
 
 def test_r6_sensitive_pi_on_consent_without_separate_consent() -> None:
@@ -216,6 +233,13 @@ def test_r8_cameras_in_a_public_place_without_signs_or_for_another_purpose() -> 
     assert "no prominent signs are posted" not in raised.explanation[1]
     private_office = {**CAMERAS, "public_place": False}
     assert rules(run(engagement(venues=[private_office]))) == []
+    # Separate consent can open another purpose, for a lawyer to confirm; it never replaces the signs.
+    on_consent = {"separate_consent_obtained": True, "legal_basis": "consent", "consent_obtained": True}
+    [reviewed] = run(engagement(venues=[signs_only], **on_consent))
+    assert (reviewed.rule_id, reviewed.severity) == ("R8", "review")
+    [unsigned] = run(engagement(venues=[CAMERAS], **on_consent))
+    assert unsigned.severity == "critical" and "no prominent signs are posted" in unsigned.explanation[1]
+    assert "its purpose is not public security" not in unsigned.explanation[1]
 
 
 def test_r8b_equipment_in_a_private_space() -> None:
@@ -256,6 +280,15 @@ def test_r10_faces_sent_onwards_without_separate_consent() -> None:
     assert "R10" in rules(run(engagement(**sent)))
     kept = {**FACES, "processing_methods": ["collection", "transmission"]}  # with separate consent
     assert "R10" not in rules(run(engagement(**kept)))
+    # Faces kept on a server (not in the device), without separate consent.
+    stored = {**FACES, "separate_consent_obtained": False}
+    [off_device] = [r for r in run(engagement(**stored)) if r.rule_id == "R10"]
+    assert (off_device.detail, off_device.severity, off_device.facts["storage_locations"]) == (
+        "stored_off_device",
+        "high",
+        ["CN-SH"],
+    )
+    assert "R10" not in rules(run(engagement(**stored, storage_locations=[])))
 
 
 def test_r11_face_recognition_needs_a_person_to_check_for_an_alternative() -> None:
@@ -299,7 +332,16 @@ def test_r14_the_mechanism_cross_border_transfers_need() -> None:
     exempt = run(engagement(**ABROAD, cross_border_mechanism="exemption"))
     assert [(r.rule_id, r.severity) for r in exempt] == [("R14", "review")]
     no_consent = run(engagement(**{**ABROAD, "separate_consent_obtained": False}, individuals_count=10))
-    assert [r.detail for r in no_consent] == ["consent"]
+    assert [(r.detail, r.severity) for r in no_consent] == [("consent", "review")]  # on a contract: disputed
+    on_consent = run(
+        engagement(
+            **{**ABROAD, "separate_consent_obtained": False},
+            individuals_count=10,
+            legal_basis="consent",
+            consent_obtained=True,
+        )
+    )
+    assert [(r.detail, r.severity) for r in on_consent] == [("consent", "high")]
 
 
 def test_required_mechanism_follows_the_reference_table() -> None:
@@ -318,14 +360,18 @@ def test_required_mechanism_follows_the_reference_table() -> None:
     assert needed(10_000, ["health"]) == "security_assessment"
 
 
-def test_r15_the_security_assessment_runs_out() -> None:
-    soon = obligation("security_assessment_extension", TODAY + timedelta(days=30))
-    assert [(r.rule_id, r.severity) for r in run(engagement(), obligations=[soon])] == [("R15", "medium")]
-    passed = obligation("security_assessment_extension", TODAY - timedelta(days=1))
-    assert [r.severity for r in run(engagement(), obligations=[passed])] == ["high"]
-    assert (
-        run(engagement(), obligations=[obligation("security_assessment_extension", TODAY + timedelta(days=61))]) == []
-    )
+def test_r15_the_extension_window_opens_60_working_days_before_expiry() -> None:
+    def severities(days_to_expiry: int, window_opened_days_ago: int) -> list[str]:
+        expires = TODAY + timedelta(days=days_to_expiry)
+        opens = TODAY - timedelta(days=window_opened_days_ago)
+        extension = obligation("security_assessment_extension", expires, basis_on=opens)
+        return [r.severity for r in run(engagement(), obligations=[extension])]
+
+    assert severities(85, -1) == []  # the window opens tomorrow: nothing is due yet
+    assert severities(84, 0) == ["medium"]  # open: ask before expiry
+    assert severities(30, 54) == ["high"]
+    assert severities(0, 84) == ["high"]  # the last day is still in time, not overdue
+    assert severities(-1, 85) == ["critical"]  # expired: transfers need a new assessment
 
 
 def test_r16_the_vendor_uses_the_data_for_itself() -> None:
@@ -365,7 +411,13 @@ def test_r19_the_term_ends_or_the_processing_changed() -> None:
         engagement(pi_categories=["basic_profile", "contact_details", "vehicle_information"]),
         agreements=[agreement(engagement())],
     )
-    assert [r.facts["changed"] for r in changed] == [["pi_categories"]]
+    assert [(r.facts["changed"], r.severity) for r in changed] == [(["pi_categories"], "review")]  # on a contract
+    on_consent = {"legal_basis": "consent", "consent_obtained": True}
+    changed = run(
+        engagement(pi_categories=["basic_profile", "contact_details", "vehicle_information"], **on_consent),
+        agreements=[agreement(engagement(**on_consent))],
+    )
+    assert [(r.facts["changed"], r.severity) for r in changed] == [(["pi_categories"], "medium")]
 
 
 @pytest.mark.parametrize("language", [0, 1])

@@ -135,7 +135,7 @@ class AgreementController(Controller):
         await services.delete(db_session, agreement_id=agreement_id, actor=actor)
         await settle()
 
-    @get("/{agreement_id:uuid}/coverage", summary="Which clause covers which legal requirement (A1-A12, B1-B10)")
+    @get("/{agreement_id:uuid}/coverage", summary="Which clause covers which legal requirement (A1-A12, B1-B20)")
     async def get_coverage(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> Coverage:
         return services.coverage(await services.get(db_session, agreement_id=agreement_id))
 

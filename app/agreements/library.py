@@ -133,6 +133,17 @@ class Phrases(BaseModel):
         return hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
+class EarlierWording(BaseModel):
+    """How a requirement read for the template versions published before `until`: their
+    annex keeps the words it was published with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    until: date
+    source: str | None = None
+    zh: str | None = None
+    en: str | None = None
+
+
 class Requirement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str
@@ -140,6 +151,27 @@ class Requirement(BaseModel):
     source: str
     zh: str
     en: str
+    # Listed only for template versions published on or after this date (and drafts), so that
+    # the annex of a version published before it was added does not change.
+    since: date | None = None
+    earlier: tuple[EarlierWording, ...] = ()
+
+    def as_of(self, published: date | None) -> Requirement | None:
+        """The requirement as a template version published on `published` lists it (None: a
+        draft, which lists the current wording); None when that version does not list it."""
+        if published is None:
+            return self
+        if self.since is not None and published < self.since:
+            return None
+        for wording in sorted(self.earlier, key=lambda earlier: earlier.until):
+            if published < wording.until:
+                changed = wording.model_dump(exclude={"until"}, exclude_none=True)
+                return self.model_copy(update=changed)
+        return self
+
+    def row(self) -> dict[str, Any]:
+        """What the annex and the coverage table show of it."""
+        return self.model_dump(include={"id", "required", "source", "zh", "en"})
 
 
 class Clause(BaseModel):
@@ -193,6 +225,11 @@ class Library:
 
     def clauses_of(self, version: TemplateVersion) -> list[Clause]:
         return [self.clauses[key] for key in version.clauses]
+
+    def requirements_of(self, version: TemplateVersion) -> list[Requirement]:
+        """The requirements a version's annex lists, worded as when it was published."""
+        found = (requirement.as_of(version.published) for requirement in self.requirements.values())
+        return [requirement for requirement in found if requirement is not None]
 
     def phrases_of(self, version: TemplateVersion) -> Phrases:
         return self.phrases[version.phrases]
@@ -280,7 +317,7 @@ def _check_clause(clause: Clause, path: Path, requirements: dict[str, Requiremen
             raise LibraryError(f"{path.name}: malformed placeholder in the {lang} text")
 
 
-def _check_phrases(phrases: Phrases, path: Path) -> None:
+def _check_phrases(phrases: Phrases, path: Path, *, newest: bool) -> None:
     if path.name != f"v{phrases.version}.yaml":
         raise LibraryError(
             f"{path.name}: holds phrases version {phrases.version}; name the file v{phrases.version}.yaml"
@@ -310,8 +347,10 @@ def _check_phrases(phrases: Phrases, path: Path) -> None:
     for table, labels in phrases.labels.items():
         if table not in LABELS:
             raise LibraryError(f"{path.name}: unknown table of labels {table}; one of {', '.join(sorted(LABELS))}")
+        # The newest version names every code; an older one was locked before a code was added
+        # since, and shows such a code as itself.
         unnamed = sorted(LABELS[table] - set(labels))
-        if unnamed:
+        if unnamed and newest:
             raise LibraryError(f"{path.name}: labels.{table} does not name {', '.join(unnamed)}")
         for code, label in labels.items():
             if any(mark in label.zh + label.en for mark in ("{{", "}}")):
@@ -335,10 +374,13 @@ def load(directory: Path = LIBRARY_DIR) -> Library:
         clauses[clause.key] = clause
 
     phrases: dict[int, Phrases] = {}
+    paths: dict[int, Path] = {}
     for path in sorted((directory / "phrases").glob("*.yaml")):
         version_of_phrases = _parse(Phrases, _read(path), path)
-        _check_phrases(version_of_phrases, path)
         phrases[version_of_phrases.version] = version_of_phrases
+        paths[version_of_phrases.version] = path
+    for number, version_of_phrases in phrases.items():
+        _check_phrases(version_of_phrases, paths[number], newest=number == max(phrases))
 
     templates: dict[str, Template] = {}
     for path in sorted(directory.glob("*.yaml")):

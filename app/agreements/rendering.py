@@ -152,19 +152,20 @@ def compose(
         parties=parties,
         clauses=clauses,
         phrases=phrases,
-        coverage=coverage(library, clauses) if annex else [],
+        coverage=coverage(library, version, clauses) if annex else [],
         template=f"{template.id} v{version.version}",
     )
 
 
-def coverage(library: Library, clauses: list[ComposedClause]) -> list[dict[str, Any]]:
-    """Every requirement (A1-A12, B1-B10) with the clauses of this agreement that cover it."""
+def coverage(library: Library, version: TemplateVersion, clauses: list[ComposedClause]) -> list[dict[str, Any]]:
+    """Every requirement the version lists (A1-A12, B1-B10, and from version 2 on B11-B20),
+    worded as when the version was published, with the clauses of this agreement that cover it."""
     rows = []
-    for requirement in library.requirements.values():
+    for requirement in library.requirements_of(version):
         covering = [clause for clause in clauses if requirement.id in clause.covers]
         rows.append(
             {
-                **requirement.model_dump(),
+                **requirement.row(),
                 "clauses": [clause.key for clause in covering],
                 "articles": [f"{clause.number}" for clause in covering],
             }

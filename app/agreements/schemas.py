@@ -59,7 +59,12 @@ class AgreementTerms(SQLModel):
     auto_renew: bool = False
     notice_days: int = Field(default=30, ge=0, le=365, description="Notice of non-renewal, in days.")
     deletion_days: int = Field(default=30, ge=1, le=365, description="Deletion after termination, in days (B4).")
-    incident_notice_hours: int = Field(default=24, ge=1, le=168, description="Incident notice to us, in hours (B3).")
+    # The first notice of an incident, within hours (the vendor may itself have to report to
+    # the provincial CAC within 4); the full report follows. Each agreement stores its own
+    # value, so the default (24 until template version 2) changes no agreement already made.
+    incident_notice_hours: int = Field(
+        default=2, ge=1, le=168, description="First incident notice to us, in hours (B3)."
+    )
     audit_on_site: bool = Field(default=True, description="On-site audits allowed (A7).")
     audit_notice_days: int = Field(default=10, ge=0, le=90)
     governing_law: GoverningLaw = Field(default=GoverningLaw.prc, sa_type=EnumString(GoverningLaw, 20))

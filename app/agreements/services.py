@@ -227,8 +227,8 @@ def compose(agreement: Agreement, *, annex: bool = False) -> rendering.Composed:
 
 
 def coverage(agreement: Agreement) -> Coverage:
-    document = compose(agreement)
-    rows = [CoverageRow.model_validate(row) for row in rendering.coverage(library(), document.clauses)]
+    document = compose(agreement, annex=True)
+    rows = [CoverageRow.model_validate(row) for row in document.coverage]
     return Coverage(
         agreement_id=agreement.id,
         template=document.template,

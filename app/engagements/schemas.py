@@ -49,6 +49,10 @@ class DataSubject(StrEnum):
     employees = "employees"
     job_applicants = "job_applicants"
     minors_under_14 = "minors_under_14"  # 不满十四周岁未成年人: sensitive PI (art. 28)
+    # 不满十八周岁未成年人: the yearly minors' PI compliance audit (未成年人网络保护条例
+    # art. 37). Children under 14 are `minors_under_14` (guardian consent, sensitive PI), which
+    # counts as under 18 too: taxonomy.minors_under_18.
+    minors_under_18 = "minors_under_18"
     patients = "patients"
     app_users = "app_users"
     business_contacts = "business_contacts"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from pydantic import BaseModel, TypeAdapter
 TAXONOMY_FILE = Path(__file__).with_name("pi_categories.yaml")
 FACE = "facial_recognition"  # the category the facial-recognition measures are about
 MINORS = "minors_under_14"  # a data subject, sensitive whatever the category (PIPL art. 28)
+MINORS_18 = "minors_under_18"  # a data subject: the yearly minors' audit (未成年人网络保护条例 art. 37)
+MINORS_CATEGORY = "minors_data"  # the category of PI of children under 14
 
 
 class PICategory(BaseModel):
@@ -40,3 +43,9 @@ def unknown(codes: list[str]) -> list[str]:
 def sensitive(codes: list[str]) -> list[str]:
     known = categories()
     return [code for code in codes if code in known and known[code].sensitive]
+
+
+def minors_under_18(categories: Sequence[str], subjects: Sequence[str]) -> bool:
+    """Whether PI of anyone under 18 is processed (the yearly minors' compliance audit):
+    an under-18 or under-14 subject, or the category of children's PI."""
+    return MINORS_18 in subjects or MINORS in subjects or MINORS_CATEGORY in categories

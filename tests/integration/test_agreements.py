@@ -70,12 +70,14 @@ def test_camera_agreement_covers_every_required_item_in_both_languages(
     headers = demo["headers"]
     agreement = _agreement(client, headers, demo["camera"]["id"])
     assert agreement["status"] == "draft" and agreement["number"].startswith("DPA-")
+    assert agreement["template_version"] == 2 and agreement["incident_notice_hours"] == 2
 
     coverage = client.get(f"/api/agreements/{agreement['id']}/coverage", headers=headers).json()
     assert coverage["uncovered_required"] == []
     rows = {row["id"]: row for row in coverage["requirements"]}
-    assert set(rows) == {f"A{n}" for n in range(1, 13)} | {f"B{n}" for n in range(1, 11)}
-    assert "facial-data.v1" in rows["B7"]["clauses"]
+    assert set(rows) == {f"A{n}" for n in range(1, 13)} | {f"B{n}" for n in range(1, 21)}
+    assert "facial-data.v2" in rows["B7"]["clauses"] and rows["B14"]["clauses"] == ["facial-data.v2"]
+    assert rows["B11"]["clauses"] == ["confidentiality.v1"] and rows["B17"]["clauses"] == []
     # The findings' cheap coverage (clause metadata only) says what the composed document says.
     [stored] = run(lambda session: _rows(session, Agreement), clean_database)
     assert covered(stored) == {requirement for requirement, row in rows.items() if row["clauses"]}
@@ -91,8 +93,12 @@ def test_camera_agreement_covers_every_required_item_in_both_languages(
             assert title in docx, (key, lang)
             assert _squash(title) in pdf, (key, lang)
     expected = [
-        "人脸信息应当存储于人脸识别设备内",
+        "受托方应当将人脸信息存储于人脸识别设备内",
         "stores the facial information in the face-recognition device",
+        "不得利用人脸信息训练、优化算法模型",
+        "须取得每一名被识别者的单独同意",
+        "保密信息",
+        "在发现后2小时内",
         "431,623",
         "22 identity-recognition devices",
         "共22台个人身份识别设备",
@@ -103,6 +109,19 @@ def test_camera_agreement_covers_every_required_item_in_both_languages(
     for text in expected:
         assert text in docx, text
         assert _squash(text) in pdf, text
+
+
+def test_an_agreement_made_with_version_1_keeps_its_text(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"], template_version=1, incident_notice_hours=24)
+    assert agreement["template_version"] == 1
+    coverage = client.get(f"/api/agreements/{agreement['id']}/coverage", headers=headers).json()
+    assert {row["id"] for row in coverage["requirements"]} == {f"A{n}" for n in range(1, 13)} | {
+        f"B{n}" for n in range(1, 11)
+    }
+    docx = docx_text(_render(client, headers, agreement["id"], format="docx", lang="bilingual"))
+    assert "人脸信息应当存储于人脸识别设备内" in docx and "在发现后24小时内书面通知委托方" in docx
+    assert "保密信息" not in docx and "不得利用人脸信息训练" not in docx
 
 
 def test_facial_clauses_only_where_faces_are_processed(client: TestClient[Any], demo: dict[str, Any]) -> None:
@@ -181,7 +200,7 @@ def test_edge_cases_render(client: TestClient[Any], demo: dict[str, Any]) -> Non
         for r in client.get(f"/api/agreements/{agreement['id']}/coverage", headers=headers).json()["requirements"]
         for k in r["clauses"]
     }
-    assert {"facial-data.v1", "cross-border.v1", "public-venue-equipment.v1", "sensitive-pi.v1"} <= keys
+    assert {"facial-data.v2", "cross-border.v2", "public-venue-equipment.v2", "sensitive-pi.v1"} <= keys
     docx = docx_text(_render(client, headers, agreement["id"], format="docx"))
     assert long_name in docx and "不满十四周岁" in docx and "未约定" in docx and "Group IT (DE)" in docx
     pdf = pdf_text(_render(client, headers, agreement["id"], format="pdf"))
@@ -299,7 +318,9 @@ def test_draft_terms_change_and_are_validated(client: TestClient[Any], demo: dic
         assert field in {item["key"] for item in response.json()["extra"]}
     assert client.get(base, headers=headers).json()["deletion_days"] == 15
     docx = docx_text(_render(client, headers, agreement["id"], format="docx"))
-    assert "终止之日起15日内完成删除" in docx and "within 15 days of termination" in docx
+    assert (
+        "自前述情形发生之日起15日内完成返还或者删除" in docx and "within 15 days of the day any of these occurs" in docx
+    )
 
 
 def test_bad_agreement_requests(
@@ -370,7 +391,7 @@ def test_issue_is_refused_when_a_required_item_is_uncovered(
     template_file = target / "pipl-entrusted-processing.yaml"
     template_file.write_text(
         template_file.read_text(encoding="utf-8")
-        + "  - version: 2\n    published: 2026-12-01\n    clauses: [parties.v1, term.v1, liability.v1]\n",
+        + "  - version: 3\n    published: 2026-12-01\n    clauses: [parties.v1, term.v1, liability.v1]\n",
         encoding="utf-8",
     )
     shortened = load(target)
@@ -378,7 +399,7 @@ def test_issue_is_refused_when_a_required_item_is_uncovered(
     monkeypatch.setattr(services, "library", lambda: load(target))
 
     headers = demo["headers"]
-    agreement = _agreement(client, headers, demo["camera"]["id"], template_version=2)
+    agreement = _agreement(client, headers, demo["camera"]["id"], template_version=3)
     response = client.post(f"/api/agreements/{agreement['id']}/issue", headers=headers)
     assert response.status_code == 409
     uncovered = {item["key"] for item in response.json()["extra"]}
@@ -409,7 +430,7 @@ def test_docx_has_real_word_structure(client: TestClient[Any], demo: dict[str, A
     assert styles[:2] == ["Title", "Title"]
     headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"]
     assert headings[0] == "第一条 协议双方与背景" and headings[1] == "Article 1. Parties and background"
-    assert "第二十一条 法律适用与争议解决" in headings and "Article 21. Governing law and disputes" in headings
+    assert "第二十五条 法律适用与争议解决" in headings and "Article 25. Governing law and disputes" in headings
     assert agreement["number"] in document.sections[0].header.paragraphs[0].text
     footer_xml = document.sections[0].footer.paragraphs[0]._p.xml
     assert 'w:instr="PAGE"' in footer_xml and 'w:instr="NUMPAGES"' in footer_xml

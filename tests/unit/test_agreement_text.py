@@ -47,14 +47,14 @@ CASES = [
 DOCUMENTS = [("every-condition", "renew+onsite", "bilingual", True), ("foreign-vendor", "fixed+remote", "zh", False)]
 
 
-def agreement(name: str, terms: str) -> Agreement:
+def agreement(name: str, terms: str, version: int = 1) -> Agreement:
     """An agreement row as loaded from the database: the stored JSON snapshot, the terms."""
     return Agreement(
         number="DPA-2026-0A1B2C3D",
         engagement_id=uuid.UUID(int=1),
         vendor_id=uuid.UUID(int=2),
         template_id="pipl-entrusted-processing",
-        template_version=1,
+        template_version=version,
         snapshot=json.loads(json.dumps(SNAPSHOTS[name])),
         term_start=date(2026, 1, 5),
         term_end=date(2026, 12, 31),
@@ -64,19 +64,19 @@ def agreement(name: str, terms: str) -> Agreement:
     )
 
 
-def composed_text(name: str, terms: str) -> dict[str, list[str]]:
+def composed_text(name: str, terms: str, version: int = 1) -> dict[str, list[str]]:
     """Every line the documents show in each language (headings, paragraphs, parties, labels, annex)."""
-    document = services.compose(agreement(name, terms), annex=True)
+    document = services.compose(agreement(name, terms, version), annex=True)
     return {lang: rendering.text_of(document, (lang,)).split("\n") for lang in ("zh", "en")}
 
 
-def html_of(name: str, terms: str, lang: str, annex: bool) -> str:
-    document = services.compose(agreement(name, terms), annex=annex)
+def html_of(name: str, terms: str, lang: str, annex: bool, version: int = 1) -> str:
+    document = services.compose(agreement(name, terms, version), annex=annex)
     return rendering.to_html(document, rendering.LANGUAGE_SETS[lang])
 
 
-def docx_words(name: str, terms: str, lang: str, annex: bool) -> list[str]:
-    document = services.compose(agreement(name, terms), annex=annex)
+def docx_words(name: str, terms: str, lang: str, annex: bool, version: int = 1) -> list[str]:
+    document = services.compose(agreement(name, terms, version), annex=annex)
     doc = Document(io.BytesIO(rendering.to_docx(document, rendering.LANGUAGE_SETS[lang])))
     words = [paragraph.text for paragraph in doc.sections[0].header.paragraphs]
     body = doc.element.body
@@ -167,6 +167,28 @@ def test_docx_words_are_unchanged(name: str, terms: str, lang: str, annex: bool)
     assert docx_words(name, terms, lang, annex) == expected[f"{name}/{terms}/{lang}"]
 
 
+# Template version 2 (2026-11-29) has goldens of its own, written when it was published
+# (write_expected_v2): its text, like version 1's, must never move.
+V2 = "_v2"
+
+
+def _expected(file: str) -> Any:
+    return json.loads((DATA / file).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("name", "terms"), CASES, ids=[case_id(*case) for case in CASES])
+def test_version_2_text_is_unchanged(name: str, terms: str) -> None:
+    assert composed_text(name, terms, 2) == _expected(f"expected_text{V2}.json")[case_id(name, terms)]
+
+
+@pytest.mark.parametrize(("name", "terms", "lang", "annex"), DOCUMENTS)
+def test_version_2_html_and_docx_are_unchanged(name: str, terms: str, lang: str, annex: bool) -> None:
+    markup = html_of(name, terms, lang, annex, 2)
+    assert structure(markup) == structure(_expected(f"expected_html{V2}.json")[f"{name}/{terms}/{lang}"])
+    assert not re.search(r">\s+<", markup)
+    assert docx_words(name, terms, lang, annex, 2) == _expected(f"expected_docx{V2}.json")[f"{name}/{terms}/{lang}"]
+
+
 def test_the_wording_is_not_in_the_code() -> None:
     """context.py chooses phrases and fills them; no sentence of Chinese or English is left in it."""
     source = Path(context.__file__).read_text(encoding="utf-8")
@@ -190,18 +212,18 @@ def test_the_wording_is_not_in_the_code() -> None:
 def test_a_new_phrases_version_changes_only_the_template_versions_that_use_it(tmp_path: Path) -> None:
     copy = tmp_path / "contract_templates"
     shutil.copytree(LIBRARY_DIR, copy)
-    (copy / "phrases" / "v2.yaml").write_text(
-        (copy / "phrases" / "v1.yaml")
+    (copy / "phrases" / "v3.yaml").write_text(
+        (copy / "phrases" / "v2.yaml")
         .read_text(encoding="utf-8")
-        .replace("version: 1", "version: 2")
+        .replace("version: 2", "version: 3")
         .replace("Audits are carried out by written questionnaire", "Audits are done by written questionnaire"),
         encoding="utf-8",
     )
     template_file = copy / "pipl-entrusted-processing.yaml"
     text = template_file.read_text(encoding="utf-8")
-    clauses = text[text.index("    clauses:") :]
+    clauses = text[text.rindex("    clauses:") :]
     template_file.write_text(
-        text + "  - version: 2\n    published: 2026-12-01\n    phrases: 2\n" + clauses, encoding="utf-8"
+        text + "  - version: 3\n    published: 2026-12-01\n    phrases: 3\n" + clauses, encoding="utf-8"
     )
     library = load(copy)
     template = library.templates["pipl-entrusted-processing"]
@@ -217,7 +239,8 @@ def test_a_new_phrases_version_changes_only_the_template_versions_that_use_it(tm
         return rendering.text_of(rendering.compose(library, template, found, snapshot, terms, row.number), ("en",))
 
     assert "Audits are carried out by written questionnaire" in english(1)
-    assert "Audits are done by written questionnaire" in english(2)
+    assert "Audits are carried out by written questionnaire" in english(2)
+    assert "Audits are done by written questionnaire" in english(3)
 
 
 def write_expected() -> None:
@@ -227,3 +250,14 @@ def write_expected() -> None:
     docxs = {f"{n}/{t}/{lang}": docx_words(n, t, lang, annex) for n, t, lang, annex in DOCUMENTS}
     for file, content in (("expected_text.json", texts), ("expected_html.json", htmls), ("expected_docx.json", docxs)):
         (DATA / file).write_text(json.dumps(content, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def write_expected_v2() -> None:
+    """How the version 2 expected files were written, once, when version 2 was published."""
+    texts = {case_id(name, terms): composed_text(name, terms, 2) for name, terms in CASES}
+    htmls = {f"{n}/{t}/{lang}": html_of(n, t, lang, annex, 2) for n, t, lang, annex in DOCUMENTS}
+    docxs = {f"{n}/{t}/{lang}": docx_words(n, t, lang, annex, 2) for n, t, lang, annex in DOCUMENTS}
+    for file, content in (("expected_text", texts), ("expected_html", htmls), ("expected_docx", docxs)):
+        (DATA / f"{file}{V2}.json").write_text(
+            json.dumps(content, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )

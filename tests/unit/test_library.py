@@ -26,12 +26,19 @@ def test_the_shipped_library_is_consistent_and_locked() -> None:
     assert version is not None and version.published is not None
     covered = {requirement for clause in library.clauses_of(version) for requirement in clause.covers}
     assert {f"A{n}" for n in range(1, 13)} <= covered
-    assert {f"B{n}" for n in range(1, 11)} <= covered
+    assert {f"B{n}" for n in range(1, 21)} <= covered
+    assert set(library.requirements) == covered, "every requirement has a clause in the newest version"
 
 
 def test_every_clause_has_both_languages() -> None:
     for clause in load().clauses.values():
         assert clause.paragraphs("zh") and clause.paragraphs("en"), clause.key
+
+
+def _append_version(copy: Path, version: str) -> None:
+    """Add a template version after the shipped ones."""
+    path = copy / "pipl-entrusted-processing.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + version, encoding="utf-8")
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -75,22 +82,19 @@ def test_editing_a_published_version_is_detected(copy: Path) -> None:
 
 
 def test_a_new_version_is_locked_without_touching_the_old(copy: Path) -> None:
-    (copy / "clauses" / "liability.v2.yaml").write_text(
-        (copy / "clauses" / "liability.v1.yaml").read_text(encoding="utf-8").replace("version: 1", "version: 2"),
+    (copy / "clauses" / "liability.v3.yaml").write_text(
+        (copy / "clauses" / "liability.v2.yaml").read_text(encoding="utf-8").replace("version: 2", "version: 3"),
         encoding="utf-8",
     )
-    _edit(
-        copy / "pipl-entrusted-processing.yaml",
-        "      - governing-law.v1\n",
-        "      - governing-law.v1\n"
-        "  - version: 2\n    published: 2026-12-01\n    clauses: [parties.v1, liability.v2]\n",
+    _append_version(
+        copy, "  - version: 3\n    published: 2026-12-01\n    phrases: 2\n    clauses: [parties.v2, liability.v3]\n"
     )
     library = load(copy)
-    assert library.problems() == ["pipl-entrusted-processing@2 is published but not in published.lock: run "
+    assert library.problems() == ["pipl-entrusted-processing@3 is published but not in published.lock: run "
                                   "`dpa templates lock`"]  # fmt: skip
     before = dict(library.lock)
     added = write_lock(library, copy)
-    assert list(added) == ["pipl-entrusted-processing@2"]
+    assert list(added) == ["pipl-entrusted-processing@3"]
     relocked = load(copy)
     assert relocked.problems() == []
     assert {key: relocked.lock[key] for key in before} == before
@@ -104,7 +108,8 @@ def test_chinese_article_numbers() -> None:
 
 
 def test_the_shipped_phrases_name_every_code_and_say_every_phrase() -> None:
-    phrases = load().phrases[1]
+    library = load()
+    phrases = library.phrases[max(library.phrases)]
     assert set(phrases.phrases) == set(PHRASES)
     for table, codes in LABELS.items():
         assert codes <= set(phrases.labels[table]), table
@@ -170,18 +175,27 @@ def test_a_missing_or_unknown_phrase_is_an_error(copy: Path) -> None:
 
 
 def test_a_table_of_labels_without_a_code_is_an_error(copy: Path) -> None:
-    _edit(copy / "phrases" / "v1.yaml", '    deletion: {zh: "删除", en: "deletion"}\n', "")
-    with pytest.raises(LibraryError, match=r"v1\.yaml: labels\.method does not name deletion"):
+    _edit(copy / "phrases" / "v2.yaml", '    deletion: {zh: "删除", en: "deletion"}\n', "")
+    with pytest.raises(LibraryError, match=r"v2\.yaml: labels\.method does not name deletion"):
         load(copy)
+
+
+def test_an_older_phrases_version_may_lack_a_code_added_since() -> None:
+    """phrases v1 was locked before minors_under_18 existed: it shows the code as itself; the
+    newest version names it."""
+    library = load()
+    assert "minors_under_18" not in library.phrases[1].labels["subject"]
+    assert library.phrases[1].label("subject", "minors_under_18", "zh") == "minors_under_18"
+    assert library.phrases[2].label("subject", "minors_under_18", "zh") == "不满十八周岁的未成年人"
 
 
 def test_a_template_naming_missing_phrases_is_an_error(copy: Path) -> None:
     _edit(
         copy / "pipl-entrusted-processing.yaml",
         "    published: 2026-11-28\n",
-        "    published: 2026-11-28\n    phrases: 2\n",
+        "    published: 2026-11-28\n    phrases: 9\n",
     )
-    with pytest.raises(LibraryError, match="version 1 uses phrases v2, which does not exist"):
+    with pytest.raises(LibraryError, match="version 1 uses phrases v9, which does not exist"):
         load(copy)
 
 
@@ -194,44 +208,41 @@ def test_editing_published_phrases_is_detected(copy: Path) -> None:
 
 
 def test_pointing_a_published_version_at_other_phrases_is_detected(copy: Path) -> None:
-    (copy / "phrases" / "v2.yaml").write_text(
-        (copy / "phrases" / "v1.yaml").read_text(encoding="utf-8").replace("version: 1", "version: 2"),
+    (copy / "phrases" / "v3.yaml").write_text(
+        (copy / "phrases" / "v2.yaml").read_text(encoding="utf-8").replace("version: 2", "version: 3"),
         encoding="utf-8",
     )
     _edit(
         copy / "pipl-entrusted-processing.yaml",
         "    published: 2026-11-28\n",
-        "    published: 2026-11-28\n    phrases: 2\n",
+        "    published: 2026-11-28\n    phrases: 3\n",
     )
     problems = load(copy).problems()
     assert "pipl-entrusted-processing@1 was published and has changed since" in problems[0]
-    assert problems[1].startswith("phrases@2 is published but not in published.lock")
+    assert problems[1].startswith("phrases@3 is published but not in published.lock")
 
 
 def test_new_phrases_are_locked_with_a_new_version_without_touching_the_old(copy: Path) -> None:
-    (copy / "phrases" / "v2.yaml").write_text(
-        (copy / "phrases" / "v1.yaml")
+    (copy / "phrases" / "v3.yaml").write_text(
+        (copy / "phrases" / "v2.yaml")
         .read_text(encoding="utf-8")
-        .replace("version: 1", "version: 2")
+        .replace("version: 2", "version: 3")
         .replace("本协议不自动续期。", "本协议期限届满即终止，不自动续期。"),
         encoding="utf-8",
     )
-    _edit(
-        copy / "pipl-entrusted-processing.yaml",
-        "      - governing-law.v1\n",
-        "      - governing-law.v1\n"
-        "  - version: 2\n    published: 2026-12-01\n    phrases: 2\n    clauses: [parties.v1, term.v1]\n",
+    _append_version(
+        copy, "  - version: 3\n    published: 2026-12-01\n    phrases: 3\n    clauses: [parties.v2, term.v2]\n"
     )
     library = load(copy)
-    assert [problem.split(" ")[0] for problem in library.problems()] == ["pipl-entrusted-processing@2", "phrases@2"]
+    assert [problem.split(" ")[0] for problem in library.problems()] == ["pipl-entrusted-processing@3", "phrases@3"]
     before = dict(library.lock)
-    assert sorted(write_lock(library, copy)) == ["phrases@2", "pipl-entrusted-processing@2"]
+    assert sorted(write_lock(library, copy)) == ["phrases@3", "pipl-entrusted-processing@3"]
     relocked = load(copy)
     assert relocked.problems() == []
     assert {key: relocked.lock[key] for key in before} == before
     template = relocked.templates["pipl-entrusted-processing"]
-    assert relocked.phrases_of(template.versions[0]).say("agreement.renewal.none", "zh") == "本协议不自动续期。"
+    assert relocked.phrases_of(template.versions[1]).say("agreement.renewal.none", "zh") == "本协议不自动续期。"
     assert (
-        relocked.phrases_of(template.versions[1]).say("agreement.renewal.none", "zh")
+        relocked.phrases_of(template.versions[2]).say("agreement.renewal.none", "zh")
         == "本协议期限届满即终止，不自动续期。"
     )

@@ -984,7 +984,7 @@ def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
 
 
 @rule
-def r20_automotive_data(facts: Facts) -> Iterator[Raised]:
+def r21_automotive_data(facts: Facts) -> Iterator[Raised]:
     """A car dealer is an automotive data processor (汽车数据安全管理若干规定（试行） art. 3), under
     which PI of more than 100,000 people is important data. Whether showroom visitors' data is
     automotive data is arguable, so a person decides."""
@@ -995,7 +995,7 @@ def r20_automotive_data(facts: Facts) -> Iterator[Raised]:
     if count <= 100_000 and not showroom:
         return
     yield Raised(
-        "R20",
+        "R21",
         Severity.review,
         ("可能属于汽车数据中的重要数据", "May be important data under the automotive data rules"),
         (

@@ -388,16 +388,16 @@ def test_the_mechanism_follows_the_company_total_not_one_engagement() -> None:
     assert required_mechanism(sensitive) == "security_assessment"
 
 
-def test_r20_a_car_dealer_s_showroom_data_is_for_review() -> None:
+def test_r21_a_car_dealer_s_showroom_data_is_for_review() -> None:
     dealer = HandlerProfile(
         legal_name_zh="星驰汽车", unified_social_credit_code="91310000MA1FL8XQ30", automotive_data_processor=True
     )
     showroom = {**CAMERAS, "purpose_public_security": True, "signage_posted": True}
     [raised] = run(engagement(venues=[showroom]), handler=dealer)
-    assert (raised.rule_id, raised.severity) == ("R20", "review")
+    assert (raised.rule_id, raised.severity) == ("R21", "review")
     assert run(engagement(venues=[showroom])) == []  # not a car dealer
     assert run(engagement(individuals_count=100_000), handler=dealer) == []  # not more than 100,000
-    assert rules(run(engagement(individuals_count=100_001), handler=dealer)) == ["R20"]
+    assert rules(run(engagement(individuals_count=100_001), handler=dealer)) == ["R21"]
 
 
 def test_r15_the_extension_window_opens_60_working_days_before_expiry() -> None:

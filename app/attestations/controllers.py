@@ -40,7 +40,9 @@ class AttestationUpload:
 
 async def _page(db_session: DbSession, rows: list[Any], total: int, limit: int, offset: int) -> Page[AttestationPublic]:
     files = await services.files_of(db_session, [row.id for row in rows])
-    return Page(items=[services.public(row, files[row.id]) for row in rows], total=total, limit=limit, offset=offset)
+    clocks = await services.clocks_of(db_session, rows)
+    items = [services.public(row, files[row.id], clocks.get(row.id)) for row in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 class VendorAttestationController(Controller):

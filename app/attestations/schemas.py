@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -122,10 +122,20 @@ class SubProcessorChangeDetails(_Details):
     effective_from: date
 
 
+class AffectedSystem(StrEnum):
+    """Whose network or system was hit: its operator (网络运营者) reports to the authorities."""
+
+    vendor = "vendor"
+    handler = "handler"
+
+
 class IncidentDetails(_Details):
     """Leak, tampering or loss (泄露、篡改、丢失) at the vendor (PIPL art. 57)."""
 
     kind: Literal[AttestationKind.incident]
+    system: AffectedSystem = Field(
+        default=AffectedSystem.vendor, description="Whose system was hit: the vendor's (default) or ours."
+    )
     detected_at: AwareDateTime
     description: Text = Field(min_length=1)
     pi_categories: Categories = Field(min_length=1)
@@ -139,6 +149,11 @@ AttestationDetails = Annotated[
 details_adapter: TypeAdapter[AttestationDetails] = TypeAdapter(AttestationDetails)
 
 
+def read_details(kind: AttestationKind, engagement_id: uuid.UUID, stored: dict[str, Any]) -> AttestationDetails:
+    """Stored details as their kind's model: the row keeps the kind and the engagement in columns."""
+    return details_adapter.validate_python({**stored, "kind": kind, "engagement_id": engagement_id})
+
+
 class EvidenceFilePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
@@ -147,6 +162,17 @@ class EvidenceFilePublic(BaseModel):
     size: int
     sha256: str
     created_at: datetime
+
+
+class Clock(BaseModel):
+    """A deadline that runs from an incident's discovery, in hours."""
+
+    party: str = Field(description="vendor or handler: who must act")
+    duty_zh: str
+    duty_en: str
+    deadline: datetime
+    source: str
+    met: bool | None = Field(description="Whether it was met, where the registry can tell (the vendor's notice).")
 
 
 class AttestationPublic(BaseModel):
@@ -161,6 +187,7 @@ class AttestationPublic(BaseModel):
     submitted_at: datetime
     reviewed_at: datetime | None
     review_reason: str
+    clocks: list[Clock] = Field(default_factory=list, description="An incident's deadlines, counted in hours.")
 
 
 class Review(BaseModel):

@@ -13,17 +13,20 @@ from sqlmodel import col
 
 from app.agreements.library import library
 from app.agreements.models import Agreement, AgreementDocument
-from app.agreements.schemas import ENDED
+from app.agreements.schemas import ENDED, IN_FORCE, AgreementTerms
 from app.attestations.models import Attestation, EvidenceFile
 from app.attestations.schemas import (
+    AffectedSystem,
     AttestationDetails,
     AttestationKind,
     AttestationPublic,
     AttestationStatus,
+    Clock,
     DeletionDetails,
     EvidenceFilePublic,
     IncidentDetails,
     PeriodicDetails,
+    read_details,
 )
 from app.audit import services as audit
 from app.audit.schemas import AuditAction, AuditObject
@@ -37,8 +40,10 @@ from app.core.types import utcnow
 from app.core.uploads import CheckedFile
 from app.engagements.models import Engagement, SubProcessor
 from app.engagements.schemas import EngagementStatus
+from app.handler.models import PROFILE_ID, HandlerProfile
 
 MAX_FILES = 20
+DEFAULT_NOTICE_HOURS = AgreementTerms.model_fields["incident_notice_hours"].default
 REVIEWERS = (Role.owner, Role.dpo)
 
 
@@ -51,7 +56,78 @@ async def files_of(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUI
     return found
 
 
-def public(attestation: Attestation, files: list[EvidenceFile]) -> AttestationPublic:
+def incident_clocks(
+    details: IncidentDetails, submitted_at: datetime, notice_hours: int, handler_is_ciio: bool
+) -> list[Clock]:
+    """The hours that run from an incident's discovery: the vendor's first notice to us (the
+    agreement's hours), and the operator's report of a 'relatively major' or worse incident
+    (national incident reporting measures 2025 art. 4: 4 hours to the provincial CAC; 1 hour to
+    the protection department and the police for critical infrastructure)."""
+    at = details.detected_at
+    notice = at + timedelta(hours=notice_hours)
+    clocks = [
+        Clock(
+            party=AffectedSystem.vendor,
+            duty_zh=f"受托方在发现后{notice_hours}小时内首次通知委托方",
+            duty_en=f"The vendor's first notice to us, within {notice_hours} hours of discovery",
+            deadline=notice,
+            source="Agreement (B3); PIPL art. 57",
+            met=submitted_at <= notice,
+        )
+    ]
+    if details.system == AffectedSystem.handler and handler_is_ciio:
+        clocks.append(
+            Clock(
+                party=AffectedSystem.handler,
+                duty_zh="较大以上事件：1小时内报告保护工作部门和公安机关（关键信息基础设施）",
+                duty_en="A relatively major or worse incident: report to the protection department and the "
+                "police within 1 hour (critical infrastructure)",
+                deadline=at + timedelta(hours=1),
+                source="Incident reporting measures 2025 art. 4",
+                met=None,
+            )
+        )
+    else:
+        clocks.append(
+            Clock(
+                party=details.system,
+                duty_zh="较大以上事件：由受影响系统的运营者在4小时内报告省级网信部门"
+                + ("（受托方报告后同时通知委托方）" if details.system == AffectedSystem.vendor else ""),
+                duty_en="A relatively major or worse incident: the operator of the system hit reports to the "
+                "provincial CAC within 4 hours" + (", copying us" if details.system == AffectedSystem.vendor else ""),
+                deadline=at + timedelta(hours=4),
+                source="Incident reporting measures 2025 art. 4",
+                met=None,
+            )
+        )
+    return clocks
+
+
+async def clocks_of(session: AsyncSession, attestations: list[Attestation]) -> dict[uuid.UUID, list[Clock]]:
+    """The incidents' clocks, with each engagement's agreed notice hours (2 without an agreement)."""
+    incidents = [a for a in attestations if a.kind == AttestationKind.incident]
+    if not incidents:
+        return {}
+    engagement_ids = {a.engagement_id for a in incidents}
+    hours: dict[uuid.UUID, int] = {}
+    query = select(Agreement).where(
+        col(Agreement.engagement_id).in_(engagement_ids), col(Agreement.status).in_(IN_FORCE)
+    )
+    for agreement in await session.scalars(query.order_by(col(Agreement.created_at))):
+        hours[agreement.engagement_id] = agreement.incident_notice_hours  # the newest in force wins
+    handler = await session.get(HandlerProfile, PROFILE_ID)
+    ciio = handler is not None and handler.is_ciio
+    found = {}
+    for attestation in incidents:
+        details = read_details(attestation.kind, attestation.engagement_id, attestation.details)
+        if not isinstance(details, IncidentDetails):
+            continue
+        notice = hours.get(attestation.engagement_id, DEFAULT_NOTICE_HOURS)
+        found[attestation.id] = incident_clocks(details, attestation.submitted_at, notice, ciio)
+    return found
+
+
+def public(attestation: Attestation, files: list[EvidenceFile], clocks: list[Clock] | None = None) -> AttestationPublic:
     return AttestationPublic(
         id=attestation.id,
         vendor_id=attestation.vendor_id,
@@ -63,11 +139,13 @@ def public(attestation: Attestation, files: list[EvidenceFile]) -> AttestationPu
         submitted_at=attestation.submitted_at,
         reviewed_at=attestation.reviewed_at,
         review_reason=attestation.review_reason,
+        clocks=clocks or [],
     )
 
 
 async def present(session: AsyncSession, attestation: Attestation) -> AttestationPublic:
-    return public(attestation, (await files_of(session, [attestation.id]))[attestation.id])
+    files = (await files_of(session, [attestation.id]))[attestation.id]
+    return public(attestation, files, (await clocks_of(session, [attestation])).get(attestation.id))
 
 
 async def _check(session: AsyncSession, details: AttestationDetails, engagement: Engagement, files: int) -> None:

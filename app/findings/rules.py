@@ -29,7 +29,7 @@ from app.attestations.schemas import (
     IncidentDetails,
     PeriodicDetails,
     SubProcessorChangeDetails,
-    details_adapter,
+    read_details,
 )
 from app.engagements import taxonomy
 from app.engagements.models import SubProcessor
@@ -122,7 +122,8 @@ class Facts:
         read = []
         for attestation in self.attestations:
             try:
-                read.append((attestation, details_adapter.validate_python(attestation.details)))
+                details = read_details(attestation.kind, attestation.engagement_id, attestation.details)
+                read.append((attestation, details))
             except ValidationError as error:
                 log.warning("attestation %s: details no longer read (%s)", attestation.id, error)
         return read
@@ -907,16 +908,45 @@ def r18_incident(facts: Facts) -> Iterator[Raised]:
             Severity.critical,
             ("受托方发生个人信息安全事件", "A PI incident at the vendor"),
             (
-                "受托方报告了个人信息泄露、篡改或丢失。应立即采取补救措施并通知；较大及以上事件须在4小时内"
-                "（关键信息基础设施运营者1小时内）报告省级网信部门。",
-                "The vendor reported a leak, tampering or loss of PI. Remedy and notify at once; a 'relatively major' "
-                "or worse incident must reach the provincial CAC within 4 hours (1 hour for a CIIO).",
+                "受托方报告了个人信息泄露、篡改或丢失。应立即采取补救措施并通知个人；受影响系统的运营者按事件分级指南定级，"
+                "较大以上事件须在4小时内报告省级网信部门（关键信息基础设施运营者1小时内报告保护工作部门和公安机关；"
+                "中央和国家机关2小时内报告本部门网信工作机构）。",
+                "The vendor reported a leak, tampering or loss of PI. Remedy and notify the individuals at once; the "
+                "operator of the system hit grades it by the grading guide, and a 'relatively major' or worse "
+                "incident reaches the provincial CAC within 4 hours (a CIIO: the protection department and the police "
+                "within 1 hour; central and state organs: their own cyberspace office within 2 hours).",
             ),
             ("评估事件等级，采取补救措施，决定是否报告和通知个人。", "Grade it, remedy, and decide on reporting."),
-            ("PIPL art. 57", "Incident reporting measures 2025"),
+            ("PIPL art. 57", "Incident reporting measures 2025 art. 4", "NDSR art. 11"),
             {"attestation_id": str(obligation.attestation_id)},
             detail=str(obligation.attestation_id),
         )
+    agreement = facts.agreement
+    hours = agreement.incident_notice_hours if agreement else None
+    for attestation, details in facts.reports:
+        if hours is None or not isinstance(details, IncidentDetails):
+            continue
+        late = attestation.submitted_at - details.detected_at - timedelta(hours=hours)
+        if late > timedelta(0):
+            taken = (attestation.submitted_at - details.detected_at).total_seconds() / 3600
+            yield Raised(
+                "R18",
+                Severity.high,
+                ("受托方未按约定时限通知安全事件", "The vendor notified an incident late"),
+                (
+                    f"受托方在发现事件 {taken:.1f} 小时后才通知，协议约定 {hours} 小时内。"
+                    "迟延会耽误我方补救、通知个人和向监管部门报告。",
+                    f"The vendor told us {taken:.1f} hours after discovering the incident; the agreement says within "
+                    f"{hours} hours. Delay costs us the time to remedy, notify the individuals and report.",
+                ),
+                (
+                    "要求受托方说明迟延原因，按协议追究违约责任，并检查其应急流程。",
+                    "Have the vendor explain the delay, apply the agreement's remedies, and check its response plan.",
+                ),
+                ("PIPL art. 21(1)", "PIPL art. 57", "Agreement B3"),
+                {"attestation_id": str(attestation.id), "hours_taken": round(taken, 1), "hours_agreed": hours},
+                detail=f"late:{attestation.id}",
+            )
 
 
 @rule

@@ -158,6 +158,17 @@ SPECS: dict[Kind, Spec] = {
         "受托方通知了转委托变更：在其生效前决定是否同意",
         "The vendor gave notice of a sub-processor change: decide whether to consent before it takes effect",
     ),
+    Kind.incident_regulator_report: Spec(
+        Party.vendor,  # or the handler, when the system hit is ours: set per incident
+        "R18",
+        "Incident reporting measures 2025 art. 4",
+        "安全事件如属较大以上：受影响系统的运营者须在4小时内报告省级网信部门（关键信息基础设施1小时内报告保护工作部门和公安机关）；"
+        "完成后登记报告情况，不属于的说明理由后豁免",
+        "If the incident is relatively major or worse, the operator of the system hit reports it to the provincial "
+        "CAC within 4 hours (critical infrastructure: the protection department and the police within 1 hour); "
+        "record the report, or waive with the reason it is not that serious",
+        manual=True,
+    ),
     Kind.incident_review: Spec(
         Party.handler,
         "R18",

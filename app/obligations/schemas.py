@@ -23,6 +23,7 @@ class ObligationKind(StrEnum):
     security_assessment_extension = "security_assessment_extension"
     sub_processor_consent = "sub_processor_consent"
     incident_review = "incident_review"
+    incident_regulator_report = "incident_regulator_report"
     # The company's own duties, counted over every engagement.
     facial_recognition_filing_change = "facial_recognition_filing_change"
     facial_recognition_deregistration = "facial_recognition_deregistration"

@@ -444,8 +444,7 @@ async def follow_attestations(session: AsyncSession, attestation_ids: Collection
     query = select(Attestation).where(col(Attestation.id).in_(list(attestation_ids)))
     for attestation in await session.scalars(query.order_by(col(Attestation.submitted_at))):
         if attestation.status == AttestationStatus.submitted:
-            opened = await _open_for_notice(session, attestation)
-            derived.due += [opened] if opened else []
+            derived.due += await _open_for_notice(session, attestation)
         elif attestation.status == AttestationStatus.accepted:
             closed = await _close_for(session, attestation)
             derived.closed |= {closed.id} if closed else set()
@@ -454,28 +453,35 @@ async def follow_attestations(session: AsyncSession, attestation_ids: Collection
     return derived
 
 
-async def _open_for_notice(session: AsyncSession, attestation: Attestation) -> Obligation | None:
-    """A decision we owe because a vendor told us something (a sub-processor change, an incident)."""
+async def _open_for_notice(session: AsyncSession, attestation: Attestation) -> list[Obligation]:
+    """What we owe because a vendor told us something: a decision (a sub-processor change, an
+    incident), and for an incident the report to the authorities, owed by whoever runs the
+    system that was hit (national incident reporting measures 2025 art. 4)."""
     kind = OWED_FOR_NOTICE.get(attestation.kind)
     if kind is None:
-        return None
+        return []
     key = f"{kind}:{attestation.id}"
     if (await session.scalars(select(Obligation).where(col(Obligation.key) == key))).first() is not None:
-        return None
+        return []
     due = clock.today()
     if kind == Kind.sub_processor_consent:
         due = max(due, date.fromisoformat(attestation.details["effective_from"]))
     engagement = await session.get(Engagement, attestation.engagement_id)
-    obligation = _new(
-        kind,
-        Wanted(key, kind, due),
-        vendor_id=attestation.vendor_id,
-        engagement_id=attestation.engagement_id,
-        attestation_id=attestation.id,
-        owner_id=engagement.owner_id if engagement else None,
-    )
-    session.add(obligation)
-    return obligation
+    where = {
+        "vendor_id": attestation.vendor_id,
+        "engagement_id": attestation.engagement_id,
+        "attestation_id": attestation.id,
+        "owner_id": engagement.owner_id if engagement else None,
+    }
+    opened = [_new(kind, Wanted(key, kind, due), **where)]
+    if kind == Kind.incident_review:
+        report = Kind.incident_regulator_report
+        detected = date.fromisoformat(str(attestation.details["detected_at"])[:10])
+        row = _new(report, Wanted(f"{report}:{attestation.id}", report, detected), **where)
+        row.party = Party(attestation.details.get("system", Party.vendor))
+        opened.append(row)
+    session.add_all(opened)
+    return opened
 
 
 async def _first_open(session: AsyncSession, attestation: Attestation) -> Obligation | None:
@@ -487,7 +493,10 @@ async def _first_open(session: AsyncSession, attestation: Attestation) -> Obliga
             col(Obligation.kind) == CLOSED_BY_ATTESTATION[attestation.kind],
         )
     else:
+        # The decision the notice asked for, not the report an incident also opened.
+        owed = OWED_FOR_NOTICE.get(attestation.kind)
         query = query.where(col(Obligation.attestation_id) == attestation.id)
+        query = query if owed is None else query.where(col(Obligation.kind) == owed)
     return (await session.scalars(query.order_by(col(Obligation.due_on)).limit(1))).first()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -189,3 +190,39 @@ def test_vendor_actions_are_in_the_audit_trail_with_who_and_where(
     assert running.key not in submitted.actor
     assert submitted.source == downloaded.source == reviewed.source == "testclient"
     assert reviewed.actor == dpo.email and reviewed.changes["status"] == ["submitted", "accepted"]
+
+
+def test_an_incident_s_clocks_run_in_hours_from_its_discovery(
+    client: TestClient[Any], running: Side, submit: Submit, dpo: Account
+) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    found = (datetime.now(shanghai) - timedelta(hours=3)).replace(microsecond=0)
+    late = submit(running, incident(running.engagement_id, detected_at=found.isoformat()), files=[])
+    assert late.status_code == 201, late.text
+    notice, report = late.json()["clocks"]
+    assert (notice["party"], notice["met"]) == ("vendor", False)  # 3 hours, against the agreed 2
+    assert datetime.fromisoformat(notice["deadline"]) == found + timedelta(hours=2)
+    assert (report["party"], datetime.fromisoformat(report["deadline"])) == ("vendor", found + timedelta(hours=4))
+    assert "省级网信部门" in report["duty_zh"] and report["met"] is None
+    findings = client.get(f"/api/engagements/{running.engagement_id}/findings", headers=dpo.headers).json()["items"]
+    [slow] = [f for f in findings if f["rule_id"] == "R18" and f["facts"].get("hours_agreed") == 2]
+    assert slow["severity"] == "high" and slow["facts"]["hours_taken"] >= 3
+
+    ours = (datetime.now(shanghai) - timedelta(minutes=30)).replace(microsecond=0)
+    prompt = submit(running, incident(running.engagement_id, detected_at=ours.isoformat(), system="handler"), files=[])
+    assert prompt.status_code == 201, prompt.text
+    assert prompt.json()["clocks"][0]["met"] is True
+    reports = client.get("/api/obligations", params={"kind": "incident_regulator_report"}, headers=dpo.headers).json()[
+        "items"
+    ]
+    assert sorted(o["party"] for o in reports) == ["handler", "vendor"]  # whoever runs the system hit
+    assert {o["due_on"] for o in reports} <= {str(found.date()), str(ours.date())}
+    # Reviewing the notice closes the decision, not the report to the authorities.
+    accepted = client.post(f"/api/attestations/{late.json()['id']}/accept", json={}, headers=dpo.headers)
+    assert accepted.status_code == 200, accepted.text
+    still = client.get(
+        "/api/obligations",
+        params={"kind": "incident_regulator_report", "status": "open"},
+        headers=dpo.headers,
+    ).json()
+    assert still["total"] == 2

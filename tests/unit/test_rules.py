@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -118,6 +118,7 @@ def attestation(kind: str, status: str = "submitted", **details: Any) -> Attesta
         kind=AttestationKind(kind),
         status=AttestationStatus(status),
         details=stated,
+        submitted_at=datetime(2026, 11, 20, 3, 0, tzinfo=UTC),  # an hour after the incident below was found
     )
 
 

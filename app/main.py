@@ -21,6 +21,7 @@ from sqlalchemy import text
 import app
 from app import settle
 from app.accounts.controllers import UserController
+from app.agreements import services as agreements
 from app.agreements.controllers import AgreementController, TemplateController, VendorAgreementController
 from app.agreements.library import library
 from app.attestations.controllers import AttestationController, VendorAttestationController
@@ -62,7 +63,11 @@ async def health(state: State) -> Response[dict[str, str]]:
     return Response({"status": "ok", "database": "ok", "version": VERSION}, media_type=MediaType.JSON)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, warm_renderer: bool | None = None) -> Litestar:
+    """The app. `warm_renderer`: start the PDF worker at start-up, so the first agreement a
+    person downloads is not a cold start; by default when the settings come from the
+    environment (dpa serve), not for an app built with explicit settings (the tests)."""
+    warm = settings is None if warm_renderer is None else warm_renderer
     settings = settings or Settings.from_env()
     clock.configure(settings.tz)
     configure_policy(settings)
@@ -78,6 +83,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_record_refusals_every_minute, application.state)
+                if warm:
+                    tasks.start_soon(_warm_renderer)
                 yield
                 tasks.cancel_scope.cancel()
             await _record_refusals(application.state, everything=True)
@@ -182,3 +189,13 @@ def _no_debug(config: AppConfig) -> AppConfig:
     # A traceback never reaches a client, whatever the environment says.
     config.debug = False
     return config
+
+
+async def _warm_renderer() -> None:
+    """In the background: the server answers at once while the PDF worker starts."""
+    try:
+        seconds = await agreements.warm_renderer()
+    except Exception:  # a renderer that cannot start is reported by the first render, with its reason
+        log.exception("the PDF renderer could not be warmed")
+        return
+    log.info("PDF renderer warm in %.1f s", seconds)

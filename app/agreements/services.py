@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -275,6 +276,16 @@ async def render_async(agreement: Agreement, request: RenderRequest) -> bytes:
     if request.format == DocumentFormat.pdf:
         return await anyio.to_process.run_sync(render_job, job, cancellable=False)
     return await anyio.to_thread.run_sync(render_job, job)
+
+
+async def warm_renderer() -> float:
+    """Start the PDF worker process and make it render once, so that the first agreement a
+    person asks for is not a cold start (WeasyPrint's import, the CJK font: seconds). The
+    server does it at start and the demo before its first agreement; the worker stays in
+    the pool and is reused. Answers the seconds it took."""
+    started = time.perf_counter()
+    await anyio.to_process.run_sync(rendering.warm, cancellable=False)
+    return time.perf_counter() - started
 
 
 def render_job(job: dict[str, Any]) -> bytes:

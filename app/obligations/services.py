@@ -333,7 +333,8 @@ async def _open_for_notice(session: AsyncSession, attestation: Attestation) -> O
     key = f"{kind}:{attestation.id}"
     if (await session.scalars(select(Obligation).where(col(Obligation.key) == key))).first() is not None:
         return None
-    due = clock.today()
+    # Owed from the day the vendor told us, however late this runs (a notice back-dated by the demo).
+    due = clock.local_date(attestation.submitted_at)
     if kind == Kind.sub_processor_consent:
         due = max(due, date.fromisoformat(attestation.details["effective_from"]))
     engagement = await session.get(Engagement, attestation.engagement_id)

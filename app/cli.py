@@ -452,12 +452,13 @@ def demo_load(reset: bool) -> None:
     from app.core.storage import open_storage
     from app.demo import load
     from app.demo import reset as empty
+    from app.models import metadata
 
     storage = open_storage(settings().storage_url)
     started = time.perf_counter()
 
     async def work(session: AsyncSession) -> tuple[list[str], str]:
-        emptied = await empty(session) if reset else []
+        emptied = await empty(session, metadata().sorted_tables) if reset else []
         report, token = await load(session, storage=storage)
         return emptied + report, token
 

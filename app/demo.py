@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import anyio
 import yaml
 from pypdf import PdfWriter
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -45,7 +46,6 @@ from app.engagements.models import Engagement
 from app.engagements.schemas import EngagementCreate, SubProcessorCreate
 from app.handler import services as handler
 from app.handler.schemas import HandlerProfileUpdate
-from app.models import metadata
 from app.settle import derive, settle
 from app.vendors import services as vendors
 from app.vendors.models import Vendor
@@ -97,7 +97,7 @@ class DemoResetRefused(ConflictError):
     pass
 
 
-async def reset(session: AsyncSession, path: Path = DEMO_FILE) -> list[str]:
+async def reset(session: AsyncSession, tables: Sequence[Table], path: Path = DEMO_FILE) -> list[str]:
     """Empty every table, for `dpa demo load --reset`; refused where anyone but the demo's
     users has an account, so a real registry is never wiped by a demo command. Stored files
     stay (content-addressed; the worker sweeps those no row refers to after a day)."""
@@ -108,7 +108,7 @@ async def reset(session: AsyncSession, path: Path = DEMO_FILE) -> list[str]:
             f"refusing to reset: this database has users who are not the demo's ({', '.join(sorted(others)[:3])}"
             f"{', ...' if len(others) > 3 else ''}); --reset is for a demo database only"
         )
-    for table in reversed(metadata().sorted_tables):
+    for table in reversed(tables):  # every table, children first (the caller's metadata, sorted)
         await session.execute(text(f"DELETE FROM {table.name}"))  # noqa: S608 - table names from our metadata
     return ["demo database emptied"]
 

@@ -382,6 +382,13 @@ def warm() -> int:
     return len(HTML(string=page).write_pdf())
 
 
+def warm_docx() -> None:
+    """What a first DOCX pays for in this process: the CJK font's character map (the glyph
+    check) and python-docx's default template."""
+    _font_characters()
+    Document()
+
+
 def to_pdf(document: Composed, languages: tuple[str, ...]) -> bytes:
     from weasyprint import HTML
 

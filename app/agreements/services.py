@@ -284,7 +284,9 @@ async def warm_renderer() -> float:
     server does it at start and the demo before its first agreement; the worker stays in
     the pool and is reused. Answers the seconds it took."""
     started = time.perf_counter()
-    await anyio.to_process.run_sync(rendering.warm, cancellable=False)
+    async with anyio.create_task_group() as group:
+        group.start_soon(anyio.to_thread.run_sync, rendering.warm_docx)  # a DOCX renders in this process
+        await anyio.to_process.run_sync(rendering.warm, cancellable=False)
     return time.perf_counter() - started
 
 

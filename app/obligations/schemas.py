@@ -23,6 +23,7 @@ class ObligationKind(StrEnum):
     security_assessment_extension = "security_assessment_extension"
     sub_processor_consent = "sub_processor_consent"
     incident_review = "incident_review"
+    certification_renewal = "certification_renewal"
 
 
 class ObligationStatus(StrEnum):

@@ -176,6 +176,11 @@ def _cloud_story_active_renewal_coming_consent_waiting_statement_accepted(
     periodic = _get(client, story, "/api/attestations", engagement_id=story["cloud"]["id"], kind="periodic")
     assert [a["status"] for a in periodic] == ["accepted"]
     assert "R19" in _rules(client, story, "cloud")
+    renewals = {r["due_on"]: r for r in _obligations(client, story, "cloud", "certification_renewal")}
+    soonest = renewals[min(renewals)]  # the MLPS certificate, expiring in 40 days: reminded already
+    assert len(renewals) == 2 and soonest["party"] == "vendor" and not soonest["overdue"]
+    steps = {r["step"] for r in _get(client, story, "/api/reminders", obligation_id=soonest["id"])}
+    assert steps == {"before-30"}
 
 
 def _payroll_story_is_clean(client: TestClient[Any], story: dict[str, Any]) -> None:
@@ -191,7 +196,7 @@ def _sms_story_incident_last_week_clock_running(client: TestClient[Any], story: 
     assert clock.local_date(datetime.fromisoformat(incident["submitted_at"])) == today - timedelta(days=6)
     (review,) = _obligations(client, story, "sms", "incident_review")
     assert review["status"] == "open" and review["due_on"] == str(today - timedelta(days=6)) and review["overdue"]
-    assert "R18" in _rules(client, story, "sms")
+    assert {"R18", "R20"} <= _rules(client, story, "sms")  # and its expired ISO/IEC 27001 certificate
 
 
 def _every_role_has_a_named_user_and_reminders_are_queued(client: TestClient[Any], story: dict[str, Any]) -> None:

@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_record_refusals_every_minute, application.state)
                 if warm:
-                    tasks.start_soon(_warm_renderer)
+                    tasks.start_soon(_warm_renderer, application.state)
                 yield
                 tasks.cancel_scope.cancel()
             await _record_refusals(application.state, everything=True)
@@ -191,11 +191,13 @@ def _no_debug(config: AppConfig) -> AppConfig:
     return config
 
 
-async def _warm_renderer() -> None:
-    """In the background: the server answers at once while the PDF worker starts."""
+async def _warm_renderer(state: State) -> None:
+    """In the background: the server answers at once while the PDF worker starts. The seconds
+    it took are kept in the app's state (`renderer_warm_seconds`) and logged."""
     try:
         seconds = await agreements.warm_renderer()
     except Exception:  # a renderer that cannot start is reported by the first render, with its reason
         log.exception("the PDF renderer could not be warmed")
         return
+    state.renderer_warm_seconds = seconds
     log.info("PDF renderer warm in %.1f s", seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -20,6 +21,7 @@ from app.agreements.library import load
 from app.agreements.models import Agreement
 from app.core.settings import Settings
 from app.core.storage import LocalStorage, open_storage
+from app.main import create_app
 from tests.conftest import Account, run
 from tests.factories import engagement_body, pdf, vendor_body
 from tests.integration.conftest import set_active
@@ -526,3 +528,12 @@ def test_a_tampered_stored_document_is_never_served(
     assert download.status_code == 500
     assert "forged" not in download.text
     assert download.json()["detail"].startswith("存储的文件已被改动") and f"{sha256} was altered" in download.text
+
+
+def test_the_server_warms_the_pdf_renderer_at_start(settings: Settings) -> None:
+    with TestClient(app=create_app(settings, warm_renderer=True)) as warm_client:
+        assert warm_client.get("/health").status_code == 200  # answering while the worker starts
+        deadline = time.monotonic() + 120
+        while warm_client.app.state.get("renderer_warm_seconds") is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert warm_client.app.state.get("renderer_warm_seconds") is not None

@@ -438,12 +438,32 @@ def demo() -> None:
 
 
 @demo.command("load")
-def demo_load() -> None:
-    """Load the demo data (idempotent) and print a fresh demo admin token as the last line;
-    earlier demo tokens keep working until they expire (30 days)."""
-    from app.demo import load
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Empty the database first, then build the demo again (refused if anyone but the demo's users has an account).",
+)
+def demo_load(reset: bool) -> None:
+    """Load the demo data and its stories (idempotent: what exists stays) and print a fresh
+    demo admin token as the last line; earlier demo tokens keep working until they expire
+    (30 days). Dates are relative to today, so the stories hold on any day."""
+    import time
 
-    report, token = run_in_session(load)
+    from app.core.storage import open_storage
+    from app.demo import load
+    from app.demo import reset as empty
+    from app.models import metadata
+
+    storage = open_storage(settings().storage_url)
+    started = time.perf_counter()
+
+    async def work(session: AsyncSession) -> tuple[list[str], str]:
+        emptied = await empty(session, metadata().sorted_tables) if reset else []
+        report, token = await load(session, storage=storage)
+        return emptied + report, token
+
+    report, token = run_in_session(work)
+    report.insert(-1, f"demo loaded in {time.perf_counter() - started:.1f} s")
     for line in report:
         click.echo(line)
     click.echo(token)

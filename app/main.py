@@ -23,6 +23,7 @@ from sqlalchemy import text
 import app
 from app import settle
 from app.accounts.controllers import UserController
+from app.agreements import services as agreements
 from app.agreements.controllers import AgreementController, TemplateController, VendorAgreementController
 from app.agreements.library import library
 from app.attestations.controllers import AttestationController, VendorAttestationController
@@ -64,7 +65,11 @@ async def health(state: State) -> Response[dict[str, str]]:
     return Response({"status": "ok", "database": "ok", "version": VERSION}, media_type=MediaType.JSON)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, warm_renderer: bool | None = None) -> Litestar:
+    """The app. `warm_renderer`: start the PDF worker at start-up, so the first agreement a
+    person downloads is not a cold start; by default when the settings come from the
+    environment (dpa serve), not for an app built with explicit settings (the tests)."""
+    warm = settings is None if warm_renderer is None else warm_renderer
     settings = settings or Settings.from_env()
     clock.configure(settings.tz)
     configure_policy(settings)
@@ -80,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_record_refusals_every_minute, application.state)
+                if warm:
+                    tasks.start_soon(_warm_renderer, application.state)
                 yield
                 tasks.cancel_scope.cancel()
             await _record_refusals(application.state, everything=True)
@@ -202,3 +209,15 @@ def _no_debug(config: AppConfig) -> AppConfig:
     # A traceback never reaches a client, whatever the environment says.
     config.debug = False
     return config
+
+
+async def _warm_renderer(state: State) -> None:
+    """In the background: the server answers at once while the PDF worker starts. The seconds
+    it took are kept in the app's state (`renderer_warm_seconds`) and logged."""
+    try:
+        seconds = await agreements.warm_renderer()
+    except Exception:  # a renderer that cannot start is reported by the first render, with its reason
+        log.exception("the PDF renderer could not be warmed")
+        return
+    state.renderer_warm_seconds = seconds
+    log.info("PDF renderer warm in %.1f s", seconds)

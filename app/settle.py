@@ -36,10 +36,17 @@ from app.reminders import services as reminders
 
 async def settle(session: AsyncSession, *, now: datetime | None = None) -> None:
     """Re-derive obligations, findings and reminders for what was marked; then commit."""
+    await derive(session, now=now)
+    await session.commit()
+
+
+async def derive(session: AsyncSession, *, now: datetime | None = None) -> None:
+    """Re-derive what was marked so far, without committing: for a writer whose next step
+    reads what this one derived (the demo reviews an attestation against the obligation its
+    agreement opened) and that must still land whole, with one `settle` at its end."""
     changes = take(session)
     if changes:
         await _derive(session, changes, now or utcnow())
-    await session.commit()
 
 
 def bound(session: AsyncSession) -> Callable[[], Awaitable[None]]:

@@ -371,6 +371,25 @@ def to_html(document: Composed, languages: tuple[str, ...]) -> str:
     )
 
 
+def warm() -> int:
+    """Everything a first PDF pays for once per process: WeasyPrint's import, the HTML
+    template, the CJK font's character map, and a page laid out and subset in that font.
+    Answers the warm-up PDF's size."""
+    from weasyprint import HTML
+
+    _font_characters()
+    _html_template()
+    page = f'<p style="font-family: {FONT_FAMILY}">委托处理协议 Entrusted-processing agreement 人脸识别 0123</p>'
+    return len(HTML(string=page).write_pdf())
+
+
+def warm_docx() -> None:
+    """What a first DOCX pays for in this process: the CJK font's character map (the glyph
+    check) and python-docx's default template."""
+    _font_characters()
+    Document()
+
+
 def to_pdf(document: Composed, languages: tuple[str, ...]) -> bytes:
     from weasyprint import HTML
 

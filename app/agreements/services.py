@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -279,6 +280,18 @@ async def render_async(agreement: Agreement, request: RenderRequest) -> bytes:
     return await anyio.to_thread.run_sync(render_job, job)
 
 
+async def warm_renderer() -> float:
+    """Start the PDF worker process and make it render once, so that the first agreement a
+    person asks for is not a cold start (WeasyPrint's import, the CJK font: seconds). The
+    server does it at start and the demo before its first agreement; the worker stays in
+    the pool and is reused. Answers the seconds it took."""
+    started = time.perf_counter()
+    async with anyio.create_task_group() as group:
+        group.start_soon(anyio.to_thread.run_sync, rendering.warm_docx)  # a DOCX renders in this process
+        await anyio.to_process.run_sync(rendering.warm, cancellable=False)
+    return time.perf_counter() - started
+
+
 def render_job(job: dict[str, Any]) -> bytes:
     """Compose, check every character has a glyph, lay out (blocking; top level, so picklable)."""
     request = RenderRequest.model_validate(job["request"])
@@ -333,6 +346,9 @@ async def render_document(
 ) -> AgreementDocument:
     agreement = await get(session, agreement_id=agreement_id)
     await require_writer(session, agreement, actor)  # a stored file is a write: not for the reading roles
+    issued = await issued_document(session, agreement, request)
+    if issued is not None:
+        return issued  # rendered once, at issue: an issued agreement's text never changes
     data = await render_async(agreement, request)
     document = await _store(
         session, storage, agreement, data, kind=DocumentKind.generated, fmt=request.format, lang=request.lang
@@ -347,6 +363,26 @@ async def render_document(
         {"agreement_id": agreement.id, "sha256": document.sha256, "format": document.format},
     )
     return document
+
+
+async def issued_document(
+    session: AsyncSession, agreement: Agreement, request: RenderRequest
+) -> AgreementDocument | None:
+    """The document stored when the agreement was issued, if it answers this request: after
+    issue nothing it is made from can change (its snapshot and terms are frozen), so it is
+    served from storage rather than rendered again. Issue stores both formats, bilingual,
+    with the annex; another language, or no annex, is rendered (and stored) on request."""
+    if agreement.issued_at is None or not request.annex:
+        return None
+    query = select(AgreementDocument).where(
+        col(AgreementDocument.agreement_id) == agreement.id,
+        col(AgreementDocument.kind) == DocumentKind.generated,
+        col(AgreementDocument.format) == request.format,
+        col(AgreementDocument.lang) == request.lang,
+        col(AgreementDocument.template_version) == agreement.template_version,
+        col(AgreementDocument.created_at) >= agreement.issued_at,
+    )
+    return (await session.scalars(query.order_by(col(AgreementDocument.created_at)).limit(1))).first()
 
 
 async def get_documents(
@@ -421,11 +457,11 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
             "version, or the DPO records an override with a reason (POST .../override)",
             [{"key": "R8b", "message": venue} for venue in forbidden],
         )
+    agreement.issued_at = utcnow()  # before its documents: those stored from now on are the issued ones
     for fmt in DocumentFormat:
         request = RenderRequest(format=fmt, lang=Language.bilingual, annex=True)
         data = await render_async(agreement, request)
         await _store(session, storage, agreement, data, kind=DocumentKind.generated, fmt=fmt, lang=Language.bilingual)
-    agreement.issued_at = utcnow()
     return agreement
 
 

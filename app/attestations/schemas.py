@@ -22,6 +22,7 @@ class AttestationKind(StrEnum):
     periodic = "periodic"
     sub_processor_change = "sub_processor_change"
     incident = "incident"
+    certification = "certification"
 
 
 class AttestationStatus(StrEnum):
@@ -143,8 +144,57 @@ class IncidentDetails(_Details):
     measures_taken: Text = Field(min_length=1, description="Remedial measures (补救措施).")
 
 
+class CertificationKind(StrEnum):
+    """What a vendor's certificate certifies."""
+
+    iso_iec_27001 = "iso_iec_27001"
+    iso_iec_27701 = "iso_iec_27701"
+    mlps_level_2 = "mlps_level_2"
+    mlps_level_3 = "mlps_level_3"
+    mlps_level_4 = "mlps_level_4"
+    pi_protection = "pi_protection"  # 个人信息保护认证
+    app_security = "app_security"  # 移动互联网应用程序（App）安全认证
+    other = "other"
+
+
+CERTIFICATION_LABELS: dict[CertificationKind, tuple[str, str]] = {
+    CertificationKind.iso_iec_27001: ("ISO/IEC 27001 信息安全管理体系认证", "ISO/IEC 27001 information security"),
+    CertificationKind.iso_iec_27701: ("ISO/IEC 27701 隐私信息管理体系认证", "ISO/IEC 27701 privacy information"),
+    CertificationKind.mlps_level_2: ("网络安全等级保护二级", "MLPS level 2"),
+    CertificationKind.mlps_level_3: ("网络安全等级保护三级", "MLPS level 3"),
+    CertificationKind.mlps_level_4: ("网络安全等级保护四级", "MLPS level 4"),
+    CertificationKind.pi_protection: ("个人信息保护认证", "PI protection certification"),
+    CertificationKind.app_security: ("移动互联网应用程序安全认证", "App security certification"),
+    CertificationKind.other: ("其他认证", "other certification"),
+}
+
+
+class CertificationDetails(_Details):
+    """A certificate the vendor holds (ISO/IEC 27001, MLPS level 3 等级保护三级, ...): evidence of
+    its security measures (PIPL arts. 21(1), 59) that expires. Send the certificate file; send
+    the renewed one as a new attestation before this one's `valid_until`."""
+
+    kind: Literal[AttestationKind.certification]
+    certification: CertificationKind
+    name: ShortText = Field(default="", description="The certificate's own title; required when 'other'.")
+    number: Annotated[ShortText, Field(min_length=1)]
+    issuer: Name = Field(description="The certification body (认证机构) or, for MLPS, the assessing agency.")
+    scope: Text = Field(min_length=1, description="What it covers: systems, sites, services.")
+    valid_from: date
+    valid_until: date
+
+    @model_validator(mode="after")
+    def _valid(self) -> CertificationDetails:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until: must be after valid_from")
+        if self.certification == CertificationKind.other and not self.name:
+            raise ValueError("name: give the certificate's title when certification is 'other'")
+        return self
+
+
 AttestationDetails = Annotated[
-    DeletionDetails | PeriodicDetails | SubProcessorChangeDetails | IncidentDetails, Field(discriminator="kind")
+    DeletionDetails | PeriodicDetails | SubProcessorChangeDetails | IncidentDetails | CertificationDetails,
+    Field(discriminator="kind"),
 ]
 details_adapter: TypeAdapter[AttestationDetails] = TypeAdapter(AttestationDetails)
 

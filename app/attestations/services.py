@@ -21,6 +21,7 @@ from app.attestations.schemas import (
     AttestationKind,
     AttestationPublic,
     AttestationStatus,
+    CertificationDetails,
     Clock,
     DeletionDetails,
     EvidenceFilePublic,
@@ -174,6 +175,8 @@ async def _check(session: AsyncSession, details: AttestationDetails, engagement:
             errors.add("metadata.period_end", "is in the future: attest to a period that has passed")
     elif isinstance(details, IncidentDetails) and details.detected_at > datetime.now(details.detected_at.tzinfo):
         errors.add("metadata.detected_at", "is in the future")
+    elif isinstance(details, CertificationDetails) and files == 0:
+        errors.add("files", "a certification needs the certificate itself (a PDF or an image of it)")
     errors.raise_if_any()
 
 

@@ -31,3 +31,8 @@ def years_after(start: date, years: int) -> date:
 def local_date(moment: datetime) -> date:
     """The deployment's calendar date at an instant."""
     return moment.astimezone(_zone).date()
+
+
+def zone() -> ZoneInfo:
+    """The deployment's time zone."""
+    return _zone

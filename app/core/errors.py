@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.core.storage import AlteredFileError, StorageError
+
 log = logging.getLogger(__name__)
 
 
@@ -186,6 +188,20 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     )
 
 
+def storage_error_handler(request: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
+    """A stored file that is altered or gone is never served: said plainly, for the operator."""
+    log.error("storage: %s on %s %s", exc, request.method, request.url.path)
+    if isinstance(exc, AlteredFileError):
+        detail = (
+            f"存储的文件已被改动，与其 SHA-256 不符，未提供下载；请运行 dpa evidence verify。 "
+            f"(The stored file {exc.sha256} was altered: it no longer matches its SHA-256 and was not served; "
+            "run dpa evidence verify.)"
+        )
+    else:
+        detail = "文件存储不可用或文件缺失；请运行 dpa evidence verify。 (The file store failed, or the file is gone.)"
+    return Response(_body(500, detail), status_code=500, media_type=MediaType.JSON)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The log gets the traceback; the client never does.
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
@@ -200,5 +216,6 @@ exception_handlers: dict[type[Exception] | int, Any] = {
     DBAPIError: database_error_handler,
     PoolTimeoutError: database_error_handler,
     ConnectionError: database_error_handler,  # the driver could not connect (refused, reset)
+    StorageError: storage_error_handler,
     500: internal_error_handler,
 }

@@ -31,6 +31,14 @@ class StorageError(OSError):
     pass
 
 
+class AlteredFileError(StorageError):
+    """The stored bytes no longer match their SHA-256: changed in storage, never served."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(f"stored file {sha256} does not match its checksum")
+        self.sha256 = sha256
+
+
 @dataclass(frozen=True)
 class Stored:
     sha256: str
@@ -45,7 +53,7 @@ def check_name(sha256: str) -> str:
 
 def verified(sha256: str, data: bytes) -> bytes:
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise StorageError(f"stored file {sha256} does not match its checksum")
+        raise AlteredFileError(sha256)
     return data
 
 

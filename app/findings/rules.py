@@ -22,9 +22,11 @@ from app.agreements.models import Agreement
 from app.agreements.schemas import IN_FORCE, EngagementSnapshot
 from app.attestations.models import Attestation
 from app.attestations.schemas import (
+    CERTIFICATION_LABELS,
     AttestationDetails,
     AttestationKind,
     AttestationStatus,
+    CertificationKind,
     DeletionDetails,
     IncidentDetails,
     PeriodicDetails,
@@ -1045,6 +1047,60 @@ def r21_automotive_data(facts: Facts) -> Iterator[Raised]:
         ("Automotive data security provisions (trial) art. 3",),
         {"individuals_count": count, "showroom": showroom, "automotive_data_processor": True},
     )
+
+
+@rule
+def r20_relied_on_certificate_expired(facts: Facts) -> Iterator[Raised]:
+    """An agreement in force relies on the vendor's certificates we accepted for its engagement
+    (evidence of the security measures it agreed to); the newest of a kind has expired."""
+    agreement = facts.agreement
+    if agreement is None or facts.engagement.status == EngagementStatus.terminated:
+        return
+    newest: dict[str, Any] = {}
+    for attestation in facts.attestations:
+        if attestation.kind != AttestationKind.certification or attestation.status != AttestationStatus.accepted:
+            continue
+        kind = attestation.details["certification"]
+        if kind not in newest or attestation.details["valid_until"] > newest[kind].details["valid_until"]:
+            newest[kind] = attestation
+    for kind, attestation in sorted(newest.items()):
+        details = attestation.details
+        until = date.fromisoformat(details["valid_until"])
+        if until >= facts.today:
+            continue
+        label_zh, label_en = CERTIFICATION_LABELS[CertificationKind(kind)]
+        number = details["number"]
+        yield Raised(
+            "R20",
+            Severity.medium,
+            ("受托方的证书已过期", "A certificate of the vendor has expired"),
+            (
+                f"受托方的{label_zh}证书（编号 {number}）已于 {until} 到期。协议 {agreement.number} "
+                "依赖这份证书证明受托方采取了必要的安全措施。法律要求受托方采取必要措施保障所处理的个人信息的安全"
+                "（第五十九条），并要求委托方与受托方约定保护措施、对其处理活动进行监督（第二十一条）。"
+                "证书过期后，这项证明就不再成立。",
+                f"The vendor's {label_en} certificate (number {number}) expired on {until}. Agreement "
+                f"{agreement.number} relies on it to show that the vendor keeps the PI secure. The law requires "
+                "the vendor to take the measures needed to keep the PI it processes secure (art. 59), and you to "
+                "agree those measures with it and supervise it (art. 21). An expired certificate no longer shows "
+                "that.",
+            ),
+            (
+                "请受托方提交续期后的证书；在此之前，决定是否需要其他保证（如现场审计）。",
+                "Ask the vendor for the renewed certificate; until then, decide whether you need other assurance "
+                "(an on-site audit, say).",
+            ),
+            ("PIPL art. 21(1)", "PIPL art. 59"),
+            {
+                "agreement": agreement.number,
+                "certification": kind,
+                "number": number,
+                "issuer": details.get("issuer", ""),
+                "valid_until": str(until),
+                "attestation_id": str(attestation.id),
+            },
+            detail=kind,
+        )
 
 
 def handler_rules(handler: HandlerProfile) -> Iterator[Raised]:

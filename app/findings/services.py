@@ -128,6 +128,16 @@ def _text(raised: Raised) -> dict[str, Any]:
     }
 
 
+CAUSE_LENGTH = 200  # findings.raised_by and resolved_by
+
+
+def _fit(cause: str) -> str:
+    """The changes that raised or resolved a finding, shortened to fit its column: one write
+    can carry many (the demo's story of an agreement: issued, signed, active, ...), and
+    PostgreSQL refuses a longer value where SQLite would store it."""
+    return cause if len(cause) <= CAUSE_LENGTH else cause[: CAUSE_LENGTH - 1] + "…"
+
+
 @dataclass
 class Outcome:
     raised: int = 0
@@ -141,6 +151,7 @@ async def _apply(
     cause: str,
 ) -> Outcome:
     outcome, now = Outcome(), utcnow()
+    cause = _fit(cause)
     stored = {finding.key: finding for finding in existing}
     new = []
     for key, (raised, engagement_id, vendor_id) in wanted.items():

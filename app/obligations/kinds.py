@@ -11,6 +11,9 @@ from app.obligations.schemas import ObligationKind, Party
 
 Kind = ObligationKind
 FACES_FILING = 100_000  # facial-recognition measures 2025: a filing at 100,000 individuals
+# The renewed certificate is due this many working days before the current one expires, so
+# that we can review it while the old one is still valid.
+CERTIFICATE_LEAD_WORKING_DAYS = 10
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,10 @@ class Spec:
     what_en: str
     attestation_kind: AttestationKind | None = None  # what the vendor sends to meet it
     manual: bool = False  # a person marks it done, with a reference (a filing number, say)
+    # Met when the data shows it (a renewed certificate accepted), not by the first attestation
+    # of its kind accepted on the engagement.
+    met_by_data: bool = False
+    reminder_days: tuple[int, ...] | None = None  # days before due that remind; None: the policy's
 
 
 SPECS: dict[Kind, Spec] = {
@@ -126,7 +133,7 @@ SPECS: dict[Kind, Spec] = {
         "PI of minors is processed: report the year's compliance audit to the CAC by 31 January of the next year",
         manual=True,
     ),
-    Kind.certification_renewal: Spec(
+    Kind.cross_border_certification_renewal: Spec(
         Party.handler,
         "R15",
         "PI cross-border certification measures 2025",
@@ -176,6 +183,17 @@ SPECS: dict[Kind, Spec] = {
         "受托方报告了个人信息安全事件：立即评估、采取补救措施并决定是否通知监管部门和个人",
         "The vendor reported a PI incident: assess it at once, take remedial measures and decide on "
         "notifying the regulator and the individuals",
+    ),
+    Kind.certification_renewal: Spec(
+        Party.vendor,
+        "R20",
+        "PIPL art. 21(1); PIPL art. 59",
+        "证书即将到期：在到期前10个工作日提交续期后的证书（协议约定的安全措施依赖该证书）",
+        "A certificate is about to expire: send the renewed certificate 10 working days before it does "
+        "(the agreement's security measures rely on it)",
+        AttestationKind.certification,
+        met_by_data=True,
+        reminder_days=(30, 7, 1),
     ),
 }
 

@@ -30,6 +30,7 @@ class ObligationKind(StrEnum):
     pi_officer_report = "pi_officer_report"
     compliance_audit = "compliance_audit"
     minors_audit_report = "minors_audit_report"
+    cross_border_certification_renewal = "cross_border_certification_renewal"
     certification_renewal = "certification_renewal"
 
 

@@ -38,7 +38,7 @@ from app.engagements import taxonomy
 from app.engagements.models import Engagement
 from app.engagements.schemas import CrossBorderMechanism, EngagementStatus
 from app.handler.models import PROFILE_ID, HandlerProfile
-from app.obligations.kinds import FACES_FILING, SPECS, pipia_kept_until
+from app.obligations.kinds import CERTIFICATE_LEAD_WORKING_DAYS, FACES_FILING, SPECS, pipia_kept_until
 from app.obligations.models import Obligation
 from app.obligations.schemas import (
     ObligationKind,
@@ -56,7 +56,9 @@ BY_DATA = "data"  # closed_by / waived by the registry's data rather than a pers
 
 
 # The vendor's attestation kind that closes each vendor-side obligation when accepted.
-CLOSED_BY_ATTESTATION = {spec.attestation_kind: kind for kind, spec in SPECS.items() if spec.attestation_kind}
+CLOSED_BY_ATTESTATION = {
+    spec.attestation_kind: kind for kind, spec in SPECS.items() if spec.attestation_kind and not spec.met_by_data
+}
 # The decision we owe when a vendor notifies us of something.
 OWED_FOR_NOTICE = {
     AttestationKind.sub_processor_change: Kind.sub_processor_consent,
@@ -122,10 +124,35 @@ def from_agreement(agreement: Agreement) -> list[Wanted]:
     return wanted
 
 
-def from_engagement(
-    engagement: Engagement, calendar: WorkingCalendar, existing: dict[str, Obligation], today: date
-) -> list[Wanted]:
+def from_certificates(certificates: Collection[Attestation], calendar: WorkingCalendar) -> list[Wanted]:
+    """Each accepted certificate is to be renewed before it expires: the vendor sends the new one
+    CERTIFICATE_LEAD_WORKING_DAYS working days ahead. A later certificate of the same kind,
+    accepted, meets it."""
     wanted = []
+    kind = Kind.certification_renewal
+    for certificate in certificates:
+        until = date.fromisoformat(certificate.details["valid_until"])
+        later = [
+            other
+            for other in certificates
+            if other.details["certification"] == certificate.details["certification"]
+            and date.fromisoformat(other.details["valid_until"]) > until
+        ]
+        met = f"{BY_DATA}:renewed by attestation {later[0].id}" if later else ""
+        due = calendar.add_working_days(until, -CERTIFICATE_LEAD_WORKING_DAYS)
+        key = f"{kind}:{certificate.engagement_id}:{certificate.id}"
+        wanted.append(Wanted(key, kind, due, provisional=calendar.provisional(due, until), basis_on=until, met_by=met))
+    return wanted
+
+
+def from_engagement(
+    engagement: Engagement,
+    calendar: WorkingCalendar,
+    existing: dict[str, Obligation],
+    today: date,
+    certificates: Collection[Attestation] = (),
+) -> list[Wanted]:
+    wanted = from_certificates(certificates, calendar)
 
     def key(kind: Kind) -> str:
         return f"{kind}:{engagement.id}"
@@ -154,7 +181,7 @@ def from_engagement(
             wanted.append(Wanted(key(kind), kind, expires, provisional=provisional, basis_on=opens))
         elif engagement.cross_border_mechanism == CrossBorderMechanism.certification:
             # Certification measures 2025: a certificate is valid 3 years.
-            kind = Kind.certification_renewal
+            kind = Kind.cross_border_certification_renewal
             wanted.append(Wanted(key(kind), kind, clock.years_after(effective, 3)))
     return wanted
 
@@ -360,6 +387,7 @@ def _sync_engagement_rows(
     calendar: WorkingCalendar,
     existing: dict[str, Obligation],
     today: date,
+    certificates: Collection[Attestation],
 ) -> list[Obligation]:
     for row in existing.values():
         if row.owner_id != engagement.owner_id and row.status == ObligationStatus.open:
@@ -367,7 +395,7 @@ def _sync_engagement_rows(
     return _apply(
         session,
         existing,
-        from_engagement(engagement, calendar, existing, today),
+        from_engagement(engagement, calendar, existing, today, certificates),
         lambda want: _new(
             want.kind, want, vendor_id=engagement.vendor_id, engagement_id=engagement.id, owner_id=engagement.owner_id
         ),
@@ -408,9 +436,12 @@ async def sync(session: AsyncSession, engagement_ids: Collection[uuid.UUID] | No
         elif row.engagement_id is not None:
             by_engagement[row.engagement_id][row.key] = row
     engagements = {engagement.id: engagement for engagement in await session.scalars(engagement_query)}
+    certificates = await _accepted_certificates(session, engagement_ids)
     touched = []
     for engagement in engagements.values():
-        touched += _sync_engagement_rows(session, engagement, calendar, by_engagement[engagement.id], today)
+        touched += _sync_engagement_rows(
+            session, engagement, calendar, by_engagement[engagement.id], today, certificates[engagement.id]
+        )
     for agreement in await session.scalars(agreement_query):
         parent = engagements.get(agreement.engagement_id)
         owner_id = parent.owner_id if parent else agreement.owner_id
@@ -427,6 +458,20 @@ async def _sync_company(session: AsyncSession, calendar: WorkingCalendar, today:
     handler = await session.get(HandlerProfile, PROFILE_ID)
     wanted = from_company(await company_totals(session, today), handler, calendar, existing, today)
     return _apply(session, existing, wanted, lambda want: _new(want.kind, want))
+
+
+async def _accepted_certificates(
+    session: AsyncSession, engagement_ids: Collection[uuid.UUID] | None
+) -> dict[uuid.UUID, list[Attestation]]:
+    query = select(Attestation).where(
+        col(Attestation.kind) == AttestationKind.certification, col(Attestation.status) == AttestationStatus.accepted
+    )
+    if engagement_ids is not None:
+        query = query.where(col(Attestation.engagement_id).in_(list(engagement_ids)))
+    found: dict[uuid.UUID, list[Attestation]] = defaultdict(list)
+    for attestation in await session.scalars(query.order_by(col(Attestation.submitted_at))):
+        found[attestation.engagement_id].append(attestation)
+    return found
 
 
 async def delete_for_engagement(session: AsyncSession, engagement_id: uuid.UUID) -> None:
@@ -463,7 +508,8 @@ async def _open_for_notice(session: AsyncSession, attestation: Attestation) -> l
     key = f"{kind}:{attestation.id}"
     if (await session.scalars(select(Obligation).where(col(Obligation.key) == key))).first() is not None:
         return []
-    due = clock.today()
+    # Owed from the day the vendor told us, however late this runs (a notice back-dated by the demo).
+    due = clock.local_date(attestation.submitted_at)
     if kind == Kind.sub_processor_consent:
         due = max(due, date.fromisoformat(attestation.details["effective_from"]))
     engagement = await session.get(Engagement, attestation.engagement_id)

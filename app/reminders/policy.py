@@ -23,11 +23,12 @@ class Policy:
         """How many days ahead a reminder can be due."""
         return max(self.days_before, default=0)
 
-    def step(self, due: date, today: date) -> str | None:
-        """The latest step that has come by `today`, or None before the first."""
+    def step(self, due: date, today: date, days_before: tuple[int, ...] | None = None) -> str | None:
+        """The latest step that has come by `today`, or None before the first. `days_before`:
+        a kind's own steps before the due date (a certificate's 30, 7 and 1), else the policy's."""
         offset = (today - due).days  # negative: days before the due date
         if offset < 0:
-            passed = [days for days in self.days_before if -days <= offset]
+            passed = [days for days in (days_before or self.days_before) if -days <= offset]
             return f"before-{min(passed)}" if passed else None
         if offset == 0 or offset < min(self.overdue_every, self.escalate_after):
             return "due"

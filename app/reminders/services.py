@@ -100,7 +100,7 @@ async def queue_due(session: AsyncSession, obligations: Iterable[Obligation], no
     due = {}
     for obligation in obligations:
         if obligation.status == ObligationStatus.open:
-            step = policy.step(obligation.due_on, today)
+            step = policy.step(obligation.due_on, today, SPECS[obligation.kind].reminder_days)
             if step is not None:
                 to_dpo = policy.escalated(obligation.due_on, today) or obligation.kind == Kind.incident_review
                 due[obligation.id] = (obligation, step, to_dpo)
@@ -155,7 +155,8 @@ async def delete_for_engagement(session: AsyncSession, engagement_id: uuid.UUID)
 async def plan(session: AsyncSession, now: datetime) -> int:
     """Queue what is due at `now`: reads only open obligations within the reminder horizon,
     so the cost follows how many are due, not how many are stored."""
-    horizon = clock.local_date(now) + timedelta(days=current_policy().horizon)
+    ahead = max([current_policy().horizon, *(max(spec.reminder_days or (0,)) for spec in SPECS.values())])
+    horizon = clock.local_date(now) + timedelta(days=ahead)
     query = select(Obligation).where(col(Obligation.status) == ObligationStatus.open, col(Obligation.due_on) <= horizon)
     return await queue_due(session, list(await session.scalars(query)), now)
 

@@ -33,7 +33,7 @@ def demo(client: TestClient[Any], clean_database: str) -> dict[str, Any]:
     engagements = client.get("/api/engagements", headers=headers).json()["items"]
     by_category = {
         "camera": next(e for e in engagements if "facial_recognition" in e["pi_categories"]),
-        "payroll": next(e for e in engagements if e["legal_basis"] == "hr_management"),
+        "payroll": next(e for e in engagements if "employees" in e["data_subjects"]),
     }
     return {"headers": headers, **by_category}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -13,9 +15,13 @@ from litestar.testing import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from app.agreements import services
 from app.agreements.coverage import covered
 from app.agreements.library import load
 from app.agreements.models import Agreement
+from app.core.settings import Settings
+from app.core.storage import LocalStorage, open_storage
+from app.main import create_app
 from tests.conftest import Account, run
 from tests.factories import engagement_body, pdf, vendor_body
 from tests.integration.conftest import audit_entries, set_active
@@ -552,3 +558,55 @@ def test_an_agreement_without_prohibited_processing_needs_no_override(
         headers=make_user("dpo").headers,
     )
     assert answer.status_code == 409 and "no prohibited processing" in answer.json()["detail"]
+
+
+def test_issued_documents_are_rendered_once_and_served_from_storage(
+    client: TestClient[Any], demo: dict[str, Any], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"])
+    base = f"/api/agreements/{agreement['id']}"
+    assert client.post(f"{base}/issue", headers=headers).status_code == 200
+    stored = {d["format"]: d for d in client.get(f"{base}/documents", headers=headers).json()["items"]}
+    assert sorted(stored) == ["docx", "pdf"]
+
+    def no_render(*_args: Any, **_kwargs: Any) -> bytes:
+        raise AssertionError("an issued agreement's document was rendered again")
+
+    monkeypatch.setattr(services, "render_async", no_render)
+    for fmt in ("pdf", "docx"):
+        asked = client.post(f"{base}/documents", json={"format": fmt, "lang": "bilingual"}, headers=headers)
+        assert asked.status_code == 201, asked.text
+        assert asked.json()["id"] == stored[fmt]["id"]  # the stored one: no new row, no new render
+        download = client.get(f"{base}/documents/{stored[fmt]['id']}/content", headers=headers)
+        assert download.status_code == 200
+        assert hashlib.sha256(download.content).hexdigest() == stored[fmt]["sha256"]
+        assert download.content == open_storage(settings.storage_url).get(stored[fmt]["sha256"])
+    assert client.get(f"{base}/documents", headers=headers).json()["total"] == 2
+
+
+def test_a_tampered_stored_document_is_never_served(
+    client: TestClient[Any], demo: dict[str, Any], settings: Settings
+) -> None:
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["payroll"]["id"])
+    document = client.post(f"/api/agreements/{agreement['id']}/documents", json={"format": "docx"}, headers=headers)
+    sha256 = document.json()["sha256"]
+    storage = open_storage(settings.storage_url)
+    assert isinstance(storage, LocalStorage)
+    (storage.root / sha256[:2] / sha256[2:4] / sha256).write_bytes(b"PK forged contract")
+    download = client.get(
+        f"/api/agreements/{agreement['id']}/documents/{document.json()['id']}/content", headers=headers
+    )
+    assert download.status_code == 500
+    assert "forged" not in download.text
+    assert download.json()["detail"].startswith("存储的文件已被改动") and f"{sha256} was altered" in download.text
+
+
+def test_the_server_warms_the_pdf_renderer_at_start(settings: Settings) -> None:
+    with TestClient(app=create_app(settings, warm_renderer=True)) as warm_client:
+        assert warm_client.get("/health").status_code == 200  # answering while the worker starts
+        deadline = time.monotonic() + 120
+        while warm_client.app.state.get("renderer_warm_seconds") is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert warm_client.app.state.get("renderer_warm_seconds") is not None

@@ -339,5 +339,5 @@ def test_minors_call_for_the_yearly_report_and_a_certificate_for_its_renewal(
         cross_border_mechanism="certification",
         cross_border_effective_on="2026-01-15",
     )
-    [renewal] = owed(client, admin, certified["id"], kind="certification_renewal")
+    [renewal] = owed(client, admin, certified["id"], kind="cross_border_certification_renewal")
     assert renewal["due_on"] == "2029-01-15"  # valid three years

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 from litestar.testing import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from app.agreements.coverage import covered
 from app.agreements.library import load
 from app.agreements.models import Agreement
+from app.agreements.rendering import zh_number
 from tests.conftest import Account, run
 from tests.factories import engagement_body, pdf, vendor_body
 from tests.integration.conftest import set_active
@@ -42,9 +44,34 @@ def _render(client: TestClient[Any], headers: dict[str, str], agreement_id: str,
     return download.content
 
 
+def shown_headings(document: Any) -> list[str]:
+    """Each paragraph's text as Word shows it: a clause heading with the number its style's
+    numbering definition gives it (第%1条 in chineseCounting, Article %1. in decimal)."""
+    numbering = document.part.numbering_part.element
+    ns = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
+    levels = {}
+    for abstract in numbering.findall("w:abstractNum", ns):
+        level = abstract.find("w:lvl", ns)
+        style = level.find("w:pStyle", ns).get(qn("w:val"))
+        levels[style] = (level.find("w:lvlText", ns).get(qn("w:val")), level.find("w:numFmt", ns).get(qn("w:val")))
+    counters: dict[str, int] = {}
+    shown = []
+    for paragraph in document.paragraphs:
+        style_id = paragraph._p.style
+        if style_id in levels:
+            counters[style_id] = counters.get(style_id, 0) + 1
+            text, number_format = levels[style_id]
+            n = counters[style_id]
+            number = zh_number(n) if number_format == "chineseCounting" else str(n)
+            shown.append(f"{text.replace('%1', number)} {paragraph.text}")
+        else:
+            shown.append(paragraph.text)
+    return shown
+
+
 def docx_text(data: bytes) -> str:
     document = Document(io.BytesIO(data))
-    parts = [paragraph.text for paragraph in document.paragraphs]
+    parts = shown_headings(document)
     for table in document.tables:
         parts += [cell.text for row in table.rows for cell in row.cells]
     parts += [paragraph.text for paragraph in document.sections[0].header.paragraphs]
@@ -370,7 +397,7 @@ def test_issue_is_refused_when_a_required_item_is_uncovered(
     template_file = target / "pipl-entrusted-processing.yaml"
     template_file.write_text(
         template_file.read_text(encoding="utf-8")
-        + "  - version: 2\n    published: 2026-12-01\n    clauses: [parties.v1, term.v1, liability.v1]\n",
+        + "  - version: 9\n    published: 2026-12-01\n    clauses: [parties.v1, term.v1, liability.v1]\n",
         encoding="utf-8",
     )
     shortened = load(target)
@@ -378,7 +405,7 @@ def test_issue_is_refused_when_a_required_item_is_uncovered(
     monkeypatch.setattr(services, "library", lambda: load(target))
 
     headers = demo["headers"]
-    agreement = _agreement(client, headers, demo["camera"]["id"], template_version=2)
+    agreement = _agreement(client, headers, demo["camera"]["id"], template_version=9)
     response = client.post(f"/api/agreements/{agreement['id']}/issue", headers=headers)
     assert response.status_code == 409
     uncovered = {item["key"] for item in response.json()["extra"]}
@@ -407,17 +434,26 @@ def test_docx_has_real_word_structure(client: TestClient[Any], demo: dict[str, A
     document = Document(io.BytesIO(_render(client, headers, agreement["id"], format="docx", lang="bilingual")))
     styles = [paragraph.style.name for paragraph in document.paragraphs if paragraph.style is not None]
     assert styles[:2] == ["Title", "Title"]
-    headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"]
+    # Clause headings are Word-numbered (the number is not typed), in styles based on Heading 1.
+    shown = shown_headings(document)
+    headings = [
+        shown[index]
+        for index, p in enumerate(document.paragraphs)
+        if p.style is not None and p.style.base_style is not None and p.style.base_style.name == "Heading 1"
+    ]
     assert headings[0] == "第一条 协议双方与背景" and headings[1] == "Article 1. Parties and background"
     assert "第二十一条 法律适用与争议解决" in headings and "Article 21. Governing law and disputes" in headings
+    assert all(not p.text.startswith(("第", "Article")) for p in document.paragraphs if p._p.style == "ClauseZh")
     assert agreement["number"] in document.sections[0].header.paragraphs[0].text
     footer_xml = document.sections[0].footer.paragraphs[0]._p.xml
     assert 'w:instr="PAGE"' in footer_xml and 'w:instr="NUMPAGES"' in footer_xml
     parties = document.tables[0]
-    assert parties.rows[0].cells[0].text == "委托方 / Entrusting party"
-    assert "上海星驰汽车销售有限公司" in parties.rows[0].cells[1].text
+    assert parties.rows[0].cells[0].text == "协议编号 / Agreement No."
+    assert parties.rows[0].cells[1].text == agreement["number"]
+    assert parties.rows[1].cells[0].text == "委托方 / Entrusting party"
+    assert "上海星驰汽车销售有限公司" in parties.rows[1].cells[1].text
     signatures = document.tables[1]
-    assert signatures.rows[0].cells[1].text == "受托方 / Entrusted party"
+    assert signatures.rows[0].cells[1].paragraphs[0].text == "受托方 / Entrusted party："
 
 
 def test_pdf_is_a4_with_fonts_embedded(client: TestClient[Any], demo: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.agreements.library import LABELS, LIBRARY_DIR, PHRASES, LibraryError, load, write_lock
+from app.agreements.library import LABELS, LIBRARY_DIR, PHRASES, PHRASES_SINCE, LibraryError, load, write_lock
 from app.agreements.rendering import zh_number
 
 
@@ -68,7 +68,7 @@ def test_a_template_naming_a_missing_clause_is_an_error(copy: Path) -> None:
 
 
 def test_editing_a_published_version_is_detected(copy: Path) -> None:
-    _edit(copy / "clauses" / "liability.v1.yaml", "应当承担赔偿责任", "可以承担赔偿责任")
+    _edit(copy / "clauses" / "parties.v1.yaml", "双方订立本协议", "双方签订本协议")  # used by version 1 only
     problems = load(copy).problems()
     assert len(problems) == 1
     assert "pipl-entrusted-processing@1 was published and has changed" in problems[0]
@@ -83,14 +83,14 @@ def test_a_new_version_is_locked_without_touching_the_old(copy: Path) -> None:
         copy / "pipl-entrusted-processing.yaml",
         "      - governing-law.v1\n",
         "      - governing-law.v1\n"
-        "  - version: 2\n    published: 2026-12-01\n    clauses: [parties.v1, liability.v2]\n",
+        "  - version: 3\n    published: 2026-12-01\n    clauses: [parties.v1, liability.v2]\n",
     )
     library = load(copy)
-    assert library.problems() == ["pipl-entrusted-processing@2 is published but not in published.lock: run "
+    assert library.problems() == ["pipl-entrusted-processing@3 is published but not in published.lock: run "
                                   "`dpa templates lock`"]  # fmt: skip
     before = dict(library.lock)
     added = write_lock(library, copy)
-    assert list(added) == ["pipl-entrusted-processing@2"]
+    assert list(added) == ["pipl-entrusted-processing@3"]
     relocked = load(copy)
     assert relocked.problems() == []
     assert {key: relocked.lock[key] for key in before} == before
@@ -104,8 +104,17 @@ def test_chinese_article_numbers() -> None:
 
 
 def test_the_shipped_phrases_name_every_code_and_say_every_phrase() -> None:
-    phrases = load().phrases[1]
+    library = load()
+    phrases = library.phrases[max(library.phrases)]
     assert set(phrases.phrases) == set(PHRASES)
+    # An older version says every phrase but those added since (PHRASES_SINCE); a document of it
+    # takes those from the newest version.
+    assert set(library.phrases[1].phrases) == {key for key in PHRASES if key not in PHRASES_SINCE}
+    template = library.templates["pipl-entrusted-processing"]
+    first = template.version(1)
+    assert first is not None
+    assert set(library.rendering_phrases(first).phrases) == set(PHRASES)
+    assert library.rendering_phrases(first).say("document.signature", "zh") == "授权代表签字"
     for table, codes in LABELS.items():
         assert codes <= set(phrases.labels[table]), table
     assert phrases.say("agreement.audit.on_site", "en", notice_days="7").startswith(
@@ -179,9 +188,9 @@ def test_a_template_naming_missing_phrases_is_an_error(copy: Path) -> None:
     _edit(
         copy / "pipl-entrusted-processing.yaml",
         "    published: 2026-11-28\n",
-        "    published: 2026-11-28\n    phrases: 2\n",
+        "    published: 2026-11-28\n    phrases: 9\n",
     )
-    with pytest.raises(LibraryError, match="version 1 uses phrases v2, which does not exist"):
+    with pytest.raises(LibraryError, match="version 1 uses phrases v9, which does not exist"):
         load(copy)
 
 
@@ -194,25 +203,25 @@ def test_editing_published_phrases_is_detected(copy: Path) -> None:
 
 
 def test_pointing_a_published_version_at_other_phrases_is_detected(copy: Path) -> None:
-    (copy / "phrases" / "v2.yaml").write_text(
-        (copy / "phrases" / "v1.yaml").read_text(encoding="utf-8").replace("version: 1", "version: 2"),
+    (copy / "phrases" / "v3.yaml").write_text(
+        (copy / "phrases" / "v2.yaml").read_text(encoding="utf-8").replace("\nversion: 2\n", "\nversion: 3\n"),
         encoding="utf-8",
     )
     _edit(
         copy / "pipl-entrusted-processing.yaml",
         "    published: 2026-11-28\n",
-        "    published: 2026-11-28\n    phrases: 2\n",
+        "    published: 2026-11-28\n    phrases: 3\n",
     )
     problems = load(copy).problems()
     assert "pipl-entrusted-processing@1 was published and has changed since" in problems[0]
-    assert problems[1].startswith("phrases@2 is published but not in published.lock")
+    assert problems[1].startswith("phrases@3 is published but not in published.lock")
 
 
 def test_new_phrases_are_locked_with_a_new_version_without_touching_the_old(copy: Path) -> None:
-    (copy / "phrases" / "v2.yaml").write_text(
-        (copy / "phrases" / "v1.yaml")
+    (copy / "phrases" / "v3.yaml").write_text(
+        (copy / "phrases" / "v2.yaml")
         .read_text(encoding="utf-8")
-        .replace("version: 1", "version: 2")
+        .replace("\nversion: 2\n", "\nversion: 3\n")
         .replace("本协议不自动续期。", "本协议期限届满即终止，不自动续期。"),
         encoding="utf-8",
     )
@@ -220,12 +229,12 @@ def test_new_phrases_are_locked_with_a_new_version_without_touching_the_old(copy
         copy / "pipl-entrusted-processing.yaml",
         "      - governing-law.v1\n",
         "      - governing-law.v1\n"
-        "  - version: 2\n    published: 2026-12-01\n    phrases: 2\n    clauses: [parties.v1, term.v1]\n",
+        "  - version: 3\n    published: 2026-12-01\n    phrases: 3\n    clauses: [parties.v1, term.v1]\n",
     )
     library = load(copy)
-    assert [problem.split(" ")[0] for problem in library.problems()] == ["pipl-entrusted-processing@2", "phrases@2"]
+    assert [problem.split(" ")[0] for problem in library.problems()] == ["pipl-entrusted-processing@3", "phrases@3"]
     before = dict(library.lock)
-    assert sorted(write_lock(library, copy)) == ["phrases@2", "pipl-entrusted-processing@2"]
+    assert sorted(write_lock(library, copy)) == ["phrases@3", "pipl-entrusted-processing@3"]
     relocked = load(copy)
     assert relocked.problems() == []
     assert {key: relocked.lock[key] for key in before} == before

@@ -483,7 +483,8 @@ def _seal_box(cell: Any) -> None:
     cell.add_paragraph()  # Word needs a paragraph after a nested table
 
 
-def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
+def to_docx(document: Composed, languages: tuple[str, ...], *, compliance_map: bool = False) -> bytes:
+    """The agreement; with `compliance_map`, only the internal requirement -> clause table."""
     phrases = document.phrases
     levels = tuple((lang, _clause_number_text(phrases, lang)) for lang in ("zh", "en"))
     doc = Document(io.BytesIO(_docx_base(levels)))
@@ -499,6 +500,14 @@ def to_docx(document: Composed, languages: tuple[str, ...]) -> bytes:
         paragraph = doc.add_paragraph(text)
         paragraph._p.style = style_id
         return paragraph
+
+    if compliance_map:
+        for lang in languages:
+            styled(document.title[lang], "Title")
+        _annex_docx(doc, document, languages, styled, new_page=False)
+        buffer = io.BytesIO()
+        doc.save(buffer)
+        return buffer.getvalue()
 
     for index, lang in enumerate(languages):
         title = styled(document.title[lang], "Title")
@@ -557,9 +566,11 @@ def _cell_text_more(cell: Any, lines: list[str]) -> None:
         paragraph._p.style = "TableText"
 
 
-def _annex_docx(doc: Any, document: Composed, languages: tuple[str, ...], styled: Any) -> None:
+def _annex_docx(
+    doc: Any, document: Composed, languages: tuple[str, ...], styled: Any, *, new_page: bool = True
+) -> None:
     heading = styled(joined(document.words(ANNEX), languages), "Heading1")
-    heading.paragraph_format.page_break_before = True
+    heading.paragraph_format.page_break_before = new_page
     styled(joined(document.words(INTERNAL), languages).replace(" / ", " "), "Normal")
     annex = doc.add_table(rows=1, cols=3)
     annex.style = doc.styles["Table Grid"]
@@ -608,10 +619,12 @@ def _html_template() -> jinja2.Template:
     return environment.get_template("agreement.html")
 
 
-def to_html(document: Composed, languages: tuple[str, ...]) -> str:
-    """The PDF's HTML, from the template; every value is escaped there."""
+def to_html(document: Composed, languages: tuple[str, ...], *, compliance_map: bool = False) -> str:
+    """The PDF's HTML, from the template; every value is escaped there. With `compliance_map`,
+    only the internal requirement -> clause table."""
     return _html_template().render(
         document=document,
+        compliance_map=compliance_map,
         languages=languages,
         both=len(languages) == 2,
         font_family=FONT_FAMILY,
@@ -638,8 +651,8 @@ def to_html(document: Composed, languages: tuple[str, ...]) -> str:
     )
 
 
-def to_pdf(document: Composed, languages: tuple[str, ...]) -> bytes:
+def to_pdf(document: Composed, languages: tuple[str, ...], *, compliance_map: bool = False) -> bytes:
     from weasyprint import HTML
 
-    pdf: bytes = HTML(string=to_html(document, languages)).write_pdf()
+    pdf: bytes = HTML(string=to_html(document, languages, compliance_map=compliance_map)).write_pdf()
     return pdf

@@ -138,7 +138,11 @@ class RenderRequest(SQLModel):
     model_config = {"extra": "forbid"}
     format: DocumentFormat
     lang: Language = Language.bilingual
-    annex: bool = Field(default=True, description="Add the table of legal requirements covered.")
+    annex: bool = Field(
+        default=False,
+        description="An internal copy with the table of legal requirements covered appended. The copy "
+        "issued to the vendor never has it; GET .../compliance-map gives the table alone.",
+    )
 
 
 class DocumentPublic(SQLModel):

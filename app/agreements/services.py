@@ -286,9 +286,21 @@ def render_job(job: dict[str, Any]) -> bytes:
         rendering.check_glyphs(rendering.text_of(document, languages))
     except rendering.RenderError as exc:
         raise UnprocessableError(str(exc)) from None
+    only_map = bool(job.get("compliance_map"))
     if request.format == DocumentFormat.docx:
-        return rendering.to_docx(document, languages)
-    return rendering.to_pdf(document, languages)
+        return rendering.to_docx(document, languages, compliance_map=only_map)
+    return rendering.to_pdf(document, languages, compliance_map=only_map)
+
+
+async def compliance_map(agreement: Agreement, *, fmt: DocumentFormat, lang: Language) -> tuple[bytes, str, str]:
+    """The internal table of which clause covers which legal requirement, as a file of its own
+    (never stored with the agreement's documents, which the vendor reads): bytes, name, type."""
+    job = {**_job(agreement, RenderRequest(format=fmt, lang=lang, annex=True)), "compliance_map": True}
+    if fmt == DocumentFormat.pdf:
+        data = await anyio.to_process.run_sync(render_job, job, cancellable=False)
+    else:
+        data = await anyio.to_thread.run_sync(render_job, job)
+    return data, filename(agreement, "compliance-map", fmt), CONTENT_TYPES[fmt]
 
 
 def filename(agreement: Agreement, suffix: str, extension: str) -> str:
@@ -412,7 +424,8 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
             [{"key": requirement, "message": "not covered"} for requirement in uncovered],
         )
     for fmt in DocumentFormat:
-        request = RenderRequest(format=fmt, lang=Language.bilingual, annex=True)
+        # The vendor signs the agreement alone: the compliance map is ours (GET .../compliance-map).
+        request = RenderRequest(format=fmt, lang=Language.bilingual, annex=False)
         data = await render_async(agreement, request)
         await _store(session, storage, agreement, data, kind=DocumentKind.generated, fmt=fmt, lang=Language.bilingual)
     agreement.issued_at = utcnow()

@@ -109,8 +109,8 @@ def test_camera_agreement_covers_every_required_item_in_both_languages(
 
     library = load()
     covering = {key for row in rows.values() for key in row["clauses"]}
-    docx = docx_text(_render(client, headers, agreement["id"], format="docx", lang="bilingual"))
-    pdf = _squash(pdf_text(_render(client, headers, agreement["id"], format="pdf", lang="bilingual")))
+    docx = docx_text(_render(client, headers, agreement["id"], format="docx", lang="bilingual", annex=True))
+    pdf = _squash(pdf_text(_render(client, headers, agreement["id"], format="pdf", lang="bilingual", annex=True)))
     for key in covering:
         clause = library.clauses[key]
         for lang in ("zh", "en"):
@@ -515,3 +515,51 @@ def test_only_the_engagements_owner_or_an_admin_acts_on_its_agreements(
     assert client.post(f"{base}/terminate", json=ended, headers=stranger.headers).status_code == 403
     assert client.get(base, headers=demo["headers"]).json()["status"] == "active"
     assert client.get(f"{base}/documents", headers=demo["headers"]).json()["items"] == []  # nothing was rendered
+
+
+def test_the_vendor_signs_the_agreement_alone_and_the_compliance_map_is_ours(
+    client: TestClient[Any], demo: dict[str, Any]
+) -> None:
+    """Issue 15: the issued files have no annex; the map is a download of its own, never stored
+    with the documents the vendor reads."""
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"])
+    base = f"/api/agreements/{agreement['id']}"
+    assert client.post(f"{base}/issue", headers=headers).status_code == 200
+    documents = client.get(f"{base}/documents", headers=headers).json()["items"]
+    assert len(documents) == 2
+    for document in documents:
+        content = client.get(f"{base}/documents/{document['id']}/content", headers=headers).content
+        text = docx_text(content) if document["format"] == "docx" else pdf_text(content)
+        assert "法定要求对照表" not in text and "Annex" not in text
+        assert "以中文文本为准" in text  # bilingual: the precedence sentence, once
+        assert "法定代表人或授权代表（签字）" in text and "签订地点" in text
+
+    for fmt in ("pdf", "docx"):
+        response = client.get(f"{base}/compliance-map", params={"format": fmt, "lang": "zh"}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert "compliance-map" in unquote(response.headers["content-disposition"])
+        text = docx_text(response.content) if fmt == "docx" else _squash(pdf_text(response.content))
+        assert "附件：法定要求对照表" in text and "内部文件" in text and "A1" in text
+        assert "法定代表人或授权代表" not in text and "协议双方与背景" not in text
+    assert len(client.get(f"{base}/documents", headers=headers).json()["items"]) == 2  # nothing stored
+    bad = client.get(f"{base}/compliance-map", params={"format": "odt"}, headers=headers)
+    assert bad.status_code == 400
+
+
+def test_only_the_bilingual_document_ranks_its_languages_and_the_first_page_names_the_main_contract(
+    client: TestClient[Any], demo: dict[str, Any]
+) -> None:
+    headers = demo["headers"]
+    main = "《展厅智能客流分析服务合同》（合同编号：XC-2025-017）"
+    agreement = _agreement(client, headers, demo["camera"]["id"], main_contract=main)
+    assert agreement["main_contract"] == main
+    for fmt in ("docx", "pdf"):
+        zh = _render(client, headers, agreement["id"], format=fmt, lang="zh")
+        text = docx_text(zh) if fmt == "docx" else _squash(pdf_text(zh))
+        assert "以中文文本为准" not in text and "英文文本" not in text
+        first_page = text if fmt == "docx" else _squash(PdfReader(io.BytesIO(zh)).pages[0].extract_text())
+        for shown in (agreement["number"], "所属主合同", _squash(main), "上海星驰汽车销售有限公司"):
+            assert (_squash(shown) if fmt == "pdf" else shown) in first_page, shown
+    refused = client.patch(f"/api/agreements/{agreement['id']}", json={"main_contract": "x\u0000"}, headers=headers)
+    assert refused.status_code == 400

@@ -31,3 +31,14 @@ def years_after(start: date, years: int) -> date:
 def local_date(moment: datetime) -> date:
     """The deployment's calendar date at an instant."""
     return moment.astimezone(_zone).date()
+
+
+def zone() -> ZoneInfo:
+    return _zone
+
+
+def local_text(moment: datetime) -> str:
+    """A moment as people here read it, the zone named: 2026-11-29 18:32 Asia/Shanghai (UTC+08:00)."""
+    local = moment.astimezone(_zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {_zone.key} (UTC{offset[:3]}:{offset[3:]})"

@@ -319,6 +319,10 @@ def _styles_xml(faces: tuple[str, str]) -> str:
         + '<w:style w:type="paragraph" w:styleId="BodyText"><w:name w:val="Body Text"/><w:basedOn w:val="Normal"/>'
         '<w:qFormat/><w:pPr><w:spacing w:after="60"/><w:ind w:firstLineChars="200" w:firstLine="420"/>'
         '<w:jc w:val="both"/></w:pPr></w:style>'
+        # Chinese text: a long Latin token (a credit code, an address) may break inside, as Chinese
+        # Word does, instead of leaving a justified line with wide gaps before it.
+        '<w:style w:type="paragraph" w:customStyle="1" w:styleId="BodyTextZh"><w:name w:val="正文文本"/>'
+        '<w:basedOn w:val="BodyText"/><w:qFormat/><w:pPr><w:wordWrap w:val="0"/></w:pPr></w:style>'
         '<w:style w:type="paragraph" w:styleId="Header"><w:name w:val="header"/><w:basedOn w:val="Normal"/>'
         '<w:pPr><w:pBdr><w:bottom w:val="single" w:sz="4" w:space="1" w:color="000000"/></w:pBdr>'
         '<w:jc w:val="right"/></w:pPr><w:rPr><w:sz w:val="18"/><w:szCs w:val="18"/></w:rPr></w:style>'
@@ -529,11 +533,12 @@ def to_docx(document: Composed, languages: tuple[str, ...], *, compliance_map: b
                 styled(document.heading(clause, lang), "Heading1")
             else:
                 styled(clause.title[lang], CLAUSE_STYLES[lang])
+            body_style = "BodyTextZh" if lang == "zh" else "BodyText"
             for paragraph in clause.paragraphs[lang]:
-                styled(paragraph, "BodyText")
+                styled(paragraph, body_style)
     if len(languages) == 2:
         for lang in languages:
-            styled(document.phrases.say(PRECEDENCE, lang), "BodyText")
+            styled(document.phrases.say(PRECEDENCE, lang), "BodyTextZh" if lang == "zh" else "BodyText")
     end = styled(joined(document.words(END_OF_TEXT), languages).replace(" / ", " "), "Normal")
     end.alignment = WD_ALIGN_PARAGRAPH.CENTER
 

@@ -227,6 +227,10 @@ def test_the_docx_xml_says_a4_chinese_and_its_own_fonts(rendered: dict[str, byte
     assert '<w:altName w:val="宋体"/>' in fonts and "ＭＳ" not in fonts
     assert '<w:numFmt w:val="chineseCounting"/>' in numbering and '<w:lvlText w:val="第%1条"/>' in numbering
     assert '<w:pStyle w:val="ClauseZh"/>' in numbering
+    # Chinese paragraphs let a long Latin token break (no wide gaps before a credit code); English
+    # ones keep whole words.
+    assert re.search(r'w:styleId="BodyTextZh">.*?<w:wordWrap w:val="0"/>', styles)
+    assert '<w:pStyle w:val="BodyTextZh"/>' in document
     # The clause headings carry their title only; Word writes the number.
     assert not re.search(r'<w:pStyle w:val="ClauseZh"/>(?:(?!</w:p>).)*<w:t[^>]*>第', document)
     # No blank page: no empty paragraph at the end, no page break but the annex's (absent here).

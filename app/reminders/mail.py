@@ -155,7 +155,7 @@ def compose(
         maintype="text",
         subtype="calendar",
         filename="deadlines.ics",
-        params={"method": "PUBLISH"},
+        params={"method": "PUBLISH", "charset": "utf-8"},  # iCalendar text is UTF-8; say so for mail readers
     )
     return message
 

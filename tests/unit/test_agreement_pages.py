@@ -248,3 +248,15 @@ def test_the_signing_block_in_the_docx_has_a_seal_square(rendered: dict[str, Any
     assert square >= SEAL_MIN_CM
     assert f'<w:trHeight w:val="{rendering.SEAL_TWIPS}" w:hRule="exact"/>' in document
     assert document.count('w:val="dashed"') >= 8  # two boxes, four sides each
+
+
+def test_template_version_2_names_places_where_version_1_printed_codes() -> None:
+    version_2 = services.compose(camera_agreement())
+    row = camera_agreement()
+    row.template_version = 1
+    version_1 = services.compose(row)
+    assert "中国上海市" in rendering.text_of(version_2, ("zh",)) and "CN-SH" not in rendering.text_of(
+        version_2, ("zh",)
+    )
+    assert "Shanghai, China" in rendering.text_of(version_2, ("en",))
+    assert "CN-SH" in rendering.text_of(version_1, ("zh",))  # a published version's text never changes

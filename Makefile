@@ -15,11 +15,14 @@ HOST := 127.0.0.1
 PORT := 8000
 # WeasyPrint needs Pango; Chinese PDFs need a CJK font and HarfBuzz's subsetter.
 SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
+# The tests also look at the documents: pdftoppm, pdffonts, pdftotext (poppler-utils) and a DOCX
+# laid out by LibreOffice headless (tests/unit/test_agreement_pages.py); `make test` only.
+TEST_PACKAGES := poppler-utils libreoffice-writer-nogui
 # How the lock files are made (make lock; make lock LOCK_FLAGS=--upgrade for newer versions).
 COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" --quiet $(LOCK_FLAGS)
 
-.PHONY: run test lint check-format format setup setup-run setup-dev lock system-deps clean
+.PHONY: run test lint check-format format setup setup-run setup-dev lock system-deps system-deps-dev clean
 
 # The reminder worker runs beside the server (the demo's reminders go to var/outbox/) and stops
 # with it. A second make run prints a new demo token (the first keeps working) and, while the
@@ -45,7 +48,7 @@ format: setup-dev
 
 setup: setup-dev
 setup-run: system-deps $(RUN_STAMP)
-setup-dev: system-deps $(DEV_STAMP)
+setup-dev: system-deps-dev $(DEV_STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,9 +78,11 @@ $(BIN)/uv: | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes --no-deps \
 	  --requirement <(awk '/^uv==/ { on = 1 } on { print } on && !/\\$$/ { exit }' requirements-dev.lock)
 
-system-deps:
+system-deps: PACKAGES := $(SYSTEM_PACKAGES)
+system-deps-dev: PACKAGES := $(SYSTEM_PACKAGES) $(TEST_PACKAGES)
+system-deps system-deps-dev:
 	@missing=""; \
-	for pkg in $(SYSTEM_PACKAGES); do \
+	for pkg in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" || missing="$$missing $$pkg"; \
 	done; \
 	$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \

@@ -525,7 +525,12 @@ def agreements() -> None:
     type=click.Choice([lang.value for lang in Language]),
 )
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="File to write.")
-@click.option("--annex/--no-annex", default=True, show_default=True, help="Add the requirements table.")
+@click.option(
+    "--annex/--no-annex",
+    default=False,
+    show_default=True,
+    help="Append the internal requirements table (never in the copy the vendor signs).",
+)
 def agreements_render(agreement_id: Any, fmt: str, lang: str, out: str, annex: bool) -> None:
     """Render an agreement to a file (nothing is stored)."""
     from app.agreements import services

@@ -91,7 +91,12 @@ async def one_pass(
     transport = CollectingTransport() if dry_run else transport_for(settings)
     now = now or utcnow()
     send = partial(
-        services.send_one, transport=transport, now=now, sender=settings.mail_from, base_url=settings.base_url
+        services.send_one,
+        transport=transport,
+        now=now,
+        sender=settings.mail_from,
+        base_url=settings.base_url,
+        reply_to=settings.mail_reply_to,
     )
     async with create_sessionmaker(engine)() as session:
         report = services.Report(queued=await services.prepare(session, now))

@@ -39,6 +39,7 @@ from app.core.database import create_engine, create_sessionmaker, upgrade
 from app.demo import load
 from app.engagements import services as engagements
 from app.engagements.schemas import EngagementCreate, SubProcessorCreate
+from app.settle import settle
 
 ROUNDS = 9
 LONG_PURPOSE = (
@@ -109,6 +110,7 @@ async def prepare(url: str) -> uuid.UUID:
             actor=actor,
         )
         agreement_id = agreement.id
+        await settle(session)  # services mark and never commit: the write lands here
     await engine.dispose()
     return agreement_id
 

@@ -26,6 +26,7 @@ from app.agreements.schemas import (
     SubProcessorSnapshot,
     VendorSnapshot,
 )
+from app.engagements import labels as registry_words
 from app.engagements import taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.handler.models import HandlerProfile
@@ -111,9 +112,15 @@ def placeholders(
     def category_labels(codes: list[str]) -> str:
         return listed([getattr(categories[c], lang) if c in categories else c for c in codes])
 
+    def where(country: str, region: str | None) -> str:
+        # Phrases version 1 printed the codes (CN-SH); later versions name the place (Shanghai, China).
+        if phrases.version >= 2:
+            return registry_words.place(country, region, lang)
+        return region or country
+
     def location(place: StorageLocationSnapshot) -> str:
-        where = place.region or place.country
-        return say("engagement.storage.location", place=where, provider=place.provider) if place.provider else where
+        named = where(place.country, place.region)
+        return say("engagement.storage.location", place=named, provider=place.provider) if place.provider else named
 
     def venues() -> str:
         return listed(
@@ -139,7 +146,7 @@ def placeholders(
                     "engagement.sub_processor",
                     name=sub.name,
                     activity=sub.activity or say("engagement.sub_processor.no_activity"),
-                    place=sub.region or sub.country,
+                    place=where(sub.country, sub.region),
                 )
                 for sub in subs
                 if sub.handler_consented

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Annotated
 
@@ -15,8 +16,10 @@ from app.agreements.schemas import (
     AgreementStatus,
     AgreementUpdate,
     Coverage,
+    DocumentFormat,
     DocumentPublic,
     Expiry,
+    Language,
     Override,
     RenderRequest,
     SnapshotChange,
@@ -138,6 +141,23 @@ class AgreementController(Controller):
     @get("/{agreement_id:uuid}/coverage", summary="Which clause covers which legal requirement (A1-A12, B1-B20)")
     async def get_coverage(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> Coverage:
         return services.coverage(await services.get(db_session, agreement_id=agreement_id))
+
+    @get(
+        "/{agreement_id:uuid}/compliance-map",
+        summary="The internal compliance map (requirement -> clause) as PDF or DOCX; not part of what the vendor signs",
+    )
+    async def get_compliance_map(
+        self,
+        db_session: DbSession,
+        agreement_id: FromPath[uuid.UUID],
+        format: Annotated[DocumentFormat, QueryParameter()] = DocumentFormat.pdf,
+        lang: Annotated[Language, QueryParameter()] = Language.bilingual,
+    ) -> Response[bytes]:
+        agreement = await services.get(db_session, agreement_id=agreement_id)
+        content, name, content_type = await services.compliance_map(agreement, fmt=format, lang=lang)
+        return file_response(
+            content, content_type=content_type, filename=name, sha256=hashlib.sha256(content).hexdigest()
+        )
 
     @get("/{agreement_id:uuid}/changes", summary="What changed in the registry since the agreement was generated")
     async def get_changes(self, db_session: DbSession, agreement_id: FromPath[uuid.UUID]) -> list[SnapshotChange]:

@@ -70,6 +70,15 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "document.term_range": ("start", "end"),
     "document.signatures": (), "document.signature": (), "document.seal": (), "document.date": (),
     "document.annex": (), "document.annex.requirement": (), "document.annex.source": (), "document.annex.article": (),
+    "document.main_contract": (), "document.signing_place": (), "document.date_blank": (),
+    "document.precedence": (), "document.internal": (), "document.end_of_text": (),
+}  # fmt: skip
+# Phrases a later phrases version added: an earlier (locked) version need not have them, and a
+# document of a template version using it takes their words from the newest phrases version
+# (they are the document's fixed layout words: the signing block, the first page, notes).
+PHRASES_SINCE: dict[str, int] = {
+    "document.main_contract": 2, "document.signing_place": 2, "document.date_blank": 2,
+    "document.precedence": 2, "document.internal": 2, "document.end_of_text": 2,
 }  # fmt: skip
 
 
@@ -234,6 +243,17 @@ class Library:
     def phrases_of(self, version: TemplateVersion) -> Phrases:
         return self.phrases[version.phrases]
 
+    def rendering_phrases(self, version: TemplateVersion) -> Phrases:
+        """The version's phrases, with the phrases added since (PHRASES_SINCE) taken from the
+        newest phrases version, so that an older agreement still renders every layout word."""
+        own = self.phrases_of(version)
+        missing = [key for key in PHRASES if key not in own.phrases]
+        if not missing:
+            return own
+        newest = self.phrases[max(self.phrases)]
+        added = {key: newest.phrases[key] for key in missing if key in newest.phrases}
+        return own.model_copy(update={"phrases": {**own.phrases, **added}})
+
     def fingerprint(self, template: Template, version: TemplateVersion) -> str:
         """SHA-256 of everything a version says: its clauses' full text, in order, and which
         phrases version it uses (that version's text has a fingerprint of its own, "phrases@n").
@@ -322,7 +342,7 @@ def _check_phrases(phrases: Phrases, path: Path, *, newest: bool) -> None:
         raise LibraryError(
             f"{path.name}: holds phrases version {phrases.version}; name the file v{phrases.version}.yaml"
         )
-    missing = [key for key in PHRASES if key not in phrases.phrases]
+    missing = [key for key in PHRASES if key not in phrases.phrases and PHRASES_SINCE.get(key, 1) <= phrases.version]
     if missing:
         raise LibraryError(f"{path.name}: phrase {missing[0]} is missing")
     for key, phrase in phrases.phrases.items():

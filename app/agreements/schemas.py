@@ -7,10 +7,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlmodel import Field, SQLModel
 
-from app.core.fields import Name, Reason
+from app.core.fields import CONTROL_CHARACTERS, Name, Reason
 from app.core.schemas import partial_model
 from app.core.types import EnumString
 
@@ -68,6 +68,18 @@ class AgreementTerms(SQLModel):
     audit_on_site: bool = Field(default=True, description="On-site audits allowed (A7).")
     audit_notice_days: int = Field(default=10, ge=0, le=90)
     governing_law: GoverningLaw = Field(default=GoverningLaw.prc, sa_type=EnumString(GoverningLaw, 20))
+    main_contract: str = Field(
+        default="",
+        max_length=200,
+        description="The main contract this agreement belongs to (its name and number), named on the first page.",
+    )
+
+    @field_validator("main_contract")
+    @classmethod
+    def _printable_main_contract(cls, value: str) -> str:
+        if CONTROL_CHARACTERS.search(value):
+            raise ValueError("must not contain control characters")
+        return value.strip()
 
 
 class AgreementCreate(AgreementTerms):
@@ -141,7 +153,11 @@ class RenderRequest(SQLModel):
     model_config = {"extra": "forbid"}
     format: DocumentFormat
     lang: Language = Language.bilingual
-    annex: bool = Field(default=True, description="Add the table of legal requirements covered.")
+    annex: bool = Field(
+        default=False,
+        description="An internal copy with the table of legal requirements covered appended. The copy "
+        "issued to the vendor never has it; GET .../compliance-map gives the table alone.",
+    )
 
 
 class DocumentPublic(SQLModel):

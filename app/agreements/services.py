@@ -301,9 +301,21 @@ def render_job(job: dict[str, Any]) -> bytes:
         rendering.check_glyphs(rendering.text_of(document, languages))
     except rendering.RenderError as exc:
         raise UnprocessableError(str(exc)) from None
+    only_map = bool(job.get("compliance_map"))
     if request.format == DocumentFormat.docx:
-        return rendering.to_docx(document, languages)
-    return rendering.to_pdf(document, languages)
+        return rendering.to_docx(document, languages, compliance_map=only_map)
+    return rendering.to_pdf(document, languages, compliance_map=only_map)
+
+
+async def compliance_map(agreement: Agreement, *, fmt: DocumentFormat, lang: Language) -> tuple[bytes, str, str]:
+    """The internal table of which clause covers which legal requirement, as a file of its own
+    (never stored with the agreement's documents, which the vendor reads): bytes, name, type."""
+    job = {**_job(agreement, RenderRequest(format=fmt, lang=lang, annex=True)), "compliance_map": True}
+    if fmt == DocumentFormat.pdf:
+        data = await anyio.to_process.run_sync(render_job, job, cancellable=False)
+    else:
+        data = await anyio.to_thread.run_sync(render_job, job)
+    return data, filename(agreement, "compliance-map", fmt), CONTENT_TYPES[fmt]
 
 
 def filename(agreement: Agreement, suffix: str, extension: str) -> str:
@@ -371,8 +383,9 @@ async def issued_document(
     """The document stored when the agreement was issued, if it answers this request: after
     issue nothing it is made from can change (its snapshot and terms are frozen), so it is
     served from storage rather than rendered again. Issue stores both formats, bilingual,
-    with the annex; another language, or no annex, is rendered (and stored) on request."""
-    if agreement.issued_at is None or not request.annex:
+    without the internal annex (what the vendor signs); another language, or an internal copy
+    with the annex, is rendered (and stored) on request."""
+    if agreement.issued_at is None or request.annex:
         return None
     query = select(AgreementDocument).where(
         col(AgreementDocument.agreement_id) == agreement.id,
@@ -459,7 +472,8 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
         )
     agreement.issued_at = utcnow()  # before its documents: those stored from now on are the issued ones
     for fmt in DocumentFormat:
-        request = RenderRequest(format=fmt, lang=Language.bilingual, annex=True)
+        # The vendor signs the agreement alone: the compliance map is ours (GET .../compliance-map).
+        request = RenderRequest(format=fmt, lang=Language.bilingual, annex=False)
         data = await render_async(agreement, request)
         await _store(session, storage, agreement, data, kind=DocumentKind.generated, fmt=fmt, lang=Language.bilingual)
     return agreement

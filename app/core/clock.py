@@ -36,3 +36,10 @@ def local_date(moment: datetime) -> date:
 def zone() -> ZoneInfo:
     """The deployment's time zone."""
     return _zone
+
+
+def local_text(moment: datetime) -> str:
+    """A moment as people here read it, the zone named: 2026-11-29 18:32 Asia/Shanghai (UTC+08:00)."""
+    local = moment.astimezone(_zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {_zone.key} (UTC{offset[:3]}:{offset[3:]})"

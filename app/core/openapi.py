@@ -40,6 +40,10 @@ DOWNLOADS = {
         "application/pdf",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ],
+    r"/compliance-map$": [
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ],
     r"/files/\{file_id\}/content$": [
         "application/pdf",
         "image/png",

@@ -64,6 +64,7 @@ class Settings:
     vendor_rate_limit: RateLimit = RateLimit(120, 60)
     auth_failure_limit: RateLimit = RateLimit(30, 60)  # refused credentials per client address
     mail_from: str = "dpa <dpa@localhost>"
+    mail_reply_to: str | None = None  # where answers to reminders go (the DPO's mailbox, say)
     outbox_dir: str = "var/outbox"  # where messages go without SMTP_URL
     reminder_days_before: tuple[int, ...] = (30, 14, 7, 1)
     reminder_overdue_every: int = 3
@@ -110,6 +111,7 @@ class Settings:
             upload_max_request_bytes=max_request,
             vendor_rate_limit=parse_rate_limit(get("VENDOR_RATE_LIMIT") or "120/minute"),
             mail_from=parse_mail_from(get("MAIL_FROM") or "dpa <dpa@localhost>"),
+            mail_reply_to=parse_mail_from(reply_to, "MAIL_REPLY_TO") if (reply_to := get("MAIL_REPLY_TO")) else None,
             outbox_dir=get("OUTBOX_DIR") or "var/outbox",
             reminder_days_before=parse_days_before(get("REMINDER_DAYS_BEFORE") or "30,14,7,1"),
             reminder_overdue_every=parse_days("REMINDER_OVERDUE_EVERY_DAYS", get("REMINDER_OVERDUE_EVERY_DAYS") or "3"),
@@ -203,10 +205,10 @@ def parse_rate_limit(raw: str, name: str = "VENDOR_RATE_LIMIT") -> RateLimit:
     return RateLimit(int(count), seconds)
 
 
-def parse_mail_from(raw: str) -> str:
+def parse_mail_from(raw: str, name: str = "MAIL_FROM") -> str:
     _, address = parseaddr(raw)
     if "@" not in address or any(ch in raw for ch in "\r\n"):
-        raise ConfigError(f"MAIL_FROM: not an e-mail address: {raw!r} (e.g. dpa <dpa@example.com>)")
+        raise ConfigError(f"{name}: not an e-mail address: {raw!r} (e.g. dpa <dpa@example.com>)")
     return raw
 
 

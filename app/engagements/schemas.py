@@ -82,8 +82,12 @@ class VenueType(StrEnum):
     transport_hub = "transport_hub"
     # Private spaces where the facial-recognition measures forbid such equipment outright.
     hotel_room = "hotel_room"
+    private_dining_room = "private_dining_room"  # 包间
+    dormitory = "dormitory"  # student dormitories, staff rest rooms
     bathroom = "bathroom"
     changing_room = "changing_room"
+    fitting_room = "fitting_room"  # 试衣间
+    nursing_room = "nursing_room"  # 哺乳室
     toilet = "toilet"
     other = "other"
 
@@ -98,7 +102,18 @@ class Equipment(StrEnum):
 
 # Where image capture is banned outright, whatever the purpose or consent (facial-recognition
 # measures 2025 art. 13; public security video regulation 2025).
-PRIVATE_SPACES = frozenset({VenueType.hotel_room, VenueType.bathroom, VenueType.changing_room, VenueType.toilet})
+PRIVATE_SPACES = frozenset(
+    {
+        VenueType.hotel_room,
+        VenueType.private_dining_room,
+        VenueType.dormitory,
+        VenueType.bathroom,
+        VenueType.changing_room,
+        VenueType.fitting_room,
+        VenueType.nursing_room,
+        VenueType.toilet,
+    }
+)
 
 
 def prohibited(venue_type: str, equipment: str) -> bool:

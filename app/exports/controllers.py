@@ -19,22 +19,28 @@ class ExportController(Controller):
     path = "/api/exports"
     tags = ("exports",)
 
-    @get("/register.csv", summary="The processing register as CSV (UTF-8, Chinese and English headers)")
+    @get("/register.csv", summary="The processing register as CSV (UTF-8): words in the language asked, then codes")
     async def register_csv(
-        self, db_session: DbSession, vendor_id: FromQuery[uuid.UUID | None] = None
+        self,
+        db_session: DbSession,
+        vendor_id: FromQuery[uuid.UUID | None] = None,
+        lang: FromQuery[register.RegisterLanguage] = register.RegisterLanguage.zh,
     ) -> Response[bytes]:
-        data = register.to_csv(await register.rows(db_session, vendor_id))
+        data = register.to_csv(await register.rows(db_session, vendor_id, lang))
         return Response(
             data,
             media_type="text/csv",  # Litestar adds "; charset=utf-8"
             headers={"Content-Disposition": content_disposition("processing-register.csv")},
         )
 
-    @get("/register.xlsx", summary="The processing register as an Excel workbook")
+    @get("/register.xlsx", summary="The processing register as an Excel workbook: words, and a sheet of codes")
     async def register_xlsx(
-        self, db_session: DbSession, vendor_id: FromQuery[uuid.UUID | None] = None
+        self,
+        db_session: DbSession,
+        vendor_id: FromQuery[uuid.UUID | None] = None,
+        lang: FromQuery[register.RegisterLanguage] = register.RegisterLanguage.zh,
     ) -> Response[bytes]:
-        data = register.to_xlsx(await register.rows(db_session, vendor_id))
+        data = register.to_xlsx(await register.rows(db_session, vendor_id, lang))
         return Response(
             data,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

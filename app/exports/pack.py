@@ -28,11 +28,12 @@ from sqlmodel import SQLModel, col
 from app.agreements.models import Agreement, AgreementDocument
 from app.attestations.models import Attestation, EvidenceFile
 from app.audit.models import AuditEntry
+from app.core import clock
 from app.core.errors import NotFoundError
 from app.core.storage import FileStore, StorageError
 from app.core.types import utcnow
 from app.engagements.models import Engagement, SubProcessor
-from app.exports import register
+from app.exports import pages, register
 from app.findings.models import Finding
 from app.obligations.models import Obligation
 from app.vendors.models import Vendor
@@ -94,14 +95,25 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
     trail = await of(AuditEntry, col(AuditEntry.object_id), objects)
     trail.sort(key=lambda entry: entry.seq or 0)
 
+    findings.sort(key=lambda f: (f.raised_at, f.rule_id))
+    obligations.sort(key=lambda o: (o.due_on, o.kind))
+    names = {v.id: v.legal_name_zh or v.legal_name_en for v in vendors}
+    engagement_names = {e.id: e.name for e in engagements}
     entries = [
         Entry("register.csv", _data(register.to_csv(await register.rows(session, vendor_id)))),
+        Entry(
+            "register-en.csv",
+            _data(register.to_csv(await register.rows(session, vendor_id, register.RegisterLanguage.en))),
+        ),
         Entry("vendors.json", _data(_json(vendors))),
         Entry("engagements.json", _data(_json(engagements))),
         Entry("sub_processors.json", _data(_json(subs))),
-        Entry("findings.json", _data(_json(sorted(findings, key=lambda f: (f.raised_at, f.rule_id))))),
-        Entry("obligations.json", _data(_json(sorted(obligations, key=lambda o: (o.due_on, o.kind))))),
+        Entry("findings.json", _data(_json(findings))),
+        Entry("findings.html", _data(pages.findings(title, findings, names, engagement_names))),
+        Entry("obligations.json", _data(_json(obligations))),
+        Entry("obligations.html", _data(pages.obligations(title, obligations, trail, names, engagement_names))),
         Entry("audit_trail.json", _data(_json(trail))),
+        Entry("audit_trail.html", _data(pages.audit_trail(title, trail))),
     ]
     for agreement in sorted(agreements, key=lambda a: a.number):
         entries.append(Entry(f"agreements/{agreement.number}/agreement.json", _data(_json(agreement))))
@@ -163,7 +175,11 @@ def _index(title: str, generated: datetime, manifest: list[dict[str, Any]], prob
 <html lang="zh-CN"><head><meta charset="utf-8"><title>证据包 Evidence pack: {html.escape(title)}</title></head>
 <body style="font-family: sans-serif">
 <h1>个人信息委托处理证据包<br>Entrusted-processing evidence pack</h1>
-<p>{html.escape(title)} · 生成于 generated {generated:%Y-%m-%d %H:%M} UTC · {len(manifest)} 个文件 files</p>
+<p>{html.escape(title)} · 生成于 generated {html.escape(clock.local_text(generated))} · {len(manifest)} 个文件 files</p>
+<p>可直接阅读 To read: <a href="findings.html">findings.html</a> 合规发现 findings ·
+<a href="obligations.html">obligations.html</a> 义务及其处理记录 obligations and their history ·
+<a href="audit_trail.html">audit_trail.html</a> 审计记录 audit trail ·
+register.csv 登记簿（中文） register in Chinese · register-en.csv (English)</p>
 <p>manifest.json 列出每个文件的 SHA-256 和大小，可用于核对文件未被改动。<br>
 manifest.json gives each file's SHA-256 and size, to check that none was altered.</p>
 <table cellpadding=4 border=1 style="border-collapse: collapse">

@@ -33,7 +33,7 @@ from app.attestations.schemas import (
     SubProcessorChangeDetails,
     read_details,
 )
-from app.engagements import taxonomy
+from app.engagements import labels, taxonomy
 from app.engagements.models import SubProcessor
 from app.engagements.schemas import (
     CrossBorderMechanism,
@@ -159,6 +159,37 @@ def _value(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
+# The Chinese texts say words, not the registry's codes (issue 15); the facts keep the codes.
+REPORT_KINDS = {
+    "deletion": ("删除证明", "deletion"), "periodic": ("年度合规声明", "periodic"),
+    "sub_processor_change": ("转委托变更通知", "sub-processor change"), "incident": ("安全事件报告", "incident"),
+}  # fmt: skip
+DELETION_SCOPE = {"backups_covered": ("备份", "backups"), "sub_processors_covered": ("转委托方", "sub-processors")}
+EQUIPMENT = {
+    "image_capture": ("图像采集设备", "image-capture devices"),
+    "identity_recognition": ("个人身份识别设备", "identity-recognition devices"),
+}
+VENUE_TYPES = {
+    "hotel_room": ("宾馆客房", "hotel room"), "private_dining_room": ("包间", "private dining room"),
+    "dormitory": ("宿舍或员工休息室", "dormitory or staff rest room"), "bathroom": ("浴室", "bath"),
+    "changing_room": ("更衣室", "changing room"), "fitting_room": ("试衣间", "fitting room"),
+    "nursing_room": ("哺乳室", "nursing room"), "toilet": ("卫生间", "toilet"),
+}  # fmt: skip
+CHANGED_FIELDS = {
+    "purpose": ("处理目的", "purpose"), "processing_methods": ("处理方式", "processing methods"),
+    "pi_categories": ("个人信息种类", "PI categories"),
+}  # fmt: skip
+
+
+def _categories(codes: Sequence[str], lang: str) -> str:
+    return ("、" if lang == "zh" else ", ").join(labels.category(code, lang) for code in codes)
+
+
+def _words(table: dict[str, tuple[str, str]], codes: Sequence[str], lang: str) -> str:
+    index = 0 if lang == "zh" else 1
+    return ("、" if lang == "zh" else ", ").join(table[code][index] if code in table else code for code in codes)
+
+
 @rule
 def r1_agreement_lacks_required_content(facts: Facts) -> Iterator[Raised]:
     if facts.engagement.status == EngagementStatus.terminated:
@@ -177,7 +208,7 @@ def r1_agreement_lacks_required_content(facts: Facts) -> Iterator[Raised]:
                 "This engagement has no signed agreement.",
             ),
             (
-                "生成协议（POST /api/agreements），签署后再开始处理。",
+                "在系统中生成委托处理协议，签署后再开始处理。",
                 "Generate an agreement, have it signed, then start.",
             ),
             ("PIPL art. 21(1)",),
@@ -216,10 +247,10 @@ def r2_vendor_reports_beyond_the_agreement(facts: Facts) -> Iterator[Raised]:
                 Severity.critical,
                 ("受托方处理的个人信息超出约定", "The vendor processes PI beyond the agreement"),
                 (
-                    f"受托方在{attestation.kind}报告中提到协议未约定的个人信息种类：{', '.join(beyond)}。"
-                    "受托方只能按约定的目的、方式和种类处理。",
-                    f"The vendor's {attestation.kind} report names PI categories the agreement does not cover: "
-                    f"{', '.join(beyond)}. A vendor may process PI only as agreed.",
+                    f"受托方在{_words(REPORT_KINDS, [attestation.kind], 'zh')}中提到协议未约定的个人信息种类："
+                    f"{_categories(beyond, 'zh')}。受托方只能按约定的目的、方式和种类处理。",
+                    f"The vendor's {_words(REPORT_KINDS, [attestation.kind], 'en')} report names PI categories the "
+                    f"agreement does not cover: {_categories(beyond, 'en')}. A vendor may process PI only as agreed.",
                 ),
                 (
                     "要求受托方停止超范围处理，或修改协议（必要时重新取得同意）。",
@@ -352,9 +383,10 @@ def r6_sensitive_without_separate_consent(facts: Facts) -> Iterator[Raised]:
             Severity.critical,
             ("敏感个人信息未取得单独同意", "Sensitive PI without separate consent"),
             (
-                f"这项处理涉及敏感个人信息（{', '.join(sensitive)}），以同意为依据，却没有记录个人的单独同意。"
+                f"这项处理涉及敏感个人信息（{_categories(sensitive, 'zh')}），以同意为依据，却没有记录个人的单独同意。"
                 "处理敏感个人信息须取得个人的单独同意，并告知必要性和影响。",
-                f"This processing involves sensitive PI ({', '.join(sensitive)}) on the basis of consent, but no "
+                f"This processing involves sensitive PI ({_categories(sensitive, 'en')}) on the basis of consent, "
+                "but no "
                 "separate consent of the individuals is recorded. Sensitive PI needs each person's separate consent, "
                 "after being told why it is necessary and how it affects them.",
             ),
@@ -380,8 +412,11 @@ def r6b_sensitive_on_another_basis(facts: Facts) -> Iterator[Raised]:
             Severity.review,
             ("敏感个人信息以同意以外的依据处理", "Sensitive PI on a basis other than consent"),
             (
-                f"敏感个人信息（{', '.join(facts.sensitive)}）以「{basis}」为依据处理。是否成立需要法务判断。",
-                f"Sensitive PI ({', '.join(facts.sensitive)}) is processed on the basis '{basis}'. Whether that "
+                f"敏感个人信息（{_categories(facts.sensitive, 'zh')}）"
+                f"以「{labels.say(labels.LEGAL_BASIS, basis, 'zh')}」"
+                "为依据处理。是否成立需要法务判断。",
+                f"Sensitive PI ({_categories(facts.sensitive, 'en')}) is processed on the basis "
+                f"'{labels.say(labels.LEGAL_BASIS, basis, 'en')}'. Whether that "
                 "holds needs a lawyer's judgement.",
             ),
             ("请法务确认依据，并记录结论。", "Have a lawyer confirm the basis and record the conclusion."),
@@ -444,10 +479,12 @@ def r8_equipment_in_public_places(facts: Facts) -> Iterator[Raised]:
                 Severity.critical,
                 ("公共场所的图像采集或身份识别设备不合规", "Cameras in a public place, not as the law allows"),
                 (
-                    f"「{venue.description}」共 {venue.equipment_count} 台设备（{equipment}）位于公共场所，"
+                    f"「{venue.description}」共 {venue.equipment_count} 台{_words(EQUIPMENT, [equipment], 'zh')}"
+                    "位于公共场所，"
                     f"但{'，且'.join(problems_zh)}。公共场所安装此类设备应当为维护公共安全所必需，并设置显著的提示标识；"
                     "用于客流统计、会员识别、营销等其他目的，须取得每个人的单独同意，提示标识不能代替同意，同意也不能代替提示标识。",
-                    f"{venue.description}: {venue.equipment_count} devices ({equipment}) in a public place, but "
+                    f"{venue.description}: {venue.equipment_count} {_words(EQUIPMENT, [equipment], 'en')} "
+                    "in a public place, but "
                     f"{' and '.join(problems_en)}. In public places such equipment must be needed for public security "
                     "and prominently signed; traffic counting, membership recognition, marketing or any other purpose "
                     "needs each person's separate consent. Signs do not replace consent, and consent does not "
@@ -497,10 +534,14 @@ def r8b_equipment_in_private_spaces(facts: Facts) -> Iterator[Raised]:
                 Severity.critical,
                 ("私密空间安装了采集或识别设备", "Equipment in a private space"),
                 (
-                    f"「{venue.description}」（{kind}）装有 {equipment} 设备。宾馆客房和包间、宿舍、公共浴室、"
+                    f"「{venue.description}」（{_words(VENUE_TYPES, [kind], 'zh')}）"
+                    f"装有{_words(EQUIPMENT, [equipment], 'zh')}。"
+                    "宾馆客房和包间、宿舍、公共浴室、"
                     "更衣室、试衣间、哺乳室、卫生间等私密空间不得安装图像采集或个人身份识别设备。法律禁止，"
                     "任何同意都不能使其合法；在拆除前不能签发该委托的协议。",
-                    f"{venue.description} ({kind}) has {equipment} equipment. Hotel rooms and private dining rooms, "
+                    f"{venue.description} ({_words(VENUE_TYPES, [kind], 'en')}) has "
+                    f"{_words(EQUIPMENT, [equipment], 'en')}. "
+                    "Hotel rooms and private dining rooms, "
                     "dormitories, baths, changing and fitting rooms, nursing rooms and toilets must not have image "
                     "capture or identity recognition equipment at all. The law forbids it outright, no consent "
                     "cures it, and no agreement for this engagement can be issued until it is gone.",
@@ -701,8 +742,10 @@ def r13_deletion(facts: Facts) -> Iterator[Raised]:
                 Severity.high,
                 ("删除证明遗漏了备份或转委托方", "The deletion attestation leaves out backups or sub-processors"),
                 (
-                    f"被接受的删除证明没有涵盖：{', '.join(left_out)}。删除应包括备份和所有转委托方。",
-                    f"The accepted deletion attestation does not cover: {', '.join(left_out)}. Deletion must include "
+                    f"被接受的删除证明没有涵盖：{_words(DELETION_SCOPE, left_out, 'zh')}。"
+                    "删除应包括备份和所有转委托方。",
+                    f"The accepted deletion attestation does not cover: {_words(DELETION_SCOPE, left_out, 'en')}. "
+                    "Deletion must include "
                     "backups and every sub-processor.",
                 ),
                 ("要求受托方补充删除并重新提交证明。", "Have the vendor complete the deletion and attest again."),
@@ -746,9 +789,11 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
                 Severity.review,
                 ("受托方位于境外", "The vendor is established abroad"),
                 (
-                    f"受托方登记在境外（{country}），而本委托登记为个人信息不出境。即使数据存放在境内，"
+                    f"受托方登记在境外（{labels.country(country, 'zh')}），而本委托登记为个人信息不出境。"
+                    "即使数据存放在境内，"
                     "境外主体（包括受托方的境外关联方和支持人员）在境外查看、调取或下载个人信息，也属于向境外提供。",
-                    f"The vendor is registered abroad ({country}), and the engagement says the PI does not leave "
+                    f"The vendor is registered abroad ({labels.country(country, 'en')}), "
+                    "and the engagement says the PI does not leave "
                     "China. Even with the data stored in China, viewing, retrieving or downloading it from abroad, "
                     "by the vendor or its overseas affiliates and support staff, is a transfer abroad.",
                 ),
@@ -794,12 +839,14 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
             ("个人信息出境缺少所需的机制", "PI leaves China without the mechanism it needs"),
             (
                 f"按公司当年出境个人数量（合计 {base['company_abroad_this_year']:,}，本委托 {count or '未知'}）"
-                f"和敏感个人信息情况，需要{label[0]}；登记的机制为 {chosen or '无'}。"
+                f"和敏感个人信息情况，需要{label[0]}；"
+                f"登记的机制为{labels.say(labels.MECHANISM, chosen, 'zh') or '无'}。"
                 "人数自当年1月1日起按公司累计，不得拆分。",
                 "For the individuals whose PI the company sends abroad this year "
                 f"({base['company_abroad_this_year']:,} in all, this engagement {count or 'unknown'}) and the "
                 "sensitive PI involved, this transfer needs "
-                f"{label[1]}; the recorded mechanism is {chosen or 'none'}. Individuals are counted for the whole "
+                f"{label[1]}; the recorded mechanism is {labels.say(labels.MECHANISM, chosen, 'en') or 'none'}. "
+                "Individuals are counted for the whole "
                 "company since 1 January; splitting them is not allowed.",
             ),
             ("在出境前完成所需机制。", "Put the mechanism in place before any more data leaves."),
@@ -987,8 +1034,10 @@ def r19_term_ending_or_processing_changed(facts: Facts) -> Iterator[Raised]:
             Severity.medium,
             ("处理目的、方式或种类已变更", "Purpose, method or categories changed since the agreement"),
             (
-                f"与协议 {agreement.number} 相比，已变更：{', '.join(changed)}。需要重新取得同意、重新评估并更新协议。",
-                f"Compared with agreement {agreement.number}, these changed: {', '.join(changed)}. That needs new "
+                f"与协议 {agreement.number} 相比，已变更：{_words(CHANGED_FIELDS, changed, 'zh')}。"
+                "需要重新取得同意、重新评估并更新协议。",
+                f"Compared with agreement {agreement.number}, these changed: {_words(CHANGED_FIELDS, changed, 'en')}. "
+                "That needs new "
                 "consent, a new PIPIA and a new agreement.",
             ),
             ("生成协议新版本（/new-version）。", "Generate a new version of the agreement (/new-version)."),

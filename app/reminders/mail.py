@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 
 import aiosmtplib
@@ -40,8 +40,13 @@ class Item:
     provisional: bool
     rule_id: str
     article: str
-    link: str
+    link: str  # the API
     refused: str = ""  # why the vendor's last attestation for it was refused
+    page: str = ""  # its page (a path the web pages serve)
+    closes_zh: str = ""  # what closes it
+    closes_en: str = ""
+    note_zh: str = ""  # why this recipient sees it: an escalation of the owner's item, say
+    note_en: str = ""
 
     @property
     def overdue(self) -> bool:
@@ -78,26 +83,66 @@ def calendar(items: list[Item], stamp: datetime) -> bytes:
         event.add("dtstart", item.due_on)
         event.add("dtend", item.due_on + timedelta(days=1))
         event.add("summary", f"{item.what_zh} / {item.what_en}")
-        event.add("description", f"{item.vendor} · {item.engagement}\n{item.rule_id}, {item.article}\n{item.link}")
-        event.add("url", item.link)
+        event.add(
+            "description",
+            f"{item.vendor} · {item.engagement}\n{item.closes_zh}\n{item.closes_en}\n"
+            f"{item.rule_id}, {item.article}\n{item.page or item.link}",
+        )
+        event.add("url", item.page or item.link)
+        # A reminder on the calendar too: 09:00 the day before an all-day deadline.
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", timedelta(hours=-15))
+        alarm.add("description", f"明天到期 Due tomorrow: {item.what_zh} / {item.what_en}")
+        event.add_component(alarm)
         cal.add_component(event)
     data: bytes = cal.to_ical()
     return data
 
 
+@dataclass(frozen=True)
+class Footer:
+    """Who sends the digest, and why this person receives it."""
+
+    company_zh: str = ""
+    company_en: str = ""
+    address: str = ""
+    reasons_zh: tuple[str, ...] = ()
+    reasons_en: tuple[str, ...] = ()
+
+
+def sender_for(mail_from: str, company: str) -> str:
+    """MAIL_FROM as set; its default name (dpa, or none) becomes the company's."""
+    name, address = parseaddr(mail_from)
+    if company and name.strip().lower() in ("", "dpa"):
+        return formataddr((f"{company} 个人信息保护", address))
+    return mail_from
+
+
 def compose(
-    *, sender: str, recipient: str, items: list[Item], escalated: bool, message_id: str, now: datetime, worker: str
+    *,
+    sender: str,
+    recipient: str,
+    items: list[Item],
+    message_id: str,
+    now: datetime,
+    worker: str,
+    reply_to: str | None = None,
+    footer: Footer | None = None,
 ) -> EmailMessage:
     context = {
         "subject": subject(items),
         "heading_zh": f"以下 {len(items)} 项个人信息委托处理合规事项需要您处理：",
         "heading_en": f"These {len(items)} entrusted-processing compliance items need your attention:",
         "items": items,
-        "escalated": escalated,
+        "footer": footer or Footer(),
+        "reply_to": reply_to or "",
     }
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Subject"] = context["subject"]
     message["Date"] = format_datetime(now)
     # Stable across retries: a message delivered twice after a crash can be recognised.
@@ -110,7 +155,7 @@ def compose(
         maintype="text",
         subtype="calendar",
         filename="deadlines.ics",
-        params={"method": "PUBLISH"},
+        params={"method": "PUBLISH", "charset": "utf-8"},  # iCalendar text is UTF-8; say so for mail readers
     )
     return message
 

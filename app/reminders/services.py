@@ -35,6 +35,7 @@ from app.core import clock
 from app.core.actor import Role
 from app.core.queries import paginate, where_equal
 from app.engagements.models import Engagement
+from app.handler.models import PROFILE_ID, HandlerProfile
 from app.obligations.kinds import SPECS, Kind
 from app.obligations.models import Obligation
 from app.obligations.schemas import ObligationStatus, Party
@@ -194,9 +195,62 @@ def backoff(attempts: int) -> timedelta:
 COMPANY_WIDE = ("全公司", "Company-wide")  # what a duty of the company as a whole names instead
 
 
-async def _items(
-    session: AsyncSession, message: OutboxMessage, base_url: str, now: datetime
-) -> tuple[list[Reminder], list[Item], bool]:
+# What closes each kind that a person or the vendor does not close by a plain "done".
+CLOSES: dict[Kind, tuple[str, str]] = {
+    Kind.pipia_retention: (
+        "在委托处理登记中填写 PIPIA 报告及处理记录的保存期限后自动关闭。",
+        "Closes when the retention of the PIPIA report and records is entered on the engagement.",
+    ),
+    Kind.sub_processor_consent: (
+        "审核受托方的转委托变更通知：接受或拒绝后关闭。",
+        "Closes when you accept or reject the vendor's sub-processor change notice.",
+    ),
+    Kind.incident_review: (
+        "评估事件并采取措施后，在事项页面标记完成并记录结论。",
+        "Once the incident is assessed and acted on, mark it done on its page with the conclusion.",
+    ),
+}
+ATTESTATION_WORDS = {
+    "deletion": ("删除证明", "deletion attestation"),
+    "periodic": ("年度合规声明", "yearly compliance statement"),
+    "sub_processor_change": ("转委托变更通知", "sub-processor change notice"),
+    "incident": ("安全事件报告", "incident report"),
+}
+
+
+def closes(kind: Kind, *, to_vendor: bool, base_url: str) -> tuple[str, str]:
+    """What closes an obligation, said to the person who can close it."""
+    spec = SPECS[kind]
+    if spec.attestation_kind is not None:
+        zh, en = ATTESTATION_WORDS.get(spec.attestation_kind, (spec.attestation_kind, spec.attestation_kind))
+        if to_vendor:
+            return (
+                f"通过受托方接口（{base_url}/api/vendor/attestations）提交{zh}及附件；委托方审核接受后关闭。",
+                f"Submit the {en} with its files through the vendor API ({base_url}/api/vendor/attestations); "
+                "it closes when we accept it.",
+            )
+        return (
+            f"受托方提交{zh}、您审核接受后自动关闭；逾期请催告受托方。",
+            f"Closes when the vendor submits its {en} and you accept it; chase the vendor if it is late.",
+        )
+    if kind in CLOSES:
+        return CLOSES[kind]
+    return (
+        "完成后，在事项页面标记完成并填写文号（如备案编号）；不再需要的，说明理由予以豁免。",
+        "Once done, mark it done on its page with a reference (a filing number, say), or waive it with a reason.",
+    )
+
+
+@dataclass
+class Digest:
+    """One recipient's digest: the items, and why the person receives them."""
+
+    reminders: list[Reminder]
+    items: list[Item]
+    reasons: list[tuple[str, str]]
+
+
+async def _items(session: AsyncSession, message: OutboxMessage, base_url: str, now: datetime, company: str) -> Digest:
     rows = (
         await session.execute(
             select(Reminder, Obligation, Engagement, Vendor)
@@ -208,29 +262,79 @@ async def _items(
             .order_by(col(Obligation.due_on), col(Obligation.id))
         )
     ).all()
+    owner_ids = {obligation.owner_id for _, obligation, _, _ in rows if obligation.owner_id}
+    owners = {
+        user.id: user.email.lower()
+        for user in await session.scalars(select(User).where(col(User.id).in_(owner_ids), col(User.is_active)))
+    }
     today = clock.local_date(now)
-    reminders, items, seen, escalated = [], [], set(), False
+    recipient = message.recipient.lower()
+    reminders, items, seen, reasons = [], [], set(), []
     for reminder, obligation, engagement, vendor in rows:
         reminders.append(reminder)
-        escalated = (
-            escalated or reminder.step.startswith("escalate") or current_policy().escalated(obligation.due_on, today)
-        )
         if obligation.id in seen or obligation.status != ObligationStatus.open:
             continue
         seen.add(obligation.id)
         spec = SPECS[obligation.kind]
+        vendor_name = (vendor.legal_name_zh or vendor.legal_name_en) if vendor else COMPANY_WIDE[0]
         to_vendor = (
             vendor is not None
             and obligation.party == Party.vendor
-            and reminder.recipient in {contact.email.lower() for contact in vendor.contacts if contact.email}
+            and recipient in {contact.email.lower() for contact in vendor.contacts if contact.email}
         )
-        link = f"{base_url}/api/vendor/obligations" if to_vendor else f"{base_url}/api/obligations/{obligation.id}"
+        escalated = reminder.step.startswith("escalate") or current_policy().escalated(obligation.due_on, today)
+        owner = owners.get(obligation.owner_id) if obligation.owner_id else None
+        late = (today - obligation.due_on).days
+        note_zh = note_en = ""
+        if to_vendor:
+            link = f"{base_url}/api/vendor/obligations"
+            page = f"{base_url}/vendor/obligations/{obligation.id}"
+            reasons.append(
+                (
+                    f"您是{vendor_name}登记在{company or '委托方'}处的联系人；以上是受托方依委托处理协议应履行的义务。",
+                    f"You are listed as a contact of {vendor_name} with {company or 'the entrusting party'}; "
+                    "these are the vendor's duties under the entrusted-processing agreement.",
+                )
+            )
+        else:
+            link = f"{base_url}/api/obligations/{obligation.id}"
+            page = f"{base_url}/obligations/{obligation.id}"
+            if owner == recipient:
+                reasons.append(("您是以上事项的负责人。", "You own these items."))
+                if escalated:
+                    note_zh = f"已逾期 {late} 天，已抄送个人信息保护负责人。"
+                    note_en = f"{late} days overdue: the PI protection officer has been copied."
+            elif owner is None:
+                reasons.append(
+                    (
+                        "您是个人信息保护负责人；没有负责人的事项由您处理。",
+                        "You are the PI protection officer; items without an owner come to you.",
+                    )
+                )
+                note_zh, note_en = (
+                    "此事项没有负责人，请指定或亲自处理。",
+                    "This item has no owner: assign it or act on it.",
+                )
+            else:
+                reasons.append(
+                    (
+                        "您是个人信息保护负责人，收到的是负责人事项的升级或抄送。",
+                        "You are the PI protection officer; these are escalations or copies of their owners' items.",
+                    )
+                )
+                if obligation.kind == Kind.incident_review and not escalated:
+                    note_zh = f"安全事件：负责人 {owner} 已收到同一事项，个人信息保护负责人须同时知悉。"
+                    note_en = f"An incident: its owner {owner} has the same item; the DPO must know at once."
+                else:
+                    note_zh = f"升级提醒：此为 {owner} 负责的事项，已逾期 {late} 天，抄送给您。"
+                    note_en = f"Escalation of {owner}'s item, {late} days overdue, copied to you."
+        closes_zh, closes_en = closes(obligation.kind, to_vendor=to_vendor, base_url=base_url)
         items.append(
             Item(
                 obligation_id=str(obligation.id),
                 what_zh=spec.what_zh,
                 what_en=spec.what_en,
-                vendor=(vendor.legal_name_zh or vendor.legal_name_en) if vendor else COMPANY_WIDE[0],
+                vendor=vendor_name,
                 engagement=engagement.name if engagement else COMPANY_WIDE[1],
                 due_on=obligation.due_on,
                 days_left=(obligation.due_on - today).days,
@@ -239,9 +343,14 @@ async def _items(
                 article=obligation.article,
                 link=link,
                 refused=obligation.last_rejection,
+                page=page,
+                closes_zh=closes_zh,
+                closes_en=closes_en,
+                note_zh=note_zh,
+                note_en=note_en,
             )
         )
-    return reminders, items, escalated
+    return Digest(reminders, items, list(dict.fromkeys(reasons)))
 
 
 @dataclass
@@ -261,6 +370,7 @@ async def send_one(
     sender: str,
     base_url: str,
     report: Report,
+    reply_to: str | None = None,
 ) -> bool:
     """Claim one digest that is due, send it, record the outcome (the caller commits each one).
     False when none is due."""
@@ -275,21 +385,32 @@ async def send_one(
     message = (await session.scalars(query)).first()
     if message is None:
         return False
-    reminders, items, escalated = await _items(session, message, base_url, now)
+    profile = await session.get(HandlerProfile, PROFILE_ID)
+    company_zh = profile.legal_name_zh if profile else ""
+    digest = await _items(session, message, base_url, now, company_zh)
+    reminders, items = digest.reminders, digest.items
     ids = [reminder.id for reminder in reminders]
     if not items:  # everything in it was closed meanwhile
         message.status = OutboxStatus.cancelled
         await _mark(session, ids, ReminderStatus.cancelled, None)
         await session.flush()
         return True
+    footer = mail.Footer(
+        company_zh=company_zh,
+        company_en=profile.legal_name_en if profile else "",
+        address=profile.address if profile else "",
+        reasons_zh=tuple(zh for zh, _ in digest.reasons),
+        reasons_en=tuple(en for _, en in digest.reasons),
+    )
     email = mail.compose(
-        sender=sender,
+        sender=mail.sender_for(sender, company_zh),
         recipient=message.recipient,
         items=items,
-        escalated=escalated,
         message_id=mail.message_id_for(message.id.hex, sender),
         now=now,
         worker=WORKER,
+        reply_to=reply_to,
+        footer=footer,
     )
     try:
         await transport.send(email)

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 from litestar.testing import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from app.agreements import services
 from app.agreements.coverage import covered
 from app.agreements.library import load
 from app.agreements.models import Agreement
+from app.agreements.rendering import zh_number
 from app.core.settings import Settings
 from app.core.storage import LocalStorage, open_storage
 from app.main import create_app
@@ -48,9 +50,34 @@ def _render(client: TestClient[Any], headers: dict[str, str], agreement_id: str,
     return download.content
 
 
+def shown_headings(document: Any) -> list[str]:
+    """Each paragraph's text as Word shows it: a clause heading with the number its style's
+    numbering definition gives it (第%1条 in chineseCounting, Article %1. in decimal)."""
+    numbering = document.part.numbering_part.element
+    ns = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
+    levels = {}
+    for abstract in numbering.findall("w:abstractNum", ns):
+        level = abstract.find("w:lvl", ns)
+        style = level.find("w:pStyle", ns).get(qn("w:val"))
+        levels[style] = (level.find("w:lvlText", ns).get(qn("w:val")), level.find("w:numFmt", ns).get(qn("w:val")))
+    counters: dict[str, int] = {}
+    shown = []
+    for paragraph in document.paragraphs:
+        style_id = paragraph._p.style
+        if style_id in levels:
+            counters[style_id] = counters.get(style_id, 0) + 1
+            text, number_format = levels[style_id]
+            n = counters[style_id]
+            number = zh_number(n) if number_format == "chineseCounting" else str(n)
+            shown.append(f"{text.replace('%1', number)} {paragraph.text}")
+        else:
+            shown.append(paragraph.text)
+    return shown
+
+
 def docx_text(data: bytes) -> str:
     document = Document(io.BytesIO(data))
-    parts = [paragraph.text for paragraph in document.paragraphs]
+    parts = shown_headings(document)
     for table in document.tables:
         parts += [cell.text for row in table.rows for cell in row.cells]
     parts += [paragraph.text for paragraph in document.sections[0].header.paragraphs]
@@ -90,8 +117,8 @@ def test_camera_agreement_covers_every_required_item_in_both_languages(
 
     library = load()
     covering = {key for row in rows.values() for key in row["clauses"]}
-    docx = docx_text(_render(client, headers, agreement["id"], format="docx", lang="bilingual"))
-    pdf = _squash(pdf_text(_render(client, headers, agreement["id"], format="pdf", lang="bilingual")))
+    docx = docx_text(_render(client, headers, agreement["id"], format="docx", lang="bilingual", annex=True))
+    pdf = _squash(pdf_text(_render(client, headers, agreement["id"], format="pdf", lang="bilingual", annex=True)))
     for key in covering:
         clause = library.clauses[key]
         for lang in ("zh", "en"):
@@ -434,17 +461,26 @@ def test_docx_has_real_word_structure(client: TestClient[Any], demo: dict[str, A
     document = Document(io.BytesIO(_render(client, headers, agreement["id"], format="docx", lang="bilingual")))
     styles = [paragraph.style.name for paragraph in document.paragraphs if paragraph.style is not None]
     assert styles[:2] == ["Title", "Title"]
-    headings = [p.text for p in document.paragraphs if p.style is not None and p.style.name == "Heading 1"]
+    # Clause headings are Word-numbered (the number is not typed), in styles based on Heading 1.
+    shown = shown_headings(document)
+    headings = [
+        shown[index]
+        for index, p in enumerate(document.paragraphs)
+        if p.style is not None and p.style.base_style is not None and p.style.base_style.name == "Heading 1"
+    ]
     assert headings[0] == "第一条 协议双方与背景" and headings[1] == "Article 1. Parties and background"
     assert "第二十五条 法律适用与争议解决" in headings and "Article 25. Governing law and disputes" in headings
+    assert all(not p.text.startswith(("第", "Article")) for p in document.paragraphs if p._p.style == "ClauseZh")
     assert agreement["number"] in document.sections[0].header.paragraphs[0].text
     footer_xml = document.sections[0].footer.paragraphs[0]._p.xml
     assert 'w:instr="PAGE"' in footer_xml and 'w:instr="NUMPAGES"' in footer_xml
     parties = document.tables[0]
-    assert parties.rows[0].cells[0].text == "委托方 / Entrusting party"
-    assert "上海星驰汽车销售有限公司" in parties.rows[0].cells[1].text
+    assert parties.rows[0].cells[0].text == "协议编号 / Agreement No."
+    assert parties.rows[0].cells[1].text == agreement["number"]
+    assert parties.rows[1].cells[0].text == "委托方 / Entrusting party"
+    assert "上海星驰汽车销售有限公司" in parties.rows[1].cells[1].text
     signatures = document.tables[1]
-    assert signatures.rows[0].cells[1].text == "受托方 / Entrusted party"
+    assert signatures.rows[0].cells[1].paragraphs[0].text == "受托方 / Entrusted party："
 
 
 def test_pdf_is_a4_with_fonts_embedded(client: TestClient[Any], demo: dict[str, Any]) -> None:
@@ -610,3 +646,51 @@ def test_the_server_warms_the_pdf_renderer_at_start(settings: Settings) -> None:
         while warm_client.app.state.get("renderer_warm_seconds") is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert warm_client.app.state.get("renderer_warm_seconds") is not None
+
+
+def test_the_vendor_signs_the_agreement_alone_and_the_compliance_map_is_ours(
+    client: TestClient[Any], demo: dict[str, Any]
+) -> None:
+    """Issue 15: the issued files have no annex; the map is a download of its own, never stored
+    with the documents the vendor reads."""
+    headers = demo["headers"]
+    agreement = _agreement(client, headers, demo["camera"]["id"])
+    base = f"/api/agreements/{agreement['id']}"
+    assert client.post(f"{base}/issue", headers=headers).status_code == 200
+    documents = client.get(f"{base}/documents", headers=headers).json()["items"]
+    assert len(documents) == 2
+    for document in documents:
+        content = client.get(f"{base}/documents/{document['id']}/content", headers=headers).content
+        text = docx_text(content) if document["format"] == "docx" else pdf_text(content)
+        assert "法定要求对照表" not in text and "Annex" not in text
+        assert "以中文文本为准" in text  # bilingual: the precedence sentence, once
+        assert "法定代表人或授权代表（签字）" in text and "签订地点" in text
+
+    for fmt in ("pdf", "docx"):
+        response = client.get(f"{base}/compliance-map", params={"format": fmt, "lang": "zh"}, headers=headers)
+        assert response.status_code == 200, response.text
+        assert "compliance-map" in unquote(response.headers["content-disposition"])
+        text = docx_text(response.content) if fmt == "docx" else _squash(pdf_text(response.content))
+        assert "附件：法定要求对照表" in text and "内部文件" in text and "A1" in text
+        assert "法定代表人或授权代表" not in text and "协议双方与背景" not in text
+    assert len(client.get(f"{base}/documents", headers=headers).json()["items"]) == 2  # nothing stored
+    bad = client.get(f"{base}/compliance-map", params={"format": "odt"}, headers=headers)
+    assert bad.status_code == 400
+
+
+def test_only_the_bilingual_document_ranks_its_languages_and_the_first_page_names_the_main_contract(
+    client: TestClient[Any], demo: dict[str, Any]
+) -> None:
+    headers = demo["headers"]
+    main = "《展厅智能客流分析服务合同》（合同编号：XC-2025-017）"
+    agreement = _agreement(client, headers, demo["camera"]["id"], main_contract=main)
+    assert agreement["main_contract"] == main
+    for fmt in ("docx", "pdf"):
+        zh = _render(client, headers, agreement["id"], format=fmt, lang="zh")
+        text = docx_text(zh) if fmt == "docx" else _squash(pdf_text(zh))
+        assert "以中文文本为准" not in text and "英文文本" not in text
+        first_page = text if fmt == "docx" else _squash(PdfReader(io.BytesIO(zh)).pages[0].extract_text())
+        for shown in (agreement["number"], "所属主合同", _squash(main), "上海星驰汽车销售有限公司"):
+            assert (_squash(shown) if fmt == "pdf" else shown) in first_page, shown
+    refused = client.patch(f"/api/agreements/{agreement['id']}", json={"main_contract": "x\u0000"}, headers=headers)
+    assert refused.status_code == 400

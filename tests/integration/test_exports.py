@@ -14,7 +14,8 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from app.exports.register import HEADERS
+from app.exports.register import CODE_COLUMNS, COLUMNS, RegisterLanguage
+from app.exports.register import headers as headers_in
 from tests.conftest import Account
 from tests.factories import vendor_body
 from tests.integration.conftest import PDF, Side, Submit, deletion
@@ -25,13 +26,27 @@ def test_the_register_as_csv_and_xlsx(client: TestClient[Any], demo: dict[str, A
     response = client.get("/api/exports/register.csv", headers=demo["headers"])
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == HEADERS and "受托方 / Vendor" in rows[0] and "出境机制 / Cross-border mechanism" in rows[0]
+    headers = headers_in(RegisterLanguage.zh)
+    assert rows[0] == headers + CODE_COLUMNS and "出境机制" in rows[0]
     assert len(rows) == 1 + 5  # the demo's five engagements
-    camera = next(row for row in rows if row[HEADERS.index("涉及人数 / Individuals")] == "431623")
-    column = {header: camera[index] for index, header in enumerate(HEADERS)}
-    assert "facial_recognition" in column["敏感个人信息 / Sensitive PI"]
-    assert column["处理依据 / Legal basis"] == "consent" and column["委托处理协议 / Agreement"] == "none"
-    assert column["存储地点 / Storage locations"] == "CN-CN-SH"
+    camera = next(row for row in rows if row[rows[0].index("individuals_count")] == "431623")
+    column = dict(zip(rows[0], camera, strict=True))
+    # Words for people (issue 15), the codes beside them for machines.
+    assert column["涉及人数"] == "431,623"
+    assert "人脸信息" in column["敏感个人信息"] and "facial_recognition" not in column["敏感个人信息"]
+    assert column["处理依据"] == "个人同意" and column["委托处理协议"] == "无"
+    assert column["存储地点"].startswith("中国上海市") and "CN-" not in column["存储地点"]
+    assert column["状态"] == "进行中" and column["是否出境"] == "否"
+    assert "facial_recognition" in column["sensitive_categories"] and column["legal_basis"] == "consent"
+    assert column["storage_locations"] == "CN-SH"  # not CN-CN-SH
+
+    english = client.get("/api/exports/register.csv", params={"lang": "en"}, headers=demo["headers"])
+    rows_en = list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
+    assert rows_en[0][: len(COLUMNS)] == headers_in(RegisterLanguage.en)
+    camera_en = dict(zip(rows_en[0], next(r for r in rows_en if "431,623" in r), strict=True))
+    assert camera_en["Legal basis"] == "consent" and camera_en["Storage locations"].startswith("Shanghai, China")
+    assert "facial information" in camera_en["Sensitive PI"].lower() or "face" in camera_en["Sensitive PI"].lower()
+    assert client.get("/api/exports/register.csv", params={"lang": "fr"}, headers=demo["headers"]).status_code == 400
 
     one = client.get(
         "/api/exports/register.csv", params={"vendor_id": demo["camera"]["vendor_id"]}, headers=demo["headers"]
@@ -43,7 +58,9 @@ def test_the_register_as_csv_and_xlsx(client: TestClient[Any], demo: dict[str, A
     with zipfile.ZipFile(io.BytesIO(workbook.content)) as archive:
         strings = archive.read("xl/sharedStrings.xml").decode()
         sheet = archive.read("xl/worksheets/sheet1.xml").decode()
-    assert "受托方 / Vendor" in strings and "展厅客流分析" in strings
+        book = archive.read("xl/workbook.xml").decode()
+    assert 'name="登记簿"' in book and 'name="codes"' in book  # words, then codes for machines
+    assert "受托方" in strings and "展厅客流分析" in strings and "个人同意" in strings
     assert "<f>" not in sheet  # no cell is a formula
 
 
@@ -115,6 +132,20 @@ def test_the_evidence_pack_holds_everything_of_one_vendor_and_its_manifest_verif
     assert all(entry["hash"] for entry in trail)
     assert b.engagement_id not in files["engagements.json"].decode()  # nothing of the other vendor
     assert "index.html" in listed and evidence in files["index.html"].decode()
+    # Readable pages beside the JSON (issue 15): words, and times in the company's zone, named.
+    index = files["index.html"].decode()
+    assert "Asia/Shanghai (UTC+08:00)" in index and " UTC ·" not in index
+    for page in ("findings.html", "obligations.html", "audit_trail.html"):
+        assert page in listed and page in index
+    findings_page = files["findings.html"].decode()
+    assert "敏感个人信息未取得单独同意" in findings_page and "Asia/Shanghai" in findings_page
+    assert "严重 critical" in findings_page and "&lt;" not in findings_page.split("<table>")[0]
+    obligations_page = files["obligations.html"].decode()
+    assert "委托关系终止后删除或返还个人信息" in obligations_page and "已完成 done" in obligations_page
+    assert "审核 review" in obligations_page or "修改 update" in obligations_page  # its history
+    trail_page = files["audit_trail.html"].decode()
+    assert "提交 submit" in trail_page and "审核 review" in trail_page
+    assert "register-en.csv" in listed
 
     out = tmp_path / "everything.zip"
     written = dpa(

@@ -113,3 +113,16 @@ def test_the_dashboard_ranks_the_camera_vendor_first_and_says_why(
     assert any(line.startswith("R6 critical +10") for line in top["why"])
     assert "10 per critical" in board["scoring"]
     assert board["most_overdue"] and board["most_overdue"][0]["days_overdue"] > 0
+
+
+def test_the_chinese_texts_say_words_not_codes(client: TestClient[Any], demo: dict[str, Any]) -> None:
+    """Issue 15: 敏感个人信息（人脸信息、…）, not (facial_recognition, ...); the codes stay in the facts."""
+    import re
+
+    findings = client.get("/api/findings", params={"limit": 200}, headers=demo["headers"]).json()["items"]
+    assert findings
+    for finding in findings:
+        for field in ("title_zh", "explanation_zh", "action_zh"):
+            assert not re.search(r"[a-z]+_[a-z_]+", finding[field]), (finding["rule_id"], finding[field])
+    sensitive = next(f for f in findings if f["rule_id"] == "R6")
+    assert "人脸" in sensitive["explanation_zh"] and "facial_recognition" in json.dumps(sensitive["facts"])

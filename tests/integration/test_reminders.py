@@ -218,7 +218,45 @@ def test_escalation_copies_the_dpo(registry: dict[str, Any], mailing: Settings, 
     assert sorted(report.sent) == ["dpo@xingchi.example", "wang.wei@xingchi.example"]
     to_dpo = next(r for r in mail_server.handler.received if r.recipients == ["dpo@xingchi.example"])
     body = body_of(to_dpo.message, "plain")
-    assert "已逾期 7 天" in body and "7 days overdue" in body and "escalated to the PI protection officer" in body
+    assert "已逾期 7 天" in body and "7 days overdue" in body
+    # The DPO's copy says whose item it escalates; the owner's says the DPO was copied (issue 15).
+    assert "升级提醒：此为 wang.wei@xingchi.example 负责的事项" in body
+    assert "Escalation of wang.wei@xingchi.example's item, 7 days overdue, copied to you." in body
+    assert "escalated to the PI protection officer" not in body and "You own these items" not in body
+    to_owner = next(r for r in mail_server.handler.received if r.recipients == ["wang.wei@xingchi.example"])
+    owner_body = body_of(to_owner.message, "plain")
+    assert "已抄送个人信息保护负责人" in owner_body and "the PI protection officer has been copied" in owner_body
+    assert "You own these items." in owner_body and "Escalation of" not in owner_body
+
+
+def test_a_digest_comes_from_the_company_says_how_to_close_each_item_and_alarms(
+    registry: dict[str, Any], mailing: Settings, mail_server: MailServer, client: TestClient[Any], admin: Account
+) -> None:
+    profile = {
+        "legal_name_zh": "上海星驰汽车销售有限公司",
+        "legal_name_en": "Shanghai Xingchi Automobile Sales Co., Ltd.",
+        "unified_social_credit_code": "91310000MA1FL3XC0D",
+        "address": "上海市闵行区虹梅路 1888 号",
+    }
+    assert client.put("/api/handler", json=profile, headers=admin.headers).status_code == 200
+    settings = dataclasses.replace(mailing, mail_reply_to="个人信息保护 <dpo@xingchi.example>")
+    assert reminder_pass(settings, WEEK_BEFORE).sent == ["wang.wei@xingchi.example"]
+    [received] = mail_server.handler.received
+    message = received.message
+    # (the parser may join the header's encoded words with a space)
+    assert "".join(str(message["From"]).split()) == "上海星驰汽车销售有限公司个人信息保护<dpa@xingchi.example>"
+    assert "dpo@xingchi.example" in str(message["Reply-To"])
+    text, html = body_of(message, "plain"), body_of(message, "html")
+    for part in (text, html):
+        assert "上海星驰汽车销售有限公司" in part and "上海市闵行区虹梅路 1888 号" in part  # the footer
+        assert "您是以上事项的负责人。" in part and "You own these items." in part  # why they receive it
+        assert "在事项页面标记完成并填写文号" in part and "mark it done on its page" in part  # what closes it
+        assert f"{settings.base_url}/obligations/" in part  # its page
+    [attachment] = list(message.iter_attachments())
+    calendar = icalendar.Calendar.from_ical(attachment.get_content())
+    alarms = calendar.walk("VALARM")
+    assert len(alarms) == 2 and all(str(alarm["action"]) == "DISPLAY" for alarm in alarms)
+    assert all(alarm.decoded("trigger") == timedelta(hours=-15) for alarm in alarms)
 
 
 def test_the_app_starts_with_a_policy_from_the_settings(settings: Settings) -> None:

@@ -96,4 +96,4 @@ def test_the_number_cannot_leave_the_page_css() -> None:
     assert tags(markup)[:5] == ["html", "head", "meta", "title", "style"]
     assert "b" not in tags(markup)
     style = structure(markup)[structure(markup).index(("<", "style")) + 1][1]
-    assert 'content: "X\\22 ; } \\3c /style\\3e \\3c b\\3e \\26 ";' in style
+    assert 'content: "Agreement No. X\\22 ; } \\3c /style\\3e \\3c b\\3e \\26 ";' in style

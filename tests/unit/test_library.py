@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.agreements.library import LABELS, LIBRARY_DIR, PHRASES, LibraryError, load, write_lock
+from app.agreements.library import LABELS, LIBRARY_DIR, PHRASES, PHRASES_SINCE, LibraryError, load, write_lock
 from app.agreements.rendering import zh_number
 
 
@@ -75,7 +75,7 @@ def test_a_template_naming_a_missing_clause_is_an_error(copy: Path) -> None:
 
 
 def test_editing_a_published_version_is_detected(copy: Path) -> None:
-    _edit(copy / "clauses" / "liability.v1.yaml", "应当承担赔偿责任", "可以承担赔偿责任")
+    _edit(copy / "clauses" / "parties.v1.yaml", "双方订立本协议", "双方签订本协议")  # used by version 1 only
     problems = load(copy).problems()
     assert len(problems) == 1
     assert "pipl-entrusted-processing@1 was published and has changed" in problems[0]
@@ -111,6 +111,14 @@ def test_the_shipped_phrases_name_every_code_and_say_every_phrase() -> None:
     library = load()
     phrases = library.phrases[max(library.phrases)]
     assert set(phrases.phrases) == set(PHRASES)
+    # An older version says every phrase but those added since (PHRASES_SINCE); a document of it
+    # takes those from the newest version.
+    assert set(library.phrases[1].phrases) == {key for key in PHRASES if key not in PHRASES_SINCE}
+    template = library.templates["pipl-entrusted-processing"]
+    first = template.version(1)
+    assert first is not None
+    assert set(library.rendering_phrases(first).phrases) == set(PHRASES)
+    assert library.rendering_phrases(first).say("document.signature", "zh") == "授权代表签字"
     for table, codes in LABELS.items():
         assert codes <= set(phrases.labels[table]), table
     assert phrases.say("agreement.audit.on_site", "en", notice_days="7").startswith(
@@ -209,7 +217,7 @@ def test_editing_published_phrases_is_detected(copy: Path) -> None:
 
 def test_pointing_a_published_version_at_other_phrases_is_detected(copy: Path) -> None:
     (copy / "phrases" / "v3.yaml").write_text(
-        (copy / "phrases" / "v2.yaml").read_text(encoding="utf-8").replace("version: 2", "version: 3"),
+        (copy / "phrases" / "v2.yaml").read_text(encoding="utf-8").replace("\nversion: 2\n", "\nversion: 3\n"),
         encoding="utf-8",
     )
     _edit(
@@ -226,7 +234,7 @@ def test_new_phrases_are_locked_with_a_new_version_without_touching_the_old(copy
     (copy / "phrases" / "v3.yaml").write_text(
         (copy / "phrases" / "v2.yaml")
         .read_text(encoding="utf-8")
-        .replace("version: 2", "version: 3")
+        .replace("\nversion: 2\n", "\nversion: 3\n")
         .replace("本协议不自动续期。", "本协议期限届满即终止，不自动续期。"),
         encoding="utf-8",
     )

@@ -62,6 +62,7 @@ def test_storage_directory() -> None:
         ("VENDOR_RATE_LIMIT", "lots", "VENDOR_RATE_LIMIT: must look like 120/minute"),
         ("VENDOR_RATE_LIMIT", "10/fortnight", "VENDOR_RATE_LIMIT: must look like 120/minute"),
         ("MAIL_FROM", "nobody", "MAIL_FROM: not an e-mail address"),
+        ("MAIL_REPLY_TO", "nobody", "MAIL_REPLY_TO: not an e-mail address"),
         ("REMINDER_DAYS_BEFORE", "30,x", "REMINDER_DAYS_BEFORE: must be a whole number"),
         ("REMINDER_OVERDUE_EVERY_DAYS", "0", "REMINDER_OVERDUE_EVERY_DAYS: must be a whole number from 1"),
         ("REMINDER_ESCALATE_AFTER_DAYS", "-7", "REMINDER_ESCALATE_AFTER_DAYS: must be a whole number"),

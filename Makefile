@@ -15,6 +15,8 @@ HOST := 127.0.0.1
 PORT := 8000
 # WeasyPrint needs Pango; Chinese PDFs need a CJK font and HarfBuzz's subsetter.
 SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0
+# The browser tests drive Debian's chromium (Playwright's own browser download is not used).
+DEV_SYSTEM_PACKAGES := chromium
 # How the lock files are made (make lock; make lock LOCK_FLAGS=--upgrade for newer versions).
 COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" --quiet $(LOCK_FLAGS)
@@ -45,6 +47,7 @@ format: setup-dev
 
 setup: setup-dev
 setup-run: system-deps $(RUN_STAMP)
+setup-dev: SYSTEM_PACKAGES += $(DEV_SYSTEM_PACKAGES)
 setup-dev: system-deps $(DEV_STAMP)
 
 $(BIN)/python:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -443,7 +444,7 @@ def demo_load() -> None:
     earlier demo tokens keep working until they expire (30 days)."""
     from app.demo import load
 
-    report, token = run_in_session(load)
+    report, token = run_in_session(partial(load, base_url=settings().base_url))
     for line in report:
         click.echo(line)
     click.echo(token)
@@ -537,8 +538,9 @@ def users() -> None:
 )
 @click.option("--name", default="", help="Display name.")
 def users_create(email: str, role: str, name: str) -> None:
-    """Create a user; prints its API token (shown once) as the last line."""
-    from app.accounts import services
+    """Create a user; prints a one-time link to set the password (for the pages) and, as the
+    last line, its API token (shown once)."""
+    from app.accounts import services, signin
     from app.accounts.schemas import UserCreate
     from app.core.actor import CLI_ACTOR
 
@@ -547,6 +549,11 @@ def users_create(email: str, role: str, name: str) -> None:
     async def work(session: AsyncSession) -> str:
         user, token = await services.create(session, data=data, actor=CLI_ACTOR)
         click.echo(f"created {user.role} {user.email} ({user.id})")
+        link = await signin.new_password_link(session, user=user, lifetime=signin.FIRST_LINK_LIFETIME)
+        click.echo(
+            f"set the password (once, within {signin.FIRST_LINK_LIFETIME.days} days): "
+            f"{settings().base_url}/password/reset?token={link}"
+        )
         return token
 
     click.echo(run_in_session(work))

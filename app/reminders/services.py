@@ -217,7 +217,7 @@ async def _items(
         to_vendor = obligation.party == Party.vendor and reminder.recipient in {
             contact.email.lower() for contact in vendor.contacts if contact.email
         }
-        link = f"{base_url}/api/vendor/obligations" if to_vendor else f"{base_url}/api/obligations/{obligation.id}"
+        link = f"{base_url}/api/vendor/obligations" if to_vendor else f"{base_url}/obligations/{obligation.id}"
         items.append(
             Item(
                 obligation_id=str(obligation.id),
@@ -268,22 +268,33 @@ async def send_one(
     message = (await session.scalars(query)).first()
     if message is None:
         return False
-    reminders, items, escalated = await _items(session, message, base_url, now)
-    ids = [reminder.id for reminder in reminders]
-    if not items:  # everything in it was closed meanwhile
-        message.status = OutboxStatus.cancelled
-        await _mark(session, ids, ReminderStatus.cancelled, None)
-        await session.flush()
-        return True
-    email = mail.compose(
-        sender=sender,
-        recipient=message.recipient,
-        items=items,
-        escalated=escalated,
-        message_id=mail.message_id_for(message.id.hex, sender),
-        now=now,
-        worker=WORKER,
-    )
+    if message.body:  # a message of its own (a password link), not a digest
+        ids: list[uuid.UUID] = []
+        email = mail.compose_plain(
+            sender=sender,
+            recipient=message.recipient,
+            subject=message.subject,
+            body=message.body,
+            message_id=mail.message_id_for(message.id.hex, sender),
+            now=now,
+        )
+    else:
+        reminders, items, escalated = await _items(session, message, base_url, now)
+        ids = [reminder.id for reminder in reminders]
+        if not items:  # everything in it was closed meanwhile
+            message.status = OutboxStatus.cancelled
+            await _mark(session, ids, ReminderStatus.cancelled, None)
+            await session.flush()
+            return True
+        email = mail.compose(
+            sender=sender,
+            recipient=message.recipient,
+            items=items,
+            escalated=escalated,
+            message_id=mail.message_id_for(message.id.hex, sender),
+            now=now,
+            worker=WORKER,
+        )
     try:
         await transport.send(email)
     except DeliveryError as error:
@@ -299,11 +310,20 @@ async def send_one(
     else:
         message.attempts += 1
         message.status, message.sent_at, message.sent_by, message.last_error = OutboxStatus.sent, now, WORKER, ""
+        message.body = ""  # a sent link does not linger in the database
         await _mark(session, ids, ReminderStatus.sent, now)
         report.sent.append(message.recipient)
         report.messages.append(email)
     await session.flush()
     return True
+
+
+def queue_message(session: AsyncSession, *, recipient: str, subject: str, body: str, now: datetime) -> OutboxMessage:
+    """One plain message of its own (a password link) through the outbox: the worker sends it
+    like a digest, with the same retries; the caller settles."""
+    message = OutboxMessage(recipient=recipient, subject=subject, body=body, created_at=now, next_attempt_at=now)
+    session.add(message)
+    return message
 
 
 async def _mark(session: AsyncSession, ids: list[uuid.UUID], status: ReminderStatus, at: datetime | None) -> None:

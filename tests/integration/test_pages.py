@@ -1,0 +1,289 @@
+"""The pages without a browser: sign-in, sessions, form tokens, throttling, and the number of
+SQL queries each page makes (never one per row)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import event
+
+from app.accounts import signin
+from app.accounts.services import get_by_email
+from app.core.settings import RateLimit, Settings
+from app.main import create_app
+from app.settle import settle
+from tests.conftest import Account, run
+
+PASSWORD = "correct horse battery"
+
+
+def set_password(database_url: str, email: str, password: str = PASSWORD) -> None:
+    async def go(session: Any) -> None:
+        user = await get_by_email(session, email=email)
+        assert user is not None
+        user.password_hash = signin.hash_password(password)
+        await settle(session)
+
+    run(go, database_url)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="_csrf" value="([0-9a-f]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def sign_in(client: TestClient[Any], email: str, password: str = PASSWORD, next: str = "") -> Any:
+    token = csrf_of(client.get("/sign-in").text)
+    return client.post(
+        "/sign-in", data={"_csrf": token, "email": email, "password": password, "next": next}, follow_redirects=False
+    )
+
+
+@pytest.fixture
+def person(make_user: Callable[..., Account], clean_database: str) -> Account:
+    account = make_user("procurement")
+    set_password(clean_database, account.email)
+    return account
+
+
+def test_root_sends_a_stranger_to_sign_in_and_back(client: TestClient[Any], person: Account) -> None:
+    answer = client.get("/vendors?q=x", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/sign-in?next=/vendors%3Fq%3Dx"
+    assert client.get("/", follow_redirects=False).headers["location"].startswith("/sign-in")
+    signed = sign_in(client, person.email, next="/vendors?q=x")
+    assert signed.status_code == 303 and signed.headers["location"] == "/vendors?q=x"
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Secure" not in cookie
+    assert client.get("/", follow_redirects=False).headers["location"] == "/dashboard"
+    assert client.get("/dashboard").status_code == 200
+
+
+def test_next_never_leaves_the_site(client: TestClient[Any], person: Account) -> None:
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
+        client.cookies.clear()
+        assert sign_in(client, person.email, next=target).headers["location"] == "/dashboard"
+
+
+def test_wrong_password_is_refused_and_only_a_hash_is_stored(
+    client: TestClient[Any], person: Account, clean_database: str
+) -> None:
+    assert sign_in(client, person.email, "wrong password!").status_code == 400
+    assert sign_in(client, "nobody@test.example").status_code == 400
+    answer = sign_in(client, person.email)
+    token = answer.cookies["dpa_session"]
+
+    async def stored(session: Any) -> list[str]:
+        from sqlalchemy import text
+
+        return [row[0] for row in await session.execute(text("SELECT token_hash FROM web_sessions"))]
+
+    hashes = run(stored, clean_database)
+    assert hashes == [signin.token_hash(token)] and token not in hashes
+
+
+def test_every_form_needs_its_token(client: TestClient[Any], person: Account) -> None:
+    """No form works without the session's token: 403 and nothing changes."""
+    assert client.post("/sign-in", data={"email": person.email, "password": PASSWORD}).status_code == 403
+    sign_in(client, person.email)
+    forms = [
+        "/vendors/new",
+        "/engagements/new",
+        "/sign-out",
+        "/sign-out/everywhere",
+        "/language",
+        "/review/" + "0" * 32,
+    ]
+    for path in forms:
+        assert client.post(path, data={"legal_name_zh": "x"}, follow_redirects=False).status_code == 403, path
+        assert client.post(path, data={"_csrf": "0" * 64}, follow_redirects=False).status_code == 403, path
+    assert client.get("/vendors").text.count("测试") == 0  # nothing was created
+    assert client.get("/dashboard").status_code == 200  # still signed in: sign-out refused too
+
+
+def test_one_users_cookie_never_acts_as_another(
+    client: TestClient[Any], make_user: Callable[..., Account], clean_database: str, settings: Settings
+) -> None:
+    alice, bob = make_user("procurement"), make_user("auditor")
+    set_password(clean_database, alice.email)
+    set_password(clean_database, bob.email)
+    sign_in(client, alice.email)
+    with TestClient(app=create_app(settings)) as other:
+        sign_in(other, bob.email)
+        assert bob.email in other.get("/profile").text and alice.email not in other.get("/profile").text
+        # Alice's token in Bob's form: refused; Bob is an auditor and may not create vendors.
+        alice_token = csrf_of(client.get("/vendors/new").text)
+        refused = other.post("/vendors/new", data={"_csrf": alice_token, "legal_name_zh": "x"})
+        assert refused.status_code == 403
+        bob_token = csrf_of(other.get("/vendors/new").text)
+        denied = other.post(
+            "/vendors/new",
+            data={"_csrf": bob_token, "legal_name_zh": "北京测试", "unified_social_credit_code": "91440101MA59Y8H03P"},
+        )
+        assert denied.status_code == 403 and "auditor" in denied.text
+    assert alice.email in client.get("/profile").text
+    # The session cookie is for pages only: the API takes bearer tokens, and no CSRF.
+    assert client.get("/api/vendors").status_code == 401
+
+
+def test_sign_out_and_sign_out_everywhere_end_sessions(
+    client: TestClient[Any], person: Account, settings: Settings
+) -> None:
+    sign_in(client, person.email)
+    old = client.cookies["dpa_session"]
+    client.post("/sign-out", data={"_csrf": csrf_of(client.get("/profile").text)})
+    client.cookies.set("dpa_session", old)
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+    client.cookies.clear()
+    sign_in(client, person.email)
+    with TestClient(app=create_app(settings)) as laptop:
+        sign_in(laptop, person.email)
+        assert laptop.get("/dashboard").status_code == 200
+        ended = client.post("/sign-out/everywhere", data={"_csrf": csrf_of(client.get("/profile").text)})
+        assert ended.status_code == 200 and "/sign-in" in str(ended.url)
+        assert laptop.get("/dashboard", follow_redirects=False).status_code == 303
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303
+
+
+def test_password_reset_is_single_use_and_ends_old_sessions(
+    client: TestClient[Any], person: Account, settings: Settings, clean_database: str
+) -> None:
+    sign_in(client, person.email)
+    with TestClient(app=create_app(settings)) as stranger:
+        form = stranger.get("/password/forgot").text
+        sent = stranger.post("/password/forgot", data={"_csrf": csrf_of(form), "email": person.email})
+        assert sent.status_code == 200
+        unknown = stranger.post("/password/forgot", data={"_csrf": csrf_of(form), "email": "none@test.example"})
+        assert unknown.text.count("notice") == sent.text.count("notice")  # the same answer either way
+
+    async def outbox(session: Any) -> str:
+        from sqlalchemy import text
+
+        rows = list(await session.execute(text("SELECT recipient, body FROM outbox_messages")))
+        assert [row[0] for row in rows] == [person.email]
+        return str(rows[0][1])
+
+    body = run(outbox, clean_database)
+    link = re.search(r"(/password/reset\?token=\S+)", body)
+    assert link
+    reset_page = client.get(link.group(1))
+    assert reset_page.status_code == 200
+    token = link.group(1).split("=", 1)[1]
+    short = client.post(
+        "/password/reset", data={"_csrf": csrf_of(reset_page.text), "token": token, "password": "x", "password2": "x"}
+    )
+    assert short.status_code == 400 and "10" in short.text
+    new = "a much better password"
+    done = client.post(
+        "/password/reset",
+        data={"_csrf": csrf_of(reset_page.text), "token": token, "password": new, "password2": new},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert client.get("/dashboard", follow_redirects=False).status_code == 303  # the old session ended
+    assert client.get(link.group(1)).status_code == 400  # used once
+    assert sign_in(client, person.email, new).status_code == 303
+    assert sign_in(client, person.email, PASSWORD).status_code == 400
+
+
+@pytest.fixture
+def strict_client(settings: Settings, clean_database: str) -> Iterator[TestClient[Any]]:
+    from dataclasses import replace
+
+    with TestClient(app=create_app(replace(settings, signin_failure_limit=RateLimit(3, 600)))) as client:
+        yield client
+
+
+def test_failed_sign_ins_are_throttled_per_account_and_say_when_to_retry(
+    strict_client: TestClient[Any], person: Account
+) -> None:
+    for _ in range(3):
+        assert sign_in(strict_client, person.email, "not the password").status_code == 400
+    throttled = sign_in(strict_client, person.email)  # even the right password waits
+    assert throttled.status_code == 429
+    wait = int(throttled.headers["retry-after"])
+    assert 0 < wait <= 600 and f"{wait} 秒" in throttled.text and f"{wait} s" in throttled.text
+
+
+def test_failed_sign_ins_are_throttled_per_address(
+    strict_client: TestClient[Any], make_user: Callable[..., Account]
+) -> None:
+    for number in range(15):  # 5 x the per-account limit, across accounts
+        assert sign_in(strict_client, f"guess{number}@test.example", "x" * 12).status_code == 400
+    assert sign_in(strict_client, "another@test.example", "x" * 12).status_code == 429
+
+
+def test_same_actor_as_the_api_token(client: TestClient[Any], person: Account) -> None:
+    """A vendor created on a page is owned by the user, as through the API with their token."""
+    sign_in(client, person.email)
+    token = csrf_of(client.get("/vendors/new").text)
+    bad = client.post(
+        "/vendors/new",
+        data={"_csrf": token, "legal_name_zh": "苏州示例", "unified_social_credit_code": "91440101MA59Y8H03X"},
+    )
+    assert bad.status_code == 400 and 'id="e-unified_social_credit_code"' in bad.text  # beside its field
+    assert 'value="苏州示例"' in bad.text  # the input kept
+    made = client.post(
+        "/vendors/new",
+        data={
+            "_csrf": token,
+            "legal_name_zh": "苏州示例数据服务有限公司",
+            "unified_social_credit_code": "91440101MA59Y8H03P",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    vendor_id = made.headers["location"].rsplit("/", 1)[1]
+    vendor = client.get(f"/api/vendors/{vendor_id}", headers=person.headers).json()
+    assert vendor["owner_id"] == person.id
+
+
+class Queries:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_: Any) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def demo_person(client: TestClient[Any], demo: dict[str, Any], clean_database: str) -> str:
+    email = "admin@xingchi-auto.example"
+    set_password(clean_database, email)
+    sign_in(client, email)
+    return email
+
+
+PAGES = ["/dashboard", "/vendors", "/engagements", "/obligations?status=", "/review", "/agreements"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_makes_a_bounded_number_of_queries(
+    client: TestClient[Any], demo_person: str, demo: dict[str, Any], path: str
+) -> None:
+    """The demo's rows, then three times as many: the count of queries does not grow with them."""
+    from sqlalchemy import Engine
+
+    counter = Queries()
+    event.listen(Engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(path).status_code == 200
+        assert counter.count <= 15, (path, counter.count)
+    finally:
+        event.remove(Engine, "before_cursor_execute", counter)
+
+
+def test_detail_pages_have_names_not_ids(client: TestClient[Any], demo_person: str, demo: dict[str, Any]) -> None:
+    camera = demo["camera"]
+    vendor = client.get(f"/vendors/{camera['vendor_id']}")
+    assert vendor.status_code == 200 and camera["name"] in vendor.text
+    engagement = client.get(f"/engagements/{camera['id']}")
+    assert engagement.status_code == 200 and "R6" in engagement.text
+    for o in client.get("/api/obligations", headers=demo["headers"]).json()["items"][:3]:
+        assert client.get(f"/obligations/{o['id']}").status_code == 200

@@ -26,6 +26,7 @@ from app.authentication import SESSION_COOKIE
 from app.core import clock
 from app.core.errors import DomainError
 from app.core.settings import Settings
+from app.pages.labels import label
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -200,6 +201,13 @@ def page(
     def tt(zh: str, en: str) -> str:
         return zh if lang == "zh" else en
 
+    def lbl(value: object) -> Markup:
+        return bilingual(*label(value), lang)
+
+    def lbl_text(value: object) -> str:
+        zh, en = label(value)
+        return zh if lang == "zh" else en
+
     context.setdefault("errors", Errors())
     context.setdefault("nav", "")
     return Template(
@@ -213,6 +221,8 @@ def page(
             "path": request.url.path,
             "t": t,
             "tt": tt,
+            "lbl": lbl,
+            "lbl_text": lbl_text,
             "day": lambda value: fmt_date(value, lang),
         },
         status_code=status_code,

@@ -6,6 +6,7 @@ Run these alone with `pytest -m browser`; `make test` runs them with the rest.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,10 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from app.demo import load as load_demo
 from tests.conftest import free_port, run
+from tests.integration.conftest import PDF
 from tests.integration.test_cli import start_server, stop_server
 from tests.integration.test_pages import PASSWORD, set_password
 
@@ -37,9 +40,16 @@ ADMIN = "admin@xingchi-auto.example"
 
 
 @pytest.fixture
-def server(clean_database: str, tmp_path: Path) -> Iterator[str]:
-    run(load_demo, clean_database)
+def demo_token(clean_database: str) -> str:
+    """The demo, with a password for its admin; answers the admin's API token (set up before the
+    browser starts: Playwright's sync API runs an event loop of its own)."""
+    _, token = run(load_demo, clean_database)
     set_password(clean_database, ADMIN)
+    return str(token)
+
+
+@pytest.fixture
+def server(clean_database: str, demo_token: str, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = {
         "STORAGE_URL": f"file:{tmp_path / 'evidence'}",
@@ -155,3 +165,114 @@ def test_procurement_adds_a_vendor_and_sees_the_camera_findings_before_saving(se
     shot(page, "11-review-en")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/sign-in")
+
+
+def _dpo(database_url: str) -> str:
+    """A DPO with a password, made as `dpa users create` makes one."""
+    from app.accounts import services as accounts
+    from app.accounts.schemas import Role, UserCreate
+    from app.core.actor import CLI_ACTOR
+    from app.settle import settle
+
+    email = "dpo-e2e@test.example"
+
+    async def create(session: Any) -> None:
+        await accounts.create(session, data=UserCreate(email=email, role=Role.dpo, name="王敏"), actor=CLI_ACTOR)
+        await settle(session)
+
+    run(create, database_url)
+    set_password(database_url, email)
+    return email
+
+
+def _sign_in(page: Any, email: str) -> None:
+    page.get_by_label("电子邮箱").fill(email)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+
+
+@pytest.fixture
+def dpo(clean_database: str) -> str:
+    return _dpo(clean_database)
+
+
+@pytest.fixture
+def api(server: str, demo_token: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {demo_token}"}, timeout=30) as client:
+        yield client
+
+
+def test_review_queue_agreement_and_an_emailed_link(
+    server: str, api: httpx.Client, dpo: str, browser_page: Any
+) -> None:
+    camera = next(e for e in api.get("/api/engagements").json()["items"] if "facial_recognition" in e["pi_categories"])
+    key = api.post(f"/api/vendors/{camera['vendor_id']}/keys", json={"name": "e2e"}).json()["key"]
+    for description in ("日志服务器被未授权访问", "备份磁带丢失"):
+        metadata = {
+            "kind": "incident",
+            "engagement_id": camera["id"],
+            "detected_at": "2026-11-20T10:00:00+08:00",
+            "description": description,
+            "pi_categories": ["facial_recognition"],
+            "individuals_affected": 1200,
+            "measures_taken": "已隔离服务器并重置凭据",
+        }
+        sent = httpx.post(
+            f"{server}/api/vendor/attestations",
+            headers={"Authorization": f"Bearer {key}"},
+            files=[("metadata", (None, json.dumps(metadata))), ("files", ("report.pdf", PDF, "application/pdf"))],
+            timeout=30,
+        )
+        assert sent.status_code == 201, sent.text
+    obligation = api.get("/api/obligations", params={"engagement_id": camera["id"], "status": "open"}).json()["items"][
+        0
+    ]
+
+    # The link a reminder e-mail carries, opened without a session: sign in, and land on it.
+    page = browser_page
+    email = dpo
+    page.goto(f"{server}/obligations/{obligation['id']}")
+    assert "/sign-in?next=/obligations/" in page.url
+    _sign_in(page, email)
+    page.wait_for_url(f"{server}/obligations/{obligation['id']}")
+    shot(page, "12-obligation-from-email")
+
+    # The review queue: a reason is required, shown beside its field; reject one, accept the other.
+    page.goto(f"{server}/review")
+    assert page.locator("section.card").count() == 2
+    shot(page, "13-review")
+    first = page.locator("section.card").first
+    first.get_by_role("button", name="退回").click()
+    assert page.locator(".field-error").first.is_visible()
+    page.locator("section.card").first.get_by_label("理由（受托方可见）").fill("未说明受影响个人的通知情况")
+    page.locator("section.card").first.get_by_role("button", name="退回").click()
+    page.wait_for_url(f"{server}/review")
+    assert page.locator("section.card").count() == 1
+    page.locator("section.card").first.get_by_label("理由（受托方可见）").fill("报告完整")
+    page.locator("section.card").first.get_by_role("button", name="接受").click()
+    page.wait_for_url(f"{server}/review")
+    assert "没有待审核的证明" in page.content()
+    statuses = sorted(a["status"] for a in api.get("/api/attestations").json()["items"])
+    assert statuses == ["accepted", "rejected"]
+    page.get_by_role("button", name="退出").click()
+
+    # The admin generates the camera engagement's agreement, sees its coverage, and issues it.
+    page.goto(f"{server}/engagements/{camera['id']}")
+    _sign_in(page, ADMIN)
+    page.wait_for_url(f"{server}/engagements/{camera['id']}")
+    page.get_by_role("link", name="生成协议").click()
+    page.get_by_label("期限开始").fill("2026-01-01")
+    page.get_by_label("期限结束").fill("2025-12-31")
+    page.get_by_role("button", name="生成草稿").click()
+    assert page.locator(".error-summary").is_visible()  # an end before the start, said at the field
+    page.get_by_label("期限结束").fill("2027-12-31")
+    page.get_by_role("button", name="生成草稿").click()
+    page.wait_for_url("**/agreements/*")
+    shot(page, "14-agreement-draft")
+    page.get_by_role("button", name="出具给受托方").click()
+    page.wait_for_url("**/agreements/*", timeout=120_000)
+    links = page.locator("a[href*='/documents/']")
+    assert links.count() == 2
+    shot(page, "15-agreement-issued")
+    download = page.request.get(server + links.filter(has_text=".pdf").first.get_attribute("href"))
+    assert download.ok and download.body().startswith(b"%PDF")

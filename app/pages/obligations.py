@@ -95,7 +95,10 @@ class ObligationPages(Controller):
                 await services.complete(db_session, obligation_id=obligation_id, reference=note, actor=actor)
         except Exception as error:  # shown beside the field; errors_of re-raises a bug
             await db_session.rollback()
-            return await _detail(request, db_session, obligation_id, errors_of(error), note=note)
+            status_code = getattr(error, "status_code", 400)
+            return await _detail(
+                request, db_session, obligation_id, errors_of(error), note=note, status_code=status_code
+            )
         await settle()
         return see_other(f"/obligations/{obligation_id}")
 
@@ -110,6 +113,7 @@ async def _detail(
     obligation_id: FromPath[uuid.UUID],
     errors: Errors | None = None,
     note: str = "",
+    status_code: int = 200,
 ) -> Template:
     obligation = await session.get(Obligation, obligation_id)
     if obligation is None:
@@ -117,7 +121,7 @@ async def _detail(
     return page(
         request,
         "obligations/detail.html",
-        status_code=400 if errors else 200,
+        status_code=status_code,
         nav="obligations",
         o=obligation,
         spec=SPECS[obligation.kind],

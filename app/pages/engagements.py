@@ -19,6 +19,7 @@ from app.engagements.schemas import (
     EngagementCreate,
     EngagementProposal,
     EngagementStatus,
+    EngagementUpdate,
     Equipment,
     LegalBasis,
     ProcessingMethod,
@@ -91,6 +92,10 @@ def _field_errors(errors: Errors) -> Errors:
                 errors.fields[name + key.removeprefix(prefix)] = errors.fields.pop(key)
         if key.count(".") == 1 and key.split(".")[1].isdigit():  # pi_categories.0 -> pi_categories
             errors.fields.setdefault(key.split(".")[0], errors.fields.pop(key))
+    # A rule over the whole venue or location stands beside its first field.
+    for whole, field in (("venues", "venue_description"), ("storage_locations", "storage_country")):
+        if whole in errors.fields:
+            errors.fields.setdefault(field, errors.fields.pop(whole))
     return errors
 
 
@@ -169,6 +174,49 @@ class EngagementPages(Controller):
         await settle()
         return see_other(f"/engagements/{engagement.id}")
 
+    @get("/{engagement_id:uuid}/edit")
+    async def edit_form(
+        self, request: Request[Any, Any, Any], db_session: DbSession, engagement_id: FromPath[uuid.UUID]
+    ) -> Template:
+        engagement = await services.get(db_session, engagement_id=engagement_id)
+        data = engagement.model_dump()
+        data["venues"] = [venue.model_dump() for venue in engagement.venues]
+        data["storage_locations"] = [location.model_dump() for location in engagement.storage_locations]
+        return await _form(request, db_session, data, engagement_id=engagement_id)
+
+    @post("/{engagement_id:uuid}/edit")
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        engagement_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        form = await request.form()
+        data = _form_data(form)
+        engagement = await services.get(db_session, engagement_id=engagement_id)
+        # The form edits the first venue and storage location; the others stay as they are.
+        for name in ("venues", "storage_locations"):
+            kept = [item.model_dump(mode="json") for item in getattr(engagement, name)[1:]]
+            if name in data and kept:
+                data[name] = data[name] + kept
+        try:
+            if form.get("action") != "save":  # check the engagement as it would be after the change
+                merged = {**engagement.model_dump(mode="json"), **data}
+                proposal = EngagementProposal.model_validate(merged)
+                services.check_consistency(proposal)
+                raised = await findings.check(db_session, proposal)
+                return await _form(request, db_session, data, checked=raised, engagement_id=engagement_id)
+            await services.update(
+                db_session, engagement_id=engagement_id, patch=EngagementUpdate.model_validate(data), actor=actor
+            )
+        except Exception as error:  # a refusal is shown beside its field; errors_of re-raises a bug
+            await db_session.rollback()
+            return await _form(request, db_session, data, error=error, engagement_id=engagement_id)
+        await settle()
+        return see_other(f"/engagements/{engagement_id}")
+
     @get("/{engagement_id:uuid}")
     async def detail(
         self, request: Request[Any, Any, Any], db_session: DbSession, engagement_id: FromPath[uuid.UUID]
@@ -206,6 +254,7 @@ async def _form(
     *,
     error: Exception | None = None,
     checked: list[Any] | None = None,
+    engagement_id: uuid.UUID | None = None,
 ) -> Template:
     context: dict[str, Any] = {}
     status_code = 200
@@ -219,6 +268,7 @@ async def _form(
         "engagements/form.html",
         status_code=status_code,
         nav="engagements",
+        engagement_id=engagement_id,
         data=data,
         venue=venue,
         storage=storage,

@@ -361,3 +361,75 @@ def test_detail_pages_have_names_not_ids(client: TestClient[Any], demo_person: s
     assert engagement.status_code == 200 and "R6" in engagement.text
     for o in client.get("/api/obligations", headers=demo["headers"]).json()["items"][:3]:
         assert client.get(f"/obligations/{o['id']}").status_code == 200
+
+
+def test_users_create_prints_a_link_that_sets_the_password(client: TestClient[Any], clean_database: str) -> None:
+    from tests.integration.test_cli import dpa
+
+    made = dpa("users", "create", "lin@test.example", "--role", "owner", "--name", "林", database_url=clean_database)
+    assert made.returncode == 0, made.stderr
+    lines = made.stdout.strip().splitlines()
+    assert lines[-1].startswith("dpu_")  # the token stays last, for scripts
+    link = re.search(r"http://127\.0\.0\.1:8000(/password/reset\?token=\S+)", made.stdout)
+    assert link
+    form = client.get(link.group(1))
+    assert form.status_code == 200 and "lin@test.example" in form.text
+    token = link.group(1).split("=", 1)[1]
+    new = "a password of my own"
+    client.post(
+        "/password/reset", data={"_csrf": csrf_of(form.text), "token": token, "password": new, "password2": new}
+    )
+    assert sign_in(client, "lin@test.example", new).headers["location"] == "/dashboard"
+
+
+def test_secure_cookie_behind_https(settings: Settings, person: Account) -> None:
+    from dataclasses import replace
+
+    with TestClient(app=create_app(replace(settings, base_url="https://dpa.example.com"))) as secure:
+        cookie = sign_in(secure, person.email).headers["set-cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_pages_refer_to_no_other_host(client: TestClient[Any], demo_person: str) -> None:
+    for path in [*PAGES, "/sign-in", "/static/style.css", "/static/pages.js", "/vendors/new", "/engagements/new"]:
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", answer.text), path
+        assert "@import" not in answer.text and "url(http" not in answer.text
+    assert "default-src 'self'" in client.get("/dashboard").headers["content-security-policy"]
+
+
+def test_editing_an_engagement_is_checked_before_it_is_saved(
+    client: TestClient[Any], demo_person: str, demo: dict[str, Any]
+) -> None:
+    camera = demo["camera"]
+    form = client.get(f"/engagements/{camera['id']}/edit")
+    assert form.status_code == 200 and camera["name"] in form.text
+    fields = dict(
+        re.findall(r'<input id="f-[^"]+" name="([a-z_]+)" type="(?:text|date|email|number)" value="([^"]*)"', form.text)
+    )
+    data: dict[str, Any] = {**fields, "_csrf": csrf_of(form.text), "vendor_id": camera["vendor_id"]}
+    data.update(
+        processing_methods=camera["processing_methods"],
+        pi_categories=camera["pi_categories"],
+        data_subjects=camera["data_subjects"],
+        legal_basis=camera["legal_basis"],
+        status=camera["status"],
+        purpose=camera["purpose"],
+        venue_type=camera["venues"][0]["venue_type"],
+        venue_equipment=camera["venues"][0]["equipment"],
+        venue_public_place="on",
+        separate_consent_obtained="on",
+        separate_consent_evidence="到店告知书 v3",
+        consent_obtained="on",
+    )
+    checked = client.post(f"/engagements/{camera['id']}/edit", data={**data, "action": "check"})
+    assert checked.status_code == 200, re.findall(r"<li><a href=\"#f-([^\"]*)", checked.text)
+    assert 'id="check"' in checked.text
+    assert "R6 " not in checked.text.split('id="check"')[1].split("</section>")[0]  # separate consent now given
+    before = client.get(f"/api/engagements/{camera['id']}", headers=demo["headers"]).json()
+    assert before["separate_consent_obtained"] is False  # a check stores nothing
+    saved = client.post(f"/engagements/{camera['id']}/edit", data={**data, "action": "save"}, follow_redirects=False)
+    assert saved.status_code == 303, saved.text[-2000:]
+    after = client.get(f"/api/engagements/{camera['id']}", headers=demo["headers"]).json()
+    assert after["separate_consent_obtained"] is True and after["venues"] == before["venues"]

@@ -11,16 +11,27 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.agreements import services
-from app.agreements.schemas import AgreementCreate
+from app.agreements.schemas import AgreementCreate, Termination
+from app.core import clock
 from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import file_response
-from app.core.errors import DomainError
+from app.core.errors import DomainError, field_error
 from app.core.schemas import MAX_PAGE
 from app.engagements import services as engagements
 from app.pages.lookups import engagement_names, user_names, vendor_names
 from app.pages.web import Errors, errors_of, page, see_other
 
 TERMS = ("term_start", "term_end", "notice_days", "deletion_days", "incident_notice_hours")
+SIGNED_COPY_LIMIT = 20 * 1024 * 1024
+# What the page offers in each state; the service decides again (and the role) when it is asked.
+MOVES = {
+    "draft": ("issue",),
+    "issued": ("sign", "terminate"),
+    "signed": ("activate", "terminate"),
+    "active": ("terminate", "new-version"),
+    "expired": ("new-version",),
+    "terminated": ("new-version",),
+}
 
 
 class AgreementPages(Controller):
@@ -94,6 +105,63 @@ class AgreementPages(Controller):
         await settle()
         return see_other(f"/agreements/{agreement_id}")
 
+    @post("/{agreement_id:uuid}/move")
+    async def move(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        agreement_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        """Activate, terminate (with a date and a reason), or start a new version."""
+        form = await request.form()
+        move = str(form.get("move", ""))
+        target = agreement_id
+        try:
+            if move == "activate":
+                await services.activate(db_session, agreement_id=agreement_id, actor=actor)
+            elif move == "terminate":
+                data = Termination.model_validate(
+                    {"ended_on": str(form.get("ended_on", "")) or None, "reason": str(form.get("reason", "")).strip()}
+                )
+                await services.terminate(db_session, agreement_id=agreement_id, data=data, actor=actor)
+            elif move == "new-version":
+                target = (await services.new_version(db_session, agreement_id=agreement_id, actor=actor)).id
+            else:
+                raise field_error("move", "not a move an agreement makes")
+        except Exception as error:  # shown on the page; errors_of re-raises a bug
+            await db_session.rollback()
+            status_code = getattr(error, "status_code", 400)
+            return await _detail(request, db_session, agreement_id, errors_of(error), status_code)
+        await settle()
+        return see_other(f"/agreements/{target}")
+
+    @post("/{agreement_id:uuid}/sign", request_max_body_size=SIGNED_COPY_LIMIT)
+    async def sign(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        storage: Storage,
+        agreement_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        """Upload the signed copy (a PDF)."""
+        form = await request.form()
+        upload = form.get("file")
+        try:
+            if upload is None or isinstance(upload, str):
+                raise field_error("file", "请选择已签署的 PDF / Choose the signed PDF")
+            content = await upload.read()
+            await services.sign(db_session, agreement_id=agreement_id, signed_pdf=content, storage=storage, actor=actor)
+        except Exception as error:  # shown on the page; errors_of re-raises a bug
+            await db_session.rollback()
+            status_code = getattr(error, "status_code", 400)
+            return await _detail(request, db_session, agreement_id, errors_of(error), status_code)
+        await settle()
+        return see_other(f"/agreements/{agreement_id}")
+
     @get("/{agreement_id:uuid}/documents/{document_id:uuid}")
     async def download(
         self,
@@ -102,12 +170,17 @@ class AgreementPages(Controller):
         actor: CurrentActor,
         agreement_id: FromPath[uuid.UUID],
         document_id: FromPath[uuid.UUID],
+        inline: FromQuery[bool] = False,
     ) -> Response[bytes]:
         document, content = await services.get_document(
             db_session, agreement_id=agreement_id, document_id=document_id, storage=storage, actor=actor
         )
         return file_response(
-            content, content_type=document.content_type, filename=document.filename, sha256=document.sha256
+            content,
+            content_type=document.content_type,
+            filename=document.filename,
+            sha256=document.sha256,
+            inline=inline,
         )
 
 
@@ -146,6 +219,9 @@ async def _detail(
         agreement=agreement,
         coverage=services.coverage(agreement),
         documents=documents,
+        moves=MOVES.get(agreement.status, ()),
+        preview=next((d for d in reversed(documents) if d.format == "pdf" and d.kind == "generated"), None),
+        today=clock.today(),
         vendors=await vendor_names(session, [agreement.vendor_id]),
         engagements=await engagement_names(session, [agreement.engagement_id]),
         owners=await user_names(session, [agreement.owner_id]),

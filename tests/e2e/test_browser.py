@@ -276,3 +276,23 @@ def test_review_queue_agreement_and_an_emailed_link(
     shot(page, "15-agreement-issued")
     download = page.request.get(server + links.filter(has_text=".pdf").first.get_attribute("href"))
     assert download.ok and download.body().startswith(b"%PDF")
+    shot_name = "16-agreement-signed"
+    page.get_by_label("上传已签署的协议（PDF）").set_input_files(
+        files=[{"name": "signed.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    page.get_by_role("button", name="上传并标记为已签署").click()
+    page.wait_for_url("**/agreements/*")
+    assert "已签署" in page.locator("h1").inner_text()
+    page.get_by_role("button", name="标记为生效").click()
+    page.wait_for_url("**/agreements/*")
+    assert "生效" in page.locator("h1").inner_text()
+    shot(page, shot_name)
+    # Terminating asks for a reason and a confirmation.
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_text("终止协议").click()
+    page.get_by_role("button", name="终止").click()
+    assert page.locator(".field-error").first.is_visible()  # no reason: said beside the field
+    page.get_by_label("理由").fill("停止使用人脸识别")
+    page.get_by_role("button", name="终止").click()
+    page.wait_for_url("**/agreements/*")
+    assert "已终止" in page.locator("h1").inner_text()

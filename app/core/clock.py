@@ -31,3 +31,8 @@ def years_after(start: date, years: int) -> date:
 def local_date(moment: datetime) -> date:
     """The deployment's calendar date at an instant."""
     return moment.astimezone(_zone).date()
+
+
+def local_time(moment: datetime) -> datetime:
+    """An instant in the deployment's zone (for showing it)."""
+    return moment.astimezone(_zone)

@@ -17,7 +17,18 @@ from litestar.static_files import create_static_files_router
 
 from app.authentication import SignInRequiredError
 from app.core.errors import DomainError, TooManyRequestsError
-from app.pages import account, agreements, dashboard, engagements, obligations, review, vendors
+from app.pages import (
+    account,
+    agreements,
+    dashboard,
+    engagements,
+    exports,
+    obligations,
+    records,
+    review,
+    settings,
+    vendors,
+)
 from app.pages.web import STATIC, check_csrf, page
 
 
@@ -58,6 +69,9 @@ def router() -> Router:
             obligations.ObligationPages,
             review.ReviewPages,
             agreements.AgreementPages,
+            records.RecordPages,
+            settings.SettingsPages,
+            exports.ExportPages,
         ],
         before_request=check_csrf,
         include_in_schema=False,

@@ -151,9 +151,8 @@ class AgreementPages(Controller):
         form = await request.form()
         upload = form.get("file")
         try:
-            if upload is None or isinstance(upload, str):
-                raise field_error("file", "请选择已签署的 PDF / Choose the signed PDF")
-            content = await upload.read()
+            # No file: the service still decides first whether this user may sign it now.
+            content = b"" if upload is None or isinstance(upload, str) else await upload.read()
             await services.sign(db_session, agreement_id=agreement_id, signed_pdf=content, storage=storage, actor=actor)
         except Exception as error:  # shown on the page; errors_of re-raises a bug
             await db_session.rollback()

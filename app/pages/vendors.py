@@ -9,9 +9,12 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import services as agreements
+from app.core.actor import Actor
 from app.core.deps import CurrentActor, DbSession, Settle
+from app.core.errors import PermissionDeniedError
 from app.core.schemas import MAX_PAGE
 from app.engagements import services as engagements
 from app.findings import services as findings
@@ -21,7 +24,7 @@ from app.obligations.schemas import StatusFilter
 from app.pages.lookups import active_users, engagement_names, user_names
 from app.pages.web import Errors, errors_of, page, see_other
 from app.vendors import services
-from app.vendors.schemas import VendorCreate, VendorStatus, VendorUpdate
+from app.vendors.schemas import VendorCreate, VendorKeyCreate, VendorStatus, VendorUpdate
 
 PAGE_SIZES = (20, 50, 100)
 TEXT_FIELDS = (
@@ -122,42 +125,50 @@ class VendorPages(Controller):
 
     @get("/{vendor_id:uuid}")
     async def detail(
-        self, request: Request[Any, Any, Any], db_session: DbSession, vendor_id: FromPath[uuid.UUID]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
     ) -> Template:
-        vendor = await services.get(db_session, vendor_id=vendor_id)
-        engaged, _ = await engagements.get_all(
-            db_session, where=engagements.EngagementFilter(vendor_id=vendor_id), sort="name", limit=MAX_PAGE, offset=0
-        )
-        found, _ = await findings.get_all(
-            db_session, where=findings.FindingFilter(vendor_id=vendor_id), limit=MAX_PAGE, worst_first=True
-        )
-        owed, _ = await obligations.get_all(
-            db_session,
-            where=obligations.ObligationFilter(vendor_id=vendor_id, status=StatusFilter.open),
-            limit=MAX_PAGE,
-        )
-        signed, _ = await agreements.get_all(
-            db_session,
-            where=agreements.AgreementFilter(vendor_id=vendor_id),
-            sort="-created_at",
-            limit=MAX_PAGE,
-            offset=0,
-        )
-        names = await engagement_names(db_session, [f.engagement_id for f in found] + [a.engagement_id for a in signed])
-        owners = await user_names(db_session, [vendor.owner_id])
-        return page(
-            request,
-            "vendors/detail.html",
-            nav="vendors",
-            vendor=vendor,
-            engagements=engaged,
-            findings=found,
-            obligations=owed,
-            agreements=signed,
-            names=names,
-            owners=owners,
-            specs=SPECS,
-        )
+        return await _detail(request, db_session, actor, vendor_id)
+
+    @post("/{vendor_id:uuid}/keys")
+    async def issue_key(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+    ) -> Template:
+        """A key for the vendor's API, shown once on the page that answers."""
+        form = await request.form()
+        networks = [part.strip() for part in str(form.get("allowed_networks", "")).split(",") if part.strip()]
+        try:
+            data = VendorKeyCreate.model_validate(
+                {"name": str(form.get("name", "")).strip(), "allowed_networks": networks}
+            )
+            key, _ = await services.issue_key(db_session, vendor_id=vendor_id, data=data, actor=actor)
+        except Exception as error:  # beside its field; errors_of re-raises a bug
+            await db_session.rollback()
+            status_code = getattr(error, "status_code", 400)
+            return await _detail(request, db_session, actor, vendor_id, errors_of(error), status_code)
+        await settle()
+        return await _detail(request, db_session, actor, vendor_id, issued=key)
+
+    @post("/{vendor_id:uuid}/keys/{key_id:uuid}/revoke")
+    async def revoke_key(
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+        key_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        await services.revoke_key(db_session, vendor_id=vendor_id, key_id=key_id, actor=actor)
+        await settle()
+        return see_other(f"/vendors/{vendor_id}")
 
     @get("/{vendor_id:uuid}/edit")
     async def edit_form(
@@ -209,5 +220,57 @@ async def _form(
         contact=contacts[0] if contacts else {},
         statuses=list(VendorStatus),
         users=await active_users(db_session),
+        errors=errors or Errors(),
+    )
+
+
+async def _detail(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    actor: Actor,
+    vendor_id: uuid.UUID,
+    errors: Errors | None = None,
+    status_code: int = 200,
+    *,
+    issued: str = "",
+) -> Template:
+    vendor = await services.get(db_session, vendor_id=vendor_id)
+    engaged, _ = await engagements.get_all(
+        db_session, where=engagements.EngagementFilter(vendor_id=vendor_id), sort="name", limit=MAX_PAGE, offset=0
+    )
+    found, _ = await findings.get_all(
+        db_session, where=findings.FindingFilter(vendor_id=vendor_id), limit=MAX_PAGE, worst_first=True
+    )
+    owed, _ = await obligations.get_all(
+        db_session, where=obligations.ObligationFilter(vendor_id=vendor_id, status=StatusFilter.open), limit=MAX_PAGE
+    )
+    signed, _ = await agreements.get_all(
+        db_session, where=agreements.AgreementFilter(vendor_id=vendor_id), sort="-created_at", limit=MAX_PAGE, offset=0
+    )
+    try:  # the keys are the DPO's, an admin's and the vendor's owner's business
+        keys: list[Any] | None = (
+            await services.get_keys(
+                db_session, where=services.VendorKeyFilter(vendor_id=vendor_id), actor=actor, limit=MAX_PAGE, offset=0
+            )
+        )[0]
+    except PermissionDeniedError:
+        keys = None
+    names = await engagement_names(db_session, [f.engagement_id for f in found] + [a.engagement_id for a in signed])
+    owners = await user_names(db_session, [vendor.owner_id])
+    return page(
+        request,
+        "vendors/detail.html",
+        status_code=status_code,
+        nav="vendors",
+        vendor=vendor,
+        engagements=engaged,
+        findings=found,
+        obligations=owed,
+        agreements=signed,
+        names=names,
+        owners=owners,
+        specs=SPECS,
+        keys=keys,
+        issued=issued,
         errors=errors or Errors(),
     )

@@ -109,6 +109,14 @@ def fmt_date(value: date | datetime | None, lang: str = "zh") -> str:
     return value.strftime("%-d %b %Y")
 
 
+def fmt_time(value: datetime | None, lang: str = "zh") -> str:
+    """A moment in the company's zone, the zone named: 2026年11月29日 14:05 (Asia/Shanghai)."""
+    if value is None:
+        return "—"
+    local = clock.local_time(value)
+    return f"{fmt_date(local.date(), lang)} {local:%H:%M} ({local.tzinfo})"
+
+
 def fmt_count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -224,6 +232,7 @@ def page(
             "lbl": lbl,
             "lbl_text": lbl_text,
             "day": lambda value: fmt_date(value, lang),
+            "when": lambda value: fmt_time(value, lang),
         },
         status_code=status_code,
         cookies=cookies,

@@ -81,8 +81,8 @@ def browser_page() -> Iterator[Any]:
             browser.close()
 
 
-def shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+def shot(page: Any, name: str, *, full_page: bool = True) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
 def test_procurement_adds_a_vendor_and_sees_the_camera_findings_before_saving(server: str, browser_page: Any) -> None:
@@ -296,3 +296,51 @@ def test_review_queue_agreement_and_an_emailed_link(
     page.get_by_role("button", name="终止").click()
     page.wait_for_url("**/agreements/*")
     assert "已终止" in page.locator("h1").inner_text()
+
+
+def test_admin_people_vendor_keys_findings_audit_exports(server: str, api: httpx.Client, browser_page: Any) -> None:
+    page = browser_page
+    page.goto(f"{server}/settings")
+    _sign_in(page, ADMIN)
+    page.wait_for_url(f"{server}/settings")
+    # A new person: a role, and a one-time link to set a password goes out through the outbox.
+    page.get_by_label("电子邮箱").fill("buyer@test.example")
+    page.get_by_label("姓名").fill("采购 张")
+    page.get_by_label("角色").select_option("procurement")
+    page.get_by_role("button", name="新增用户").last.click()
+    page.wait_for_url("**/settings?created=*")
+    assert "buyer@test.example" in page.locator(".notice").inner_text()
+    shot(page, "17-settings")
+    users = api.get("/api/users", params={"role": "procurement"}).json()["items"]
+    assert any(u["email"] == "buyer@test.example" for u in users)
+
+    # A vendor key, shown once, that works on the vendor API and nowhere else.
+    camera = next(e for e in api.get("/api/engagements").json()["items"] if "facial_recognition" in e["pi_categories"])
+    page.goto(f"{server}/vendors/{camera['vendor_id']}")
+    page.get_by_label("用途").fill("删除证明上传")
+    page.get_by_role("button", name="签发密钥").click()
+    key = page.locator("#issued-key").inner_text()
+    assert key.startswith("dpv_")
+    shot(page, "18-vendor-key")
+    owed = httpx.get(f"{server}/api/vendor/obligations", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert owed.status_code == 200
+
+    page.goto(f"{server}/findings")
+    assert "R6" in page.content()
+    shot(page, "19-findings")
+    page.goto(f"{server}/audit")
+    page.get_by_role("button", name="校验哈希链").click()
+    assert "哈希链完整" in page.locator("[role=status]").inner_text()
+    shot(page, "20-audit")
+    page.goto(f"{server}/exports")
+    shot(page, "21-exports")
+    register = page.request.get(f"{server}/exports/register.xlsx")
+    assert register.ok and register.body().startswith(b"PK")
+    with page.expect_download() as pending:
+        page.get_by_role("button", name="下载证据包").click()
+    assert pending.value.suggested_filename.startswith("evidence-pack-")
+    # At a phone's width the navigation folds above the page and the tables scroll.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server}/dashboard")
+    shot(page, "22-dashboard-phone", full_page=False)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # nothing wider than the phone

@@ -217,6 +217,19 @@ class EngagementPages(Controller):
         await settle()
         return see_other(f"/engagements/{engagement_id}")
 
+    @post("/check")
+    async def live_check(self, request: Request[Any, Any, Any], db_session: DbSession) -> Template:
+        """The before-you-buy check while the form is filled in (pages.js sends the form here as it
+        changes): the findings as a fragment of the page, or what is still missing. Stores nothing."""
+        data = _form_data(await request.form())
+        try:
+            proposal = EngagementProposal.model_validate(data)
+            services.check_consistency(proposal)
+            raised = await findings.check(db_session, proposal)
+        except Exception as error:  # an unfinished form: say what is missing; errors_of re-raises a bug
+            return page(request, "engagements/_check.html", checked=None, missing=errors_of(error))
+        return page(request, "engagements/_check.html", checked=raised, missing=None)
+
     @get("/{engagement_id:uuid}")
     async def detail(
         self, request: Request[Any, Any, Any], db_session: DbSession, engagement_id: FromPath[uuid.UUID]

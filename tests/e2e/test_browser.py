@@ -134,6 +134,12 @@ def test_procurement_adds_a_vendor_and_sees_the_camera_findings_before_saving(se
     page.get_by_label("公共场所").check()
     page.get_by_label("设备（第二十六条）").select_option("identity_recognition")
     page.get_by_label("设备数量（台）").fill("22")
+    # While it is filled in, the check shows what saving would raise (pages.js; nothing stored).
+    live = page.locator("#live-check")
+    live.get_by_text("R8", exact=False).first.wait_for(timeout=10_000)
+    for rule in ("R6", "R8", "R9"):
+        assert rule in live.inner_text()
+    shot(page, "06a-engagement-live-check")
     page.get_by_role("button", name="检查").click()
     check = page.locator("#check")
     text = check.inner_text()

@@ -11,6 +11,8 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from app.audit import services as audit
+from app.audit.schemas import AuditObject
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.schemas import MAX_PAGE
 from app.engagements import services, taxonomy
@@ -246,6 +248,11 @@ class EngagementPages(Controller):
         )
         vendors = await vendor_names(db_session, [engagement.vendor_id])
         owners = await user_names(db_session, [engagement.owner_id])
+        history, _ = await audit.get_all(
+            db_session,
+            where=audit.AuditFilter(object_type=AuditObject.engagement, object_id=str(engagement_id)),
+            limit=20,
+        )
         return page(
             request,
             "engagements/detail.html",
@@ -253,6 +260,7 @@ class EngagementPages(Controller):
             engagement=engagement,
             findings=found,
             obligations=owed,
+            history=history,
             vendors=vendors,
             owners=owners,
             specs=SPECS,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar as pycalendar
 import uuid
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import clock
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.errors import NotFoundError, field_error
+from app.core.schemas import MAX_PAGE
 from app.obligations import services
 from app.obligations.kinds import SPECS
 from app.obligations.models import Obligation
@@ -67,6 +70,42 @@ class ObligationPages(Controller):
             vendors=await vendor_names(db_session, [o.vendor_id for o in rows]),
             engagements=await engagement_names(db_session, [o.engagement_id for o in rows]),
             owners=await user_names(db_session, [o.owner_id for o in rows]),
+        )
+
+    @get("/calendar")
+    async def calendar(
+        self, request: Request[Any, Any, Any], db_session: DbSession, month: FromQuery[str | None] = None
+    ) -> Template:
+        """A month at a glance: what falls due on each day (open, late, done)."""
+        today = clock.today()
+        try:
+            first = date.fromisoformat(f"{month}-01") if month else today.replace(day=1)
+        except ValueError:
+            first = today.replace(day=1)
+        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        rows, total = await services.get_all(
+            db_session, where=services.ObligationFilter(due_after=first, due_before=last), limit=MAX_PAGE
+        )
+        by_day: dict[date, list[Obligation]] = {}
+        for row in rows:
+            by_day.setdefault(row.due_on, []).append(row)
+        weeks = pycalendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+        previous = (first - timedelta(days=1)).replace(day=1)
+        following = last + timedelta(days=1)
+        return page(
+            request,
+            "obligations/calendar.html",
+            nav="obligations",
+            first=first,
+            weeks=weeks,
+            by_day=by_day,
+            total=total,
+            shown=len(rows),
+            today=today,
+            specs=SPECS,
+            previous=f"{previous:%Y-%m}",
+            following=f"{following:%Y-%m}",
+            vendors=await vendor_names(db_session, [o.vendor_id for o in rows]),
         )
 
     @get("/{obligation_id:uuid}")

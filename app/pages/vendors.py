@@ -12,6 +12,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import services as agreements
+from app.audit import services as audit
+from app.audit.schemas import AuditObject
 from app.core.actor import Actor
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.errors import PermissionDeniedError
@@ -257,6 +259,9 @@ async def _detail(
         keys = None
     names = await engagement_names(db_session, [f.engagement_id for f in found] + [a.engagement_id for a in signed])
     owners = await user_names(db_session, [vendor.owner_id])
+    history, _ = await audit.get_all(
+        db_session, where=audit.AuditFilter(object_type=AuditObject.vendor, object_id=str(vendor_id)), limit=20
+    )
     return page(
         request,
         "vendors/detail.html",
@@ -272,5 +277,6 @@ async def _detail(
         specs=SPECS,
         keys=keys,
         issued=issued,
+        history=history,
         errors=errors or Errors(),
     )

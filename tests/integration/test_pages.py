@@ -266,6 +266,7 @@ PAGES = [
     "/vendors",
     "/engagements",
     "/obligations?status=",
+    "/obligations/calendar",
     "/review",
     "/agreements",
     "/findings?status=",
@@ -456,3 +457,13 @@ def test_editing_an_engagement_is_checked_before_it_is_saved(
     assert saved.status_code == 303, saved.text[-2000:]
     after = client.get(f"/api/engagements/{camera['id']}", headers=demo["headers"]).json()
     assert after["separate_consent_obtained"] is True and after["venues"] == before["venues"]
+
+
+def test_calendar_and_history(client: TestClient[Any], demo_person: str, demo: dict[str, Any]) -> None:
+    owed = client.get("/api/obligations", params={"status": "open"}, headers=demo["headers"]).json()["items"][0]
+    month = owed["due_on"][:7]
+    calendar = client.get("/obligations/calendar", params={"month": month})
+    assert calendar.status_code == 200 and f'href="/obligations/{owed["id"]}"' in calendar.text
+    assert client.get("/obligations/calendar", params={"month": "not-a-month"}).status_code == 200
+    vendor = client.get(f"/vendors/{demo['camera']['vendor_id']}")
+    assert "历史记录" in vendor.text and "cli" in vendor.text  # the demo created it through the CLI actor

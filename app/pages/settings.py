@@ -60,11 +60,14 @@ class SettingsPages(Controller):
         form = await request.form()
         assert actor.user_id is not None
         try:
-            data = TokenCreate.model_validate({"name": str(form.get("name", "")).strip() or "api"})
+            data = TokenCreate.model_validate({"name": str(form.get("token_name", "")).strip() or "api"})
             token, _ = await accounts.issue_token(db_session, user_id=actor.user_id, data=data, actor=actor)
         except Exception as error:  # beside its field; errors_of re-raises a bug
             await db_session.rollback()
-            return await _settings(request, db_session, actor, errors_of(error), getattr(error, "status_code", 400))
+            errors = errors_of(error)
+            if "name" in errors.fields:  # the token's name field, apart from the new person's name
+                errors.fields["token_name"] = errors.fields.pop("name")
+            return await _settings(request, db_session, actor, errors, getattr(error, "status_code", 400))
         await settle()
         return await _settings(request, db_session, actor, issued=token)
 

@@ -319,7 +319,11 @@ def test_admin_people_vendor_keys_findings_audit_exports(server: str, api: httpx
     assert "buyer@test.example" in page.locator(".notice").inner_text()
     shot(page, "17-settings")
     users = api.get("/api/users", params={"role": "procurement"}).json()["items"]
-    assert any(u["email"] == "buyer@test.example" for u in users)
+    assert [u["name"] for u in users if u["email"] == "buyer@test.example"] == ["采购 张"]
+    # Their own API token, shown once
+    page.get_by_label("新令牌的用途").fill("报表脚本")
+    page.get_by_role("button", name="生成令牌").click()
+    assert page.locator("#issued-token").inner_text().startswith("dpu_")
 
     # A vendor key, shown once, that works on the vendor API and nowhere else.
     camera = next(e for e in api.get("/api/engagements").json()["items"] if "facial_recognition" in e["pi_categories"])

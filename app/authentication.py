@@ -1,8 +1,10 @@
-"""Bearer-credential authentication for every route but health and the API docs.
+"""Authentication for every route but health, the API docs and the sign-in pages.
 
-Two kinds of credential: a user's token (dpu_…) for the internal API, and a vendor's key
-(dpv_…) for /api/vendor/ and nothing else. A refused credential is written to the audit
-trail with the client's address; a vendor key is also held to its rate limit.
+Three kinds of credential: a user's token (dpu_…) for the internal API, a vendor's key
+(dpv_…) for /api/vendor/ and nothing else, and a person's session cookie for the pages
+(never for /api/, so that the API needs no CSRF token). A session and a token of the same
+user give the same Actor, so permissions have one source. A refused credential is written to
+the audit trail with the client's address; a vendor key is also held to its rate limit.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import settle
 from app.accounts import services as accounts
+from app.accounts import signin
 from app.core import security
 from app.core.actor import Actor
 from app.core.errors import TooManyRequestsError
@@ -25,6 +28,10 @@ from app.vendors import services as vendors
 
 # Routes anyone may reach: health for load balancers, the OpenAPI document and its viewers.
 PUBLIC_PATHS = ["^/health$", "^/schema"]
+# Pages reached before signing in: the sign-in form, password links, the styles they use.
+PUBLIC_PAGES = ["^/sign-in$", "^/password/", "^/static/"]
+SESSION_COOKIE = "dpa_session"
+API_PATH = "/api/"
 VENDOR_PATH = "/api/vendor/"
 # Credentials in a URL end up in logs, proxies and browser history.
 QUERY_CREDENTIALS = frozenset({"token", "access_token", "api_key", "apikey", "key"})
@@ -49,10 +56,37 @@ async def _identify(session: AsyncSession, credential: str, source: str | None) 
     return AuthenticationResult(user=user, auth=accounts.actor_for(user, source))
 
 
+class SignInRequiredError(NotAuthorizedException):
+    """A page asked for without a valid session: answered by sending the browser to sign in,
+    and back to `path` afterwards."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("sign in first")
+        self.path = path
+
+
+async def _session_user(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    """The person whose session cookie this is, for the pages; else off to sign in."""
+    path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+    token = connection.cookies.get(SESSION_COOKIE, "")
+    if not token:
+        raise SignInRequiredError(path)
+    source = connection.client.host if connection.client else None
+    async with connection.app.state.sessionmaker() as session:
+        user = await signin.user_for_session(session, token=token)
+        if user is None:
+            raise SignInRequiredError(path)
+        if session.dirty:  # the last-seen time, written at most once a minute per session
+            await settle.settle(session)
+    return AuthenticationResult(user=user, auth=accounts.actor_for(user, source))
+
+
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         if QUERY_CREDENTIALS & set(connection.query_params):
             raise _refused("credentials are never accepted in the URL; send Authorization: Bearer")
+        if "authorization" not in connection.headers and not (connection.url.path + "/").startswith(API_PATH):
+            return await _session_user(connection)
         scheme, _, credential = connection.headers.get("authorization", "").partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:

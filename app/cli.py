@@ -459,7 +459,7 @@ def demo_load(reset: bool) -> None:
 
     async def work(session: AsyncSession) -> tuple[list[str], str]:
         emptied = await empty(session, metadata().sorted_tables) if reset else []
-        report, token = await load(session, storage=storage)
+        report, token = await load(session, storage=storage, base_url=settings().base_url)
         return emptied + report, token
 
     report, token = run_in_session(work)
@@ -562,8 +562,9 @@ def users() -> None:
 )
 @click.option("--name", default="", help="Display name.")
 def users_create(email: str, role: str, name: str) -> None:
-    """Create a user; prints its API token (shown once) as the last line."""
-    from app.accounts import services
+    """Create a user; prints a one-time link to set the password (for the pages) and, as the
+    last line, its API token (shown once)."""
+    from app.accounts import services, signin
     from app.accounts.schemas import UserCreate
     from app.core.actor import CLI_ACTOR
 
@@ -572,6 +573,11 @@ def users_create(email: str, role: str, name: str) -> None:
     async def work(session: AsyncSession) -> str:
         user, token = await services.create(session, data=data, actor=CLI_ACTOR)
         click.echo(f"created {user.role} {user.email} ({user.id})")
+        link = await signin.new_password_link(session, user=user, lifetime=signin.FIRST_LINK_LIFETIME)
+        click.echo(
+            f"set the password (once, within {signin.FIRST_LINK_LIFETIME.days} days): "
+            f"{settings().base_url}/password/reset?token={link}"
+        )
         return token
 
     click.echo(run_in_session(work))

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.accounts import services as accounts
+from app.accounts import signin
 from app.accounts.models import User
 from app.accounts.schemas import TokenCreate, UserCreate
 from app.agreements import services as agreements
@@ -114,7 +115,11 @@ async def reset(session: AsyncSession, tables: Sequence[Table], path: Path = DEM
 
 
 async def load(
-    session: AsyncSession, path: Path = DEMO_FILE, *, storage: FileStore | None = None
+    session: AsyncSession,
+    path: Path = DEMO_FILE,
+    *,
+    storage: FileStore | None = None,
+    base_url: str = "http://127.0.0.1:8000",
 ) -> tuple[list[str], str]:
     """Load what is missing, through the services and the settle step, like any other writer;
     answer a report and a fresh token for the demo admin (earlier ones are left working).
@@ -156,6 +161,11 @@ async def load(
     expires_at = utcnow() + DEMO_TOKEN_LIFETIME
     token, _ = await accounts.issue_token(
         session, user_id=admin.id, data=TokenCreate(name=DEMO_TOKEN_NAME, expires_at=expires_at), actor=CLI_ACTOR
+    )
+    link = await signin.new_password_link(session, user=admin, lifetime=signin.FIRST_LINK_LIFETIME)
+    report.append(
+        f"sign in to the pages as {DEMO_ADMIN}: set a password once at {base_url}/password/reset?token={link} "
+        f"(valid {signin.FIRST_LINK_LIFETIME.days} days; a later run prints a new one)"
     )
     report.append(
         f"demo admin {DEMO_ADMIN}; a new API token, valid until {expires_at:%Y-%m-%d} "

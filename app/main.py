@@ -21,21 +21,27 @@ from litestar.types import Message, Scope
 from sqlalchemy import text
 
 import app
-from app import settle
+from app import pages, settle
 from app.accounts.controllers import UserController
 from app.agreements import services as agreements
 from app.agreements.controllers import AgreementController, TemplateController, VendorAgreementController
 from app.agreements.library import library
 from app.attestations.controllers import AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
-from app.authentication import PUBLIC_PATHS, TokenAuthenticationMiddleware, record_refusals
+from app.authentication import (
+    PUBLIC_PAGES,
+    PUBLIC_PATHS,
+    SignInRequiredError,
+    TokenAuthenticationMiddleware,
+    record_refusals,
+)
 from app.core import clock, openapi
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
 from app.core.middleware import RequestBodyGuard, RetryReadOnce
 from app.core.ratelimit import FailedAuthentication, RateLimiter
-from app.core.settings import Settings
+from app.core.settings import RateLimit, Settings
 from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
 from app.exports.controllers import ExportController
@@ -124,11 +130,19 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             FindingController,
             ExportController,
             vendor_api,
+            pages.router(),
+            pages.static_files(),
         ],
+        template_config=pages.web.template_config(),
         state=State(
             {
                 "vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit),
                 "failed_authentication": FailedAuthentication(settings.auth_failure_limit),
+                # Failed sign-ins to the pages: per account, and per address (which may try several accounts).
+                "signin_by_account": RateLimiter(settings.signin_failure_limit),
+                "signin_by_address": RateLimiter(
+                    RateLimit(settings.signin_failure_limit.requests * 5, settings.signin_failure_limit.period_seconds)
+                ),
             }
         ),
         lifespan=[database],
@@ -136,9 +150,9 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
         middleware=[
             RetryReadOnce,
             DefineMiddleware(RequestBodyGuard, timeout=settings.body_timeout),
-            DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS),
+            DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS + PUBLIC_PAGES),
         ],
-        exception_handlers=exception_handlers,
+        exception_handlers={**exception_handlers, SignInRequiredError: pages.sign_in_first},
         openapi_config=OpenAPIConfig(
             title="dpa: PIPL entrusted-processing registry",
             version=VERSION,

@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-from app.accounts.models import ApiToken, User
+from app.accounts.models import ApiToken, PasswordReset, User, WebSession
 from app.agreements.models import Agreement, AgreementDocument
 from app.attestations.models import Attestation, EvidenceFile
 from app.audit.models import AuditEntry, AuditHead
@@ -32,11 +32,13 @@ __all__ = [
     "IdempotencyRecord",
     "Obligation",
     "OutboxMessage",
+    "PasswordReset",
     "Reminder",
     "SubProcessor",
     "User",
     "Vendor",
     "VendorKey",
+    "WebSession",
 ]
 
 

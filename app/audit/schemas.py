@@ -18,6 +18,8 @@ class AuditAction(StrEnum):
     auth_failed = "auth_failed"
     export = "export"  # an evidence pack or a backup left the building
     restore = "restore"  # the database was replaced by a backup
+    sign_in = "sign_in"  # a person signed in to the pages
+    sign_out = "sign_out"  # one session, or every session of a user, ended
 
 
 class AuditObject(StrEnum):
@@ -37,6 +39,8 @@ class AuditObject(StrEnum):
     user = "user"
     api_token = "api_token"  # noqa: S105 - the name of a table, not a secret
     credential = "credential"  # a refused one
+    web_session = "web_session"  # a person's signed-in browser
+    password = "password"  # noqa: S105 - the name of an object, not a secret
     evidence_pack = "evidence_pack"
     backup = "backup"
 

@@ -43,3 +43,8 @@ def local_text(moment: datetime) -> str:
     local = moment.astimezone(_zone)
     offset = local.strftime("%z")
     return f"{local:%Y-%m-%d %H:%M} {_zone.key} (UTC{offset[:3]}:{offset[3:]})"
+
+
+def local_time(moment: datetime) -> datetime:
+    """An instant in the deployment's zone (for showing it)."""
+    return moment.astimezone(_zone)

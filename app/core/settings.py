@@ -63,6 +63,7 @@ class Settings:
     upload_max_request_bytes: int = 50 * MB
     vendor_rate_limit: RateLimit = RateLimit(120, 60)
     auth_failure_limit: RateLimit = RateLimit(30, 60)  # refused credentials per client address
+    signin_failure_limit: RateLimit = RateLimit(10, 3600)  # failed sign-ins per account (and 5x per address)
     mail_from: str = "dpa <dpa@localhost>"
     mail_reply_to: str | None = None  # where answers to reminders go (the DPO's mailbox, say)
     outbox_dir: str = "var/outbox"  # where messages go without SMTP_URL
@@ -107,6 +108,10 @@ class Settings:
             log_level=log_level,
             trusted_proxies=parse_proxies(get("FORWARDED_ALLOW_IPS") or ""),
             auth_failure_limit=parse_rate_limit(get("AUTH_FAILURE_LIMIT") or "30/minute", "AUTH_FAILURE_LIMIT"),
+            signin_failure_limit=parse_rate_limit(
+                get("SIGNIN_FAILURE_LIMIT") or "10/hour",
+                "SIGNIN_FAILURE_LIMIT",
+            ),
             upload_max_file_bytes=max_file,
             upload_max_request_bytes=max_request,
             vendor_rate_limit=parse_rate_limit(get("VENDOR_RATE_LIMIT") or "120/minute"),

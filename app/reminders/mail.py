@@ -160,6 +160,20 @@ def compose(
     return message
 
 
+def compose_plain(
+    *, sender: str, recipient: str, subject: str, body: str, message_id: str, now: datetime
+) -> EmailMessage:
+    """A plain-text message of its own (a password link)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = message_id
+    message.set_content(body)
+    return message
+
+
 def message_id_for(key: str, sender: str) -> str:
     """The same for every attempt at one digest, so a copy delivered twice is recognisable."""
     domain = sender.rsplit("@", 1)[-1].strip("> ") or "dpa.local"

@@ -44,3 +44,7 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str = Field(default="", max_length=1000)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_by: str = Field(default="", max_length=100)  # the worker (host:pid) that delivered it
+    # A message of its own (a password link), not a digest of reminders; emptied once sent,
+    # so that a link never lingers in the database.
+    subject: str = Field(default="", max_length=300)
+    body: str = Field(default="", max_length=5000)

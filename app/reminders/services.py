@@ -385,33 +385,44 @@ async def send_one(
     message = (await session.scalars(query)).first()
     if message is None:
         return False
-    profile = await session.get(HandlerProfile, PROFILE_ID)
-    company_zh = profile.legal_name_zh if profile else ""
-    digest = await _items(session, message, base_url, now, company_zh)
-    reminders, items = digest.reminders, digest.items
-    ids = [reminder.id for reminder in reminders]
-    if not items:  # everything in it was closed meanwhile
-        message.status = OutboxStatus.cancelled
-        await _mark(session, ids, ReminderStatus.cancelled, None)
-        await session.flush()
-        return True
-    footer = mail.Footer(
-        company_zh=company_zh,
-        company_en=profile.legal_name_en if profile else "",
-        address=profile.address if profile else "",
-        reasons_zh=tuple(zh for zh, _ in digest.reasons),
-        reasons_en=tuple(en for _, en in digest.reasons),
-    )
-    email = mail.compose(
-        sender=mail.sender_for(sender, company_zh),
-        recipient=message.recipient,
-        items=items,
-        message_id=mail.message_id_for(message.id.hex, sender),
-        now=now,
-        worker=WORKER,
-        reply_to=reply_to,
-        footer=footer,
-    )
+    if message.body:  # a message of its own (a password link), not a digest
+        ids: list[uuid.UUID] = []
+        email = mail.compose_plain(
+            sender=sender,
+            recipient=message.recipient,
+            subject=message.subject,
+            body=message.body,
+            message_id=mail.message_id_for(message.id.hex, sender),
+            now=now,
+        )
+    else:
+        profile = await session.get(HandlerProfile, PROFILE_ID)
+        company_zh = profile.legal_name_zh if profile else ""
+        digest = await _items(session, message, base_url, now, company_zh)
+        reminders, items = digest.reminders, digest.items
+        ids = [reminder.id for reminder in reminders]
+        if not items:  # everything in it was closed meanwhile
+            message.status = OutboxStatus.cancelled
+            await _mark(session, ids, ReminderStatus.cancelled, None)
+            await session.flush()
+            return True
+        footer = mail.Footer(
+            company_zh=company_zh,
+            company_en=profile.legal_name_en if profile else "",
+            address=profile.address if profile else "",
+            reasons_zh=tuple(zh for zh, _ in digest.reasons),
+            reasons_en=tuple(en for _, en in digest.reasons),
+        )
+        email = mail.compose(
+            sender=mail.sender_for(sender, company_zh),
+            recipient=message.recipient,
+            items=items,
+            message_id=mail.message_id_for(message.id.hex, sender),
+            now=now,
+            worker=WORKER,
+            reply_to=reply_to,
+            footer=footer,
+        )
     try:
         await transport.send(email)
     except DeliveryError as error:
@@ -427,11 +438,20 @@ async def send_one(
     else:
         message.attempts += 1
         message.status, message.sent_at, message.sent_by, message.last_error = OutboxStatus.sent, now, WORKER, ""
+        message.body = ""  # a sent link does not linger in the database
         await _mark(session, ids, ReminderStatus.sent, now)
         report.sent.append(message.recipient)
         report.messages.append(email)
     await session.flush()
     return True
+
+
+def queue_message(session: AsyncSession, *, recipient: str, subject: str, body: str, now: datetime) -> OutboxMessage:
+    """One plain message of its own (a password link) through the outbox: the worker sends it
+    like a digest, with the same retries; the caller settles."""
+    message = OutboxMessage(recipient=recipient, subject=subject, body=body, created_at=now, next_attempt_at=now)
+    session.add(message)
+    return message
 
 
 async def _mark(session: AsyncSession, ids: list[uuid.UUID], status: ReminderStatus, at: datetime | None) -> None:

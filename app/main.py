@@ -40,6 +40,7 @@ from app.engagements.controllers import EngagementController, PICategoryControll
 from app.exports.controllers import ExportController
 from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
+from app.imports.controllers import ImportController
 from app.obligations.controllers import ObligationController, VendorObligationController
 from app.reminders.controllers import ReminderController
 from app.vendors.controllers import VendorController, VendorKeyController
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CalendarController,
             FindingController,
             ExportController,
+            ImportController,
             vendor_api,
         ],
         state=State(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -240,7 +239,7 @@ REQUIRED = {
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text.replace("／", "/")).strip().lower()
+    return " ".join(text.replace("／", "/").split()).lower()
 
 
 def _header_index(sheet: Sheet) -> dict[str, Column]:
@@ -276,6 +275,8 @@ def _words_index() -> dict[str, dict[str, str]]:
 def code_of(kind: str, raw: str) -> str | None:
     """The code `raw` writes (the code, its words, or "code words"), or None."""
     ways = _words_index()[kind]
+    if raw in ways:  # the usual case: the code itself
+        return ways[raw]
     text = _norm(raw)
     if text in ways:
         return ways[text]

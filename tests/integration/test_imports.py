@@ -258,8 +258,9 @@ def test_permissions_are_the_services_own(client: TestClient[Any], admin: Accoun
 def test_uploads_are_checked_by_content(client: TestClient[Any], admin: Account) -> None:
     def status(data: bytes, name: str = "x.csv") -> int:
         response = _post(client, admin.headers, data, name=name)
-        assert response.status_code < 500, response.text
-        return response.status_code
+        code: int = response.status_code
+        assert code < 500, response.text
+        return code
 
     assert status(b"") == 400
     assert status(b"\x89PNG\r\n\x1a\n\x00\x00\x00") == 415

@@ -50,6 +50,7 @@ TRUE = frozenset({"true", "yes", "y", "1", "是", "对", "√", "✓", "x"})
 FALSE = frozenset({"false", "no", "n", "0", "否", "不", "无"})
 SEPARATORS = str.maketrans({"；": ";", "，": ";", ",": ";", "\n": ";", "、": ";"})
 NULLABLE_TEXT = frozenset({"unified_social_credit_code", "registration_number", "region"})
+FORMULA_TYPES = frozenset({"ArrayFormula", "DataTableFormula"})  # openpyxl's objects for array and table formulas
 OMIT_WHEN_BLANK = frozenset({"country", "status", "owner", "individuals_count_as_of", "legal_basis"})
 
 
@@ -205,7 +206,7 @@ def parse(table: Table, cells: list[Any]) -> tuple[dict[str, Any], list[CellErro
             if column.field not in OMIT_WHEN_BLANK:
                 values[column.field] = _blank(column)
             continue
-        if isinstance(cell, str) and cell.lstrip().startswith("="):
+        if (isinstance(cell, str) and cell.lstrip().startswith("=")) or type(cell).__name__ in FORMULA_TYPES:
             message = "a formula: the import reads values and never evaluates formulas; type the value instead"
             errors.append(CellError(column=column.header, field=column.field, message=message))
             continue

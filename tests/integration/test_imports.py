@@ -308,3 +308,13 @@ def test_cli_previews_then_applies(client: TestClient[Any], clean_database: str,
     assert bad.returncode == 1
     assert "error\tvendors.csv row 2, 状态 / Status:" in bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_a_formula_in_a_workbook_is_refused_not_evaluated(client: TestClient[Any], admin: Account) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(client.get("/api/imports/template.xlsx", headers=admin.headers).content))
+    book["受托方 Vendors"].append(_vendor(credit_code(), legal_name_en="=1+1"))
+    out = io.BytesIO()
+    book.save(out)
+    row = _post(client, admin.headers, out.getvalue(), name="f.xlsx").json()["rows"][0]
+    assert row["action"] == "error"
+    assert row["errors"][0]["field"] == "legal_name_en" and "formula" in row["errors"][0]["message"]

@@ -269,6 +269,7 @@ class Context:
     session: AsyncSession
     actor: Actor
     users: dict[str, uuid.UUID] = field(default_factory=dict)  # e-mail (lower) -> id
+    people: list[User] = field(default_factory=list)
     by_code: dict[str, Vendor] = field(default_factory=dict)
     by_registration: dict[tuple[str, str], Vendor] = field(default_factory=dict)
     by_name: dict[str, Vendor] = field(default_factory=dict)
@@ -283,11 +284,12 @@ class Context:
     @classmethod
     async def load(cls, session: AsyncSession, actor: Actor, *, apply: bool) -> Context:
         ctx = cls(session, actor, apply=apply)
-        for user_id, email, active in (
-            await session.execute(select(col(User.id), col(User.email), col(User.is_active)))
-        ).all():
-            if active:
-                ctx.users[str(email).lower()] = user_id
+        # The users as objects, held here: the session's identity map holds them weakly, and the
+        # services look up each row's owner, which would otherwise be a query per row.
+        for user in await session.scalars(select(User)):
+            ctx.people.append(user)
+            if user.is_active:
+                ctx.users[user.email.lower()] = user.id
         for vendor in await session.scalars(select(Vendor)):
             ctx.add_vendor(vendor)
         for engagement in await session.scalars(select(Engagement)):

@@ -200,6 +200,8 @@ def test_engagement_and_sub_processor_rows_refer_to_vendors_in_the_same_workbook
     book["转委托 Sub-processors"].append([sub.get(c.field, "") for c in COLUMNS[Sheet.sub_processors]])
     out = io.BytesIO()
     book.save(out)
+    preview = _post(client, admin.headers, out.getvalue(), name="t.xlsx")
+    assert [row["action"] for row in preview.json()["rows"]] == ["create", "create", "create"], preview.text
     result = _post(client, admin.headers, out.getvalue(), apply=True, name="t.xlsx")
     assert result.status_code == 200, result.text
     assert [row["action"] for row in result.json()["rows"]] == ["create", "create", "create"]
@@ -209,6 +211,19 @@ def test_engagement_and_sub_processor_rows_refer_to_vendors_in_the_same_workbook
     assert found["venues"][0]["equipment_count"] == 9
     assert found["sub_processors"][0]["name"] == "Relay Co."
     assert client.get(f"/api/engagements/{found['id']}/findings", headers=admin.headers).json()["total"] > 0
+
+    # One field changed: an update of that field only, and the sub-processor unchanged.
+    count = [c.field for c in COLUMNS[Sheet.engagements]].index("individuals_count") + 1
+    book["委托处理 Engagements"].cell(2, count).value = 5000
+    out = io.BytesIO()
+    book.save(out)
+    again = _post(client, admin.headers, out.getvalue(), apply=True, name="t.xlsx").json()["rows"]
+    assert [(row["action"], row["changed"]) for row in again] == [
+        ("unchanged", []),
+        ("update", ["individuals_count"]),
+        ("unchanged", []),
+    ]
+    assert client.get(f"/api/engagements/{found['id']}", headers=admin.headers).json()["individuals_count"] == 5000
 
 
 def test_any_error_row_refuses_the_apply_and_names_sheet_row_and_column(

@@ -283,6 +283,44 @@ def check(path: str) -> None:
         raise click.exceptions.Exit(1)
 
 
+@cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--apply", "apply", is_flag=True, help="Write the rows (default: preview only, nothing is written).")
+def import_file(path: str, apply: bool) -> None:
+    """Import vendors, engagements and sub-processors from the XLSX template or a CSV (UTF-8 or
+    GB18030). Prints each row: create, update, unchanged, or the error with its sheet, row and
+    column. With --apply, writes every row in one transaction, or nothing if any row has an error."""
+    from app.core.actor import CLI_ACTOR
+    from app.imports import services, workbook
+    from app.imports.schemas import ImportReport, RowAction
+
+    data = Path(path).read_bytes()
+    tables = workbook.read(data, Path(path).name)
+
+    async def work(session: AsyncSession) -> ImportReport:
+        return await services.run(session, tables=tables, actor=CLI_ACTOR, apply=apply)
+
+    report = run_in_session(work)
+    for row in report.rows:
+        if row.action == RowAction.error:
+            for error in row.errors:
+                where = f"{row.sheet_title} row {row.row}" + (f", {error.column}" if error.column else "")
+                click.echo(f"error\t{where}: {error.message}")
+        else:
+            changed = f" ({', '.join(row.changed)})" if row.changed else ""
+            click.echo(f"{row.action.value}\t{row.sheet_title} row {row.row}: {row.key}{changed}")
+    counts = report.counts
+    summary = f"{counts.create} create, {counts.update} update, {counts.unchanged} unchanged, {counts.error} errors"
+    if report.applied:
+        click.echo(f"imported: {summary}")
+    elif apply:
+        click.echo(f"nothing imported: {summary}")
+    else:
+        click.echo(f"preview, nothing written: {summary}; run again with --apply to import")
+    if counts.error:
+        raise click.exceptions.Exit(1)
+
+
 @cli.command("evidence-pack")
 @click.option("--vendor", "vendor_id", type=click.UUID, help="One vendor's pack (default: everything).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True), help="The ZIP file to write.")

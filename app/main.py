@@ -47,6 +47,7 @@ from app.engagements.controllers import EngagementController, PICategoryControll
 from app.exports.controllers import ExportController
 from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
+from app.imports.controllers import ImportController
 from app.obligations.controllers import ObligationController, VendorObligationController
 from app.reminders.controllers import ReminderController
 from app.vendors.controllers import VendorController, VendorKeyController
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             CalendarController,
             FindingController,
             ExportController,
+            ImportController,
             vendor_api,
             pages.router(),
             pages.static_files(),

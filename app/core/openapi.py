@@ -36,6 +36,7 @@ DOWNLOADS = {
     r"/register\.csv$": ["text/csv"],
     r"/register\.xlsx$": ["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
     r"/evidence-pack$": ["application/zip"],
+    r"/imports/(template|export)\.xlsx$": ["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
     r"/documents/\{document_id\}/content$": [
         "application/pdf",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

@@ -160,10 +160,16 @@ async def sub_processors_of(
     return found
 
 
-async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor) -> Engagement:
+async def check_create(session: AsyncSession, *, data: EngagementCreate, actor: Actor) -> EngagementCreate:
+    """Everything `create` checks, writing nothing: what it would store (an import's preview)."""
     actor.require_writer(creating=True)
     data = _complete(data, actor)
     await _check(session, data)
+    return data
+
+
+async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor) -> Engagement:
+    data = await check_create(session, data=data, actor=actor)
     engagement = Engagement.model_validate(data)
     engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
     session.add(engagement)
@@ -173,11 +179,19 @@ async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor)
     return engagement
 
 
-async def update(session: AsyncSession, *, engagement_id: uuid.UUID, patch: BaseModel, actor: Actor) -> Engagement:
-    engagement = await get(session, engagement_id=engagement_id)
+async def check_update(
+    session: AsyncSession, *, engagement: Engagement, patch: BaseModel, actor: Actor
+) -> EngagementCreate:
+    """Everything `update` checks, writing nothing: the engagement as it would be (an import's preview)."""
     actor.require_writer(engagement.owner_id)
     data = _complete(merge_patch(engagement, patch, EngagementCreate), actor)
     await _check(session, data)
+    return data
+
+
+async def update(session: AsyncSession, *, engagement_id: uuid.UUID, patch: BaseModel, actor: Actor) -> Engagement:
+    engagement = await get(session, engagement_id=engagement_id)
+    data = await check_update(session, engagement=engagement, patch=patch, actor=actor)
     if audit.apply_update(session, actor, engagement, data, AuditObject.engagement):
         engagement.processes_sensitive_pi = processes_sensitive_pi(data.pi_categories, data.data_subjects)
         mark(session, f"engagement changed by {actor.label}", engagement=engagement.id)
@@ -194,6 +208,12 @@ async def delete(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Acto
     await session.execute(sql_delete(SubProcessor).where(col(SubProcessor.engagement_id) == engagement.id))
     mark(session, f"engagement deleted by {actor.label}", removed_engagement=engagement.id)
     await session.delete(engagement)
+
+
+def check_sub_processor(*, owner_id: uuid.UUID | None, data: SubProcessorCreate, actor: Actor) -> None:
+    """Everything adding or changing a sub-processor checks, for an engagement owned by `owner_id`."""
+    actor.require_writer(owner_id)
+    _check_sub_processor(data)
 
 
 def _check_sub_processor(data: SubProcessorCreate) -> None:
@@ -223,8 +243,7 @@ async def add_sub_processor(
     session: AsyncSession, *, engagement_id: uuid.UUID, data: SubProcessorCreate, actor: Actor
 ) -> SubProcessor:
     engagement = await get(session, engagement_id=engagement_id)
-    actor.require_writer(engagement.owner_id)
-    _check_sub_processor(data)
+    check_sub_processor(owner_id=engagement.owner_id, data=data, actor=actor)
     sub = SubProcessor.model_validate({**data.model_dump(), "engagement_id": engagement.id})
     session.add(sub)
     await session.flush()
@@ -252,7 +271,7 @@ async def update_sub_processor(
     actor.require_writer(engagement.owner_id)
     sub = await get_sub_processor(session, engagement_id=engagement_id, sub_processor_id=sub_processor_id)
     data = merge_patch(sub, patch, SubProcessorCreate)
-    _check_sub_processor(data)
+    check_sub_processor(owner_id=engagement.owner_id, data=data, actor=actor)
     if audit.apply_update(session, actor, sub, data, AuditObject.sub_processor):
         mark(session, f"sub-processor changed by {actor.label}", engagement=engagement.id)
     return sub

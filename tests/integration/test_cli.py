@@ -56,6 +56,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], expected: st
         ["vendors", "issue-key"],
         ["evidence", "verify"],
         ["backup"],
+        ["import"],
         ["restore"],
     ],
 )

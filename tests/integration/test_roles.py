@@ -14,11 +14,12 @@ from litestar.testing import TestClient
 
 from app.handler.schemas import HandlerProfileUpdate
 from tests.conftest import Account
-from tests.factories import engagement_body, vendor_body
+from tests.factories import credit_code, engagement_body, vendor_body
 from tests.integration.conftest import PDF, Side, Submit, deletion
 
 CHECK = "POST /api/engagements/check"  # the before-you-buy check stores nothing: anyone may run it
-CREATE = {"POST /api/vendors", "POST /api/engagements"}  # new records become the creator's
+# New records become the creator's; an import creates (and changes what its rows' services allow).
+CREATE = {"POST /api/vendors", "POST /api/engagements", "POST /api/imports"}
 # The permission table, for objects the role does not own.
 ALLOWED: dict[str, set[str]] = {
     "auditor": {CHECK},
@@ -36,6 +37,10 @@ ALLOWED: dict[str, set[str]] = {
         "POST /api/agreements/{agreement_id}/override",
     },
 }
+IMPORT_CSV = (
+    "统一社会信用代码 / Unified social credit code,中文名称 / Legal name (Chinese)\n"
+    f"{credit_code()},上海导入演练有限公司\n"
+).encode()
 ROLES = ("auditor", "owner", "procurement", "dpo")  # the DPO last: what it may do changes things
 
 
@@ -130,6 +135,9 @@ def test_every_write_route_answers_each_role_by_the_table(
             path = template.format(**{name: ids[name] for name in re.findall(r"\{([a-z_]+)\}", template)})
             if route.endswith("/sign"):
                 files = {"file": ("signed.pdf", PDF, "application/pdf")}
+                response = client.post(path, files=files, headers=account.headers)
+            elif route == "POST /api/imports":  # a preview of one new vendor: nothing is written
+                files = {"file": ("vendors.csv", IMPORT_CSV, "text/csv")}
                 response = client.post(path, files=files, headers=account.headers)
             else:
                 response = client.request(method, path, json=bodies.get(route), headers=account.headers)

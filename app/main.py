@@ -41,7 +41,7 @@ from app.exports.controllers import ExportController
 from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
 from app.obligations.controllers import ObligationController, VendorObligationController
-from app.reminders.controllers import ReminderController
+from app.reminders.controllers import CalendarFeedController, CalendarSubscriptionController, ReminderController
 from app.vendors.controllers import VendorController, VendorKeyController
 from app.workdays.controllers import CalendarController
 from app.worker import configure_policy
@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AttestationController,
             ObligationController,
             ReminderController,
+            CalendarSubscriptionController,
+            CalendarFeedController,
             CalendarController,
             FindingController,
             ExportController,

@@ -37,6 +37,7 @@ class AuditObject(StrEnum):
     user = "user"
     api_token = "api_token"  # noqa: S105 - the name of a table, not a secret
     credential = "credential"  # a refused one
+    calendar_feed = "calendar_feed"  # a user's calendar subscription
     evidence_pack = "evidence_pack"
     backup = "backup"
 

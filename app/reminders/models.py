@@ -44,3 +44,15 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str = Field(default="", max_length=1000)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     sent_by: str = Field(default="", max_length=100)  # the worker (host:pid) that delivered it
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A user's private calendar subscription: the token in its URL is stored only as a hash.
+    One per user; a new one replaces the old, deleting the row revokes it."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    hint: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -67,7 +67,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         vendor_route = (connection.url.path + "/").startswith(VENDOR_PATH)
         state = connection.app.state
         failures: FailedAuthentication = state.failed_authentication
-        wait = failures.blocked(source or "")
+        wait = await failures.blocked(source or "")
         if wait is not None:  # an address guessing credentials: answered before the database is asked
             raise TooManyRequestsError(f"too many refused credentials from {source}; retry in {wait} s", wait)
         async with state.sessionmaker() as session:
@@ -75,7 +75,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             if isinstance(result, str):
                 hint = accounts.credential_hint(credential)
                 request = f"{connection.scope.get('method', '')} {connection.url.path}"
-                if failures.refused(source or "", result, hint, request):
+                if await failures.refused(source or "", result, hint, request):
                     accounts.record_failed_authentication(
                         session, hint=hint, reason=result, source=source, request=request
                     )
@@ -90,7 +90,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             if not vendor_route:
                 raise PermissionDeniedException("a vendor key reaches only /api/vendor/ routes")
             limiter: RateLimiter = state.vendor_rate_limiter
-            wait = limiter.retry_after(actor.key_id)
+            wait = await limiter.retry_after(actor.key_id)
             if wait is not None:
                 raise TooManyRequestsError(f"rate limit of this key reached; retry in {wait} s", retry_after=wait)
         return result
@@ -106,7 +106,7 @@ async def _calendar(connection: ASGIConnection[Any, Any, Any, Any]) -> Authentic
     source = connection.client.host if connection.client else None
     state = connection.app.state
     failures: FailedAuthentication = state.failed_authentication
-    wait = failures.blocked(source or "")
+    wait = await failures.blocked(source or "")
     if wait is not None:
         raise TooManyRequestsError(f"too many refused credentials from {source}; retry in {wait} s", wait)
     async with state.sessionmaker() as session:
@@ -115,12 +115,12 @@ async def _calendar(connection: ASGIConnection[Any, Any, Any, Any]) -> Authentic
             hint = accounts.credential_hint(token)
             request = f"{connection.scope.get('method', '')} {CALENDAR_PATH}…"  # never the token itself
             reason = "unknown or revoked calendar token"
-            if failures.refused(source or "", reason, hint, request):
+            if await failures.refused(source or "", reason, hint, request):
                 accounts.record_failed_authentication(session, hint=hint, reason=reason, source=source, request=request)
                 await settle.settle(session)
             raise NotFoundException("no such calendar")
     limiter: RateLimiter = state.vendor_rate_limiter
-    wait = limiter.retry_after(("calendar", user.id))
+    wait = await limiter.retry_after(f"calendar:{user.id}")
     if wait is not None:
         raise TooManyRequestsError(f"rate limit of this calendar reached; retry in {wait} s", retry_after=wait)
     return AuthenticationResult(user=user, auth=accounts.actor_for(user, source))

@@ -17,7 +17,10 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
 from litestar.types import Message, Scope
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 import app
@@ -33,7 +36,7 @@ from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
 from app.core.middleware import RequestBodyGuard, RetryReadOnce
-from app.core.ratelimit import FailedAuthentication, RateLimiter
+from app.core.ratelimit import FailedAuthentication, MemoryWindows, RateLimiter, RedisWindows, Windows
 from app.core.settings import Settings
 from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
@@ -70,6 +73,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_policy(settings)
     library()  # a broken clause library stops the start, not the first contract
 
+    # What the instances share: with REDIS_URL, in Redis (Litestar's stores and the rate-limit
+    # windows, under one prefix); without, in this process.
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    windows: Windows = RedisWindows(redis, settings.redis_prefix) if redis else MemoryWindows()
+    stores = (
+        StoreRegistry(default_factory=RedisStore(redis, namespace=f"{settings.redis_prefix}store").with_namespace)
+        if redis
+        else None
+    )
+
     @asynccontextmanager
     async def database(application: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
@@ -85,6 +98,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await _record_refusals(application.state, everything=True)
         finally:
             await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
 
     # What a vendor's key reaches; uploads get their own body limit (UPLOAD_MAX_REQUEST_MB).
     vendor_api = Router(
@@ -122,11 +137,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         state=State(
             {
-                "vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit),
-                "failed_authentication": FailedAuthentication(settings.auth_failure_limit),
+                "vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit, windows, name="credential"),
+                "failed_authentication": FailedAuthentication(settings.auth_failure_limit, windows),
             }
         ),
         lifespan=[database],
+        stores=stores,
         dependencies={**dependencies, "settle": Provide(_provide_settle, sync_to_thread=False)},
         middleware=[
             RetryReadOnce,

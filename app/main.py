@@ -30,7 +30,7 @@ from app.agreements.controllers import AgreementController, TemplateController, 
 from app.agreements.library import library
 from app.attestations.controllers import AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
-from app.authentication import PUBLIC_PATHS, TokenAuthenticationMiddleware, record_refusals
+from app.authentication import CALENDAR_PATH, PUBLIC_PATHS, TokenAuthenticationMiddleware, record_refusals
 from app.core import clock, openapi
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
@@ -213,7 +213,9 @@ def _provide_settle(db_session: DbSession) -> Callable[[], Awaitable[None]]:
 
 def _document_every_answer(application: Litestar) -> None:
     # Litestar builds the document once and serves that dict; complete it before the first request.
-    openapi.complete(application.plugins.get(OpenAPIPlugin).provide_openapi_schema(), PUBLIC_PATHS)
+    openapi.complete(
+        application.plugins.get(OpenAPIPlugin).provide_openapi_schema(), PUBLIC_PATHS, (f"^{CALENDAR_PATH}",)
+    )
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

@@ -91,7 +91,6 @@ class CalendarFeedController(Controller):
         "/{feed:str}",
         summary="A user's due dates as iCalendar (/calendar/dpc_….ics); the token in the URL is the credential",
         security=[],
-        media_type="text/calendar",
     )
     async def feed(
         self, request: Request[Any, Any, Any], db_session: DbSession, feed: FromPath[str]

@@ -274,3 +274,14 @@ def test_two_servers_and_two_workers_lose_nothing_send_nothing_twice_and_share_t
     recipients = {recipient for item in received for recipient in item.recipients}
     assert {owner.email for owner in owners} <= recipients  # the new engagements' owners heard
     assert len(Counter(item.message["X-DPA-Worker"] for item in received)) >= 1
+
+
+def test_a_redis_that_stops_answering_is_a_503_not_a_500(
+    settings: Settings, clean_database: str, vendors: dict[str, Side]
+) -> None:
+    gone = dataclasses.replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with TestClient(app=create_app(gone)) as client:
+        answer = client.get("/api/vendor/obligations", headers=vendors["a"].headers)
+        assert answer.status_code == 503, answer.text
+        assert "REDIS_URL" in answer.json()["detail"]
+        assert client.get("/health").status_code == 200  # the database is fine: the instance stays in rotation

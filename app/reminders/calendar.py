@@ -114,7 +114,7 @@ async def due_dates(session: AsyncSession, *, user: User) -> list[Row]:
     return [(o, e, v) for o, e, v in (await session.execute(query)).all()]
 
 
-def render(rows: list[Row], *, base_url: str, host: str, now: datetime | None = None) -> bytes:
+def render(rows: list[Row], *, base_url: str, now: datetime | None = None) -> bytes:
     """The feed as iCalendar (RFC 5545): one all-day event per obligation, UID stable across fetches."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -127,7 +127,7 @@ def render(rows: list[Row], *, base_url: str, host: str, now: datetime | None = 
     calendar.add("x-published-ttl", REFRESH)
     stamp = now or utcnow()
     for obligation, engagement, vendor in rows:
-        calendar.add_component(_event(obligation, engagement, vendor, base_url=base_url, host=host, stamp=stamp))
+        calendar.add_component(_event(obligation, engagement, vendor, base_url=base_url, stamp=stamp))
     ical: bytes = calendar.to_ical()
     return ical
 
@@ -138,7 +138,6 @@ def _event(
     vendor: Vendor | None,
     *,
     base_url: str,
-    host: str,
     stamp: datetime,
 ) -> Event:
     spec = SPECS[obligation.kind]
@@ -147,7 +146,9 @@ def _event(
     link = f"{base_url}/api/obligations/{obligation.id}"
     provisional = " (暂定 / provisional)" if obligation.provisional else ""
     event = Event()
-    event.add("uid", f"obligation-{obligation.id}@{host}")
+    # The digests' deadlines.ics uses the same UID: an event imported from a mail and the same
+    # event in the subscription are one, whatever BASE_URL says.
+    event.add("uid", f"{obligation.id}@dpa")
     event.add("dtstamp", stamp)
     event.add("last-modified", obligation.updated_at)
     event.add("dtstart", obligation.due_on)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -98,7 +97,7 @@ class CalendarFeedController(Controller):
         base_url: str = request.app.state.settings.base_url
         rows = await calendar.due_dates(db_session, user=request.user)
         return Response(
-            calendar.render(rows, base_url=base_url, host=urlsplit(base_url).hostname or "dpa"),
+            calendar.render(rows, base_url=base_url),
             media_type="text/calendar",  # Litestar adds "; charset=utf-8"
             headers={"Cache-Control": "private, max-age=0, no-store"},
         )

@@ -62,9 +62,9 @@ def test_a_subscription_lists_the_users_open_obligations_as_all_day_events(
 
     path = _subscribe(client, owner)
     events = _events(client, path)
-    assert set(events) == {f"obligation-{oid}@127.0.0.1" for oid in mine}
+    assert set(events) == {f"{oid}@dpa" for oid in mine}
     for uid, event in events.items():
-        obligation = mine[uid.removeprefix("obligation-").removesuffix("@127.0.0.1")]
+        obligation = mine[uid.removesuffix("@dpa")]
         assert event["DTSTART"].dt.isoformat() == obligation["due_on"]  # a date: an all-day event
         assert (event["DTEND"].dt - event["DTSTART"].dt).days == 1
         assert event["DTSTAMP"] is not None
@@ -76,16 +76,16 @@ def test_a_subscription_lists_the_users_open_obligations_as_all_day_events(
     assert _events(client, path).keys() == events.keys()  # the UIDs are stable
 
     # one user's calendar never shows another's obligations
-    assert not set(events) & {f"obligation-{oid}@127.0.0.1" for oid in theirs}
+    assert not set(events) & {f"{oid}@dpa" for oid in theirs}
     their_events = _events(client, _subscribe(client, other))
-    assert set(their_events) == {f"obligation-{oid}@127.0.0.1" for oid in theirs}
+    assert set(their_events) == {f"{oid}@dpa" for oid in theirs}
 
 
 def test_a_dpo_sees_the_company_wide_duties(client: TestClient[Any], people: dict[str, Account]) -> None:
     company = _open_obligations(client, people["admin"], company="true")
     assert company  # the face filing: 110,000 faces
     events = _events(client, _subscribe(client, people["dpo"]))
-    assert set(events) == {f"obligation-{oid}@127.0.0.1" for oid in company}
+    assert set(events) == {f"{oid}@dpa" for oid in company}
     owner_events = _events(client, _subscribe(client, people["owner"]))
     assert not set(owner_events) & set(events)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from app.core import security
 from app.core.actor import Actor
 from app.core.errors import TooManyRequestsError
 from app.core.ratelimit import FailedAuthentication, RateLimiter
+from app.reminders import calendar
 from app.vendors import services as vendors
 
 # Routes anyone may reach: health for load balancers, the OpenAPI document and its viewers.
@@ -33,6 +34,9 @@ PUBLIC_PAGES = ["^/sign-in$", "^/password/", "^/static/"]
 SESSION_COOKIE = "dpa_session"
 API_PATH = "/api/"
 VENDOR_PATH = "/api/vendor/"
+# A calendar subscription: the token is the last part of the path (what calendar apps can send).
+CALENDAR_PATH = "/calendar/"
+CALENDAR_SUFFIX = ".ics"
 # Credentials in a URL end up in logs, proxies and browser history.
 QUERY_CREDENTIALS = frozenset({"token", "access_token", "api_key", "apikey", "key"})
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dpa"'}
@@ -83,6 +87,8 @@ async def _session_user(connection: ASGIConnection[Any, Any, Any, Any]) -> Authe
 
 class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+        if connection.url.path.startswith(CALENDAR_PATH):
+            return await _calendar(connection)
         if QUERY_CREDENTIALS & set(connection.query_params):
             raise _refused("credentials are never accepted in the URL; send Authorization: Bearer")
         if "authorization" not in connection.headers and not (connection.url.path + "/").startswith(API_PATH):
@@ -95,7 +101,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         vendor_route = (connection.url.path + "/").startswith(VENDOR_PATH)
         state = connection.app.state
         failures: FailedAuthentication = state.failed_authentication
-        wait = failures.blocked(source or "")
+        wait = await failures.blocked(source or "")
         if wait is not None:  # an address guessing credentials: answered before the database is asked
             raise TooManyRequestsError(f"too many refused credentials from {source}; retry in {wait} s", wait)
         async with state.sessionmaker() as session:
@@ -103,7 +109,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             if isinstance(result, str):
                 hint = accounts.credential_hint(credential)
                 request = f"{connection.scope.get('method', '')} {connection.url.path}"
-                if failures.refused(source or "", result, hint, request):
+                if await failures.refused(source or "", result, hint, request):
                     accounts.record_failed_authentication(
                         session, hint=hint, reason=result, source=source, request=request
                     )
@@ -118,10 +124,40 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             if not vendor_route:
                 raise PermissionDeniedException("a vendor key reaches only /api/vendor/ routes")
             limiter: RateLimiter = state.vendor_rate_limiter
-            wait = limiter.retry_after(actor.key_id)
+            wait = await limiter.retry_after(actor.key_id)
             if wait is not None:
                 raise TooManyRequestsError(f"rate limit of this key reached; retry in {wait} s", retry_after=wait)
         return result
+
+
+async def _calendar(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    """A calendar app sends no header: the token in the path is the credential. A wrong,
+    malformed or revoked one is answered 404, without saying which; refusals count towards
+    the address's throttle like any other credential, and a subscription is held to the
+    same per-credential rate limit as a vendor key."""
+    name = connection.url.path.removeprefix(CALENDAR_PATH)
+    token = name.removesuffix(CALENDAR_SUFFIX)
+    source = connection.client.host if connection.client else None
+    state = connection.app.state
+    failures: FailedAuthentication = state.failed_authentication
+    wait = await failures.blocked(source or "")
+    if wait is not None:
+        raise TooManyRequestsError(f"too many refused credentials from {source}; retry in {wait} s", wait)
+    async with state.sessionmaker() as session:
+        user = await calendar.authenticate(session, token=token) if name.endswith(CALENDAR_SUFFIX) else None
+        if user is None:
+            hint = accounts.credential_hint(token)
+            request = f"{connection.scope.get('method', '')} {CALENDAR_PATH}…"  # never the token itself
+            reason = "unknown or revoked calendar token"
+            if await failures.refused(source or "", reason, hint, request):
+                accounts.record_failed_authentication(session, hint=hint, reason=reason, source=source, request=request)
+                await settle.settle(session)
+            raise NotFoundException("no such calendar")
+    limiter: RateLimiter = state.vendor_rate_limiter
+    wait = await limiter.retry_after(f"calendar:{user.id}")
+    if wait is not None:
+        raise TooManyRequestsError(f"rate limit of this calendar reached; retry in {wait} s", retry_after=wait)
+    return AuthenticationResult(user=user, auth=accounts.actor_for(user, source))
 
 
 async def record_refusals(state: State, *, everything: bool = False) -> None:

@@ -17,7 +17,10 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
 from litestar.types import Message, Scope
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 import app
@@ -29,6 +32,7 @@ from app.agreements.library import library
 from app.attestations.controllers import AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
 from app.authentication import (
+    CALENDAR_PATH,
     PUBLIC_PAGES,
     PUBLIC_PATHS,
     SignInRequiredError,
@@ -40,7 +44,7 @@ from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
 from app.core.middleware import RequestBodyGuard, RetryReadOnce
-from app.core.ratelimit import FailedAuthentication, RateLimiter
+from app.core.ratelimit import FailedAuthentication, MemoryWindows, RateLimiter, RedisWindows, Windows
 from app.core.settings import RateLimit, Settings
 from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
@@ -49,7 +53,7 @@ from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
 from app.imports.controllers import ImportController
 from app.obligations.controllers import ObligationController, VendorObligationController
-from app.reminders.controllers import ReminderController
+from app.reminders.controllers import CalendarFeedController, CalendarSubscriptionController, ReminderController
 from app.vendors.controllers import VendorController, VendorKeyController
 from app.workdays.controllers import CalendarController
 from app.worker import configure_policy
@@ -82,6 +86,16 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
     configure_policy(settings)
     library()  # a broken clause library stops the start, not the first contract
 
+    # What the instances share: with REDIS_URL, in Redis (Litestar's stores and the rate-limit
+    # windows, under one prefix); without, in this process.
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    windows: Windows = RedisWindows(redis, settings.redis_prefix) if redis else MemoryWindows()
+    stores = (
+        StoreRegistry(default_factory=RedisStore(redis, namespace=f"{settings.redis_prefix}store").with_namespace)
+        if redis
+        else None
+    )
+
     @asynccontextmanager
     async def database(application: Litestar) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
@@ -99,6 +113,8 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             await _record_refusals(application.state, everything=True)
         finally:
             await engine.dispose()
+            if redis is not None:
+                await redis.aclose()
 
     # What a vendor's key reaches; uploads get their own body limit (UPLOAD_MAX_REQUEST_MB).
     vendor_api = Router(
@@ -127,6 +143,8 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             AttestationController,
             ObligationController,
             ReminderController,
+            CalendarSubscriptionController,
+            CalendarFeedController,
             CalendarController,
             FindingController,
             ExportController,
@@ -138,16 +156,19 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
         template_config=pages.web.template_config(),
         state=State(
             {
-                "vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit),
-                "failed_authentication": FailedAuthentication(settings.auth_failure_limit),
+                "vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit, windows, name="credential"),
+                "failed_authentication": FailedAuthentication(settings.auth_failure_limit, windows),
                 # Failed sign-ins to the pages: per account, and per address (which may try several accounts).
-                "signin_by_account": RateLimiter(settings.signin_failure_limit),
+                "signin_by_account": RateLimiter(settings.signin_failure_limit, windows, name="signin-account"),
                 "signin_by_address": RateLimiter(
-                    RateLimit(settings.signin_failure_limit.requests * 5, settings.signin_failure_limit.period_seconds)
+                    RateLimit(settings.signin_failure_limit.requests * 5, settings.signin_failure_limit.period_seconds),
+                    windows,
+                    name="signin-address",
                 ),
             }
         ),
         lifespan=[database],
+        stores=stores,
         dependencies={**dependencies, "settle": Provide(_provide_settle, sync_to_thread=False)},
         middleware=[
             RetryReadOnce,
@@ -218,7 +239,9 @@ def _provide_settle(db_session: DbSession) -> Callable[[], Awaitable[None]]:
 
 def _document_every_answer(application: Litestar) -> None:
     # Litestar builds the document once and serves that dict; complete it before the first request.
-    openapi.complete(application.plugins.get(OpenAPIPlugin).provide_openapi_schema(), PUBLIC_PATHS)
+    openapi.complete(
+        application.plugins.get(OpenAPIPlugin).provide_openapi_schema(), PUBLIC_PATHS, (f"^{CALENDAR_PATH}",)
+    )
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

@@ -13,7 +13,7 @@ from app.engagements.models import Engagement, SubProcessor
 from app.findings.models import Finding
 from app.handler.models import HandlerProfile
 from app.obligations.models import Obligation
-from app.reminders.models import OutboxMessage, Reminder
+from app.reminders.models import CalendarFeed, OutboxMessage, Reminder
 from app.vendors.models import Vendor, VendorKey
 from app.workdays.models import CalendarOverride
 
@@ -24,6 +24,7 @@ __all__ = [
     "Attestation",
     "AuditEntry",
     "AuditHead",
+    "CalendarFeed",
     "CalendarOverride",
     "Engagement",
     "EvidenceFile",

@@ -41,6 +41,7 @@ class AuditObject(StrEnum):
     credential = "credential"  # a refused one
     web_session = "web_session"  # a person's signed-in browser
     password = "password"  # noqa: S105 - the name of an object, not a secret
+    calendar_feed = "calendar_feed"  # a user's calendar subscription
     evidence_pack = "evidence_pack"
     backup = "backup"
 

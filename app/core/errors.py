@@ -91,6 +91,12 @@ class DatabaseUnavailableError(DomainError):
     status_code = 503
 
 
+class SharedStateUnavailableError(DomainError):
+    """Redis (REDIS_URL), where the instances keep their rate limits, does not answer."""
+
+    status_code = 503
+
+
 RETRY_AFTER_SECONDS = 5  # after a database failure: long enough for a restart or a failover
 
 

@@ -29,14 +29,15 @@ REASONS = {
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
 WRITES = {"post", "put", "patch", "delete"}
-# Routes that answer 404 for an id in their query rather than their path.
-NOT_FOUND_BY_QUERY = {"/api/exports/evidence-pack"}
+# Routes that answer 404 without a path parameter: an id in their query, or a thing that may not exist yet.
+NOT_FOUND_BY_QUERY = {"/api/exports/evidence-pack", "/api/users/me/calendar"}
 # Downloads, by the end of their path: the media types they really are.
 DOWNLOADS = {
     r"/register\.csv$": ["text/csv"],
     r"/register\.xlsx$": ["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
     r"/evidence-pack$": ["application/zip"],
     r"/imports/(template|export)\.xlsx$": ["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
+    r"^/calendar/\{feed\}$": ["text/calendar"],
     r"/documents/\{document_id\}/content$": [
         "application/pdf",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -74,8 +75,11 @@ ERROR_SCHEMA = {
 }
 
 
-def complete(document: dict[str, Any], public_paths: list[str]) -> dict[str, Any]:
-    """Add the error answers, headers and download types to a generated document, in place."""
+def complete(
+    document: dict[str, Any], public_paths: list[str], path_credentials: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Add the error answers, headers and download types to a generated document, in place.
+    `path_credentials`: routes whose credential is part of the path (a calendar URL), so no header."""
     document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     for path, operations in document.get("paths", {}).items():
         public = any(re.match(pattern, path) for pattern in public_paths)
@@ -83,10 +87,13 @@ def complete(document: dict[str, Any], public_paths: list[str]) -> dict[str, Any
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            if public:
-                operation["security"] = []  # no credential needed: the document-wide default does not apply
+            in_path = any(re.match(pattern, path) for pattern in path_credentials)
+            if public or in_path:
+                operation["security"] = []  # no header needed: the document-wide default does not apply
             codes = {"503"}
-            if not public:
+            if in_path:
+                codes |= {"404", "429"}  # a wrong credential is a 404, and guessing is throttled
+            elif not public:
                 codes |= {"400", "401", "403", "429"}
             if "{" in path or path in NOT_FOUND_BY_QUERY:
                 codes.add("404")

@@ -20,6 +20,7 @@ RANDOM_LENGTH = 30
 CHECKSUM_LENGTH = 6
 
 USER_TOKEN_PREFIX = "dpu"  # noqa: S105 - a prefix, not a secret
+CALENDAR_TOKEN_PREFIX = "dpc"  # noqa: S105 - a calendar subscription's URL; a prefix, not a secret
 VENDOR_KEY_PREFIX = "dpv"  # a vendor's key; distinct so it is never mistaken for a user's token
 
 

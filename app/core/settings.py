@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,10 @@ class Settings:
     worker_interval: int = 60  # seconds between the worker's passes
     body_timeout: int = 30  # seconds a request body may stall before the answer is 408
     trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For is believed; none by default
+    # Where several instances keep what they share (rate limits, the refused-credential throttle);
+    # None: each process keeps its own, right for one instance.
+    redis_url: str | None = field(default=None, repr=False)
+    redis_prefix: str = "dpa:"  # the keys' prefix, so that several deployments can share one Redis
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -124,6 +129,8 @@ class Settings:
                 "REMINDER_ESCALATE_AFTER_DAYS", get("REMINDER_ESCALATE_AFTER_DAYS") or "7"
             ),
             worker_interval=parse_seconds("WORKER_INTERVAL_SECONDS", get("WORKER_INTERVAL_SECONDS") or "60"),
+            redis_url=parse_redis_url(get("REDIS_URL")),
+            redis_prefix=parse_redis_prefix(get("REDIS_PREFIX") or "dpa:"),
             body_timeout=parse_seconds("REQUEST_BODY_TIMEOUT_SECONDS", get("REQUEST_BODY_TIMEOUT_SECONDS") or "30"),
         )
 
@@ -257,6 +264,27 @@ def parse_smtp_url(raw: str | None) -> SmtpSettings | None:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
     )
+
+
+def parse_redis_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+        raise ConfigError(
+            "REDIS_URL: must look like redis://host:6379/0 (rediss:// for TLS, unix:///path for a socket)"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ConfigError("REDIS_URL: the port is not a number from 1 to 65535") from None
+    return raw
+
+
+def parse_redis_prefix(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9:_.-]{1,64}", raw):
+        raise ConfigError(f"REDIS_PREFIX: 1 to 64 letters, digits or :_.- (e.g. dpa:), got {raw!r}")
+    return raw
 
 
 def parse_base_url(raw: str) -> str:

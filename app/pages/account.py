@@ -26,17 +26,18 @@ def _source(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-def _throttled(request: Request[Any, Any, Any], email: str) -> int | None:
+async def _throttled(request: Request[Any, Any, Any], email: str) -> int | None:
     state = request.app.state
     by_account: ratelimit.RateLimiter = state.signin_by_account
     by_address: ratelimit.RateLimiter = state.signin_by_address
-    waits = [w for w in (by_account.wait(email.lower()), by_address.wait(_source(request))) if w is not None]
+    found = (await by_account.wait(email.lower()), await by_address.wait(_source(request)))
+    waits = [wait for wait in found if wait is not None]
     return max(waits) if waits else None
 
 
-def _count_failure(request: Request[Any, Any, Any], email: str) -> None:
-    request.app.state.signin_by_account.retry_after(email.lower())
-    request.app.state.signin_by_address.retry_after(_source(request))
+async def _count_failure(request: Request[Any, Any, Any], email: str) -> None:
+    await request.app.state.signin_by_account.retry_after(email.lower())
+    await request.app.state.signin_by_address.retry_after(_source(request))
 
 
 class AccountPages(Controller):
@@ -53,7 +54,7 @@ class AccountPages(Controller):
         form = await request.form()
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
         target = safe_next(str(form.get("next", "")))
-        wait = _throttled(request, email)
+        wait = await _throttled(request, email)
         if wait is not None:
             message = f"登录失败次数过多，请 {wait} 秒后再试 / Too many failed sign-ins: try again in {wait} s"
             response = page(
@@ -69,7 +70,7 @@ class AccountPages(Controller):
             return response
         signed = await signin.sign_in(db_session, email=email, password=password, source=_source(request) or None)
         if signed is None:
-            _count_failure(request, email)
+            await _count_failure(request, email)
             message = "电子邮箱或密码不正确 / The e-mail address or the password is not right"
             return page(
                 request, "sign_in.html", status_code=400, next=target, email=email, notice="", errors=Errors(message)
@@ -110,9 +111,9 @@ class AccountPages(Controller):
     async def forgot(self, request: Request[Any, Any, Any], db_session: DbSession, settle: Settle) -> Template:
         form = await request.form()
         email = str(form.get("email", "")).strip()
-        wait = _throttled(request, email)
+        wait = await _throttled(request, email)
         if wait is None:
-            _count_failure(request, email)  # links asked for count like failures: nobody mails a user a thousand
+            await _count_failure(request, email)  # links asked for count like failures: nobody mails a user a thousand
             user = await accounts.get_by_email(db_session, email=email)
             if user is not None and user.is_active:
                 await send_password_link(db_session, request.app.state.settings, user, forgotten=True)

@@ -1,17 +1,24 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get
-from litestar.params import FromQuery, QueryParameter
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app.core.actor import Role
-from app.core.deps import CurrentActor, DbSession
+from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.schemas import Limit, Offset, Page
-from app.reminders import services
-from app.reminders.schemas import DeadLetter, OutboxStatus, ReminderPublic, ReminderStatus
+from app.reminders import calendar, services
+from app.reminders.schemas import (
+    CalendarSubscriptionIssued,
+    CalendarSubscriptionPublic,
+    DeadLetter,
+    OutboxStatus,
+    ReminderPublic,
+    ReminderStatus,
+)
 
 
 class ReminderController(Controller):
@@ -42,3 +49,55 @@ class ReminderController(Controller):
         where = services.MessageFilter(status=OutboxStatus.dead)
         rows, total = await services.get_messages(db_session, where=where, limit=limit, offset=offset)
         return Page(items=[DeadLetter.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+class CalendarSubscriptionController(Controller):
+    path = "/api/users/me/calendar"
+    tags = ("calendar subscriptions",)
+
+    @get("/", summary="Your calendar subscription, if any (its URL is shown only when created)")
+    async def get_subscription(self, db_session: DbSession, actor: CurrentActor) -> CalendarSubscriptionPublic:
+        return CalendarSubscriptionPublic.model_validate(await calendar.get(db_session, actor=actor))
+
+    @post(
+        "/",
+        summary="Create or rotate your private calendar URL (iCalendar, for Outlook, DingTalk, Apple); shown once",
+    )
+    async def create_subscription(
+        self, request: Request[Any, Any, Any], db_session: DbSession, settle: Settle, actor: CurrentActor
+    ) -> CalendarSubscriptionIssued:
+        subscription = await calendar.create(db_session, actor=actor)
+        await settle()
+        return CalendarSubscriptionIssued(
+            hint=subscription.feed.hint,
+            created_at=subscription.feed.created_at,
+            url=subscription.url(request.app.state.settings.base_url),
+        )
+
+    @delete("/", summary="Revoke your calendar URL, at once")
+    async def delete_subscription(self, db_session: DbSession, settle: Settle, actor: CurrentActor) -> None:
+        await calendar.delete(db_session, actor=actor)
+        await settle()
+
+
+class CalendarFeedController(Controller):
+    """The subscription itself: the token in the path is the credential (app.authentication)."""
+
+    path = "/calendar"
+    tags = ("calendar subscriptions",)
+
+    @get(
+        "/{feed:str}",
+        summary="A user's due dates as iCalendar (/calendar/dpc_….ics); the token in the URL is the credential",
+        security=[],
+    )
+    async def feed(
+        self, request: Request[Any, Any, Any], db_session: DbSession, feed: FromPath[str]
+    ) -> Response[bytes]:
+        base_url: str = request.app.state.settings.base_url
+        rows = await calendar.due_dates(db_session, user=request.user)
+        return Response(
+            calendar.render(rows, base_url=base_url),
+            media_type="text/calendar",  # Litestar adds "; charset=utf-8"
+            headers={"Cache-Control": "private, max-age=0, no-store"},
+        )

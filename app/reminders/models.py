@@ -48,3 +48,15 @@ class OutboxMessage(SQLModel, table=True):
     # so that a link never lingers in the database.
     subject: str = Field(default="", max_length=300)
     body: str = Field(default="", max_length=5000)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A user's private calendar subscription: the token in its URL is stored only as a hash.
+    One per user; a new one replaces the old, deleting the row revokes it."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    hint: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

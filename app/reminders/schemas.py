@@ -42,3 +42,16 @@ class DeadLetter(BaseModel):
     attempts: int
     created_at: datetime
     last_error: str
+
+
+class CalendarSubscriptionPublic(BaseModel):
+    """A user's calendar subscription, without its URL (shown once, when created)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    hint: str
+    created_at: datetime
+
+
+class CalendarSubscriptionIssued(CalendarSubscriptionPublic):
+    url: str  # the private iCalendar URL: shown this once, stored only hashed

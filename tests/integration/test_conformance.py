@@ -71,11 +71,17 @@ def test_the_document_names_every_answer_and_the_real_download_types(client: Tes
             if path.startswith(("/health", "/schema")):
                 assert operation["security"] == [] and "401" not in answers, path
                 continue
+            if path.startswith("/calendar/"):  # the credential is the path: no header, and a wrong one is a 404
+                assert operation["security"] == [] and {"404", "429"} <= answers and "401" not in answers, path
+                continue
             assert {"401", "403", "429", "503"} <= answers, (method, path)
-            assert ("404" in answers) == ("{" in path or path == "/api/exports/evidence-pack"), (method, path)
+            not_found = "{" in path or path in ("/api/exports/evidence-pack", "/api/users/me/calendar")
+            assert ("404" in answers) == not_found, (method, path)
             assert "Retry-After" in operation["responses"]["429"]["headers"]
     pack = document["paths"]["/api/exports/evidence-pack"]["get"]["responses"]["200"]["content"]
     assert pack == {"application/zip": {"schema": {"type": "string", "format": "binary"}}}
+    feed = document["paths"]["/calendar/{feed}"]["get"]
+    assert feed["security"] == [] and list(feed["responses"]["200"]["content"]) == ["text/calendar"]
     upload = document["paths"]["/api/vendor/attestations"]["post"]["responses"]
     assert {"408", "413", "415", "422"} <= set(upload)
 

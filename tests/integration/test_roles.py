@@ -20,13 +20,16 @@ from tests.integration.conftest import PDF, Side, Submit, deletion
 CHECK = "POST /api/engagements/check"  # the before-you-buy check stores nothing: anyone may run it
 # New records become the creator's; an import creates (and changes what its rows' services allow).
 CREATE = {"POST /api/vendors", "POST /api/engagements", "POST /api/imports"}
+# A user's own calendar subscription: every role keeps its own, and reaches no one else's.
+OWN = {"POST /api/users/me/calendar", "DELETE /api/users/me/calendar"}
 # The permission table, for objects the role does not own.
 ALLOWED: dict[str, set[str]] = {
-    "auditor": {CHECK},
-    "owner": {CHECK, *CREATE},
-    "procurement": {CHECK, *CREATE},
+    "auditor": {CHECK, *OWN},
+    "owner": {CHECK, *CREATE, *OWN},
+    "procurement": {CHECK, *CREATE, *OWN},
     "dpo": {
         CHECK,
+        *OWN,
         "PUT /api/handler",
         "POST /api/vendors/{vendor_id}/keys",
         "DELETE /api/vendors/{vendor_id}/keys/{key_id}",

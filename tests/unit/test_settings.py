@@ -91,3 +91,13 @@ def test_no_proxy_is_trusted_unless_named() -> None:
     assert Settings.from_env({}).trusted_proxies == ()
     named = Settings.from_env({"FORWARDED_ALLOW_IPS": " 10.0.0.5 , 10.1.0.0/16 "})
     assert named.trusted_proxies == ("10.0.0.5/32", "10.1.0.0/16")
+
+
+def test_redis_is_optional_and_checked() -> None:
+    assert Settings.from_env({}).redis_url is None
+    shared = Settings.from_env({"REDIS_URL": "redis://127.0.0.1:6379/2", "REDIS_PREFIX": "acme:"})
+    assert (shared.redis_url, shared.redis_prefix) == ("redis://127.0.0.1:6379/2", "acme:")
+    assert "6379" not in repr(shared)  # a URL may carry a password
+    for name, value in (("REDIS_URL", "http://cache"), ("REDIS_URL", "redis://h:port/0"), ("REDIS_PREFIX", "a b")):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: value})

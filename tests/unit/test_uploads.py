@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from litestar.exceptions import ValidationException
 
 from app.core.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 from app.core.idempotency import check_key, fingerprint
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import MemoryWindows, RateLimiter
 from app.core.settings import RateLimit
 from app.core.uploads import DOCX, JPEG, PDF, PNG, check_file, clean_filename, declared_type, sniff
 from app.vendors.services import network_allowed
@@ -64,14 +66,18 @@ def test_check_file_limits_and_types() -> None:
 
 def test_rate_limiter_slides_its_window() -> None:
     now = [1000.0]
-    limiter = RateLimiter(RateLimit(2, 60), clock=lambda: now[0])
-    assert limiter.retry_after("k") is None
+    limiter = RateLimiter(RateLimit(2, 60), MemoryWindows(clock=lambda: now[0]))
+
+    def take(key: str) -> int | None:
+        return asyncio.run(limiter.retry_after(key))
+
+    assert take("k") is None
     now[0] += 30
-    assert limiter.retry_after("k") is None
-    assert limiter.retry_after("k") == 30  # the first request leaves the window in 30 s
-    assert limiter.retry_after("other") is None  # per key
+    assert take("k") is None
+    assert take("k") == 30  # the first request leaves the window in 30 s
+    assert take("other") is None  # per key
     now[0] += 30
-    assert limiter.retry_after("k") is None
+    assert take("k") is None
 
 
 def test_network_allow_list() -> None:

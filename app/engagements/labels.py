@@ -16,8 +16,10 @@ from app.engagements.schemas import (
     CrossBorderMechanism,
     DataSubject,
     EngagementStatus,
+    Equipment,
     LegalBasis,
     ProcessingMethod,
+    VenueType,
 )
 
 Words = tuple[str, str]  # (Chinese, English)
@@ -66,6 +68,29 @@ MECHANISM: dict[str, Words] = {
     CrossBorderMechanism.standard_contract: ("个人信息出境标准合同", "standard contract"),
     CrossBorderMechanism.certification: ("个人信息保护认证", "certification"),
     CrossBorderMechanism.exemption: ("依法豁免", "a statutory exemption"),
+}
+VENUE_TYPE: dict[str, Words] = {
+    VenueType.store: ("门店", "store"),
+    VenueType.showroom: ("展厅", "showroom"),
+    VenueType.office: ("办公场所", "office"),
+    VenueType.factory: ("工厂", "factory"),
+    VenueType.warehouse: ("仓库", "warehouse"),
+    VenueType.public_street: ("公共街道", "public street"),
+    VenueType.transport_hub: ("交通枢纽", "transport hub"),
+    VenueType.hotel_room: ("宾馆客房", "hotel room"),
+    VenueType.private_dining_room: ("包间", "private dining room"),
+    VenueType.dormitory: ("宿舍或员工休息室", "dormitory or staff rest room"),
+    VenueType.bathroom: ("浴室", "bath"),
+    VenueType.changing_room: ("更衣室", "changing room"),
+    VenueType.fitting_room: ("试衣间", "fitting room"),
+    VenueType.nursing_room: ("哺乳室", "nursing room"),
+    VenueType.toilet: ("卫生间", "toilet"),
+    VenueType.other: ("其他场所", "other place"),
+}
+EQUIPMENT: dict[str, Words] = {
+    Equipment.none: ("无", "none"),
+    Equipment.image_capture: ("图像采集设备", "image-capture devices"),
+    Equipment.identity_recognition: ("个人身份识别设备", "identity-recognition devices"),
 }
 YES_NO: dict[bool, Words] = {True: ("是", "yes"), False: ("否", "no")}
 

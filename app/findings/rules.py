@@ -165,16 +165,7 @@ REPORT_KINDS = {
     "sub_processor_change": ("转委托变更通知", "sub-processor change"), "incident": ("安全事件报告", "incident"),
 }  # fmt: skip
 DELETION_SCOPE = {"backups_covered": ("备份", "backups"), "sub_processors_covered": ("转委托方", "sub-processors")}
-EQUIPMENT = {
-    "image_capture": ("图像采集设备", "image-capture devices"),
-    "identity_recognition": ("个人身份识别设备", "identity-recognition devices"),
-}
-VENUE_TYPES = {
-    "hotel_room": ("宾馆客房", "hotel room"), "private_dining_room": ("包间", "private dining room"),
-    "dormitory": ("宿舍或员工休息室", "dormitory or staff rest room"), "bathroom": ("浴室", "bath"),
-    "changing_room": ("更衣室", "changing room"), "fitting_room": ("试衣间", "fitting room"),
-    "nursing_room": ("哺乳室", "nursing room"), "toilet": ("卫生间", "toilet"),
-}  # fmt: skip
+EQUIPMENT, VENUE_TYPES = labels.EQUIPMENT, labels.VENUE_TYPE
 CHANGED_FIELDS = {
     "purpose": ("处理目的", "purpose"), "processing_methods": ("处理方式", "processing methods"),
     "pi_categories": ("个人信息种类", "PI categories"),

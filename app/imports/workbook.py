@@ -26,7 +26,7 @@ import xlsxwriter
 from pydantic import BaseModel
 
 from app.core.errors import PayloadTooLargeError, UnsupportedMediaTypeError, field_error
-from app.engagements import taxonomy
+from app.engagements import labels, taxonomy
 from app.engagements.schemas import (
     CrossBorderMechanism,
     CrossBorderRecipient,
@@ -51,70 +51,13 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The words of every code, Chinese and English: the dropdowns and the codes sheet show them,
 # and a cell may hold the Chinese words instead of the code.
 WORDS: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
-    ProcessingMethod: {
-        "collection": ("收集", "collection"),
-        "storage": ("存储", "storage"),
-        "use": ("使用", "use"),
-        "processing": ("加工", "processing"),
-        "transmission": ("传输", "transmission"),
-        "provision": ("提供", "provision"),
-        "disclosure": ("公开", "disclosure"),
-        "deletion": ("删除", "deletion"),
-    },
-    DataSubject: {
-        "customers": ("客户", "customers"),
-        "prospective_customers": ("潜在客户", "prospective customers"),
-        "visitors": ("访客", "visitors"),
-        "employees": ("员工", "employees"),
-        "job_applicants": ("求职者", "job applicants"),
-        "minors_under_14": ("不满十四周岁未成年人", "minors under 14"),
-        "minors_under_18": ("不满十八周岁未成年人", "minors under 18"),
-        "patients": ("患者", "patients"),
-        "app_users": ("应用用户", "app users"),
-        "business_contacts": ("业务联系人", "business contacts"),
-        "other": ("其他", "other"),
-    },
-    LegalBasis: {
-        "consent": ("取得个人同意（第十三条第一项）", "consent, art. 13(1)"),
-        "contract": ("订立、履行个人作为一方当事人的合同所必需", "contract with the individual, art. 13(2)"),
-        "hr_management": ("实施人力资源管理所必需", "HR management, art. 13(2)"),
-        "legal_duty": ("履行法定职责或者法定义务所必需", "legal duty, art. 13(3)"),
-        "public_health_emergency": ("应对突发公共卫生事件", "public health emergency, art. 13(4)"),
-        "news_public_interest": ("为公共利益实施新闻报道、舆论监督", "news in the public interest, art. 13(5)"),
-        "publicly_disclosed": ("处理已合法公开的个人信息", "publicly disclosed PI, art. 13(6)"),
-        "other_law": ("法律、行政法规规定的其他情形", "other laws, art. 13(7)"),
-    },
-    VenueType: {
-        "store": ("门店", "store"),
-        "showroom": ("展厅", "showroom"),
-        "office": ("办公室", "office"),
-        "factory": ("工厂", "factory"),
-        "warehouse": ("仓库", "warehouse"),
-        "public_street": ("公共街道", "public street"),
-        "transport_hub": ("交通枢纽", "transport hub"),
-        "hotel_room": ("酒店客房", "hotel room"),
-        "bathroom": ("浴室", "bathroom"),
-        "changing_room": ("更衣室", "changing room"),
-        "toilet": ("卫生间", "toilet"),
-        "other": ("其他", "other"),
-    },
-    Equipment: {
-        "none": ("无", "none"),
-        "image_capture": ("图像采集设备", "image capture"),
-        "identity_recognition": ("个人身份识别设备", "identity recognition"),
-    },
-    CrossBorderMechanism: {
-        "security_assessment": ("数据出境安全评估", "security assessment"),
-        "standard_contract": ("个人信息出境标准合同", "standard contract"),
-        "certification": ("个人信息保护认证", "certification"),
-        "exemption": ("豁免情形", "exemption"),
-    },
-    EngagementStatus: {
-        "proposed": ("拟委托", "proposed"),
-        "active": ("进行中", "active"),
-        "suspended": ("暂停", "suspended"),
-        "terminated": ("已终止", "terminated"),
-    },
+    ProcessingMethod: labels.METHOD,
+    DataSubject: labels.SUBJECT,
+    LegalBasis: labels.LEGAL_BASIS,
+    VenueType: labels.VENUE_TYPE,
+    Equipment: labels.EQUIPMENT,
+    CrossBorderMechanism: labels.MECHANISM,
+    EngagementStatus: labels.STATUS,
     VendorStatus: {
         "prospective": ("评估中", "prospective"),
         "active": ("合作中", "active"),

@@ -23,8 +23,11 @@ from app.core.errors import TooManyRequestsError
 from app.core.ratelimit import FailedAuthentication, RateLimiter
 from app.vendors import services as vendors
 
-# Routes anyone may reach: health for load balancers, the OpenAPI document and its viewers.
-PUBLIC_PATHS = ["^/health$", "^/schema"]
+# Routes anyone may reach: health for load balancers, the vendor API's own document and its page.
+# The internal document (/schema) takes a user's token, like the API it describes.
+PUBLIC_PATHS = ["^/health$", "^/api/vendor/openapi\\.json$", "^/api/vendor/docs$"]
+# Where the key's X-RateLimit-* figures wait for the response (app.main adds the headers).
+RATE_LIMIT_STATE = "rate_limit"
 VENDOR_PATH = "/api/vendor/"
 # Credentials in a URL end up in logs, proxies and browser history.
 QUERY_CREDENTIALS = frozenset({"token", "access_token", "api_key", "apikey", "key"})
@@ -85,6 +88,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 raise PermissionDeniedException("a vendor key reaches only /api/vendor/ routes")
             limiter: RateLimiter = state.vendor_rate_limiter
             wait = limiter.retry_after(actor.key_id)
+            connection.scope.setdefault("state", {})[RATE_LIMIT_STATE] = limiter.status(actor.key_id)
             if wait is not None:
                 raise TooManyRequestsError(f"rate limit of this key reached; retry in {wait} s", retry_after=wait)
         return result

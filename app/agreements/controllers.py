@@ -281,7 +281,9 @@ class VendorAgreementController(Controller):
     path = "/agreements"
     tags = ("vendor API",)
 
-    @get("/", summary="Your agreements with us (issued and later; drafts stay internal)")
+    @get(
+        "/", summary="Your agreements with us (issued and later; drafts stay internal)", operation_id="list_agreements"
+    )
     async def list_agreements(
         self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
     ) -> Page[VendorAgreement]:
@@ -289,14 +291,18 @@ class VendorAgreementController(Controller):
         rows, total = await services.get_all(db_session, where=where, sort="-created_at", limit=limit, offset=offset)
         return Page(items=[VendorAgreement.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
-    @get("/{agreement_id:uuid}", summary="One of your agreements")
+    @get("/{agreement_id:uuid}", summary="One of your agreements", operation_id="get_agreement")
     async def get_agreement(
         self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
     ) -> VendorAgreement:
         agreement = await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
         return VendorAgreement.model_validate(agreement)
 
-    @get("/{agreement_id:uuid}/documents", summary="The issued and signed files of one of your agreements")
+    @get(
+        "/{agreement_id:uuid}/documents",
+        summary="The issued and signed files of one of your agreements",
+        operation_id="list_documents",
+    )
     async def list_documents(
         self,
         db_session: DbSession,
@@ -308,7 +314,11 @@ class VendorAgreementController(Controller):
         await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
         return await _documents(db_session, agreement_id, limit, offset)
 
-    @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download one of its files")
+    @get(
+        "/{agreement_id:uuid}/documents/{document_id:uuid}/content",
+        summary="Download one of its files",
+        operation_id="download_document",
+    )
     async def download(
         self,
         storage: Storage,

@@ -28,6 +28,14 @@ class RateLimiter:
             self._seen[key].append(self.clock())
         return wait
 
+    def status(self, key: object) -> tuple[int, int, int]:
+        """The limit, the requests left in the window, and the seconds until one is freed (0 if
+        none is used): what the X-RateLimit-* headers tell a client. Counts nothing."""
+        window = self._seen.get(key) or deque()
+        used = len(window)
+        reset = max(1, math.ceil(window[0] + self.limit.period_seconds - self.clock())) if window else 0
+        return self.limit.requests, max(0, self.limit.requests - used), reset
+
     def wait(self, key: object) -> int | None:
         """The seconds `key` must wait now, or None; counts nothing."""
         now = self.clock()

@@ -191,7 +191,7 @@ class VendorEngagementController(Controller):
     path = "/engagements"
     tags = ("vendor API",)
 
-    @get("/", summary="Your engagements: what you process for us, and how")
+    @get("/", summary="Your engagements: what you process for us, and how", operation_id="list_engagements")
     async def list_engagements(
         self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
     ) -> Page[VendorEngagement]:
@@ -200,7 +200,7 @@ class VendorEngagementController(Controller):
         subs = await services.sub_processors_of(db_session, [row.id for row in rows])
         return Page(items=[_for_vendor(row, subs[row.id]) for row in rows], total=total, limit=limit, offset=offset)
 
-    @get("/{engagement_id:uuid}", summary="One of your engagements")
+    @get("/{engagement_id:uuid}", summary="One of your engagements", operation_id="get_engagement")
     async def get_engagement(
         self, db_session: DbSession, actor: CurrentActor, engagement_id: FromPath[uuid.UUID]
     ) -> VendorEngagement:

@@ -25,7 +25,12 @@ from sqlalchemy import text
 import app
 from app import settle
 from app.accounts.controllers import UserController
-from app.agreements.controllers import AgreementController, TemplateController, VendorAgreementController
+from app.agreements.controllers import (
+    AgreementController,
+    TemplateController,
+    VendorAgreementController,
+    VendorEngagementController,
+)
 from app.agreements.library import library
 from app.attestations.controllers import UPLOAD_JSON_PARTS, AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
@@ -38,7 +43,7 @@ from app.core.middleware import RequestBodyGuard, RetryReadOnce
 from app.core.ratelimit import FailedAuthentication, RateLimiter
 from app.core.settings import Settings
 from app.core.storage import open_storage
-from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
+from app.engagements.controllers import EngagementController, PICategoryController
 from app.exports.controllers import ExportController
 from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import io
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar.testing import TestClient
 
 from tests.factories import pdf
 from tests.integration.test_cli import _free_port, dpa, start_server, stop_server
@@ -178,3 +180,31 @@ def _flow(
     assert late.status_code == 409
     assert isinstance(late.parsed, models.Error)
     assert str(deletion.id) in late.parsed.detail
+
+
+TYPESCRIPT_GENERATOR = "openapi-typescript@7.13.0"
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed (Debian: apt-get install npm)")
+def test_openapi_typescript_reads_the_vendor_document_without_a_warning(
+    client: TestClient[Any], tmp_path: Path
+) -> None:
+    """The TypeScript types a vendor's front end would generate (npm's openapi-typescript, pinned)."""
+    document = tmp_path / "openapi.json"
+    document.write_bytes(client.get("/api/vendor/openapi.json").content)
+    out = tmp_path / "vendor.d.ts"
+    npm = shutil.which("npm") or "npm"
+    result = subprocess.run(  # noqa: S603 - npm runs the pinned generator
+        [npm, "exec", "--yes", f"--package={TYPESCRIPT_GENERATOR}", "--", "openapi-typescript", document, "-o", out],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=tmp_path,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "warn" not in output.lower() and "⚠" not in output, output
+    types = out.read_text()
+    for operation in ("list_obligations", "download_document", "submit_attestation", "withdraw_attestation"):
+        assert f'operations["{operation}"]' in types

@@ -41,7 +41,7 @@ RATE_LIMIT = {
 VENDOR_PREFIX = "/api/vendor/"
 VENDOR_TITLE = "dpa vendor API"
 # The vendor document's own version: bumped when what a vendor's client sees changes.
-VENDOR_VERSION = "1.1.0"
+VENDOR_VERSION = "1.0.0"
 VENDOR_DESCRIPTION = """What a vendor (受托方) calls with its own key (`Authorization: Bearer dpv_...`):
 its engagements, its issued agreements and their files, the duties it owes us (obligations), and
 the attestations it sends as proof, with their evidence. Another vendor's object answers 404, as

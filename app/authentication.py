@@ -27,12 +27,15 @@ from app.core.ratelimit import FailedAuthentication, RateLimiter
 from app.reminders import calendar
 from app.vendors import services as vendors
 
-# Routes anyone may reach: health for load balancers, the OpenAPI document and its viewers.
-PUBLIC_PATHS = ["^/health$", "^/schema"]
+# Routes anyone may reach: health for load balancers, the vendor API's own document and its page.
+# The internal document (/schema) takes a user's token, like the API it describes.
+PUBLIC_PATHS = ["^/health$", "^/api/vendor/openapi\\.json$", "^/api/vendor/docs$"]
 # Pages reached before signing in: the sign-in form, password links, the styles they use.
 PUBLIC_PAGES = ["^/sign-in$", "^/password/", "^/static/"]
 SESSION_COOKIE = "dpa_session"
 API_PATH = "/api/"
+# Where the key's X-RateLimit-* figures wait for the response (app.main adds the headers).
+RATE_LIMIT_STATE = "rate_limit"
 VENDOR_PATH = "/api/vendor/"
 # A calendar subscription: the token is the last part of the path (what calendar apps can send).
 CALENDAR_PATH = "/calendar/"
@@ -125,6 +128,7 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
                 raise PermissionDeniedException("a vendor key reaches only /api/vendor/ routes")
             limiter: RateLimiter = state.vendor_rate_limiter
             wait = await limiter.retry_after(actor.key_id)
+            connection.scope.setdefault("state", {})[RATE_LIMIT_STATE] = await limiter.status(actor.key_id)
             if wait is not None:
                 raise TooManyRequestsError(f"rate limit of this key reached; retry in {wait} s", retry_after=wait)
         return result

@@ -109,7 +109,7 @@ def serve(host: str, port: int, workers: int, reminders: bool) -> None:
             # uvicorn raises SIGTERM again once it has shut down; exit through this block then,
             # so the worker is stopped too rather than left behind.
             signal.signal(signal.SIGTERM, _exit_on_signal)
-        click.echo(f"dpa serving on {address}  (API docs: {address}/schema)")
+        click.echo(f"dpa serving on {address}  (API docs: {address}/schema; vendor API: {address}/api/vendor/docs)")
         # Forwarded headers only from the proxies named in FORWARDED_ALLOW_IPS (uvicorn would trust
         # loopback by default, letting any local client set the audited address and pass allow-lists).
         proxies = ",".join(config.trusted_proxies)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import anyio
 from litestar import Litestar, MediaType, Response, Router, get
@@ -27,14 +29,20 @@ import app
 from app import pages, settle
 from app.accounts.controllers import UserController
 from app.agreements import services as agreements
-from app.agreements.controllers import AgreementController, TemplateController, VendorAgreementController
+from app.agreements.controllers import (
+    AgreementController,
+    TemplateController,
+    VendorAgreementController,
+    VendorEngagementController,
+)
 from app.agreements.library import library
-from app.attestations.controllers import AttestationController, VendorAttestationController
+from app.attestations.controllers import UPLOAD_JSON_PARTS, AttestationController, VendorAttestationController
 from app.audit.controllers import AuditController
 from app.authentication import (
     CALENDAR_PATH,
     PUBLIC_PAGES,
     PUBLIC_PATHS,
+    RATE_LIMIT_STATE,
     SignInRequiredError,
     TokenAuthenticationMiddleware,
     record_refusals,
@@ -47,7 +55,7 @@ from app.core.middleware import RequestBodyGuard, RetryReadOnce
 from app.core.ratelimit import FailedAuthentication, MemoryWindows, RateLimiter, RedisWindows, Windows
 from app.core.settings import RateLimit, Settings
 from app.core.storage import open_storage
-from app.engagements.controllers import EngagementController, PICategoryController, VendorEngagementController
+from app.engagements.controllers import EngagementController, PICategoryController
 from app.exports.controllers import ExportController
 from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
@@ -59,6 +67,7 @@ from app.workdays.controllers import CalendarController
 from app.worker import configure_policy
 
 VERSION = "0.1.0"
+VENDOR_DOCS_PAGE = (Path(__file__).parent / "vendor_docs.html").read_text(encoding="utf-8")
 log = logging.getLogger(__name__)
 
 
@@ -74,6 +83,19 @@ async def health(state: State) -> Response[dict[str, str]]:
             media_type=MediaType.JSON,
         )
     return Response({"status": "ok", "database": "ok", "version": VERSION}, media_type=MediaType.JSON)
+
+
+@get("/api/vendor/openapi.json", include_in_schema=False, media_type=MediaType.JSON)
+async def vendor_openapi(state: State) -> dict[str, Any]:
+    """The vendor API's own OpenAPI document: public, like any API's reference."""
+    document: dict[str, Any] = state.vendor_openapi
+    return document
+
+
+@get("/api/vendor/docs", include_in_schema=False, media_type=MediaType.HTML)
+async def vendor_docs() -> str:
+    """The vendor document as a page, rendered by a few lines of our own script (no CDN)."""
+    return VENDOR_DOCS_PAGE
 
 
 def create_app(settings: Settings | None = None, *, warm_renderer: bool | None = None) -> Litestar:
@@ -149,6 +171,8 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             FindingController,
             ExportController,
             ImportController,
+            vendor_openapi,
+            vendor_docs,
             vendor_api,
             pages.router(),
             pages.static_files(),
@@ -198,7 +222,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
         ),
         on_app_init=[_no_debug],
         on_startup=[_document_every_answer, _list_allowed_methods],
-        before_send=[_allow_every_method],
+        before_send=[_allow_every_method, _rate_limit_headers],
     )
 
 
@@ -217,6 +241,15 @@ async def _allow_every_method(message: Message, scope: Scope) -> None:
         allowed = scope["litestar_app"].state["allowed_methods"].get(scope.get("path_template"))
         if allowed:
             MutableScopeHeaders.from_message(message)["Allow"] = allowed
+
+
+async def _rate_limit_headers(message: Message, scope: Scope) -> None:
+    """A vendor key's X-RateLimit-* on each answer it gets (authentication counted the request)."""
+    figures = scope.get("state", {}).get(RATE_LIMIT_STATE)
+    if message["type"] == "http.response.start" and figures is not None:
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in zip(("Limit", "Remaining", "Reset"), figures, strict=True):
+            headers[f"X-RateLimit-{name}"] = str(value)
 
 
 async def _record_refusals_every_minute(state: State) -> None:
@@ -239,9 +272,9 @@ def _provide_settle(db_session: DbSession) -> Callable[[], Awaitable[None]]:
 
 def _document_every_answer(application: Litestar) -> None:
     # Litestar builds the document once and serves that dict; complete it before the first request.
-    openapi.complete(
-        application.plugins.get(OpenAPIPlugin).provide_openapi_schema(), PUBLIC_PATHS, (f"^{CALENDAR_PATH}",)
-    )
+    document = application.plugins.get(OpenAPIPlugin).provide_openapi_schema()
+    openapi.complete(document, PUBLIC_PATHS, UPLOAD_JSON_PARTS, (f"^{CALENDAR_PATH}",))
+    application.state.vendor_openapi = openapi.vendor_document(document)
 
 
 def _no_debug(config: AppConfig) -> AppConfig:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Response, delete, get, patch, post
@@ -10,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody, QueryP
 
 from app.agreements import services
 from app.agreements.library import library
+from app.agreements.models import Agreement, AgreementDocument
 from app.agreements.schemas import (
     AgreementCreate,
     AgreementPublic,
@@ -31,7 +33,11 @@ from app.agreements.schemas import (
 from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import file_response
 from app.core.errors import field_error
+from app.core.queries import get_owned
 from app.core.schemas import Limit, Offset, Page
+from app.engagements import services as engagements
+from app.engagements.models import Engagement
+from app.engagements.schemas import EngagementStatus, VendorEngagement, VendorSubProcessor
 
 SIGNED_COPY_LIMIT = 20 * 1024 * 1024
 
@@ -53,10 +59,19 @@ async def _download(
     )
 
 
-async def _documents(db_session: DbSession, agreement_id: uuid.UUID, limit: int, offset: int) -> Page[DocumentPublic]:
-    where = services.DocumentFilter(agreement_id=agreement_id)
+async def _document_public(db_session: DbSession, document: AgreementDocument) -> DocumentPublic:
+    agreement = await services.get(db_session, agreement_id=document.agreement_id)
+    return DocumentPublic.model_validate(document, update={"stage": services.copy_of(document, agreement)})
+
+
+async def _documents(
+    db_session: DbSession, agreement: Agreement, limit: int, offset: int, *, for_vendor: bool = False
+) -> Page[DocumentPublic]:
+    issued_since = (agreement.issued_at or datetime.max.replace(tzinfo=UTC)) if for_vendor else None
+    where = services.DocumentFilter(agreement_id=agreement.id, issued_since=issued_since)
     rows, total = await services.get_documents(db_session, where=where, limit=limit, offset=offset)
-    return Page(items=[DocumentPublic.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
+    items = [DocumentPublic.model_validate(row, update={"stage": services.copy_of(row, agreement)}) for row in rows]
+    return Page(items=items, total=total, limit=limit, offset=offset)
 
 
 class TemplateController(Controller):
@@ -275,14 +290,14 @@ class AgreementController(Controller):
             db_session, agreement_id=agreement_id, request=data, storage=storage, actor=actor
         )
         await settle()
-        return DocumentPublic.model_validate(document)
+        return await _document_public(db_session, document)
 
     @get("/{agreement_id:uuid}/documents", summary="Rendered and signed files of an agreement")
     async def list_documents(
         self, db_session: DbSession, agreement_id: FromPath[uuid.UUID], limit: Limit = 50, offset: Offset = 0
     ) -> Page[DocumentPublic]:
-        await services.get(db_session, agreement_id=agreement_id)
-        return await _documents(db_session, agreement_id, limit, offset)
+        agreement = await services.get(db_session, agreement_id=agreement_id)
+        return await _documents(db_session, agreement, limit, offset)
 
     @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download a file")
     async def download(
@@ -301,7 +316,9 @@ class VendorAgreementController(Controller):
     path = "/agreements"
     tags = ("vendor API",)
 
-    @get("/", summary="Your agreements with us (issued and later; drafts stay internal)")
+    @get(
+        "/", summary="Your agreements with us (issued and later; drafts stay internal)", operation_id="list_agreements"
+    )
     async def list_agreements(
         self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
     ) -> Page[VendorAgreement]:
@@ -309,14 +326,18 @@ class VendorAgreementController(Controller):
         rows, total = await services.get_all(db_session, where=where, sort="-created_at", limit=limit, offset=offset)
         return Page(items=[VendorAgreement.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
-    @get("/{agreement_id:uuid}", summary="One of your agreements")
+    @get("/{agreement_id:uuid}", summary="One of your agreements", operation_id="get_agreement")
     async def get_agreement(
         self, db_session: DbSession, actor: CurrentActor, agreement_id: FromPath[uuid.UUID]
     ) -> VendorAgreement:
         agreement = await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
         return VendorAgreement.model_validate(agreement)
 
-    @get("/{agreement_id:uuid}/documents", summary="The issued and signed files of one of your agreements")
+    @get(
+        "/{agreement_id:uuid}/documents",
+        summary="The issued and signed files of one of your agreements",
+        operation_id="list_documents",
+    )
     async def list_documents(
         self,
         db_session: DbSession,
@@ -325,10 +346,14 @@ class VendorAgreementController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> Page[DocumentPublic]:
-        await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
-        return await _documents(db_session, agreement_id, limit, offset)
+        agreement = await services.get_for_vendor(db_session, agreement_id=agreement_id, vendor_id=actor.vendor)
+        return await _documents(db_session, agreement, limit, offset, for_vendor=True)
 
-    @get("/{agreement_id:uuid}/documents/{document_id:uuid}/content", summary="Download one of its files")
+    @get(
+        "/{agreement_id:uuid}/documents/{document_id:uuid}/content",
+        summary="Download one of its files",
+        operation_id="download_document",
+    )
     async def download(
         self,
         storage: Storage,
@@ -339,3 +364,43 @@ class VendorAgreementController(Controller):
         document_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
         return await _download(db_session, settle, storage, actor, agreement_id, document_id)
+
+
+class VendorEngagementController(Controller):
+    """A vendor's engagements (here, not in engagements, because whether one has ended is read
+    from its agreements: from the day the agreement ended the vendor sees it terminated)."""
+
+    path = "/engagements"
+    tags = ("vendor API",)
+
+    @get("/", summary="Your engagements: what you process for us, and how", operation_id="list_engagements")
+    async def list_engagements(
+        self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[VendorEngagement]:
+        where = engagements.EngagementFilter(vendor_id=actor.vendor)
+        rows, total = await engagements.get_all(db_session, where=where, sort="name", limit=limit, offset=offset)
+        items = await _engagements_for_vendor(db_session, rows)
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+    @get("/{engagement_id:uuid}", summary="One of your engagements", operation_id="get_engagement")
+    async def get_engagement(
+        self, db_session: DbSession, actor: CurrentActor, engagement_id: FromPath[uuid.UUID]
+    ) -> VendorEngagement:
+        engagement = await get_owned(db_session, Engagement, engagement_id, actor.vendor, "engagement")
+        return (await _engagements_for_vendor(db_session, [engagement]))[0]
+
+
+async def _engagements_for_vendor(db_session: DbSession, rows: list[Engagement]) -> list[VendorEngagement]:
+    ids = [row.id for row in rows]
+    subs = await engagements.sub_processors_of(db_session, ids)
+    ended = await services.ended_on_of(db_session, ids)
+    views = []
+    for row in rows:
+        view = VendorEngagement.model_validate(row)
+        view.sub_processors = [VendorSubProcessor.model_validate(sub) for sub in subs[row.id]]
+        if row.id in ended:
+            view.ended_on = ended[row.id]
+            if view.status in (EngagementStatus.active, EngagementStatus.suspended):
+                view.status = EngagementStatus.terminated
+        views.append(view)
+    return views

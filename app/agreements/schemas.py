@@ -160,10 +160,22 @@ class RenderRequest(SQLModel):
     )
 
 
+class DocumentCopy(StrEnum):
+    """Which copy a file is: rendered before the agreement was issued (a draft, ours alone),
+    the issued text (rendered at or after issue), or the signed copy."""
+
+    draft = "draft"
+    issued = "issued"
+    signed = "signed"
+
+
 class DocumentPublic(SQLModel):
     id: uuid.UUID
     agreement_id: uuid.UUID
     kind: DocumentKind
+    stage: DocumentCopy = Field(
+        default=DocumentCopy.draft, description="Which copy: draft (never shown to the vendor), issued or signed."
+    )
     format: DocumentFormat
     lang: Language | None
     template_version: int

@@ -7,12 +7,13 @@ import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import anyio
 import anyio.to_process
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,6 +21,7 @@ from app.agreements import context, rendering
 from app.agreements.library import Library, LibraryError, Template, TemplateVersion, library
 from app.agreements.models import Agreement, AgreementDocument
 from app.agreements.schemas import (
+    ENDED,
     AgreementCreate,
     AgreementSnapshot,
     AgreementStatus,
@@ -27,6 +29,7 @@ from app.agreements.schemas import (
     AgreementTermsUpdate,
     Coverage,
     CoverageRow,
+    DocumentCopy,
     DocumentFormat,
     DocumentKind,
     Expiry,
@@ -121,6 +124,14 @@ class AgreementFilter:
 @dataclass(frozen=True)
 class DocumentFilter:
     agreement_id: uuid.UUID
+    issued_since: datetime | None = None  # only the issued and signed copies: what a vendor sees
+
+
+def copy_of(document: AgreementDocument, agreement: Agreement) -> DocumentCopy:
+    if document.kind == DocumentKind.signed:
+        return DocumentCopy.signed
+    issued = agreement.issued_at is not None and document.created_at >= agreement.issued_at
+    return DocumentCopy.issued if issued else DocumentCopy.draft
 
 
 async def get_all(
@@ -402,6 +413,13 @@ async def get_documents(
     session: AsyncSession, *, where: DocumentFilter, limit: int, offset: int
 ) -> tuple[list[AgreementDocument], int]:
     query = select(AgreementDocument).where(col(AgreementDocument.agreement_id) == where.agreement_id)
+    if where.issued_since is not None:
+        query = query.where(
+            or_(
+                col(AgreementDocument.kind) == DocumentKind.signed,
+                col(AgreementDocument.created_at) >= where.issued_since,
+            )
+        )
     query = query.order_by(col(AgreementDocument.created_at), col(AgreementDocument.id))
     return await paginate(session, query, limit=limit, offset=offset)
 
@@ -409,11 +427,14 @@ async def get_documents(
 async def get_document(
     session: AsyncSession, *, agreement_id: uuid.UUID, document_id: uuid.UUID, storage: FileStore, actor: Actor
 ) -> tuple[AgreementDocument, bytes]:
+    agreement = await get(session, agreement_id=agreement_id)
     if actor.vendor_id is not None:
-        await get_for_vendor(session, agreement_id=agreement_id, vendor_id=actor.vendor_id)
+        agreement = await get_for_vendor(session, agreement_id=agreement_id, vendor_id=actor.vendor_id)
     document = await get_or_404(session, AgreementDocument, document_id, "document")
     if document.agreement_id != agreement_id:
         raise NotFoundError("document not found")
+    if actor.vendor_id is not None and copy_of(document, agreement) == DocumentCopy.draft:
+        raise NotFoundError("document not found")  # a draft render stays ours
     content = await anyio.to_thread.run_sync(storage.get, document.sha256)
     if actor.vendor_id is not None:
         audit.record(
@@ -425,6 +446,24 @@ async def get_document(
             {"sha256": document.sha256},
         )
     return document, content
+
+
+async def ended_on_of(session: AsyncSession, engagement_ids: list[uuid.UUID]) -> dict[uuid.UUID, date]:
+    """The day each engagement's processing ended by its agreement: one ended (terminated or
+    expired) and none issued or in force since. Engagements still running are absent."""
+    if not engagement_ids:
+        return {}
+    query = select(col(Agreement.engagement_id), col(Agreement.status), col(Agreement.ended_on)).where(
+        col(Agreement.engagement_id).in_(engagement_ids), col(Agreement.status) != Status.draft
+    )
+    ended: dict[uuid.UUID, date] = {}
+    running: set[uuid.UUID] = set()
+    for engagement_id, status, ended_on in await session.execute(query):
+        if status in ENDED and ended_on is not None:
+            ended[engagement_id] = max(ended_on, ended.get(engagement_id, ended_on))
+        elif status not in ENDED:
+            running.add(engagement_id)
+    return {engagement_id: day for engagement_id, day in ended.items() if engagement_id not in running}
 
 
 async def get_for_vendor(session: AsyncSession, *, agreement_id: uuid.UUID, vendor_id: uuid.UUID) -> Agreement:

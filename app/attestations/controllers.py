@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import UploadFile
+from litestar.datastructures import ResponseHeader, UploadFile
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, MultipartBody
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from app.attestations import services
 from app.attestations.schemas import (
@@ -22,7 +22,7 @@ from app.attestations.schemas import (
     Review,
     details_adapter,
 )
-from app.core import idempotency, uploads
+from app.core import conditional, idempotency, uploads
 from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import file_response
 from app.core.errors import field_error, validation_exception
@@ -36,6 +36,18 @@ class AttestationUpload:
 
     metadata: str
     files: list[UploadFile] = field(default_factory=list)
+
+
+# The upload's `metadata` part is one JSON object, one of the attestation kinds (app.main documents it).
+UPLOAD_JSON_PARTS: dict[tuple[str, str], dict[str, TypeAdapter[Any]]] = {
+    ("post", "/api/vendor/attestations"): {"metadata": details_adapter}
+}
+REPLAYED = ResponseHeader(
+    name="Idempotent-Replayed",
+    description="`true` when this is the stored answer to an earlier request with the same Idempotency-Key",
+    documentation_only=True,
+    required=False,
+)
 
 
 async def _page(db_session: DbSession, rows: list[Any], total: int, limit: int, offset: int) -> Page[AttestationPublic]:
@@ -54,6 +66,8 @@ class VendorAttestationController(Controller):
     @post(
         "/",
         status_code=201,
+        operation_id="submit_attestation",
+        response_headers=[REPLAYED],
         summary="Submit an attestation with its evidence files (multipart: metadata + files)",
         description=(
             "Send an Idempotency-Key header to make retries safe: the same key with the same request "
@@ -71,7 +85,7 @@ class VendorAttestationController(Controller):
         idempotency_key: Annotated[
             str | None, HeaderParameter(name=idempotency.HEADER, description="Makes a retry safe; keep it 24 hours.")
         ] = None,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[AttestationPublic]:
         settings: Settings = request.app.state.settings
         key = idempotency.check_key(idempotency_key)
         try:
@@ -107,9 +121,35 @@ class VendorAttestationController(Controller):
             db_session, scope=f"vendor:{actor.vendor}", key=key, request=fingerprint, work=work, settle=settle
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
-        return Response(outcome.body, status_code=outcome.status_code, headers=headers)
+        body = AttestationPublic.model_validate(outcome.body)
+        return Response(body, status_code=outcome.status_code, headers=headers)
 
-    @get("/", summary="Your attestations and their review status")
+    @post(
+        "/{attestation_id:uuid}/withdraw",
+        status_code=200,
+        operation_id="withdraw_attestation",
+        summary="Withdraw one of your attestations before its review; its evidence files are deleted",
+    )
+    async def withdraw(
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        storage: Storage,
+        attestation_id: FromPath[uuid.UUID],
+    ) -> AttestationPublic:
+        attestation, hashes = await services.withdraw(db_session, attestation_id=attestation_id, actor=actor)
+        await settle()
+        await services.delete_unreferenced(db_session, storage, hashes)
+        return await services.present(db_session, attestation)
+
+    @get(
+        "/",
+        summary="Your attestations and their review status",
+        operation_id="list_attestations",
+        response_headers=[conditional.ETAG],
+        responses=conditional.NOT_MODIFIED,
+    )
     async def list_attestations(
         self,
         db_session: DbSession,
@@ -117,23 +157,33 @@ class VendorAttestationController(Controller):
         engagement_id: FromQuery[uuid.UUID | None] = None,
         kind: FromQuery[AttestationKind | None] = None,
         status: FromQuery[AttestationStatus | None] = None,
+        updated_since: conditional.UpdatedSince = None,
+        if_none_match: conditional.IfNoneMatch = None,
         limit: Limit = 50,
         offset: Offset = 0,
-    ) -> Page[AttestationPublic]:
+    ) -> Response[Page[AttestationPublic]]:
         where = services.AttestationFilter(
-            vendor_id=actor.vendor, engagement_id=engagement_id, kind=kind, status=status
+            vendor_id=actor.vendor,
+            engagement_id=engagement_id,
+            kind=kind,
+            status=status,
+            updated_since=conditional.since(updated_since),
         )
         rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
-        return await _page(db_session, rows, total, limit, offset)
+        return conditional.respond(await _page(db_session, rows, total, limit, offset), if_none_match)
 
-    @get("/{attestation_id:uuid}", summary="One of your attestations")
+    @get("/{attestation_id:uuid}", summary="One of your attestations", operation_id="get_attestation")
     async def get_attestation(
         self, db_session: DbSession, actor: CurrentActor, attestation_id: FromPath[uuid.UUID]
     ) -> AttestationPublic:
         attestation = await services.get(db_session, attestation_id=attestation_id, vendor_id=actor.vendor)
         return await services.present(db_session, attestation)
 
-    @get("/{attestation_id:uuid}/files/{file_id:uuid}/content", summary="Download one of your evidence files")
+    @get(
+        "/{attestation_id:uuid}/files/{file_id:uuid}/content",
+        summary="Download one of your evidence files",
+        operation_id="download_evidence_file",
+    )
     async def download(
         self,
         db_session: DbSession,

@@ -29,6 +29,7 @@ class AttestationStatus(StrEnum):
     submitted = "submitted"
     accepted = "accepted"
     rejected = "rejected"
+    withdrawn = "withdrawn"  # by the vendor, before its review; its evidence files are deleted
 
 
 class DeletionMethod(StrEnum):
@@ -235,7 +236,7 @@ class AttestationPublic(BaseModel):
     details: dict[str, object]
     files: list[EvidenceFilePublic]
     submitted_at: datetime
-    reviewed_at: datetime | None
+    reviewed_at: datetime | None = Field(description="When it was reviewed, or withdrawn.")
     review_reason: str
     clocks: list[Clock] = Field(default_factory=list, description="An incident's deadlines, counted in hours.")
 

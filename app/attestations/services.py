@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import anyio.to_thread
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -46,6 +47,7 @@ from app.handler.models import PROFILE_ID, HandlerProfile
 MAX_FILES = 20
 DEFAULT_NOTICE_HOURS = AgreementTerms.model_fields["incident_notice_hours"].default
 REVIEWERS = (Role.owner, Role.dpo)
+log = logging.getLogger(__name__)
 
 
 async def files_of(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[EvidenceFile]]:
@@ -243,6 +245,7 @@ class AttestationFilter:
     engagement_id: uuid.UUID | None = None
     kind: AttestationKind | None = None
     status: AttestationStatus | None = None
+    updated_since: datetime | None = None  # submitted, reviewed or withdrawn since
 
 
 async def get_all(
@@ -257,6 +260,9 @@ async def get_all(
             (col(Attestation.status), where.status),
         ],
     )
+    if where.updated_since is not None:
+        since = where.updated_since
+        query = query.where(or_(col(Attestation.submitted_at) >= since, col(Attestation.reviewed_at) >= since))
     query = query.order_by(col(Attestation.submitted_at).desc(), col(Attestation.id))
     return await paginate(session, query, limit=limit, offset=offset)
 
@@ -309,6 +315,55 @@ async def review(
     # Accepted, it closes the duty it answers; refused, the duty stays open with the reason (settle).
     mark(session, f"attestation {target} by {actor.label}", attestation=attestation.id)
     return attestation
+
+
+WITHDRAWN_REASON = "withdrawn by the vendor before its review"
+
+
+async def withdraw(session: AsyncSession, *, attestation_id: uuid.UUID, actor: Actor) -> tuple[Attestation, list[str]]:
+    """The vendor takes back an attestation nobody has reviewed yet: it stays in the record as
+    withdrawn (audited), its evidence rows go, and the caller deletes their bytes after the
+    commit (`delete_unreferenced`). Returns the attestation and the hashes its files had."""
+    attestation = await get(session, attestation_id=attestation_id, vendor_id=actor.vendor)
+    if attestation.status != AttestationStatus.submitted:
+        raise ConflictError(
+            f"this attestation was already {attestation.status}: only an unreviewed one can be withdrawn"
+        )
+    files = (await files_of(session, [attestation.id]))[attestation.id]
+    for file in files:
+        await session.delete(file)
+    attestation.status = AttestationStatus.withdrawn
+    attestation.reviewed_at, attestation.review_reason = utcnow(), WITHDRAWN_REASON
+    audit.record(
+        session,
+        actor,
+        AuditAction.update,
+        AuditObject.attestation,
+        attestation.id,
+        {
+            "status": [AttestationStatus.submitted, AttestationStatus.withdrawn],
+            "files_deleted": [file.sha256 for file in files],
+        },
+    )
+    # A notice's decision we owed is no longer owed (settle closes it).
+    mark(session, f"attestation withdrawn by {actor.label}", attestation=attestation.id)
+    return attestation, [file.sha256 for file in files]
+
+
+async def delete_unreferenced(session: AsyncSession, storage: FileStore, hashes: list[str]) -> list[str]:
+    """After a commit that dropped evidence rows: delete the bytes no row refers to any more
+    (identical bytes are stored once and may belong to another attestation too). A failure
+    here leaves an unreferenced file, which `dpa evidence verify` lists and the worker sweeps."""
+    referenced = await _referenced(session)
+    deleted = []
+    for name in sorted(set(hashes) - referenced):
+        try:
+            await anyio.to_thread.run_sync(storage.delete, name)
+        except Exception as error:  # the commit stands; the sweep deletes it later
+            log.warning("could not delete withdrawn evidence %s: %s", name, error)
+            continue
+        deleted.append(name)
+    return deleted
 
 
 async def _consent(session: AsyncSession, attestation: Attestation, actor: Actor) -> None:

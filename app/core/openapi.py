@@ -10,8 +10,12 @@ clients and schemathesis' conformance checks meet the truth.
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from typing import Any
+
+from pydantic import TypeAdapter
 
 ERROR = "#/components/schemas/Error"
 REASONS = {
@@ -28,6 +32,21 @@ REASONS = {
     "503": "The database is unavailable; nothing was changed",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
+# Sent on every answer to a vendor key that got past authentication (not on a 401).
+RATE_LIMIT = {
+    "X-RateLimit-Limit": {"description": "Requests this key may make per window", "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current window", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "Seconds until a request is freed again", "schema": {"type": "integer"}},
+}
+VENDOR_PREFIX = "/api/vendor/"
+VENDOR_TITLE = "dpa vendor API"
+# The vendor document's own version: bumped when what a vendor's client sees changes.
+VENDOR_VERSION = "1.0.0"
+VENDOR_DESCRIPTION = """What a vendor (受托方) calls with its own key (`Authorization: Bearer dpv_...`):
+its engagements, its issued agreements and their files, the duties it owes us (obligations), and
+the attestations it sends as proof, with their evidence. Another vendor's object answers 404, as
+if it did not exist. Every error is one `Error` object; lists are one `Page` envelope."""
+OPERATION_ID = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 WRITES = {"post", "put", "patch", "delete"}
 # Routes that answer 404 without a path parameter: an id in their query, or a thing that may not exist yet.
 NOT_FOUND_BY_QUERY = {"/api/exports/evidence-pack", "/api/users/me/calendar"}
@@ -76,11 +95,18 @@ ERROR_SCHEMA = {
 
 
 def complete(
-    document: dict[str, Any], public_paths: list[str], path_credentials: tuple[str, ...] = ()
+    document: dict[str, Any],
+    public_paths: list[str],
+    json_parts: dict[tuple[str, str], dict[str, TypeAdapter[Any]]] | None = None,
+    path_credentials: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Add the error answers, headers and download types to a generated document, in place.
+    `json_parts` names the multipart parts that carry one JSON object, by (method, path), with
+    the type that validates it: the part is documented as that type, encoded application/json.
     `path_credentials`: routes whose credential is part of the path (a calendar URL), so no header."""
     document.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for (method, path), parts in (json_parts or {}).items():
+        _json_parts(document, document["paths"][path][method], parts)
     for path, operations in document.get("paths", {}).items():
         public = any(re.match(pattern, path) for pattern in public_paths)
         for method, operation in operations.items():
@@ -107,7 +133,67 @@ def complete(
             for code in sorted(codes):
                 responses[code] = _error(code)
             _downloads(path, responses)
+            if path.startswith(VENDOR_PREFIX):
+                for code, answer in responses.items():
+                    if code != "401":
+                        answer["headers"] = {**answer.get("headers", {}), **RATE_LIMIT}
     return document
+
+
+def _json_parts(document: dict[str, Any], operation: dict[str, Any], parts: dict[str, TypeAdapter[Any]]) -> None:
+    schemas = document["components"]["schemas"]
+    multipart = operation["requestBody"]["content"]["multipart/form-data"]
+    body = multipart["schema"]
+    if "$ref" in body:  # Litestar names the form's dataclass; describe it in place
+        body = schemas[body["$ref"].rsplit("/", 1)[1]]
+    for name, adapter in parts.items():
+        schema = adapter.json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        for model, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(model, definition)
+        body["properties"][name] = {**schema, "description": body["properties"][name].get("description", "")}
+        multipart.setdefault("encoding", {})[name] = {"contentType": "application/json"}
+
+
+def vendor_document(document: dict[str, Any]) -> dict[str, Any]:
+    """The document a vendor's developer needs: only the /api/vendor/ operations, each with a short
+    stable operationId, and only the schemas they refer to. Derived from the completed internal
+    document, so both say the same about every vendor route."""
+    paths = {path: copy.deepcopy(ops) for path, ops in document["paths"].items() if path.startswith(VENDOR_PREFIX)}
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):
+                continue
+            if not OPERATION_ID.match(operation.get("operationId", "")):
+                raise ValueError(f"{method.upper()} {path}: give the handler a short operation_id (snake_case)")
+            operation["tags"] = ["vendor"]
+            operation.pop("security", None)
+    schemes = document["components"]["securitySchemes"]
+    vendor: dict[str, Any] = {
+        "openapi": document["openapi"],
+        "info": {"title": VENDOR_TITLE, "version": VENDOR_VERSION, "description": VENDOR_DESCRIPTION},
+        "paths": paths,
+        "components": {"schemas": _referenced(paths, document["components"]["schemas"])},
+        "security": [{name: []} for name in schemes],
+        "tags": [{"name": "vendor", "description": "Everything a vendor key can call"}],
+    }
+    vendor["components"]["securitySchemes"] = {
+        name: {**scheme, "description": "Your vendor key: Authorization: Bearer dpv_..."}
+        for name, scheme in schemes.items()
+    }
+    return vendor
+
+
+def _referenced(root: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The component schemas `root` refers to, transitively."""
+    found: dict[str, Any] = {}
+    pending = [root]
+    while pending:
+        text = json.dumps(pending.pop())
+        for name in re.findall(r'"#/components/schemas/([^"]+)"', text):
+            if name not in found:
+                found[name] = schemas[name]
+                pending.append(schemas[name])
+    return dict(sorted(found.items()))
 
 
 def _error(code: str) -> dict[str, Any]:
@@ -123,6 +209,13 @@ def _error(code: str) -> dict[str, Any]:
 def _downloads(path: str, responses: dict[str, Any]) -> None:
     for pattern, media_types in DOWNLOADS.items():
         if re.search(pattern, path) and "200" in responses:
+            # The real types first; application/octet-stream last, for generic clients (generators
+            # that know no PDF or image type read the same bytes under it).
             responses["200"]["content"] = {
-                media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in media_types
+                media_type: {"schema": {"type": "string", "format": "binary"}}
+                for media_type in [*media_types, "application/octet-stream"]
             }
+            responses["200"]["description"] = (
+                "The file, in its own media type (one of those listed but the last); Content-Disposition "
+                "names it, Digest carries its SHA-256"
+            )

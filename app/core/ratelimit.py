@@ -35,6 +35,10 @@ class Windows(Protocol):
         """True for the first call with `key` in a window of `seconds`."""
         ...
 
+    async def status(self, key: str, limit: RateLimit) -> tuple[int, int]:
+        """The requests `key` used in its window and the seconds until one is freed (0: none used)."""
+        ...
+
 
 class MemoryWindows:
     """In the process: right for one instance."""
@@ -43,6 +47,13 @@ class MemoryWindows:
         self.clock = clock
         self._seen: dict[str, deque[float]] = {}
         self._firsts: dict[str, float] = {}
+
+    async def status(self, key: str, limit: RateLimit) -> tuple[int, int]:
+        now = self.clock()
+        window = self._seen.get(key) or deque()
+        used = [at for at in window if at > now - limit.period_seconds]
+        reset = max(1, math.ceil(used[0] + limit.period_seconds - now)) if used else 0
+        return len(used), reset
 
     async def take(self, key: str, limit: RateLimit, *, count: bool) -> int | None:
         now = self.clock()
@@ -106,6 +117,18 @@ class RedisWindows:
         except RedisError as error:
             raise SharedStateUnavailableError(f"the rate-limit store (REDIS_URL) is unavailable: {error}") from None
 
+    async def status(self, key: str, limit: RateLimit) -> tuple[int, int]:
+        name, period = f"{self.prefix}window:{key}", limit.period_seconds * 1000
+        try:
+            seconds, micros = await self.redis.time()
+            now = seconds * 1000 + micros // 1000
+            used = await self.redis.zcount(name, now - period + 1, "+inf")
+            oldest = await self.redis.zrangebyscore(name, now - period + 1, "+inf", start=0, num=1, withscores=True)
+        except RedisError as error:
+            raise SharedStateUnavailableError(f"the rate-limit store (REDIS_URL) is unavailable: {error}") from None
+        reset = max(1, math.ceil((float(oldest[0][1]) + period - now) / 1000)) if oldest else 0
+        return int(used), reset
+
 
 class RateLimiter:
     def __init__(self, limit: RateLimit, windows: Windows | None = None, *, name: str = "requests") -> None:
@@ -120,6 +143,12 @@ class RateLimiter:
     async def wait(self, key: object) -> int | None:
         """The seconds `key` must wait now, or None; counts nothing."""
         return await self.windows.take(f"{self.name}:{key}", self.limit, count=False)
+
+    async def status(self, key: object) -> tuple[int, int, int]:
+        """The limit, the requests left in the window, and the seconds until one is freed (0 if
+        none is used): what the X-RateLimit-* headers tell a client. Counts nothing."""
+        used, reset = await self.windows.status(f"{self.name}:{key}", self.limit)
+        return self.limit.requests, max(0, self.limit.requests - used), reset
 
 
 @dataclass

@@ -7,7 +7,6 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession, Settle
-from app.core.queries import get_owned
 from app.core.schemas import Limit, Offset, Page, SearchText
 from app.engagements import services, taxonomy
 from app.engagements.models import Engagement, SubProcessor
@@ -19,8 +18,6 @@ from app.engagements.schemas import (
     SubProcessorCreate,
     SubProcessorPublic,
     SubProcessorUpdate,
-    VendorEngagement,
-    VendorSubProcessor,
 )
 from app.engagements.taxonomy import PICategory
 
@@ -185,31 +182,3 @@ class PICategoryController(Controller):
     @get("/", summary="The PI category taxonomy, with which categories are sensitive (PIPL art. 28)")
     async def list_categories(self) -> list[PICategory]:
         return list(taxonomy.categories().values())
-
-
-class VendorEngagementController(Controller):
-    path = "/engagements"
-    tags = ("vendor API",)
-
-    @get("/", summary="Your engagements: what you process for us, and how")
-    async def list_engagements(
-        self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
-    ) -> Page[VendorEngagement]:
-        where = services.EngagementFilter(vendor_id=actor.vendor)
-        rows, total = await services.get_all(db_session, where=where, sort="name", limit=limit, offset=offset)
-        subs = await services.sub_processors_of(db_session, [row.id for row in rows])
-        return Page(items=[_for_vendor(row, subs[row.id]) for row in rows], total=total, limit=limit, offset=offset)
-
-    @get("/{engagement_id:uuid}", summary="One of your engagements")
-    async def get_engagement(
-        self, db_session: DbSession, actor: CurrentActor, engagement_id: FromPath[uuid.UUID]
-    ) -> VendorEngagement:
-        engagement = await get_owned(db_session, Engagement, engagement_id, actor.vendor, "engagement")
-        subs = await services.sub_processors_of(db_session, [engagement.id])
-        return _for_vendor(engagement, subs[engagement.id])
-
-
-def _for_vendor(engagement: Engagement, subs: list[SubProcessor]) -> VendorEngagement:
-    view = VendorEngagement.model_validate(engagement)
-    view.sub_processors = [VendorSubProcessor.model_validate(sub) for sub in subs]
-    return view

@@ -325,5 +325,6 @@ class VendorEngagement(BaseModel):
     retention_note: str
     start_date: date | None
     end_date: date | None
-    status: EngagementStatus
+    status: EngagementStatus = Field(description="`terminated` from the day its agreement ended.")
+    ended_on: date | None = Field(default=None, description="The day its agreement ended (terminated or expired).")
     sub_processors: list[VendorSubProcessor] = []

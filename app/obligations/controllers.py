@@ -4,9 +4,10 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from app.core import conditional
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.queries import get_or_404
 from app.core.schemas import Limit, Offset, Page
@@ -105,10 +106,24 @@ class VendorObligationController(Controller):
     path = "/obligations"
     tags = ("vendor API",)
 
-    @get("/", summary="What you owe us and by when (open obligations, earliest due first)")
+    @get(
+        "/",
+        summary="What you owe us and by when (open obligations, earliest due first)",
+        operation_id="list_obligations",
+        response_headers=[conditional.ETAG],
+        responses=conditional.NOT_MODIFIED,
+    )
     async def list_obligations(
-        self, db_session: DbSession, actor: CurrentActor, limit: Limit = 50, offset: Offset = 0
-    ) -> Page[VendorObligation]:
-        where = services.ObligationFilter.owed_by(actor.vendor)
+        self,
+        db_session: DbSession,
+        actor: CurrentActor,
+        updated_since: conditional.UpdatedSince = None,
+        if_none_match: conditional.IfNoneMatch = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Response[Page[VendorObligation]]:
+        where = services.ObligationFilter.owed_by(actor.vendor, conditional.since(updated_since))
         rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
-        return Page(items=[services.for_vendor(r) for r in rows], total=total, limit=limit, offset=offset)
+        items = [services.for_vendor(r) for r in rows]
+        page = Page[VendorObligation](items=items, total=total, limit=limit, offset=offset)
+        return conditional.respond(page, if_none_match)

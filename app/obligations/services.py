@@ -14,7 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, or_, select
@@ -489,13 +489,47 @@ async def follow_attestations(session: AsyncSession, attestation_ids: Collection
     query = select(Attestation).where(col(Attestation.id).in_(list(attestation_ids)))
     for attestation in await session.scalars(query.order_by(col(Attestation.submitted_at))):
         if attestation.status == AttestationStatus.submitted:
+            await _refuse_if_closed(session, attestation)
             derived.due += await _open_for_notice(session, attestation)
         elif attestation.status == AttestationStatus.accepted:
             closed = await _close_for(session, attestation)
             derived.closed |= {closed.id} if closed else set()
         elif attestation.status == AttestationStatus.rejected:
             await _note_rejection(session, attestation, derived)
+        elif attestation.status == AttestationStatus.withdrawn:
+            derived.closed |= await _close_withdrawn(session, attestation)
     return derived
+
+
+async def _refuse_if_closed(session: AsyncSession, attestation: Attestation) -> None:
+    """An attestation that answers a duty (deletion, periodic) while that duty is already closed
+    is refused before anything is committed: it would close nothing and only add to the record."""
+    kind = CLOSED_BY_ATTESTATION.get(attestation.kind)
+    if kind is None:
+        return
+    of_kind = select(Obligation).where(
+        col(Obligation.engagement_id) == attestation.engagement_id, col(Obligation.kind) == kind
+    )
+    rows = list(await session.scalars(of_kind.order_by(col(Obligation.due_on).desc())))
+    if not rows or any(row.status == ObligationStatus.open for row in rows):
+        return
+    duty = rows[0]
+    raise ConflictError(
+        f"the duty this {attestation.kind} attestation answers is already closed: {SPECS[kind].what_en} "
+        f"(obligation {duty.id}, due {duty.due_on}, {duty.status}); nothing is left to attest"
+    )
+
+
+async def _close_withdrawn(session: AsyncSession, attestation: Attestation) -> set[uuid.UUID]:
+    """A withdrawn notice no longer asks us for a decision (or a report)."""
+    query = select(Obligation).where(
+        col(Obligation.attestation_id) == attestation.id, col(Obligation.status) == ObligationStatus.open
+    )
+    closed = set()
+    for obligation in await session.scalars(query):
+        _close(obligation, ObligationStatus.waived, f"withdrawn:{attestation.id}", "the vendor withdrew the notice")
+        closed.add(obligation.id)
+    return closed
 
 
 async def _open_for_notice(session: AsyncSession, attestation: Attestation) -> list[Obligation]:
@@ -622,11 +656,12 @@ class ObligationFilter:
     due_before: date | None = None
     due_after: date | None = None
     company: bool | None = None  # True: only the company's own duties; False: only engagements'
+    updated_since: datetime | None = None
 
     @classmethod
-    def owed_by(cls, vendor_id: uuid.UUID) -> ObligationFilter:
+    def owed_by(cls, vendor_id: uuid.UUID, updated_since: datetime | None = None) -> ObligationFilter:
         """What a vendor sees on its own API: its open duties."""
-        return cls(vendor_id=vendor_id, status=StatusFilter.open, party=Party.vendor)
+        return cls(vendor_id=vendor_id, status=StatusFilter.open, party=Party.vendor, updated_since=updated_since)
 
 
 async def get_all(
@@ -647,6 +682,8 @@ async def get_all(
     )
     if status == StatusFilter.overdue:
         query = query.where(col(Obligation.due_on) < clock.today())
+    if where.updated_since is not None:
+        query = query.where(col(Obligation.updated_at) >= where.updated_since)
     if where.company is not None:
         engagement = col(Obligation.engagement_id)
         query = query.where(engagement.is_(None) if where.company else engagement.is_not(None))

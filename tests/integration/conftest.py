@@ -39,13 +39,14 @@ def demo(client: TestClient[Any], clean_database: str) -> dict[str, Any]:
 
 
 def set_active(database_url: str, agreement_id: str) -> None:
-    """Stand-in for issue and sign (which render a PDF each): the agreement is in force."""
+    """Stand-in for issue and sign (which render a PDF each): the agreement is in force, issued
+    before its rendered files, so the vendor sees them as the issued copy."""
 
     async def go(session: Any) -> None:
         await session.execute(
             update(Agreement)
             .where(col(Agreement.id) == uuid.UUID(agreement_id))
-            .values(status="active", activated_at=datetime.now(UTC))
+            .values(status="active", activated_at=datetime.now(UTC), issued_at=datetime(2000, 1, 1, tzinfo=UTC))
         )
         await session.commit()
 

@@ -145,6 +145,16 @@ def test_an_incident_marks_the_engagement_and_puts_a_review_on_the_dpos_desk_tod
     assert {item["step"] for item in queued["items"]} == {"due"}
 
 
+def test_a_withdrawn_notice_no_longer_asks_us_for_a_decision(
+    client: TestClient[Any], running: Side, submit: Submit, dpo: Account
+) -> None:
+    sent = submit(running, incident(running.engagement_id), files=[]).json()
+    withdrawn = client.post(f"/api/vendor/attestations/{sent['id']}/withdraw", headers=running.headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    owed = client.get("/api/obligations", params={"kind": "incident_review"}, headers=dpo.headers).json()["items"]
+    assert [(o["status"], o["closed_by"]) for o in owed] == [("waived", f"withdrawn:{sent['id']}")]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

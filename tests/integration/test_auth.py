@@ -22,9 +22,9 @@ from tests.factories import vendor_body
 from tests.integration.conftest import audit_entries
 
 
-def _routes(client: TestClient[Any]) -> list[tuple[str, str]]:
+def _routes(client: TestClient[Any], headers: dict[str, str]) -> list[tuple[str, str]]:
     """Every operation in the OpenAPI document, with path parameters filled in."""
-    document = client.get("/schema/openapi.json").json()
+    document = client.get("/schema/openapi.json", headers=headers).json()
     routes = []
     for path, operations in document["paths"].items():
         concrete = re.sub(r"\{[a-z_]+\}", "00000000-0000-0000-0000-000000000000", path.replace("{day}", "2026-02-14"))
@@ -33,15 +33,24 @@ def _routes(client: TestClient[Any]) -> list[tuple[str, str]]:
     return routes
 
 
-def test_openapi_document_is_public_and_3_1(client: TestClient[Any]) -> None:
-    response = client.get("/schema/openapi.json")
+def test_the_internal_document_takes_a_token_and_the_vendor_document_is_public(
+    client: TestClient[Any], admin: Account
+) -> None:
+    for path in ("/schema/openapi.json", "/schema", "/schema/swagger"):
+        refused = client.get(path)
+        assert refused.status_code == 401, path
+        assert refused.json()["detail"].startswith("missing bearer token")
+    response = client.get("/schema/openapi.json", headers=admin.headers)
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.1")
-    assert client.get("/schema").status_code == 200
+    assert client.get("/schema", headers=admin.headers).status_code == 200
+    vendor = client.get("/api/vendor/openapi.json")
+    assert vendor.status_code == 200 and vendor.json()["openapi"].startswith("3.1")
+    assert client.get("/api/vendor/docs").status_code == 200
 
 
-def test_every_route_but_health_needs_a_token(client: TestClient[Any]) -> None:
-    routes = _routes(client)
+def test_every_route_but_health_needs_a_token(client: TestClient[Any], admin: Account) -> None:
+    routes = _routes(client, admin.headers)
     assert len(routes) > 20
     for method, path in routes:
         response = client.request(method, path, json={})

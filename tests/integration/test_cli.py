@@ -188,7 +188,10 @@ def test_upgrade_demo_and_serve_like_make_run(tmp_path: Path) -> None:
             f"{base}/api/vendors", params={"q": "慧眼"}, headers={"Authorization": f"Bearer {token}"}, timeout=5
         )
         assert found.status_code == 200 and found.json()["total"] == 1
-        assert httpx.get(f"{base}/schema/openapi.json", timeout=5).status_code == 200
+        auth = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{base}/schema/openapi.json", timeout=5).status_code == 401  # the internal API's
+        assert httpx.get(f"{base}/schema/openapi.json", headers=auth, timeout=5).status_code == 200
+        assert httpx.get(f"{base}/api/vendor/openapi.json", timeout=5).status_code == 200  # the vendor's: public
         # No proxy is trusted by default: a local client cannot name the address that is audited.
         spoofed = {"Authorization": "Bearer dpu_wrong", "X-Forwarded-For": "203.0.113.7"}
         assert httpx.get(f"{base}/api/vendors", headers=spoofed, timeout=5).status_code == 401

@@ -47,8 +47,8 @@ IMPORT_CSV = (
 ROLES = ("auditor", "owner", "procurement", "dpo")  # the DPO last: what it may do changes things
 
 
-def _write_routes(client: TestClient[Any]) -> list[tuple[str, str]]:
-    paths = client.get("/schema/openapi.json").json()["paths"]
+def _write_routes(client: TestClient[Any], headers: dict[str, str]) -> list[tuple[str, str]]:
+    paths = client.get("/schema/openapi.json", headers=headers).json()["paths"]
     return [
         (method.upper(), path)
         for path, operations in paths.items()
@@ -126,7 +126,7 @@ def test_every_write_route_answers_each_role_by_the_table(
     }
     bodies = _bodies(client, headers, a.vendor_id)
     bodies["POST /api/agreements"]["engagement_id"] = a.engagement_id
-    routes = _write_routes(client)
+    routes = _write_routes(client, headers)
     assert len(routes) >= 30
     assert {route for routes in ALLOWED.values() for route in routes} <= {f"{m} {p}" for m, p in routes}
 

@@ -5,8 +5,9 @@ the answer. SQLAlchemy's adapter makes four such trips for a statement (open a c
 execute, fetch the rows, close the cursor), and on this service's list reads those trips, not
 SQLite, were where the time went: each wakes a thread and hands the GIL over twice. This
 cursor does the same four steps in one function on aiosqlite's thread, so a statement costs
-one trip. Everything else (the connection, transactions, errors, the pool) is SQLAlchemy's
-aiosqlite dialect unchanged; `create_engine` passes `dbapi()` to it as its DB-API module.
+one trip; and a rollback or commit with no transaction open costs none. Everything else (the
+connection, transactions, errors, the pool) is SQLAlchemy's aiosqlite dialect unchanged;
+`create_engine` passes `dbapi()` to it as its DB-API module.
 """
 
 from __future__ import annotations
@@ -92,6 +93,21 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # a subclass of the one it replaces
+
+    def _in_transaction(self) -> bool:
+        connection: Any = self._connection
+        return connection._connection is not None and bool(connection._conn.in_transaction)
+
+    # A read opens no SQLite transaction (the driver begins one before a write only), so
+    # ending a read's session, and the pool's reset after it, would be two trips to roll back
+    # nothing: a connection not in a transaction skips them.
+    def rollback(self) -> None:
+        if self._in_transaction():
+            super().rollback()
+
+    def commit(self) -> None:
+        if self._in_transaction():
+            super().commit()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -12,7 +12,9 @@ connection, transactions, errors, the pool) is SQLAlchemy's aiosqlite dialect un
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import re
 import sqlite3
 from typing import Any
 
@@ -72,6 +74,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _run(self, operation: Any, parameters: Any, many: bool) -> None:
         connection: Any = self._connection  # an aiosqlite.Connection; _execute queues a call on its thread
+        if WRITES.match(operation):
+            await self._adapt_connection.take_writers_turn()  # type: ignore[attr-defined]
         async with self._adapt_connection._execute_mutex:
             found = await connection._execute(_run, connection._conn, operation, parameters, many)
         self._description, self._rowcount, self._lastrowid, rows = found
@@ -90,9 +94,34 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
 
+# Statements before which the driver begins a transaction that takes SQLite's write lock.
+WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """Writers take turns: SQLite lets one transaction write at a time, and one that finds the
+    lock taken sleeps and tries again (1, 2, 5 ... 100 ms), so under a load of writes some
+    waited seconds while others slipped in. A connection about to write first waits for its
+    turn on an asyncio lock shared by the engine's connections, first come first served, and
+    gives it back when its transaction ends. SQLite's own lock still decides; this only orders
+    the writers of this process (one server serves a SQLite database) so none is starved."""
+
+    __slots__ = ("_has_turn",)
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # a subclass of the one it replaces
+
+    def __init__(self, dbapi: OneTripDBAPI, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._has_turn = False
+
+    async def take_writers_turn(self) -> None:
+        if not self._has_turn:
+            await self.dbapi.writers.acquire()
+            self._has_turn = True
+
+    def _end_turn(self) -> None:
+        if self._has_turn:
+            self._has_turn = False
+            self.dbapi.writers.release()
 
     def _in_transaction(self) -> bool:
         connection: Any = self._connection
@@ -102,15 +131,33 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     # ending a read's session, and the pool's reset after it, would be two trips to roll back
     # nothing: a connection not in a transaction skips them.
     def rollback(self) -> None:
-        if self._in_transaction():
-            super().rollback()
+        try:
+            if self._in_transaction():
+                super().rollback()
+        finally:
+            self._end_turn()
 
     def commit(self) -> None:
-        if self._in_transaction():
-            super().commit()
+        try:
+            if self._in_transaction():
+                super().commit()
+        finally:
+            self._end_turn()
+
+    def close(self) -> None:
+        self._end_turn()
+        super().close()
+
+    def terminate(self) -> None:
+        self._end_turn()
+        super().terminate()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
+        super().__init__(aiosqlite, sqlite)
+        self.writers = asyncio.Lock()  # one engine's writers, in turn (OneTripConnection)
+
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
         return OneTripConnection(self, super().connect(*arg, **kw)._connection)
 

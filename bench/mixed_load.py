@@ -100,6 +100,7 @@ async def run_clients(base: str, choose: Callable[[], tuple[str, Request]], seco
     """CLIENTS clients, each sending one request after the other for `seconds`."""
     latencies: list[float] = []
     statuses: dict[str, list[int]] = {}
+    by_kind: dict[str, list[float]] = {}
     deadline = time.perf_counter() + seconds
 
     async def client() -> None:
@@ -109,6 +110,7 @@ async def run_clients(base: str, choose: Callable[[], tuple[str, Request]], seco
                 start = time.perf_counter()
                 response = await send(http)
                 latencies.append(time.perf_counter() - start)
+                by_kind.setdefault(kind, []).append(latencies[-1])
                 statuses.setdefault(kind, []).append(response.status_code)
 
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
@@ -117,9 +119,15 @@ async def run_clients(base: str, choose: Callable[[], tuple[str, Request]], seco
         "requests": len(latencies),
         "rate": len(latencies) / seconds,
         "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p99": _p99(latencies) * 1000,
         "statuses": statuses,
+        "p99_by_kind": {kind: _p99(values) * 1000 for kind, values in by_kind.items()},
     }
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(int(len(ordered) * 0.99) - 1, 0)]
 
 
 def mixed(token: str, key: str, engagement_id: str) -> Callable[[], tuple[str, Request]]:
@@ -201,7 +209,8 @@ def main() -> None:
     print(f"{CLIENTS} clients, {seconds} s, database {url.split(':', 1)[0]}")
     for kind, statuses in sorted(ours_load["statuses"].items()):
         answers = {status: statuses.count(status) for status in sorted(set(statuses))}
-        print(f"  {kind:<20} {len(statuses):6d} requests  {answers}")
+        p99 = ours_load["p99_by_kind"][kind]
+        print(f"  {kind:<20} {len(statuses):6d} requests  p99 {p99:7.1f} ms  {answers}")
     vendors_ok = after[0] - before[0] == len(created)
     attestations_ok = after[1] - before[1] == len(uploaded)
     print(

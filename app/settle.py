@@ -26,6 +26,7 @@ from sqlmodel import col
 
 from app.agreements.models import Agreement
 from app.attestations.models import Attestation
+from app.audit import chain
 from app.core.changes import Changes, take
 from app.core.types import utcnow
 from app.engagements.models import Engagement
@@ -39,6 +40,9 @@ async def settle(session: AsyncSession, *, now: datetime | None = None) -> None:
     changes = take(session)
     if changes:
         await _derive(session, changes, now or utcnow())
+    # The audit entries last, so the chain's head is locked for the commit only (app/audit/chain.py).
+    await session.flush()
+    chain.add_pending(session)
     await session.commit()
 
 

@@ -23,6 +23,7 @@ from app.accounts import signin
 from app.core import security
 from app.core.actor import Actor
 from app.core.errors import TooManyRequestsError
+from app.core.middleware import request_session
 from app.core.ratelimit import FailedAuthentication, RateLimiter
 from app.reminders import calendar
 from app.vendors import services as vendors
@@ -43,6 +44,7 @@ CALENDAR_SUFFIX = ".ics"
 # Credentials in a URL end up in logs, proxies and browser history.
 QUERY_CREDENTIALS = frozenset({"token", "access_token", "api_key", "apikey", "key"})
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="dpa"'}
+READS = frozenset({"GET", "HEAD"})
 
 
 def _refused(reason: str) -> NotAuthorizedException:
@@ -107,19 +109,22 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         wait = await failures.blocked(source or "")
         if wait is not None:  # an address guessing credentials: answered before the database is asked
             raise TooManyRequestsError(f"too many refused credentials from {source}; retry in {wait} s", wait)
-        async with state.sessionmaker() as session:
-            result = await _identify(session, credential, source)
-            if isinstance(result, str):
-                hint = accounts.credential_hint(credential)
-                request = f"{connection.scope.get('method', '')} {connection.url.path}"
-                if await failures.refused(source or "", result, hint, request):
-                    accounts.record_failed_authentication(
-                        session, hint=hint, reason=result, source=source, request=request
-                    )
-                    await settle.settle(session)
-                raise _refused("invalid, expired or revoked credential")
-            if session.dirty:  # a last-used time, written at most once a minute per credential
+        session = request_session(connection)  # the handler's too: one connection, one transaction
+        result = await _identify(session, credential, source)
+        if isinstance(result, str):
+            hint = accounts.credential_hint(credential)
+            request = f"{connection.scope.get('method', '')} {connection.url.path}"
+            if await failures.refused(source or "", result, hint, request):
+                accounts.record_failed_authentication(session, hint=hint, reason=result, source=source, request=request)
                 await settle.settle(session)
+            raise _refused("invalid, expired or revoked credential")
+        if session.dirty:  # a last-used time, written at most once a minute per credential
+            await settle.settle(session)
+        elif connection.scope.get("method") not in READS:
+            # A write's body is still to come, perhaps slowly: the connection goes back to the
+            # pool until the handler needs it, rather than wait idle in a transaction. (Closed,
+            # the session starts afresh at its next statement; what it read stays readable.)
+            await session.close()
         actor: Actor = result.auth
         if actor.vendor_id is None and vendor_route:
             raise PermissionDeniedException("vendor routes take a vendor key (dpv_…), not a user's token")

@@ -13,6 +13,7 @@ one settle at the end. Without one (the tests of other domains), the registry al
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Sequence
@@ -291,10 +292,10 @@ async def _attestation(
 ) -> None:
     """Sent by the vendor (on the day the story says), derived, then reviewed if the story says."""
     details = details_adapter.validate_python({**raw["details"], "kind": raw["kind"], "engagement_id": engagement.id})
-    files = [
-        CheckedFile(filename=name, content_type="application/pdf", data=evidence_pdf(f"{as_vendor.label}: {name}"))
-        for name in raw.get("files", [])
-    ]
+    files = []
+    for name in raw.get("files", []):
+        data = evidence_pdf(f"{as_vendor.label}: {name}")
+        files.append(CheckedFile(name, "application/pdf", data, hashlib.sha256(data).hexdigest()))
     attestation = await attestations.submit(session, details=details, files=files, storage=storage, actor=as_vendor)
     submitted: datetime = raw["submitted"]
     attestation.submitted_at = submitted

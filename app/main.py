@@ -51,7 +51,7 @@ from app.core import clock, openapi
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
-from app.core.middleware import RequestBodyGuard, RetryReadOnce
+from app.core.middleware import RequestBodyGuard, RetryReadOnce, SessionPerRequest
 from app.core.ratelimit import FailedAuthentication, MemoryWindows, RateLimiter, RedisWindows, Windows
 from app.core.settings import RateLimit, Settings
 from app.core.storage import open_storage
@@ -195,7 +195,8 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
         stores=stores,
         dependencies={**dependencies, "settle": Provide(_provide_settle, sync_to_thread=False)},
         middleware=[
-            RetryReadOnce,
+            RetryReadOnce,  # outermost: a retried read gets a session of its own
+            SessionPerRequest,
             DefineMiddleware(RequestBodyGuard, timeout=settings.body_timeout),
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS + PUBLIC_PAGES),
         ],

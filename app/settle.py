@@ -26,6 +26,7 @@ from sqlmodel import col
 
 from app.agreements.models import Agreement
 from app.attestations.models import Attestation
+from app.audit import chain
 from app.core.changes import Changes, take
 from app.core.types import utcnow
 from app.engagements.models import Engagement
@@ -37,6 +38,9 @@ from app.reminders import services as reminders
 async def settle(session: AsyncSession, *, now: datetime | None = None) -> None:
     """Re-derive obligations, findings and reminders for what was marked; then commit."""
     await derive(session, now=now)
+    # The audit entries last, so the chain's head is locked for the commit only (app/audit/chain.py).
+    await session.flush()
+    chain.add_pending(session)
     await session.commit()
 
 

@@ -1,47 +1,52 @@
-"""Upload throughput of the vendor API for a 1 MB PDF, against a bare Litestar route.
+"""Upload throughput of the vendor API for a 1 MB PDF, against bare Litestar routes.
 
 Both run as real `uvicorn` servers on 127.0.0.1, one process each, and receive the same
 multipart request (metadata + one 1 MB PDF, different bytes each time so every upload is
 really stored):
 - ours: POST /api/vendor/attestations (key check, rate limit, multipart parse, content
   sniffing, idempotency record, SHA-256 storage, attestation + file rows, audit entry);
-- bare: a Litestar route that reads the body and discards it (the reference for the ratio);
-  and, to show where the time goes, a Litestar route that only parses the multipart body.
-Rounds alternate between the two so both see the same machine noise. Prints medians,
-MB/s and the ratio on the last lines. Run: .venv/bin/python bench/vendor_upload.py
+- bare durable: a Litestar route that streams the body to a file, fsyncs it, inserts one row
+  and commits, in the same kind of database (the fair floor for a durable upload: the ratio);
+- bare: a route that reads the body and discards it, and one that only parses the multipart
+  body, to show where the time goes.
+Rounds alternate between them so all see the same machine noise. Prints medians, MB/s and
+the ratios on the last lines.
+
+Run: .venv/bin/python bench/vendor_upload.py [--database-url postgresql+asyncpg://.../dpa_bench]
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 from litestar import Litestar, Request, post
 from litestar.params import MultipartBody
 from pypdf import PdfWriter
-from sqlalchemy import select
+from serving import bare_server, database_argument, fresh_database, server
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.agreements import services as agreements
 from app.agreements.schemas import AgreementCreate, AgreementStatus
 from app.attestations.controllers import AttestationUpload
 from app.core.actor import CLI_ACTOR
 from app.core.changes import mark
-from app.core.database import create_engine, create_sessionmaker, upgrade
+from app.core.database import create_engine, create_sessionmaker
 from app.demo import load as load_demo
 from app.engagements.models import Engagement
 from app.settle import settle
@@ -63,8 +68,46 @@ async def parse(data: MultipartBody[AttestationUpload]) -> None:
         await upload.read()
 
 
+BARE_ROWS = Table(
+    "bench_bare_uploads",
+    MetaData(),
+    Column("id", String(32), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+)
+
+
+@post("/durable", status_code=201, request_max_body_size=50 * SIZE)
+async def durable(request: Request[Any, Any, Any]) -> None:
+    """Stream to a file, fsync, insert one row, commit: what any durable upload must do."""
+    engine: AsyncEngine = request.app.state.engine
+    name = uuid.uuid4().hex
+    digest, size = hashlib.sha256(), 0
+    async with await anyio.open_file(Path(os.environ["BENCH_UPLOAD_DIR"]) / name, "wb") as out:
+        async for chunk in request.stream():
+            digest.update(chunk)
+            size += len(chunk)
+            await out.write(chunk)
+        await out.flush()
+        await anyio.to_thread.run_sync(os.fsync, out.wrapped.fileno())
+    async with engine.begin() as connection:
+        await connection.execute(insert(BARE_ROWS).values(id=name, sha256=digest.hexdigest(), size=size))
+
+
+@asynccontextmanager
+async def bare_database(application: Litestar) -> AsyncIterator[None]:
+    engine = create_engine(os.environ["BENCH_DATABASE_URL"])
+    async with engine.begin() as connection:
+        await connection.run_sync(BARE_ROWS.metadata.create_all)
+    application.state.engine = engine
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
 def bare_app() -> Litestar:
-    return Litestar([discard, parse])
+    return Litestar([discard, parse, durable], lifespan=[bare_database])
 
 
 async def prepare(url: str) -> tuple[str, str]:
@@ -89,33 +132,6 @@ async def prepare(url: str) -> tuple[str, str]:
     return key, str(engagement.id)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def server(command: list[str], env: dict[str, str], ready: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own command
-        [*command, "--port", str(port)], env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                httpx.get(base + ready, timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def pdf(index: int) -> bytes:
     """A real one-page PDF of about SIZE bytes (uploads are parsed): the padding is an attachment."""
     writer = PdfWriter()
@@ -127,9 +143,8 @@ def pdf(index: int) -> bytes:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        upgrade(url)
+    arguments = database_argument(__doc__ or "")
+    with fresh_database(arguments.database_url) as (url, folder):
         key, engagement_id = asyncio.run(prepare(url))
         metadata = json.dumps(
             {
@@ -146,54 +161,52 @@ def main() -> None:
         )
         env = {
             "DATABASE_URL": url,
-            "STORAGE_URL": f"file:{Path(folder) / 'evidence'}",
+            "STORAGE_URL": f"file:{folder / 'evidence'}",
             "LOG_LEVEL": "WARNING",
             "VENDOR_RATE_LIMIT": "100000/minute",
         }
+        (folder / "bare").mkdir()
+        bare_env = {"BENCH_DATABASE_URL": url, "BENCH_UPLOAD_DIR": str(folder / "bare")}
         ours_cmd = [sys.executable, "-m", "app", "serve"]
-        bare_cmd = [sys.executable, "-m", "uvicorn", "--factory", "vendor_upload:bare_app", "--app-dir", "bench"]
-        bare_cmd += ["--log-level", "warning"]
-        ours_times: list[float] = []
-        bare_times: list[float] = []
-        parse_times: list[float] = []
+        times: dict[str, list[float]] = {"ours": [], "durable": [], "discard": [], "parse": []}
         with (
             server(ours_cmd, env, "/health") as ours,
-            server(bare_cmd, {}, "/") as bare,
+            server(bare_server("vendor_upload", "bare_app"), bare_env, "/") as bare,
             httpx.Client(timeout=60) as client,
         ):
             headers = {"Authorization": f"Bearer {key}"}
+            targets = {
+                "ours": (f"{ours}/api/vendor/attestations", 201),
+                "durable": (f"{bare}/durable", 201),
+                "discard": (f"{bare}/upload", 204),
+                "parse": (f"{bare}/parse", 204),
+            }
             for index in range(ROUNDS + 3):
                 files: Any = [
                     ("metadata", (None, metadata)),
                     ("files", ("deletion.pdf", pdf(index), "application/pdf")),
                 ]
-                start = time.perf_counter()
-                response = client.post(
-                    f"{ours}/api/vendor/attestations",
-                    files=files,
-                    headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
-                )
-                ours_time = time.perf_counter() - start
-                assert response.status_code == 201, response.text
-                start = time.perf_counter()
-                response = client.post(f"{bare}/upload", files=files)
-                bare_time = time.perf_counter() - start
-                assert response.status_code == 204, response.text
-                start = time.perf_counter()
-                response = client.post(f"{bare}/parse", files=files)
-                parse_time = time.perf_counter() - start
-                assert response.status_code == 204, response.text
-                if index >= 3:  # warm-up rounds are not counted
-                    ours_times.append(ours_time)
-                    bare_times.append(bare_time)
-                    parse_times.append(parse_time)
-    ours_median, bare_median = statistics.median(ours_times), statistics.median(bare_times)
+                for name, (target, status) in targets.items():
+                    extra = {**headers, "Idempotency-Key": str(uuid.uuid4())} if name == "ours" else {}
+                    start = time.perf_counter()
+                    response = client.post(target, files=files, headers=extra)
+                    elapsed = time.perf_counter() - start
+                    assert response.status_code == status, response.text
+                    if index >= 3:  # warm-up rounds are not counted
+                        times[name].append(elapsed)
+    medians = {name: statistics.median(values) for name, values in times.items()}
     print(f"1 MB PDF uploads, {ROUNDS} rounds each, alternating, real uvicorn servers on 127.0.0.1")
-    print(f"ours POST /api/vendor/attestations: median {ours_median * 1000:.1f} ms ({1 / ours_median:.1f} MB/s)")
-    print(f"bare Litestar read-and-discard:     median {bare_median * 1000:.1f} ms ({1 / bare_median:.1f} MB/s)")
-    parse_median = statistics.median(parse_times)
-    print(f"bare Litestar multipart parse only:  median {parse_median * 1000:.1f} ms ({1 / parse_median:.1f} MB/s)")
-    print(f"ratio ours / bare: {ours_median / bare_median:.2f}x")
+    print(f"database {url.split(':', 1)[0]}")
+    labels = {
+        "ours": "ours POST /api/vendor/attestations:",
+        "durable": "bare durable (file, fsync, row, commit):",
+        "discard": "bare Litestar read-and-discard:",
+        "parse": "bare Litestar multipart parse only:",
+    }
+    for name, label in labels.items():
+        print(f"{label:<42} median {medians[name] * 1000:6.1f} ms ({1 / medians[name]:5.1f} MB/s)")
+    print(f"ratio ours / bare read-and-discard, time: {medians['ours'] / medians['discard']:.2f}x")
+    print(f"ratio ours / bare durable, throughput: {medians['durable'] / medians['ours']:.0%}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -128,17 +128,19 @@ async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: u
         audit.record(session, actor, AuditAction.update, AuditObject.api_token, row.id, {"revoked_at": row.revoked_at})
 
 
+# One statement for token and user, built once: this runs on every request.
+BY_TOKEN_HASH = (
+    select(ApiToken, User)
+    .join(User, col(User.id) == col(ApiToken.user_id))
+    .where(col(ApiToken.token_hash) == bindparam("token_hash"))
+)
+
+
 async def authenticate(session: AsyncSession, *, token: str) -> User | None:
     """The active user a token belongs to, or None. Malformed tokens never reach the database."""
     if not security.is_well_formed(token, security.USER_TOKEN_PREFIX):
         return None
-    # One query for token and user: this runs on every request.
-    query = (
-        select(ApiToken, User)
-        .join(User, col(User.id) == col(ApiToken.user_id))
-        .where(col(ApiToken.token_hash) == security.token_hash(token))
-    )
-    found = (await session.execute(query)).first()
+    found = (await session.execute(BY_TOKEN_HASH, {"token_hash": security.token_hash(token)})).first()
     if found is None:
         return None
     row, user = found

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -108,7 +107,7 @@ class VendorAttestationController(Controller):
         fingerprint = {
             "path": request.url.path,
             "metadata": details.model_dump(mode="json"),
-            "files": [[f.filename, f.content_type, hashlib.sha256(f.data).hexdigest()] for f in files],
+            "files": [[f.filename, f.content_type, f.sha256] for f in files],
         }
 
         async def work() -> idempotency.Outcome:

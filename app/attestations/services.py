@@ -207,7 +207,7 @@ async def submit(
     session.add(attestation)
     await session.flush()
     for file in files:
-        stored = await anyio.to_thread.run_sync(storage.put, file.data)
+        stored = await anyio.to_thread.run_sync(storage.put, file.data, file.sha256)
         session.add(
             EvidenceFile(
                 attestation_id=attestation.id,

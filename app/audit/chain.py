@@ -5,6 +5,12 @@ or moved in the database breaks the chain at that point and `dpa audit verify` n
 Entries are chained when they are flushed. A one-row head (`audit_head`) holds the last
 sequence number and hash; updating it first takes a row lock on PostgreSQL and the write
 lock on SQLite, so concurrent writers append one after the other and the chain stays one.
+
+A transaction's entries wait in `session.info` and join the session only at its end
+(`add_pending`, called by the settle step just before it commits): the head is then locked
+for the last flush and the commit only, not for the whole write and everything derived from
+it, so concurrent writers on PostgreSQL wait for one another's commits, not their work. A
+rollback drops them, as it drops the change they describe.
 """
 
 from __future__ import annotations
@@ -49,6 +55,16 @@ def entry_hash(previous: str, entry: AuditEntry) -> str:
 def pending(session: AsyncSession) -> list[AuditEntry]:
     entries: list[AuditEntry] = session.info.setdefault(PENDING, [])
     return entries
+
+
+def add_pending(session: AsyncSession) -> None:
+    """The transaction's entries join the session; the next flush chains them (_chain)."""
+    session.add_all(session.info.get(PENDING, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, _previous: Any) -> None:
+    session.info.pop(PENDING, None)  # entries of changes that did not land
 
 
 @event.listens_for(Session, "before_flush")

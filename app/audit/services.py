@@ -34,8 +34,8 @@ def record(
     object_id: Any,
     changes: Mapping[str, Any],
 ) -> None:
-    """Add an entry to the session; it commits, or not, with the change it describes, and is
-    chained to the trail when flushed (app/audit/chain.py)."""
+    """Record an entry; it commits, or not, with the change it describes, chained to the trail
+    as the transaction ends (app/audit/chain.py)."""
     entry = AuditEntry(
         actor_id=actor.user_id,
         actor=actor.label,
@@ -45,7 +45,6 @@ def record(
         changes=to_jsonable_python(dict(changes)),
         source=actor.source,
     )
-    session.add(entry)
     chain.pending(session).append(entry)
 
 

@@ -4,7 +4,7 @@ imports the layer above it)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request
@@ -12,13 +12,15 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.actor import Actor
+from app.core.middleware import request_session
 from app.core.storage import FileStore
 
 
-async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
-    # Handlers land a write by awaiting `settle()`; anything not settled is rolled back here.
-    async with request.app.state.sessionmaker() as session:
-        yield session
+def provide_db_session(request: Request[Any, Any, Any]) -> AsyncSession:
+    # The request's own session (app.core.middleware.SessionPerRequest), the one its credential
+    # was checked in. Handlers land a write by awaiting `settle()`; anything not settled is
+    # rolled back when the response has been sent.
+    return request_session(request)
 
 
 def provide_storage(request: Request[Any, Any, Any]) -> FileStore:
@@ -32,7 +34,7 @@ def provide_actor(request: Request[Any, Any, Any]) -> Actor:
 
 
 dependencies = {
-    "db_session": Provide(provide_db_session),
+    "db_session": Provide(provide_db_session, sync_to_thread=False),
     "actor": Provide(provide_actor, sync_to_thread=False),
     "storage": Provide(provide_storage, sync_to_thread=False),
 }

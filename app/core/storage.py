@@ -59,8 +59,9 @@ def verified(sha256: str, data: bytes) -> bytes:
 
 @runtime_checkable
 class FileStore(Protocol):
-    def put(self, data: bytes) -> Stored:
-        """Store `data` under its SHA-256, unless those bytes are stored already."""
+    def put(self, data: bytes, sha256: str | None = None) -> Stored:
+        """Store `data` under its SHA-256, unless those bytes are stored already. `sha256`, when
+        the caller has it, is its own digest of these very bytes (every read checks it again)."""
 
     def get(self, sha256: str) -> bytes:
         """The stored bytes, checked against their name (StorageError if missing or altered)."""
@@ -83,8 +84,8 @@ class LocalStorage:
         check_name(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def put(self, data: bytes) -> Stored:
-        digest = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, sha256: str | None = None) -> Stored:
+        digest = sha256 or hashlib.sha256(data).hexdigest()
         path = self._path(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,8 +154,8 @@ class S3Storage:
             raise StorageError(f"object store: {error}") from None
         return True
 
-    def put(self, data: bytes) -> Stored:
-        digest = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, sha256: str | None = None) -> Stored:
+        digest = sha256 or hashlib.sha256(data).hexdigest()
         key = self._key(digest)
         # Never overwrite: what is there under this name is already these bytes.
         if not self._exists(key):

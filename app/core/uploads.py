@@ -9,6 +9,7 @@ file name is kept for display only, cleaned, and never used as a storage path.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import unicodedata
@@ -41,6 +42,7 @@ class CheckedFile:
     filename: str  # cleaned, for display and Content-Disposition only
     content_type: str
     data: bytes
+    sha256: str  # of data, computed once here (its storage name, the idempotency fingerprint)
 
 
 def sniff(data: bytes) -> str | None:
@@ -129,4 +131,9 @@ def check_file(field: str, filename: str, content_type: str | None, data: bytes,
         check_docx(field, data)
     elif actual == PDF:
         check_pdf(field, data)
-    return CheckedFile(filename=clean_filename(filename, EXTENSIONS[actual]), content_type=actual, data=data)
+    return CheckedFile(
+        filename=clean_filename(filename, EXTENSIONS[actual]),
+        content_type=actual,
+        data=data,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )

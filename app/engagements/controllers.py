@@ -7,7 +7,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession, Settle
-from app.core.schemas import Limit, Offset, Page, SearchText
+from app.core.schemas import Limit, Offset, Page, SearchText, from_row
 from app.engagements import services, taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.engagements.schemas import (
@@ -25,9 +25,7 @@ SORT_HELP = "One of " + ", ".join(services.SORT_COLUMNS) + "; prefix - for desce
 
 
 def _public(engagement: Engagement, subs: list[SubProcessor]) -> EngagementPublic:
-    public = EngagementPublic.model_validate(engagement)
-    public.sub_processors = [SubProcessorPublic.model_validate(sub) for sub in subs]
-    return public
+    return from_row(EngagementPublic, engagement, sub_processors=[from_row(SubProcessorPublic, sub) for sub in subs])
 
 
 async def _present(session: DbSession, engagement: Engagement) -> EngagementPublic:

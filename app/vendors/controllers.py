@@ -7,7 +7,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.core.deps import CurrentActor, DbSession, Settle
-from app.core.schemas import Limit, Offset, Page, SearchText
+from app.core.schemas import Limit, Offset, Page, SearchText, from_row
 from app.vendors import services
 from app.vendors.schemas import (
     VendorCreate,
@@ -43,7 +43,7 @@ class VendorController(Controller):
         where = services.VendorFilter(status=status, owner_id=owner_id, country=country, q=q)
         rows, total = await services.get_all(db_session, where=where, sort=sort, limit=limit, offset=offset)
         return Page(
-            items=[VendorPublic.model_validate(row) for row in rows],
+            items=[from_row(VendorPublic, row) for row in rows],
             total=total,
             limit=limit,
             offset=offset,

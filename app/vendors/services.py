@@ -170,16 +170,19 @@ def actor_for_vendor(key: VendorKey, vendor: Vendor, source: str | None = None) 
     )
 
 
+# One statement for key and vendor, built once: this runs on every vendor request.
+BY_KEY_HASH = (
+    select(VendorKey, Vendor)
+    .join(Vendor, col(Vendor.id) == col(VendorKey.vendor_id))
+    .where(col(VendorKey.key_hash) == bindparam("key_hash"))
+)
+
+
 async def authenticate_vendor(session: AsyncSession, *, key: str, source: str | None) -> tuple[VendorKey, Vendor] | str:
     """The key and its vendor, or why the key is refused. Malformed keys never reach the database."""
     if not security.is_well_formed(key, security.VENDOR_KEY_PREFIX):
         return "malformed key"
-    query = (
-        select(VendorKey, Vendor)
-        .join(Vendor, col(Vendor.id) == col(VendorKey.vendor_id))
-        .where(col(VendorKey.key_hash) == security.token_hash(key))
-    )
-    found = (await session.execute(query)).first()
+    found = (await session.execute(BY_KEY_HASH, {"key_hash": security.token_hash(key)})).first()
     if found is None:
         return "unknown key"
     row, vendor = found

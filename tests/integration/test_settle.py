@@ -111,7 +111,9 @@ def test_no_domain_module_commits_or_reaches_a_layer_above_it() -> None:
     """Only the settle step commits; the import contract (make lint) keeps the layers pointing one way."""
     committing = []
     for path in sorted(APP.rglob("*.py")):
-        if path.name == "settle.py" or "migrations" in path.parts:
+        # settle.py commits; app/core/sqlite.py is the SQLite driver's adapter, whose DB-API
+        # commit() is what a commit calls, not a commit of its own.
+        if path.name == "settle.py" or "migrations" in path.parts or path == APP / "core" / "sqlite.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Attribute) and node.attr == "commit":

@@ -35,6 +35,7 @@ PUBLIC_PATHS = ["^/health$", "^/api/vendor/openapi\\.json$", "^/api/vendor/docs$
 PUBLIC_PAGES = ["^/sign-in$", "^/password/", "^/static/"]
 SESSION_COOKIE = "dpa_session"
 API_PATH = "/api/"
+SCHEMA_PATH = "/schema"
 # Where the key's X-RateLimit-* figures wait for the response (app.main adds the headers).
 RATE_LIMIT_STATE = "rate_limit"
 VENDOR_PATH = "/api/vendor/"
@@ -97,7 +98,10 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if QUERY_CREDENTIALS & set(connection.query_params):
             raise _refused("credentials are never accepted in the URL; send Authorization: Bearer")
         if "authorization" not in connection.headers and not (connection.url.path + "/").startswith(API_PATH):
-            return await _session_user(connection)
+            # The API's document is read by scripts too: without a session it asks for the token,
+            # rather than sending them to a sign-in page.
+            if not connection.url.path.startswith(SCHEMA_PATH) or SESSION_COOKIE in connection.cookies:
+                return await _session_user(connection)
         scheme, _, credential = connection.headers.get("authorization", "").partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:

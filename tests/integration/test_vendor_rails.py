@@ -57,6 +57,7 @@ def test_the_vendor_document_says_what_the_upload_takes_and_answers(client: Test
         "PeriodicDetails",
         "SubProcessorChangeDetails",
         "IncidentDetails",
+        "CertificationDetails",
     }
     method = document["components"]["schemas"]["DeletionMethod"]
     assert "cryptographic_erasure" in method["enum"]

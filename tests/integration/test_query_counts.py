@@ -30,8 +30,8 @@ def counting(client: TestClient[Any]) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def _paged_routes(client: TestClient[Any]) -> list[str]:
-    schema = client.get("/schema/openapi.json").json()
+def _paged_routes(client: TestClient[Any], headers: dict[str, str]) -> list[str]:
+    schema = client.get("/schema/openapi.json", headers=headers).json()
     routes = []
     for path, operations in schema["paths"].items():
         body = operations.get("get", {}).get("responses", {}).get("200", {}).get("content", {})
@@ -52,7 +52,7 @@ def test_a_page_of_many_rows_costs_the_statements_of_a_page_of_one(
         "user_id": me["id"],
     }
     many_rows = set()
-    for route in _paged_routes(client):
+    for route in _paged_routes(client, demo["headers"]):
         path = re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], route)
         headers = side.headers if route.startswith("/api/vendor/") else demo["headers"]
         counts, sizes = [], []

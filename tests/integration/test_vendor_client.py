@@ -52,7 +52,7 @@ def _ended_engagement(admin: httpx.Client) -> tuple[str, str, str]:
     """The payroll vendor's engagement, with an issued agreement that has since been terminated,
     and a key for the vendor: (engagement id, agreement id, key)."""
     engagements = admin.get("/api/engagements").json()["items"]
-    engagement = next(e for e in engagements if e["legal_basis"] == "hr_management")
+    engagement = next(e for e in engagements if "employees" in e["data_subjects"])  # the payroll vendor
     created = admin.post(
         "/api/agreements",
         json={"engagement_id": engagement["id"], "term_start": "2026-01-05", "term_end": "2027-01-04"},

@@ -97,11 +97,12 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             return await _calendar(connection)
         if QUERY_CREDENTIALS & set(connection.query_params):
             raise _refused("credentials are never accepted in the URL; send Authorization: Bearer")
-        if "authorization" not in connection.headers and not (connection.url.path + "/").startswith(API_PATH):
-            # The API's document is read by scripts too: without a session it asks for the token,
-            # rather than sending them to a sign-in page.
-            if not connection.url.path.startswith(SCHEMA_PATH) or SESSION_COOKIE in connection.cookies:
-                return await _session_user(connection)
+        path = connection.url.path
+        # The API's document is read by scripts too: without a session it asks for the token,
+        # rather than sending them to a sign-in page.
+        document_by_script = path.startswith(SCHEMA_PATH) and SESSION_COOKIE not in connection.cookies
+        if "authorization" not in connection.headers and not (path + "/").startswith(API_PATH) and not document_by_script:
+            return await _session_user(connection)
         scheme, _, credential = connection.headers.get("authorization", "").partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:

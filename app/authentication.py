@@ -101,7 +101,8 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         # The API's document is read by scripts too: without a session it asks for the token,
         # rather than sending them to a sign-in page.
         document_by_script = path.startswith(SCHEMA_PATH) and SESSION_COOKIE not in connection.cookies
-        if "authorization" not in connection.headers and not (path + "/").startswith(API_PATH) and not document_by_script:
+        by_session = "authorization" not in connection.headers and not (path + "/").startswith(API_PATH)
+        if by_session and not document_by_script:
             return await _session_user(connection)
         scheme, _, credential = connection.headers.get("authorization", "").partition(" ")
         credential = credential.strip()

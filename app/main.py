@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from litestar import Litestar, MediaType, Response, Router, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar._openapi.plugin import OpenAPIPlugin  # its cached document is what /schema serves
 from litestar.config.app import AppConfig
 from litestar.datastructures import MutableScopeHeaders, State
@@ -17,6 +18,7 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.stores.redis import RedisStore
@@ -67,7 +69,9 @@ from app.workdays.controllers import CalendarController
 from app.worker import configure_policy
 
 VERSION = "0.1.0"
-VENDOR_DOCS_PAGE = (Path(__file__).parent / "vendor_docs.html").read_text(encoding="utf-8")
+# One page of our own renders an OpenAPI document (no CDN, which mainland China often blocks):
+# the vendor API's at /api/vendor/docs, the internal one at /schema.
+DOCS_PAGE = (Path(__file__).parent / "api_docs.html").read_text(encoding="utf-8")
 log = logging.getLogger(__name__)
 
 
@@ -95,7 +99,15 @@ async def vendor_openapi(state: State) -> dict[str, Any]:
 @get("/api/vendor/docs", include_in_schema=False, media_type=MediaType.HTML)
 async def vendor_docs() -> str:
     """The vendor document as a page, rendered by a few lines of our own script (no CDN)."""
-    return VENDOR_DOCS_PAGE
+    return DOCS_PAGE
+
+
+class DocsPage(OpenAPIRenderPlugin):
+    """The internal document at /schema, on the same page of our own as the vendor's."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        source = html.escape(self.get_openapi_json_route(request), quote=True)
+        return DOCS_PAGE.replace('data-document="openapi.json"', f'data-document="{source}"', 1).encode()
 
 
 def create_app(settings: Settings | None = None, *, warm_renderer: bool | None = None) -> Litestar:
@@ -206,6 +218,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             version=VERSION,
             description=app.__doc__,
             path="/schema",
+            render_plugins=[DocsPage(path=["/", "/docs"])],
             security=[{"BearerToken": []}],
             components=Components(
                 security_schemes={

@@ -36,14 +36,16 @@ def _routes(client: TestClient[Any], headers: dict[str, str]) -> list[tuple[str,
 def test_the_internal_document_takes_a_token_and_the_vendor_document_is_public(
     client: TestClient[Any], admin: Account
 ) -> None:
-    for path in ("/schema/openapi.json", "/schema", "/schema/swagger"):
+    for path in ("/schema/openapi.json", "/schema", "/schema/docs"):
         refused = client.get(path)
         assert refused.status_code == 401, path
         assert refused.json()["detail"].startswith("missing bearer token")
     response = client.get("/schema/openapi.json", headers=admin.headers)
     assert response.status_code == 200
     assert response.json()["openapi"].startswith("3.1")
-    assert client.get("/schema", headers=admin.headers).status_code == 200
+    page = client.get("/schema", headers=admin.headers)
+    assert page.status_code == 200 and 'data-document="/schema/openapi.json"' in page.text
+    assert "http" not in page.text.split("<body", 1)[1]  # every script and style is the page's own: no CDN
     vendor = client.get("/api/vendor/openapi.json")
     assert vendor.status_code == 200 and vendor.json()["openapi"].startswith("3.1")
     assert client.get("/api/vendor/docs").status_code == 200

@@ -68,17 +68,19 @@ async def _derive(session: AsyncSession, changes: Changes, now: datetime) -> Non
     await session.flush()
     derived = await obligations.follow_attestations(session, changes.attestations)
     await session.flush()
+    # What the law counts over the whole company, read once for the obligations and the findings.
+    totals = await obligations.company_totals(session)
     if changes.calendar:
-        due = await obligations.sync(session)
-        await findings.refresh_all(session, changes.reason)
+        due = await obligations.sync(session, totals=totals)
+        await findings.refresh_all(session, changes.reason, totals=totals)
     else:
         engagement_ids = await _engagements_of(session, changes)
-        due = await obligations.sync(session, engagement_ids)
+        due = await obligations.sync(session, engagement_ids, totals=totals)
         if changes.handler or changes.removed_engagements:
             # The company's profile, or its totals without a removed engagement, judge every one.
-            await findings.refresh_all(session, changes.reason)
+            await findings.refresh_all(session, changes.reason, totals=totals)
         else:
-            await findings.refresh(session, engagement_ids, changes.reason)
+            await findings.refresh(session, engagement_ids, changes.reason, totals=totals)
     await reminders.cancel_queued(session, derived.closed | changes.closed_obligations)
     await reminders.queue_due(session, derived.due + due, now)
     for obligation, step in derived.notices:

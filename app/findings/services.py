@@ -188,11 +188,17 @@ async def _apply(
     return outcome
 
 
-async def refresh(session: AsyncSession, engagement_ids: Iterable[uuid.UUID] | None, cause: str) -> Outcome:
+async def refresh(
+    session: AsyncSession,
+    engagement_ids: Iterable[uuid.UUID] | None,
+    cause: str,
+    *,
+    totals: obligations.CompanyTotals | None = None,
+) -> Outcome:
     """Run the rules for these engagements (None: all of them); the caller commits."""
     await session.flush()
     today = clock.today()
-    totals = await obligations.company_totals(session, today)
+    totals = totals or await obligations.company_totals(session, today)
     query = select(Engagement)
     ids = None if engagement_ids is None else list(dict.fromkeys(engagement_ids))
     if ids is not None and set(ids) & set(totals.engagements):
@@ -224,8 +230,8 @@ async def refresh_handler(session: AsyncSession, cause: str) -> Outcome:
     return await _apply(session, wanted, list(existing), cause)
 
 
-async def refresh_all(session: AsyncSession, cause: str) -> Outcome:
-    engagements = await refresh(session, None, cause)
+async def refresh_all(session: AsyncSession, cause: str, *, totals: obligations.CompanyTotals | None = None) -> Outcome:
+    engagements = await refresh(session, None, cause, totals=totals)
     handler = await refresh_handler(session, cause)
     return Outcome(engagements.raised + handler.raised, engagements.resolved + handler.resolved)
 

@@ -413,7 +413,9 @@ class Derived:
     notices: list[tuple[Obligation, str]] = field(default_factory=list)
 
 
-async def sync(session: AsyncSession, engagement_ids: Collection[uuid.UUID] | None = None) -> list[Obligation]:
+async def sync(
+    session: AsyncSession, engagement_ids: Collection[uuid.UUID] | None = None, *, totals: CompanyTotals | None = None
+) -> list[Obligation]:
     """Bring the obligations of these engagements (None: all) and of their agreements in line
     with the data; return the open ones, which may be due a reminder. One query per table,
     whatever the size: the settle step runs it after each change, the worker daily (a year's
@@ -424,7 +426,7 @@ async def sync(session: AsyncSession, engagement_ids: Collection[uuid.UUID] | No
     if engagement_ids is not None:
         ids = list(engagement_ids)
         if not ids:
-            return await _sync_company(session, calendar, today)
+            return await _sync_company(session, calendar, today, totals)
         stored = stored.where(col(Obligation.engagement_id).in_(ids))
         engagement_query = engagement_query.where(col(Engagement.id).in_(ids))
         agreement_query = agreement_query.where(col(Agreement.engagement_id).in_(ids))
@@ -446,17 +448,20 @@ async def sync(session: AsyncSession, engagement_ids: Collection[uuid.UUID] | No
         parent = engagements.get(agreement.engagement_id)
         owner_id = parent.owner_id if parent else agreement.owner_id
         touched += _sync_agreement_rows(session, agreement, owner_id, by_agreement[agreement.id])
-    return touched + await _sync_company(session, calendar, today)
+    return touched + await _sync_company(session, calendar, today, totals)
 
 
-async def _sync_company(session: AsyncSession, calendar: WorkingCalendar, today: date) -> list[Obligation]:
+async def _sync_company(
+    session: AsyncSession, calendar: WorkingCalendar, today: date, totals: CompanyTotals | None
+) -> list[Obligation]:
     """The company's own duties, from totals over every engagement: a write to any one
     engagement can move them, so they are derived on every settle (two small queries)."""
     existing = await _existing(
         session, col(Obligation.engagement_id).is_(None), col(Obligation.attestation_id).is_(None)
     )
     handler = await session.get(HandlerProfile, PROFILE_ID)
-    wanted = from_company(await company_totals(session, today), handler, calendar, existing, today)
+    totals = totals or await company_totals(session, today)
+    wanted = from_company(totals, handler, calendar, existing, today)
     return _apply(session, existing, wanted, lambda want: _new(want.kind, want))
 
 

@@ -51,11 +51,37 @@ def _database_url(tmp: Path) -> str:
     return url
 
 
+async def run_admin_statement(url: str, statement: str) -> None:
+    """CREATE/DROP DATABASE, which PostgreSQL runs outside a transaction only."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[str]:
     url = _database_url(tmp_path_factory.mktemp("db"))
-    upgrade(url)
-    return url
+    if worker_id == "master" or make_url(url).get_backend_name() != "postgresql":
+        # SQLite: the file is already the worker's own (tmp_path_factory is per worker).
+        upgrade(url)
+        yield url
+        return
+    # `make test` runs the suite in several processes (pytest-xdist); every test empties every
+    # table, so each process gets a database of its own beside the one named, dropped at its end.
+    given = make_url(url)
+    own = f"{given.database}_{worker_id}"  # keeps "test" or "ci" in the name
+    asyncio.run(run_admin_statement(url, f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
+    asyncio.run(run_admin_statement(url, f'CREATE DATABASE "{own}"'))
+    try:
+        worker_url = given.set(database=own).render_as_string(hide_password=False)
+        upgrade(worker_url)
+        yield worker_url
+    finally:
+        asyncio.run(run_admin_statement(url, f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)'))
 
 
 def run(coro_fn: Callable[..., Any], database_url: str, *args: Any) -> Any:

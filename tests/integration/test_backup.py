@@ -19,26 +19,16 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from app.backup import NAMES
-from app.core.database import create_engine, run_on_connection, upgrade
+from app.core.database import run_on_connection, upgrade
 from app.core.storage import LocalStorage, open_storage
 from app.demo import load as load_demo
-from tests.conftest import Account, run
+from tests.conftest import Account, run, run_admin_statement
 from tests.integration.conftest import PDF, Side, Submit, deletion
 from tests.integration.test_cli import assert_one_line_error, dpa
 
 
 def _postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
@@ -51,11 +41,11 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
 
     source = make_url(database_url)
     name = f"{source.database}_restore_{uuid.uuid4().hex[:8]}"  # keeps "test" in the name
-    asyncio.run(_admin(database_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(run_admin_statement(database_url, f'CREATE DATABASE "{name}"'))
     try:
         yield source.set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_admin_statement(database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _tables(url: str) -> dict[str, list[tuple[str, ...]]]:

@@ -174,7 +174,7 @@ class VendorQuestionnaireController(Controller):
         return await services.present(db_session, questionnaire)
 
     @get(
-        "/{questionnaire_id:uuid}/files/{file_id:uuid}/content",
+        "/{questionnaire_id:uuid}/files/{questionnaire_file_id:uuid}/content",
         summary="Download one of your evidence files",
         operation_id="download_questionnaire_file",
     )
@@ -184,9 +184,9 @@ class VendorQuestionnaireController(Controller):
         actor: CurrentActor,
         storage: Storage,
         questionnaire_id: FromPath[uuid.UUID],
-        file_id: FromPath[uuid.UUID],
+        questionnaire_file_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        return await _download(db_session, actor, storage, questionnaire_id, file_id)
+        return await _download(db_session, actor, storage, questionnaire_id, questionnaire_file_id)
 
 
 async def _download(
@@ -239,16 +239,16 @@ class QuestionnaireController(Controller):
         questionnaire = await services.get(db_session, questionnaire_id=questionnaire_id)
         return await services.present(db_session, questionnaire, with_questions=True)
 
-    @get("/{questionnaire_id:uuid}/files/{file_id:uuid}/content", summary="Download an evidence file")
+    @get("/{questionnaire_id:uuid}/files/{questionnaire_file_id:uuid}/content", summary="Download an evidence file")
     async def download(
         self,
         db_session: DbSession,
         actor: CurrentActor,
         storage: Storage,
         questionnaire_id: FromPath[uuid.UUID],
-        file_id: FromPath[uuid.UUID],
+        questionnaire_file_id: FromPath[uuid.UUID],
     ) -> Response[bytes]:
-        return await _download(db_session, actor, storage, questionnaire_id, file_id)
+        return await _download(db_session, actor, storage, questionnaire_id, questionnaire_file_id)
 
     @post("/{questionnaire_id:uuid}/accept", status_code=200, summary="Accept the answers (owner or DPO)")
     async def accept(

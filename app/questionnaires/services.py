@@ -60,8 +60,9 @@ async def send(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Actor,
     engagement = await session.get(Engagement, engagement_id)
     if engagement is None:
         raise InvalidReferenceError("engagement_id", "no engagement has this id")
-    if actor.role == Role.owner and engagement.owner_id != actor.user_id:
-        raise PermissionDeniedError("only the engagement's owner, procurement, the DPO or an admin may send it")
+    if actor.role in (Role.procurement, Role.owner) and engagement.owner_id != actor.user_id:
+        # The permission table: procurement and owners run what they own.
+        raise PermissionDeniedError("only the engagement's owner, the DPO or an admin may send it")
     pending = await session.scalar(
         select(col(Questionnaire.id)).where(
             col(Questionnaire.engagement_id) == engagement.id, col(Questionnaire.status).in_(OPEN)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from collections.abc import Callable
 from typing import Any
@@ -109,8 +110,8 @@ def test_sent_answered_with_evidence_submitted_and_accepted(
     make: Callable[..., Setting],
     clean_database: str,
 ) -> None:
-    a = make()
     procurement, dpo = make_user("procurement"), make_user("dpo")
+    a = make(owner_id=procurement.id)  # procurement sends for the engagements it owns
     sent = send(client, procurement, a.engagement_id)
     assert sent["status"] == "sent" and sent["template_version"] == 1
 
@@ -274,25 +275,20 @@ def test_bad_answers_are_refused_naming_the_question_and_nothing_is_stored(
 
 
 def test_only_senders_send_and_only_reviewers_review(
-    client: TestClient[Any], make_user: Callable[..., Account], make: Callable[..., Setting]
+    client: TestClient[Any], admin: Account, make_user: Callable[..., Account], make: Callable[..., Setting]
 ) -> None:
     a = make()
-    auditor, owner = make_user("auditor"), make_user("owner")
-    assert (
-        client.post("/api/questionnaires", json={"engagement_id": a.engagement_id}, headers=auditor.headers).status_code
-        == 403
-    )
-    # An owner sends for the engagements it owns only (the admin owns this one).
-    assert (
-        client.post("/api/questionnaires", json={"engagement_id": a.engagement_id}, headers=owner.headers).status_code
-        == 403
-    )
-    unknown = client.post(
-        "/api/questionnaires", json={"engagement_id": "00000000-0000-4000-8000-000000000000"}, headers=auditor.headers
-    )
-    assert unknown.status_code == 403
-    assert client.post("/api/questionnaires", headers=a.key, json={"engagement_id": a.engagement_id}).status_code in (
-        401,
-        403,
-        404,
-    )
+    auditor, owner, procurement = make_user("auditor"), make_user("owner"), make_user("procurement")
+    body = {"engagement_id": a.engagement_id}
+    # Procurement and owners send for the engagements they own only (the admin owns this one).
+    for account in (auditor, owner, procurement):
+        assert client.post("/api/questionnaires", json=body, headers=account.headers).status_code == 403
+    assert client.post("/api/questionnaires", json=body, headers=a.key).status_code == 403  # a key reaches /api/vendor/ only
+    sent = send(client, admin, a.engagement_id)
+    assert put_answers(client, a.key, sent["id"], answers()).status_code == 200
+    assert client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
+    for account in (auditor, owner, procurement):
+        decided = client.post(f"/api/questionnaires/{sent['id']}/accept", json={}, headers=account.headers)
+        assert decided.status_code == 403
+    unknown = client.post("/api/questionnaires", json={"engagement_id": str(uuid.uuid4())}, headers=admin.headers)
+    assert unknown.status_code == 422 and unknown.json()["extra"][0]["key"] == "engagement_id"

@@ -283,7 +283,9 @@ def test_only_senders_send_and_only_reviewers_review(
     # Procurement and owners send for the engagements they own only (the admin owns this one).
     for account in (auditor, owner, procurement):
         assert client.post("/api/questionnaires", json=body, headers=account.headers).status_code == 403
-    assert client.post("/api/questionnaires", json=body, headers=a.key).status_code == 403  # a key reaches /api/vendor/ only
+    assert (
+        client.post("/api/questionnaires", json=body, headers=a.key).status_code == 403
+    )  # a key reaches /api/vendor/ only
     sent = send(client, admin, a.engagement_id)
     assert put_answers(client, a.key, sent["id"], answers()).status_code == 200
     assert client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200

@@ -21,6 +21,7 @@ from app.reminders.models import OutboxMessage
 from tests.conftest import Account, run
 from tests.factories import engagement_body, pdf, vendor_body
 from tests.integration.conftest import issue_key
+from tests.integration.test_pages import csrf_of, set_password, sign_in
 
 CERTIFICATE = pdf("MLPS filing certificate")
 CONTACT = "security@faces.example"
@@ -294,3 +295,39 @@ def test_only_senders_send_and_only_reviewers_review(
         assert decided.status_code == 403
     unknown = client.post("/api/questionnaires", json={"engagement_id": str(uuid.uuid4())}, headers=admin.headers)
     assert unknown.status_code == 422 and unknown.json()["extra"][0]["key"] == "engagement_id"
+
+
+def test_the_engagement_page_sends_and_reviews(
+    client: TestClient[Any],
+    admin: Account,
+    make_user: Callable[..., Account],
+    make: Callable[..., Setting],
+    clean_database: str,
+) -> None:
+    a = make()
+    dpo = make_user("dpo")
+    set_password(clean_database, dpo.email)
+    sign_in(client, dpo.email)
+    page = client.get(f"/engagements/{a.engagement_id}")
+    assert "发送问卷给受托方" in page.text and "Send the questionnaire to the vendor" in page.text
+    path = f"/questionnaires/send/{a.engagement_id}"
+    assert client.post(path, data={}, follow_redirects=False).status_code == 403  # no form token
+    sent = client.post(path, data={"_csrf": csrf_of(page.text)}, follow_redirects=False)
+    assert sent.status_code == 303, sent.text
+    page = client.get(f"/engagements/{a.engagement_id}")
+    assert "受托方尚未回答" in page.text and "发送问卷给受托方" not in page.text  # one open at a time
+    (questionnaire,) = client.get("/api/vendor/questionnaires", headers=a.key).json()["items"]
+    assert put_answers(client, a.key, questionnaire["id"], answers()).status_code == 200
+    assert client.post(f"/api/vendor/questionnaires/{questionnaire['id']}/submit", headers=a.key).status_code == 200
+
+    page = client.get(f"/engagements/{a.engagement_id}")
+    review = f"/questionnaires/{questionnaire['id']}/review"
+    refused = client.post(review, data={"_csrf": csrf_of(page.text), "decision": "return", "reason": ""})
+    assert refused.status_code == 400 and "退回时请说明理由" in refused.text
+    accepted = client.post(
+        review, data={"_csrf": csrf_of(page.text), "decision": "accept", "reason": ""}, follow_redirects=False
+    )
+    assert accepted.status_code == 303
+    assert (
+        client.get(f"/api/questionnaires/{questionnaire['id']}", headers=admin.headers).json()["status"] == "accepted"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -118,4 +118,7 @@ class QuestionnairePublic(BaseModel):
     questions: list[QuestionPublic] = []  # on a single questionnaire, in zh and en
 
 
-AnswerValue = bool | str | int | float | date | list[str] | list[uuid.UUID] | None
+# One answer as a caller hands it to `services.answer` (checked there against its question's type):
+# yes_no a bool, choice a str, multi_choice a list of str, text a str, number an int or float, date
+# "YYYY-MM-DD"; None clears it. A file question is answered by `files`, question id -> checked files.
+AnswerValue = bool | str | int | float | list[str] | None

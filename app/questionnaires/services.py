@@ -33,6 +33,7 @@ from app.questionnaires.schemas import (
     ANSWERABLE,
     STATED,
     AnswerFilePublic,
+    AnswerValue,
     DueDiligence,
     FaceStorage,
     QuestionnairePublic,
@@ -187,7 +188,7 @@ def _value(question: Question, value: Any) -> Any:
 async def answer(
     session: AsyncSession,
     questionnaire: Questionnaire,
-    answers: Mapping[str, Any],
+    answers: Mapping[str, AnswerValue],
     files: Mapping[str, Sequence[CheckedFile]],
     actor: Actor,
     *,

@@ -509,7 +509,7 @@ def demo_load(reset: bool) -> None:
 
 @cli.group()
 def templates() -> None:
-    """The agreement clause library (contract_templates/)."""
+    """The agreement clause library and the questionnaires (contract_templates/)."""
 
 
 @templates.command("list")
@@ -528,23 +528,29 @@ def templates_list() -> None:
 def templates_check() -> None:
     """Check placeholders, references and that no published version was edited."""
     from app.agreements.library import load
+    from app.questionnaires import library as questionnaires
 
     library = load()
-    problems = library.problems()
+    forms = questionnaires.load()
+    problems = library.problems() + forms.problems()
     if problems:
         raise CommandError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     click.echo(
         f"ok: {len(library.templates)} templates, {len(library.clauses)} clauses, "
-        f"{len(library.requirements)} requirements"
+        f"{len(library.requirements)} requirements, {len(forms.versions)} questionnaire versions"
     )
 
 
 @templates.command("lock")
 def templates_lock() -> None:
-    """Record the fingerprint of newly published versions in published.lock."""
+    """Record the fingerprint of newly published versions in published.lock (and the questionnaires' own)."""
     from app.agreements.library import load, write_lock
+    from app.questionnaires import library as questionnaires
 
     added = write_lock(load())
+    added |= {
+        f"questionnaire {name}": value for name, value in questionnaires.write_lock(questionnaires.load()).items()
+    }
     click.echo("\n".join(f"locked {name} {fingerprint}" for name, fingerprint in added.items()) or "nothing new")
 
 

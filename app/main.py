@@ -63,6 +63,9 @@ from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
 from app.imports.controllers import ImportController
 from app.obligations.controllers import ObligationController, VendorObligationController
+from app.questionnaires.controllers import UPLOAD_JSON_PARTS as ANSWER_JSON_PARTS
+from app.questionnaires.controllers import QuestionnaireController, VendorQuestionnaireController
+from app.questionnaires.library import questionnaires
 from app.reminders.controllers import CalendarFeedController, CalendarSubscriptionController, ReminderController
 from app.vendors.controllers import VendorController, VendorKeyController
 from app.workdays.controllers import CalendarController
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
     clock.configure(settings.tz)
     configure_policy(settings)
     library()  # a broken clause library stops the start, not the first contract
+    questionnaires()  # and so does a broken (or edited published) questionnaire
 
     # What the instances share: with REDIS_URL, in Redis (Litestar's stores and the rate-limit
     # windows, under one prefix); without, in this process.
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             VendorAgreementController,
             VendorObligationController,
             VendorAttestationController,
+            VendorQuestionnaireController,
         ],
         request_max_body_size=settings.upload_max_request_bytes,
     )
@@ -175,6 +180,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             AgreementController,
             VendorKeyController,
             AttestationController,
+            QuestionnaireController,
             ObligationController,
             ReminderController,
             CalendarSubscriptionController,
@@ -287,7 +293,7 @@ def _provide_settle(db_session: DbSession) -> Callable[[], Awaitable[None]]:
 def _document_every_answer(application: Litestar) -> None:
     # Litestar builds the document once and serves that dict; complete it before the first request.
     document = application.plugins.get(OpenAPIPlugin).provide_openapi_schema()
-    openapi.complete(document, PUBLIC_PATHS, UPLOAD_JSON_PARTS, (f"^{CALENDAR_PATH}",))
+    openapi.complete(document, PUBLIC_PATHS, UPLOAD_JSON_PARTS | ANSWER_JSON_PARTS, (f"^{CALENDAR_PATH}",))
     application.state.vendor_openapi = openapi.vendor_document(document)
 
 

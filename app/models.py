@@ -13,6 +13,7 @@ from app.engagements.models import Engagement, SubProcessor
 from app.findings.models import Finding
 from app.handler.models import HandlerProfile
 from app.obligations.models import Obligation
+from app.questionnaires.models import Questionnaire, QuestionnaireFile
 from app.reminders.models import CalendarFeed, OutboxMessage, Reminder
 from app.vendors.models import Vendor, VendorKey
 from app.workdays.models import CalendarOverride
@@ -34,6 +35,8 @@ __all__ = [
     "Obligation",
     "OutboxMessage",
     "PasswordReset",
+    "Questionnaire",
+    "QuestionnaireFile",
     "Reminder",
     "SubProcessor",
     "User",

@@ -85,6 +85,8 @@ async def _derive(session: AsyncSession, changes: Changes, now: datetime) -> Non
     await reminders.queue_due(session, derived.due + due, now)
     for obligation, step in derived.notices:
         await reminders.queue_notice(session, obligation, step, now)
+    for mail in changes.mail:
+        reminders.queue_message(session, recipient=mail.recipient, subject=mail.subject, body=mail.body, now=now)
 
 
 async def _engagements_of(session: AsyncSession, changes: Changes) -> set[uuid.UUID]:

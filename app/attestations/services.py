@@ -43,6 +43,7 @@ from app.core.uploads import CheckedFile
 from app.engagements.models import Engagement, SubProcessor
 from app.engagements.schemas import EngagementStatus
 from app.handler.models import PROFILE_ID, HandlerProfile
+from app.questionnaires.models import QuestionnaireFile
 
 MAX_FILES = 20
 DEFAULT_NOTICE_HOURS = AgreementTerms.model_fields["incident_notice_hours"].default
@@ -423,9 +424,11 @@ async def verify_evidence(
 
 
 async def _referenced(session: AsyncSession) -> set[str]:
-    return set(await session.scalars(select(col(EvidenceFile.sha256)))) | set(
-        await session.scalars(select(col(AgreementDocument.sha256)))
-    )
+    # Every table that names stored bytes: a file none of them names is an orphan the sweep deletes.
+    found: set[str] = set()
+    for column in (EvidenceFile.sha256, AgreementDocument.sha256, QuestionnaireFile.sha256):
+        found |= set(await session.scalars(select(col(column))))
+    return found
 
 
 async def sweep_orphans(session: AsyncSession, storage: FileStore, *, older_than: timedelta) -> list[str]:

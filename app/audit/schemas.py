@@ -43,6 +43,8 @@ class AuditObject(StrEnum):
     password = "password"  # noqa: S105 - the name of an object, not a secret
     calendar_feed = "calendar_feed"  # a user's calendar subscription
     evidence_pack = "evidence_pack"
+    questionnaire = "questionnaire"  # a due-diligence questionnaire and its answers
+    questionnaire_file = "questionnaire_file"
     backup = "backup"
 
 

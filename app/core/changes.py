@@ -16,6 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 KEY = "dpa.changes"
 
 
+@dataclass(frozen=True)
+class Mail:
+    """A plain message a write sends (a questionnaire to a vendor's contact): the settle step puts
+    it in the outbox in the same transaction, so it goes out only if the write lands."""
+
+    recipient: str
+    subject: str
+    body: str
+
+
 @dataclass
 class Changes:
     engagements: set[uuid.UUID] = field(default_factory=set)  # their own data or sub-processors
@@ -27,6 +37,7 @@ class Changes:
     handler: bool = False  # the company's profile feeds every engagement's rules
     calendar: bool = False  # every deadline counted in working days moves
     reasons: list[str] = field(default_factory=list)  # why, for the findings' history
+    mail: list[Mail] = field(default_factory=list)  # messages to queue in the outbox
 
     def __bool__(self) -> bool:
         return bool(
@@ -38,6 +49,7 @@ class Changes:
             or self.removed_engagements
             or self.handler
             or self.calendar
+            or self.mail
         )
 
     @property
@@ -73,6 +85,11 @@ def mark(
     changes.handler |= handler
     changes.calendar |= calendar
     changes.reasons.append(reason)
+
+
+def send_mail(session: AsyncSession, *, recipient: str, subject: str, body: str) -> None:
+    """Queue a message for the outbox as the write settles (a source domain cannot reach the outbox)."""
+    pending(session).mail.append(Mail(recipient, subject, body))
 
 
 def pending(session: AsyncSession) -> Changes:

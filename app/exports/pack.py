@@ -1,7 +1,8 @@
 """The evidence pack for an inspection: one ZIP, for one vendor or for everything.
 
 It holds the processing register, the agreements (generated DOCX and PDF, and the signed
-copies), each attestation with its evidence files, the findings with their history, the
+copies), each attestation with its evidence files, the due-diligence questionnaires with their
+answers and evidence files, the findings with their history, the
 obligations, and the audit trail of all those objects; `manifest.json` gives the SHA-256
 and size of every file, and `index.html` lists them for a person. The ZIP is written as a
 stream, one file at a time, so a pack of gigabytes never sits in memory.
@@ -36,6 +37,7 @@ from app.engagements.models import Engagement, SubProcessor
 from app.exports import pages, register
 from app.findings.models import Finding
 from app.obligations.models import Obligation
+from app.questionnaires.models import Questionnaire, QuestionnaireFile
 from app.vendors.models import Vendor
 
 COMPRESSED = (".json", ".html", ".csv")
@@ -84,12 +86,15 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
     attestations = await of(Attestation, col(Attestation.vendor_id), vendor_ids)
     files = await of(EvidenceFile, col(EvidenceFile.attestation_id), [a.id for a in attestations])
     obligations = await of(Obligation, col(Obligation.vendor_id), vendor_ids)
+    asked = await of(Questionnaire, col(Questionnaire.vendor_id), vendor_ids)
+    asked.sort(key=lambda q: q.sent_at)
+    answered = await of(QuestionnaireFile, col(QuestionnaireFile.questionnaire_id), [q.id for q in asked])
     findings = await of(Finding, col(Finding.vendor_id), vendor_ids)
     if vendor_id is None:  # the company's own findings (R17) belong to the full pack
         findings += list(await session.scalars(select(Finding).where(col(Finding.vendor_id).is_(None))))
     objects = [
         str(item.id)
-        for group in (vendors, engagements, subs, agreements, documents, attestations, files, obligations)
+        for group in (vendors, engagements, subs, agreements, documents, attestations, files, obligations, asked)
         for item in group
     ]
     trail = await of(AuditEntry, col(AuditEntry.object_id), objects)
@@ -112,6 +117,8 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
         Entry("findings.html", _data(pages.findings(title, findings, names, engagement_names))),
         Entry("obligations.json", _data(_json(obligations))),
         Entry("obligations.html", _data(pages.obligations(title, obligations, trail, names, engagement_names))),
+        Entry("questionnaires.json", _data(_json(asked))),
+        Entry("questionnaires.html", _data(pages.questionnaires(title, asked, answered, names, engagement_names))),
         Entry("audit_trail.json", _data(_json(trail))),
         Entry("audit_trail.html", _data(pages.audit_trail(title, trail))),
     ]
@@ -131,6 +138,12 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
         for file in files:
             if file.attestation_id == attestation.id:
                 entries.append(Entry(f"{folder}/{file.id.hex[:8]}-{file.filename}", _stored(storage, file.sha256)))
+    for questionnaire in asked:
+        folder = f"questionnaires/{questionnaire.sent_at:%Y%m%d}-{questionnaire.id.hex[:8]}"
+        for answer_file in answered:
+            if answer_file.questionnaire_id == questionnaire.id:
+                path = f"{folder}/{answer_file.question_id}-{answer_file.id.hex[:8]}-{answer_file.filename}"
+                entries.append(Entry(path, _stored(storage, answer_file.sha256)))
     return title, entries
 
 

@@ -22,6 +22,8 @@ from app.core.types import utcnow
 from app.findings.models import Finding
 from app.obligations.kinds import SPECS
 from app.obligations.models import Obligation
+from app.questionnaires.models import Questionnaire, QuestionnaireFile
+from app.questionnaires.services import template_of
 
 SEVERITY = {"critical": "严重 critical", "high": "高 high", "medium": "中 medium", "review": "待判断 review"}
 FINDING_STATUS = {"open": "未解决 open", "resolved": "已解决 resolved"}
@@ -178,3 +180,44 @@ def audit_trail(subject: str, rows: list[AuditEntry]) -> bytes:
         "来源 From",
     ]
     return _page(("审计记录", "Audit trail"), subject, "audit_trail.json", columns, table)
+
+
+QUESTIONNAIRE_STATUS = {
+    "sent": "已发送 sent", "submitted": "已提交 submitted",
+    "accepted": "已接受 accepted", "returned": "已退回 returned",
+}  # fmt: skip
+
+
+def questionnaires(
+    subject: str,
+    rows: list[Questionnaire],
+    files: list[QuestionnaireFile],
+    vendors: dict[uuid.UUID, str],
+    engagements: dict[uuid.UUID, str],
+) -> bytes:
+    """Each questionnaire's answers, one row per question, with what the answer evidences."""
+    names = {str(file.id): file.filename for file in files}
+    table = []
+    for questionnaire in rows:
+        template = template_of(questionnaire)
+        status = QUESTIONNAIRE_STATUS.get(questionnaire.status, str(questionnaire.status))
+        header = (
+            f"{vendors.get(questionnaire.vendor_id, '')}\n{engagements.get(questionnaire.engagement_id, '')}\n"
+            f"{template.key} · {status}\n{_when(questionnaire.submitted_at)}"
+        )
+        for question in template.questions().values():
+            table.append(
+                [
+                    header,
+                    f"{question.text.zh}\n{question.text.en}",
+                    question.shown(questionnaire.answers.get(question.id), names),
+                    "\n".join(question.evidences),
+                ]
+            )
+    columns = [
+        "受托方 / 委托处理 / 状态 Vendor / engagement / status",
+        "问题 Question",
+        "回答 Answer",
+        "证明 Evidences",
+    ]
+    return _page(("尽职调查问卷", "Due-diligence questionnaires"), subject, "questionnaires.json", columns, table)

@@ -50,6 +50,7 @@ from app.handler.models import HandlerProfile
 from app.obligations.kinds import FACES_FILING, pipia_kept_until
 from app.obligations.models import Obligation
 from app.obligations.schemas import ObligationKind, ObligationStatus
+from app.questionnaires.schemas import DueDiligence, FaceStorage
 from app.vendors.models import Vendor
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ class Facts:
     covered: Callable[[Agreement], frozenset[str]] = lambda _agreement: frozenset()
     today: date = field(default_factory=date.today)
     company: Company = field(default_factory=Company)
+    # What the vendor stated in its newest submitted or accepted due-diligence questionnaire.
+    due_diligence: DueDiligence | None = None
 
     @property
     def categories(self) -> list[str]:
@@ -588,6 +591,16 @@ def r9_facial_filing(facts: Facts) -> Iterator[Raised]:
     )
 
 
+FACE_STORAGE = {
+    FaceStorage.vendor_cloud: (
+        "受托方在问卷中称存储于其服务器或云",
+        "the vendor's servers or cloud, as its questionnaire says",
+    ),
+    FaceStorage.our_servers: ("受托方在问卷中称存储于委托方服务器", "our servers, as the vendor's questionnaire says"),
+}
+OFF_DEVICE = frozenset(FACE_STORAGE)
+
+
 @rule
 def r10_faces_sent_without_separate_consent(facts: Facts) -> Iterator[Raised]:
     """Facial-recognition measures art. 8: faces stay in the device and do not travel over the
@@ -616,11 +629,15 @@ def r10_faces_sent_without_separate_consent(facts: Facts) -> Iterator[Raised]:
             (f"{FACE_MEASURES} art. 8",),
             {"processing_methods": sorted(methods), "leaves_china": engagement.leaves_china},
         )
-    if engagement.storage_locations:
-        places = [
-            " ".join(part for part in (place.region or place.country, place.provider) if part)
-            for place in engagement.storage_locations
-        ]
+    places = [
+        " ".join(part for part in (place.region or place.country, place.provider) if part)
+        for place in engagement.storage_locations
+    ]
+    # The vendor's own word counts as much as the registry's: it says where the faces really are.
+    stated = facts.due_diligence.face_storage if facts.due_diligence else None
+    if stated in OFF_DEVICE:
+        places.append(f"{FACE_STORAGE[stated][0]} / {FACE_STORAGE[stated][1]}")
+    if places:
         yield Raised(
             "R10",
             Severity.high,
@@ -640,7 +657,7 @@ def r10_faces_sent_without_separate_consent(facts: Facts) -> Iterator[Raised]:
                 "Keep faces in the devices and delete them from the servers, or obtain separate consent.",
             ),
             (f"{FACE_MEASURES} art. 8",),
-            {"storage_locations": places},
+            {"storage_locations": places, **({"questionnaire_face_storage": stated} if stated else {})},
             detail="stored_off_device",
         )
 
@@ -1140,6 +1157,104 @@ def r20_relied_on_certificate_expired(facts: Facts) -> Iterator[Raised]:
                 "attestation_id": str(attestation.id),
             },
             detail=kind,
+        )
+
+
+CHILDREN_MEASURES = "儿童个人信息网络保护规定 art. 16"
+VENDOR_CHECK = "GB/T 35273-2020 §9.1 b)"
+
+
+@rule
+def r22_due_diligence(facts: Facts) -> Iterator[Raised]:
+    """What the vendor's due-diligence questionnaire says against what the engagement needs: the
+    handler checks the vendor's ability to protect the data before entrusting it (GB/T 35273 §9.1
+    b)), and for children's data assesses the vendor's security (children's provisions art. 16)."""
+    stated = facts.due_diligence
+    if stated is None or facts.engagement.status == EngagementStatus.terminated:
+        return
+    source = {"questionnaire_id": str(stated.questionnaire_id)}
+    if stated.transfers_abroad and not facts.engagement.leaves_china:
+        yield Raised(
+            "R22",
+            Severity.review,
+            (
+                "受托方称个人信息出境，但本委托登记为不出境",
+                "The vendor says the PI goes abroad; the registry says it does not",
+            ),
+            (
+                "受托方在尽职调查问卷中表示，个人信息会传输至境外或可被境外人员访问，而本委托登记为个人信息不出境。"
+                "向境外提供个人信息须告知个人、取得单独同意并落实出境机制。",
+                "In its due-diligence questionnaire the vendor says the PI is sent abroad or reachable from abroad, "
+                "while this engagement records that it stays in China. A transfer abroad needs notice, separate "
+                "consent and a transfer mechanism.",
+            ),
+            (
+                "向受托方核实；如确有出境，登记出境接收方和机制，否则要求受托方停止。",
+                "Check with the vendor; if the PI does leave China, record the recipients and the mechanism, "
+                "otherwise have the vendor stop.",
+            ),
+            ("PIPL art. 38", "PIPL art. 39"),
+            {**source, "transfers_abroad": True, "leaves_china": False},
+            detail="abroad_not_registered",
+        )
+    if stated.face_storage not in (None, FaceStorage.not_processed) and not facts.faces:
+        yield Raised(
+            "R22",
+            Severity.review,
+            ("受托方称处理人脸信息，但本委托未登记", "The vendor says it stores faces; the registry records none"),
+            (
+                "受托方在尽职调查问卷中说明了人脸信息的存储位置，而本委托未登记人脸信息。人脸信息是敏感个人信息。",
+                "In its due-diligence questionnaire the vendor says where it stores facial information, but this "
+                "engagement records none. Facial information is sensitive PI.",
+            ),
+            ("核实后更新个人信息种类。", "Check, then correct the PI categories."),
+            ("PIPL art. 28", f"{FACE_MEASURES} art. 8"),
+            {**source, "face_storage": str(stated.face_storage)},
+            detail="faces_not_registered",
+        )
+    if facts.sensitive and stated.certifications is not None and not stated.certifications:
+        yield Raised(
+            "R22",
+            Severity.medium,
+            ("处理敏感个人信息的受托方没有任何安全认证", "A vendor with sensitive PI holds no security certification"),
+            (
+                f"本委托涉及敏感个人信息（{_categories(facts.sensitive, 'zh')}），"
+                "受托方在尽职调查问卷中表示没有等级保护备案、ISO/IEC 27001/27701 或个人信息保护认证。"
+                "委托前应核实受托方保护个人信息的能力。",
+                f"This engagement involves sensitive PI ({_categories(facts.sensitive, 'en')}), and the vendor's "
+                "due-diligence questionnaire states no MLPS filing, ISO/IEC 27001/27701 or PI protection "
+                "certification. Check its ability to protect the data before entrusting it.",
+            ),
+            (
+                "要求受托方提供其他安全保证（如第三方评估或现场审计），或选择有认证的受托方。",
+                "Obtain other assurance (a third-party assessment, an on-site audit) or choose a certified vendor.",
+            ),
+            ("PIPL art. 21(1)", "PIPL art. 59", VENDOR_CHECK),
+            {**source, "certifications": [], "sensitive": facts.sensitive},
+            detail="no_certification",
+        )
+    if MINORS in facts.subjects and stated.security_assessment is not True:
+        yield Raised(
+            "R22",
+            Severity.high,
+            (
+                "委托处理儿童个人信息，未对受托方进行安全评估",
+                "Children's PI entrusted without a security assessment of the vendor",
+            ),
+            (
+                "本委托涉及不满十四周岁未成年人的个人信息。委托第三方处理儿童个人信息的，应当对受委托方及委托行为等进行安全评估；"
+                "受托方在尽职调查问卷中表示过去12个月内没有经过安全评估。",
+                "This engagement involves PI of children under 14. Entrusting a third party with children's PI "
+                "requires a security assessment of the vendor and of the entrustment; the vendor's due-diligence "
+                "questionnaire says it has had none in the past 12 months.",
+            ),
+            (
+                "在委托前完成对受托方的安全评估，并将评估报告作为证据保存。",
+                "Assess the vendor's security before entrusting it, and keep the report as evidence.",
+            ),
+            (CHILDREN_MEASURES, VENDOR_CHECK),
+            {**source, "security_assessment": stated.security_assessment},
+            detail="children_no_assessment",
         )
 
 

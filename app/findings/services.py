@@ -48,6 +48,7 @@ from app.obligations import services as obligations
 from app.obligations.kinds import FACES_FILING
 from app.obligations.models import Obligation
 from app.obligations.schemas import ObligationStatus, StatusFilter
+from app.questionnaires import services as questionnaires
 from app.vendors.models import Vendor
 
 SEVERITY_ORDER = {Severity.critical: 0, Severity.high: 1, Severity.medium: 2, Severity.review: 3}
@@ -92,6 +93,7 @@ async def _facts(
         await rows(Attestation),
         await rows(Obligation),
     )
+    stated = await questionnaires.stated(session, ids if within else None)
     return [
         Facts(
             engagement=engagement,
@@ -104,6 +106,7 @@ async def _facts(
             covered=covered,
             today=today,
             company=whole,
+            due_diligence=stated.get(engagement.id),
         )
         for engagement in engagements
     ]

@@ -31,6 +31,7 @@ from app.findings import services as findings
 from app.obligations import services as obligations
 from app.obligations.kinds import SPECS
 from app.pages.lookups import all_vendors, user_names, vendor_names
+from app.pages.questionnaires import section as questionnaire_section
 from app.pages.web import Errors, errors_of, page, see_other
 
 PAGE_SIZES = (20, 50, 100)
@@ -236,36 +237,52 @@ class EngagementPages(Controller):
     async def detail(
         self, request: Request[Any, Any, Any], db_session: DbSession, engagement_id: FromPath[uuid.UUID]
     ) -> Template:
-        engagement = await services.get(db_session, engagement_id=engagement_id)
-        found, _ = await findings.get_all(
-            db_session,
-            where=findings.FindingFilter(engagement_id=engagement_id, status=None),
-            limit=MAX_PAGE,
-            worst_first=True,
-        )
-        owed, _ = await obligations.get_all(
-            db_session, where=obligations.ObligationFilter(engagement_id=engagement_id), limit=MAX_PAGE
-        )
-        vendors = await vendor_names(db_session, [engagement.vendor_id])
-        owners = await user_names(db_session, [engagement.owner_id])
-        history, _ = await audit.get_all(
-            db_session,
-            where=audit.AuditFilter(object_type=AuditObject.engagement, object_id=str(engagement_id)),
-            limit=20,
-        )
-        return page(
-            request,
-            "engagements/detail.html",
-            nav="engagements",
-            engagement=engagement,
-            findings=found,
-            obligations=owed,
-            history=history,
-            vendors=vendors,
-            owners=owners,
-            specs=SPECS,
-            categories=taxonomy.categories(),
-        )
+        return await render_detail(request, db_session, engagement_id)
+
+
+async def render_detail(
+    request: Request[Any, Any, Any],
+    db_session: Any,
+    engagement_id: uuid.UUID,
+    *,
+    failed: tuple[uuid.UUID, Errors] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The engagement's page; `failed`: the questionnaire whose review form failed, and why."""
+    engagement = await services.get(db_session, engagement_id=engagement_id)
+    found, _ = await findings.get_all(
+        db_session,
+        where=findings.FindingFilter(engagement_id=engagement_id, status=None),
+        limit=MAX_PAGE,
+        worst_first=True,
+    )
+    owed, _ = await obligations.get_all(
+        db_session, where=obligations.ObligationFilter(engagement_id=engagement_id), limit=MAX_PAGE
+    )
+    vendors = await vendor_names(db_session, [engagement.vendor_id])
+    owners = await user_names(db_session, [engagement.owner_id])
+    history, _ = await audit.get_all(
+        db_session,
+        where=audit.AuditFilter(object_type=AuditObject.engagement, object_id=str(engagement_id)),
+        limit=20,
+    )
+    return page(
+        request,
+        "engagements/detail.html",
+        status_code=status_code,
+        nav="engagements",
+        engagement=engagement,
+        findings=found,
+        obligations=owed,
+        history=history,
+        vendors=vendors,
+        owners=owners,
+        specs=SPECS,
+        categories=taxonomy.categories(),
+        failed=failed[0] if failed else None,
+        errors=failed[1] if failed else Errors(),
+        **await questionnaire_section(db_session, engagement_id),
+    )
 
 
 async def _form(

@@ -18,6 +18,7 @@ from app.engagements.schemas import EngagementCreate, SubProcessorCreate
 from app.handler.schemas import HandlerProfileUpdate
 from app.models import metadata
 from app.obligations.schemas import Completion, Waiver
+from app.questionnaires.schemas import QuestionnaireAccept, QuestionnaireReturn
 from app.vendors.schemas import VendorCreate, VendorKeyCreate
 from app.workdays.schemas import OverrideSet
 
@@ -54,6 +55,8 @@ WRITES: list[tuple[type[BaseModel], str, dict[str, str]]] = [
     (Completion, "obligations", {"reference": "note"}),
     (Review, "attestations", {"reason": "review_reason"}),
     (Rejection, "attestations", {"reason": "review_reason"}),
+    (QuestionnaireAccept, "questionnaires", {"reason": "review_reason"}),
+    (QuestionnaireReturn, "questionnaires", {"reason": "review_reason"}),
 ]
 NORMALISED = {"unified_social_credit_code"}  # up to 40 with spaces and dashes; stored as its 18 characters
 

@@ -38,6 +38,9 @@ ALLOWED: dict[str, set[str]] = {
         "POST /api/obligations/{obligation_id}/complete",
         "POST /api/obligations/{obligation_id}/waive",
         "POST /api/agreements/{agreement_id}/override",
+        "POST /api/questionnaires",
+        "POST /api/questionnaires/{questionnaire_id}/accept",
+        "POST /api/questionnaires/{questionnaire_id}/return",
     },
 }
 IMPORT_CSV = (
@@ -86,6 +89,9 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
         "POST /api/obligations/{obligation_id}/complete": {"reference": "walk"},
         "POST /api/obligations/{obligation_id}/waive": {"reason": "walk"},
         "PUT /api/calendar/overrides/{day}": {"working": False, "note": "walk"},
+        "POST /api/questionnaires": {"engagement_id": ""},
+        "POST /api/questionnaires/{questionnaire_id}/accept": {},
+        "POST /api/questionnaires/{questionnaire_id}/return": {"reason": "walking the permission table"},
     }
 
 
@@ -112,6 +118,7 @@ def test_every_write_route_answers_each_role_by_the_table(
     attestation = submit(a, deletion(a.engagement_id)).json()
     owed = client.get("/api/obligations", params={"engagement_id": a.engagement_id}, headers=headers).json()
     token = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()["items"][0]
+    asked = client.post("/api/questionnaires", json={"engagement_id": a.engagement_id}, headers=headers).json()
     ids = {
         "user_id": admin.id,
         "token_id": token["id"],
@@ -123,9 +130,11 @@ def test_every_write_route_answers_each_role_by_the_table(
         "attestation_id": attestation["id"],
         "obligation_id": owed["items"][0]["id"],
         "day": "2026-12-01",
+        "questionnaire_id": asked["id"],
     }
     bodies = _bodies(client, headers, a.vendor_id)
     bodies["POST /api/agreements"]["engagement_id"] = a.engagement_id
+    bodies["POST /api/questionnaires"]["engagement_id"] = a.engagement_id
     routes = _write_routes(client, headers)
     assert len(routes) >= 30
     assert {route for routes in ALLOWED.values() for route in routes} <= {f"{m} {p}" for m, p in routes}

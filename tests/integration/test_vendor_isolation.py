@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from tests.integration.conftest import Side, Submit, deletion
+from tests.integration.conftest import PDF, Side, Submit, deletion
 
 
 def _vendor_routes(client: TestClient[Any]) -> list[tuple[str, str]]:
@@ -23,10 +23,17 @@ def _vendor_routes(client: TestClient[Any]) -> list[tuple[str, str]]:
 
 
 def test_no_vendor_route_reaches_another_vendors_objects(
-    client: TestClient[Any], vendors: dict[str, Side], submit: Submit
+    client: TestClient[Any], demo: dict[str, Any], vendors: dict[str, Side], submit: Submit
 ) -> None:
-    a, b = vendors["a"], vendors["b"]
+    a, b, admin_headers = vendors["a"], vendors["b"], demo["headers"]
     theirs = submit(b, deletion(b.engagement_id)).json()
+    asked = client.post("/api/questionnaires", json={"engagement_id": b.engagement_id}, headers=admin_headers).json()
+    answered = client.put(
+        f"/api/vendor/questionnaires/{asked['id']}/answers",
+        files=[("answers", (None, '{"certificates": [0]}')), ("files", ("c.pdf", PDF, "application/pdf"))],
+        headers=b.headers,
+    )
+    assert answered.status_code == 200, answered.text
     [document] = client.get(f"/api/vendor/agreements/{b.agreement_id}/documents", headers=b.headers).json()["items"]
     ids = {
         "engagement_id": b.engagement_id,
@@ -34,6 +41,8 @@ def test_no_vendor_route_reaches_another_vendors_objects(
         "document_id": document["id"],
         "attestation_id": theirs["id"],
         "file_id": theirs["files"][0]["id"],
+        "questionnaire_id": asked["id"],
+        "questionnaire_file_id": answered.json()["files"][0]["id"],
     }
     secrets = {b.vendor_id, *ids.values()}
     routes = _vendor_routes(client)
@@ -58,7 +67,13 @@ def test_no_vendor_route_reaches_another_vendors_objects(
             random = submit(a, deletion(str(uuid.uuid4())))
             assert as_a.status_code == random.status_code == 422
             assert as_a.json() == random.json()
-        elif method == "POST" and template.endswith("/withdraw"):
+        elif method == "PUT" and template.endswith("/answers"):
+            answers = [("answers", (None, '{"incidents_last_3_years": 3}'))]
+            as_a = client.put(path, files=answers, headers=a.headers)
+            random = client.put(template.format(**{n: uuid.uuid4() for n in names}), files=answers, headers=a.headers)
+            assert as_a.status_code == random.status_code == 404
+            assert as_a.json() == random.json()
+        elif method == "POST" and template.endswith(("/withdraw", "/submit")):
             as_a = client.post(path, headers=a.headers)
             random = client.post(template.format(**{n: uuid.uuid4() for n in names}), headers=a.headers)
             assert as_a.status_code == random.status_code == 404
@@ -70,3 +85,5 @@ def test_no_vendor_route_reaches_another_vendors_objects(
     # Nothing of B's changed: still exactly one attestation, still submitted.
     mine = client.get("/api/vendor/attestations", headers=b.headers).json()["items"]
     assert [(item["id"], item["status"]) for item in mine] == [(theirs["id"], "submitted")]
+    (questionnaire,) = client.get("/api/vendor/questionnaires", headers=b.headers).json()["items"]
+    assert questionnaire["status"] == "sent" and "incidents_last_3_years" not in questionnaire["answers"]

@@ -18,6 +18,7 @@ from app.findings.rules import Company, Facts, Raised, evaluate, handler_rules, 
 from app.handler.models import HandlerProfile
 from app.obligations.models import Obligation
 from app.obligations.schemas import ObligationKind, ObligationStatus, Party
+from app.questionnaires.schemas import DueDiligence, FaceStorage
 from app.vendors.models import Vendor
 from tests.factories import engagement_body
 
@@ -478,3 +479,39 @@ def test_every_finding_explains_itself_in_both_languages(language: int) -> None:
         assert item.title[language] and item.explanation[language] and item.action[language] and item.articles
     if language == 0:
         assert all(any("\u4e00" <= ch <= "\u9fff" for ch in item.explanation[0]) for item in raised)
+
+
+def stated(**facts: Any) -> DueDiligence:
+    """What a vendor's submitted due-diligence questionnaire says."""
+    return DueDiligence(questionnaire_id=uuid.uuid4(), submitted_at=datetime(2026, 11, 20, tzinfo=UTC), **facts)
+
+
+def test_r10_the_vendor_says_faces_are_kept_in_its_cloud() -> None:
+    faces = engagement(pi_categories=["facial_recognition"], processing_methods=["collection", "storage"])
+    faces = faces.model_copy(update={"storage_locations": [], "separate_consent_obtained": False})
+    [off] = [r for r in run(faces, due_diligence=stated(face_storage=FaceStorage.vendor_cloud)) if r.rule_id == "R10"]
+    assert off.detail == "stored_off_device" and off.facts["questionnaire_face_storage"] == "vendor_cloud"
+    near_miss = run(faces, due_diligence=stated(face_storage=FaceStorage.device))
+    assert [r for r in near_miss if r.rule_id == "R10"] == []
+    consented = faces.model_copy(update={"separate_consent_obtained": True})
+    assert [
+        r for r in run(consented, due_diligence=stated(face_storage=FaceStorage.vendor_cloud)) if r.rule_id == "R10"
+    ] == []
+
+
+def test_r22_the_questionnaire_against_the_registry() -> None:
+    def r22(subject: EngagementProposal, **said: Any) -> list[str]:
+        return sorted(r.detail for r in run(subject, due_diligence=stated(**said)) if r.rule_id == "R22")
+
+    assert r22(engagement(), transfers_abroad=True) == ["abroad_not_registered"]
+    assert r22(engagement(), transfers_abroad=False) == []
+    assert r22(engagement(), face_storage=FaceStorage.device) == ["faces_not_registered"]
+    assert r22(engagement(), face_storage=FaceStorage.not_processed) == []
+    health = engagement(pi_categories=["health"])
+    assert r22(health, certifications=frozenset()) == ["no_certification"]
+    assert r22(health, certifications=frozenset({"mlps_level_3"})) == []
+    assert r22(engagement(), certifications=frozenset()) == []  # no sensitive PI
+    children = engagement(data_subjects=["minors_under_14"])
+    assert "children_no_assessment" in r22(children, security_assessment=False)
+    assert "children_no_assessment" not in r22(children, security_assessment=True)
+    assert rules(run(engagement())) == []  # no questionnaire stated: nothing

@@ -60,7 +60,7 @@ from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController
 from app.exports.controllers import ExportController
 from app.findings.controllers import FindingController
-from app.handler.controllers import HandlerController
+from app.handler.controllers import AuditOrderController, HandlerController
 from app.imports.controllers import ImportController
 from app.obligations.controllers import ObligationController, VendorObligationController
 from app.reminders.controllers import CalendarFeedController, CalendarSubscriptionController, ReminderController
@@ -167,6 +167,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             health,
             UserController,
             HandlerController,
+            AuditOrderController,
             VendorController,
             EngagementController,
             PICategoryController,

@@ -44,6 +44,7 @@ class AuditObject(StrEnum):
     calendar_feed = "calendar_feed"  # a user's calendar subscription
     evidence_pack = "evidence_pack"
     backup = "backup"
+    audit_order = "audit_order"  # a regulator-ordered compliance audit
 
 
 class AuditEntryPublic(SQLModel):

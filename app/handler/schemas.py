@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
-from pydantic import EmailStr
+from pydantic import EmailStr, model_validator
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
@@ -42,3 +43,40 @@ class HandlerProfileUpdate(HandlerProfileBase):
 
 class HandlerProfilePublic(HandlerProfileBase):
     updated_at: datetime
+
+
+class AuditOrderBase(SQLModel):
+    """A compliance audit a regulator ordered (PIPL art. 64; compliance audit measures 2025):
+    the company has a professional body audit it and sends the report by the deadline."""
+
+    ordered_on: date = Field(description="The date of the order (要求开展合规审计的通知).")
+    authority: Name = Field(description="Who ordered it, e.g. 上海市网信办.")
+    reference: ShortText = Field(default="", description="The order's document number.")
+    deadline: date = Field(description="When the audit report is due to the authority.")
+    note: Text = ""
+
+
+class AuditOrderCreate(AuditOrderBase):
+    model_config = {"extra": "forbid"}
+
+    @model_validator(mode="after")
+    def _deadline_after_order(self) -> AuditOrderCreate:
+        if self.deadline < self.ordered_on:
+            raise ValueError("deadline: is before ordered_on")
+        return self
+
+
+class AuditReportPublic(SQLModel):
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class AuditOrderPublic(AuditOrderBase):
+    id: uuid.UUID
+    report: AuditReportPublic | None = Field(
+        default=None, description="The audit report, the evidence that closes the order's obligation."
+    )
+    created_at: datetime

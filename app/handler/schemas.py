@@ -20,6 +20,11 @@ class HandlerProfileBase(SQLModel):
     pi_protection_officer_name: ShortText = Field(default="", description="个人信息保护负责人")
     pi_protection_officer_email: EmailStr | None = Field(default=None, max_length=320)
     is_ciio: bool = Field(default=False, description="Critical information infrastructure operator.")
+    holds_important_data: bool = Field(
+        default=False,
+        description="重要数据: the PI it sends abroad includes data identified as important data (a catalogue or a "
+        "notice from the authorities): any transfer then needs a security assessment, whatever the count.",
+    )
     individuals_total: int = Field(
         default=0,
         ge=0,

@@ -1,5 +1,6 @@
 """Regulator-ordered compliance audits (PIPL art. 64) and the facts a cross-border standard
-contract was filed with, so that a change of them calls for re-filing.
+contract was filed with, so that a change of them calls for re-filing; whether the company's
+PI sent abroad includes important data.
 
 Revision ID: 0012
 Revises: 0011
@@ -35,9 +36,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("obligations") as table:
         table.add_column(sa.Column("facts", sa.JSON(), nullable=True))
+    with op.batch_alter_table("handler_profile") as table:
+        table.add_column(sa.Column("holds_important_data", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("handler_profile") as table:
+        table.drop_column("holds_important_data")
     with op.batch_alter_table("obligations") as table:
         table.drop_column("facts")
     op.drop_table("audit_orders")

@@ -492,8 +492,10 @@ def test_r8b_the_private_spaces_of_the_2025_video_regulation(space: str) -> None
 def test_a_ciio_or_important_data_needs_an_assessment_whatever_the_count() -> None:
     subject = engagement(**ABROAD, individuals_count=10, legal_basis="consent", consent_obtained=True)
     code = "91310000MA1FL8XQ30"
-    for flag in ("is_ciio", "holds_important_data"):
-        handler = HandlerProfile(legal_name_zh="星驰汽车", unified_social_credit_code=code, **{flag: True})
+    for ciio, important in ((True, False), (False, True)):
+        handler = HandlerProfile(
+            legal_name_zh="星驰汽车", unified_social_credit_code=code, is_ciio=ciio, holds_important_data=important
+        )
         facts = Facts(engagement=subject, vendor=Vendor(country="CN"), today=TODAY, handler=handler)
         assert required_mechanism(facts) == "security_assessment"
         contract = engagement(**{**subject.model_dump(), "cross_border_mechanism": "standard_contract"})

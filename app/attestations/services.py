@@ -44,7 +44,7 @@ from app.core.uploads import CheckedFile
 from app.engagements import taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.engagements.schemas import EngagementStatus
-from app.handler.models import PROFILE_ID, HandlerProfile
+from app.handler.models import PROFILE_ID, AuditOrder, HandlerProfile
 
 MAX_FILES = 20
 DEFAULT_NOTICE_HOURS = AgreementTerms.model_fields["incident_notice_hours"].default
@@ -430,8 +430,12 @@ async def verify_evidence(
 
 
 async def _referenced(session: AsyncSession) -> set[str]:
-    return set(await session.scalars(select(col(EvidenceFile.sha256)))) | set(
-        await session.scalars(select(col(AgreementDocument.sha256)))
+    """Every stored object a row refers to: evidence, agreement documents, ordered audits' reports."""
+    reports = select(col(AuditOrder.report_sha256)).where(col(AuditOrder.report_sha256).is_not(None))
+    return (
+        set(await session.scalars(select(col(EvidenceFile.sha256))))
+        | set(await session.scalars(select(col(AgreementDocument.sha256))))
+        | {sha256 for sha256 in await session.scalars(reports) if sha256}
     )
 
 

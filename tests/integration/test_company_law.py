@@ -10,9 +10,12 @@ from typing import Any
 
 from litestar.testing import TestClient
 
+from app.attestations.services import sweep_orphans
 from app.core import clock
-from tests.conftest import Account
-from tests.factories import engagement_body
+from app.core.settings import Settings
+from app.core.storage import open_storage
+from tests.conftest import Account, run
+from tests.factories import engagement_body, pdf
 from tests.integration.conftest import PDF, Side, Submit, agreement_in_force, issue_key
 
 
@@ -286,6 +289,24 @@ def test_an_ordered_audit_is_owed_by_its_deadline_and_its_report_closes_it(
         headers=dpo.headers,
     )
     assert again.status_code == 409
+
+
+def test_the_sweep_of_unreferenced_files_keeps_an_audit_report(
+    client: TestClient[Any], admin: Account, dpo: Account, settings: Settings, clean_database: str
+) -> None:
+    order = client.post("/api/company/audit-orders", json=ORDER, headers=dpo.headers).json()
+    files = {"file": ("审计报告.pdf", PDF, "application/pdf")}
+    sent = client.post(f"/api/company/audit-orders/{order['id']}/report", files=files, headers=dpo.headers)
+    assert sent.status_code == 201, sent.text
+    storage = open_storage(settings.storage_url)
+    stray = storage.put(pdf("an upload whose transaction failed")).sha256
+
+    async def sweep(session: Any) -> list[str]:
+        return await sweep_orphans(session, storage, older_than=timedelta(0))
+
+    assert run(sweep, clean_database) == [stray]  # near miss: a file no row refers to goes
+    report = client.get(f"/api/company/audit-orders/{order['id']}/report", headers=admin.headers)
+    assert report.status_code == 200 and report.content == PDF
 
 
 def test_an_order_needs_a_deadline_after_it_and_a_dpo_to_record_it(

@@ -368,3 +368,25 @@ def test_an_order_recorded_on_the_command_line_is_owed_like_one_from_the_api(
         database_url=clean_database,
     )  # fmt: skip
     assert_one_line_error(early, "deadline")
+
+
+def test_an_under_18_subject_calls_for_the_yearly_minors_report_and_adults_alone_do_not(
+    client: TestClient[Any], admin: Account
+) -> None:
+    def minors_reports() -> list[dict[str, Any]]:
+        params = {"kind": "minors_audit_report", "company": "true", "status": "open"}
+        items: list[dict[str, Any]] = client.get("/api/obligations", params=params, headers=admin.headers).json()[
+            "items"
+        ]
+        return items
+
+    vendor = client.post("/api/vendors", json=_vendor(), headers=admin.headers).json()
+    adults = client.post("/api/engagements", json=engagement_body(vendor["id"]), headers=admin.headers)
+    assert adults.status_code == 201, adults.text
+    assert minors_reports() == []  # near miss: adults only
+    body = engagement_body(vendor["id"], data_subjects=["customers", "minors_under_18"])
+    teens = client.post("/api/engagements", json=body, headers=admin.headers)
+    assert teens.status_code == 201, teens.text
+    assert not teens.json()["processes_sensitive_pi"]  # 14 to 17: not sensitive as such, but audited yearly
+    [report] = minors_reports()
+    assert report["due_on"] == f"{clock.today().year + 1}-01-31"

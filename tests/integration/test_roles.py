@@ -38,6 +38,8 @@ ALLOWED: dict[str, set[str]] = {
         "POST /api/obligations/{obligation_id}/complete",
         "POST /api/obligations/{obligation_id}/waive",
         "POST /api/agreements/{agreement_id}/override",
+        "POST /api/company/audit-orders",
+        "POST /api/company/audit-orders/{order_id}/report",
     },
 }
 IMPORT_CSV = (
@@ -86,6 +88,7 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
         "POST /api/obligations/{obligation_id}/complete": {"reference": "walk"},
         "POST /api/obligations/{obligation_id}/waive": {"reason": "walk"},
         "PUT /api/calendar/overrides/{day}": {"working": False, "note": "walk"},
+        "POST /api/company/audit-orders": {"ordered_on": "2026-11-20", "authority": "walk", "deadline": "2027-01-29"},
     }
 
 
@@ -112,6 +115,11 @@ def test_every_write_route_answers_each_role_by_the_table(
     attestation = submit(a, deletion(a.engagement_id)).json()
     owed = client.get("/api/obligations", params={"engagement_id": a.engagement_id}, headers=headers).json()
     token = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()["items"][0]
+    order = client.post(
+        "/api/company/audit-orders",
+        json={"ordered_on": "2026-11-20", "authority": "walk", "deadline": "2027-01-29"},
+        headers=headers,
+    ).json()
     ids = {
         "user_id": admin.id,
         "token_id": token["id"],
@@ -123,6 +131,7 @@ def test_every_write_route_answers_each_role_by_the_table(
         "attestation_id": attestation["id"],
         "obligation_id": owed["items"][0]["id"],
         "day": "2026-12-01",
+        "order_id": order["id"],
     }
     bodies = _bodies(client, headers, a.vendor_id)
     bodies["POST /api/agreements"]["engagement_id"] = a.engagement_id
@@ -136,7 +145,7 @@ def test_every_write_route_answers_each_role_by_the_table(
         for method, template in routes:
             route = f"{method} {template}"
             path = template.format(**{name: ids[name] for name in re.findall(r"\{([a-z_]+)\}", template)})
-            if route.endswith("/sign"):
+            if route.endswith(("/sign", "/report")):
                 files = {"file": ("signed.pdf", PDF, "application/pdf")}
                 response = client.post(path, files=files, headers=account.headers)
             elif route == "POST /api/imports":  # a preview of one new vendor: nothing is written

@@ -149,6 +149,8 @@ def face_count_reports(agreement: Agreement, today: date) -> list[Wanted]:
     if agreement.activated_at is not None:
         start = max(start, clock.local_date(agreement.activated_at))
     last = min(agreement.ended_on or agreement.term_end, today)
+    if start > last:
+        return []  # ended (or not begun) before it was in force: no month to count
     wanted, month = [], date(start.year, start.month, 1)
     kind = Kind.face_count_report
     while month <= last:

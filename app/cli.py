@@ -652,6 +652,72 @@ def vendors_issue_key(vendor_id: Any, name: str, networks: tuple[str, ...]) -> N
     click.echo(run_in_session(work))
 
 
+@cli.group("audit-orders")
+def audit_orders() -> None:
+    """Compliance audits a regulator ordered (PIPL art. 64): each is owed by its deadline."""
+
+
+@audit_orders.command("add")
+@click.option("--ordered-on", required=True, help="The order's date, YYYY-MM-DD.")
+@click.option("--authority", required=True, help="Who ordered it, e.g. 上海市互联网信息办公室.")
+@click.option("--deadline", required=True, help="When the audit report is due, YYYY-MM-DD.")
+@click.option("--reference", default="", help="The order's document number.")
+def audit_orders_add(ordered_on: str, authority: str, deadline: str, reference: str) -> None:
+    """Record an order; its obligation opens, due at the deadline."""
+    from app.core.actor import CLI_ACTOR
+    from app.handler import services
+    from app.handler.schemas import AuditOrderCreate
+
+    data = AuditOrderCreate.model_validate(
+        {"ordered_on": ordered_on, "authority": authority, "deadline": deadline, "reference": reference}
+    )
+
+    async def work(session: AsyncSession) -> str:
+        order = await services.create_audit_order(session, data=data, actor=CLI_ACTOR)
+        return f"recorded order {order.id} from {order.authority}: the audit report is due {order.deadline}"
+
+    click.echo(run_in_session(work))
+
+
+@audit_orders.command("report")
+@click.argument("order_id", type=click.UUID)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def audit_orders_report(order_id: Any, path: Path) -> None:
+    """Record the audit report (PDF, PNG, JPEG or DOCX): it closes the order's obligation."""
+    from app.core import uploads
+    from app.core.actor import CLI_ACTOR
+    from app.core.storage import open_storage
+    from app.handler import services
+
+    config = settings()
+    checked = uploads.check_file("file", path.name, None, path.read_bytes(), max_bytes=config.upload_max_file_bytes)
+    storage = open_storage(config.storage_url)
+
+    async def work(session: AsyncSession) -> str:
+        order = await services.attach_audit_report(
+            session, order_id=order_id, file=checked, storage=storage, actor=CLI_ACTOR
+        )
+        return f"recorded the audit report {checked.filename} for order {order.id}"
+
+    click.echo(run_in_session(work))
+
+
+@audit_orders.command("list")
+def audit_orders_list() -> None:
+    """List orders: deadline, authority, whether the report is in, id."""
+    from app.core.schemas import MAX_PAGE
+    from app.handler import services
+
+    async def work(session: AsyncSession) -> list[str]:
+        rows, _ = await services.get_audit_orders(session, limit=MAX_PAGE)
+        return [
+            f"{row.deadline}\t{row.authority}\t{'report in' if row.report_sha256 else 'owed'}\t{row.id}" for row in rows
+        ]
+
+    for line in run_in_session(work):
+        click.echo(line)
+
+
 @users.command("list")
 def users_list() -> None:
     """List users: e-mail, role, active, id."""

@@ -60,7 +60,7 @@ from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController
 from app.exports.controllers import ExportController
 from app.findings.controllers import FindingController
-from app.handler.controllers import HandlerController
+from app.handler.controllers import AuditOrderController, HandlerController
 from app.imports.controllers import ImportController
 from app.obligations.controllers import ObligationController, VendorObligationController
 from app.questionnaires.controllers import UPLOAD_JSON_PARTS as ANSWER_JSON_PARTS
@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             health,
             UserController,
             HandlerController,
+            AuditOrderController,
             VendorController,
             EngagementController,
             PICategoryController,

@@ -11,7 +11,7 @@ from app.audit.models import AuditEntry, AuditHead
 from app.core.models import IdempotencyRecord
 from app.engagements.models import Engagement, SubProcessor
 from app.findings.models import Finding
-from app.handler.models import HandlerProfile
+from app.handler.models import AuditOrder, HandlerProfile
 from app.obligations.models import Obligation
 from app.questionnaires.models import Questionnaire, QuestionnaireFile
 from app.reminders.models import CalendarFeed, OutboxMessage, Reminder
@@ -25,6 +25,7 @@ __all__ = [
     "Attestation",
     "AuditEntry",
     "AuditHead",
+    "AuditOrder",
     "CalendarFeed",
     "CalendarOverride",
     "Engagement",

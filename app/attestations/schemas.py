@@ -23,6 +23,7 @@ class AttestationKind(StrEnum):
     sub_processor_change = "sub_processor_change"
     incident = "incident"
     certification = "certification"
+    face_count = "face_count"
 
 
 class AttestationStatus(StrEnum):
@@ -193,8 +194,24 @@ class CertificationDetails(_Details):
         return self
 
 
+class FaceCountDetails(_Details):
+    """The monthly count of people whose faces the vendor stores for us (agreement B14, 人脸信息
+    clause v2: by the 5th, as of the end of the previous month). Its own kind, not a field of the
+    yearly statement: it is monthly, and the company's facial-recognition filing (FR measures
+    art. 15) is counted from the latest one accepted. Evidence files are optional."""
+
+    kind: Literal[AttestationKind.face_count]
+    as_of: date = Field(description="The day counted: the last day of the month reported on.")
+    faces_stored: Count = Field(description="Individuals whose facial information is stored for us on that day.")
+
+
 AttestationDetails = Annotated[
-    DeletionDetails | PeriodicDetails | SubProcessorChangeDetails | IncidentDetails | CertificationDetails,
+    DeletionDetails
+    | PeriodicDetails
+    | SubProcessorChangeDetails
+    | IncidentDetails
+    | CertificationDetails
+    | FaceCountDetails,
     Field(discriminator="kind"),
 ]
 details_adapter: TypeAdapter[AttestationDetails] = TypeAdapter(AttestationDetails)

@@ -26,6 +26,7 @@ from app.attestations.schemas import (
     Clock,
     DeletionDetails,
     EvidenceFilePublic,
+    FaceCountDetails,
     IncidentDetails,
     PeriodicDetails,
     read_details,
@@ -40,9 +41,10 @@ from app.core.queries import get_or_404, get_owned, paginate, where_equal
 from app.core.storage import FileStore, StorageError
 from app.core.types import utcnow
 from app.core.uploads import CheckedFile
+from app.engagements import taxonomy
 from app.engagements.models import Engagement, SubProcessor
 from app.engagements.schemas import EngagementStatus
-from app.handler.models import PROFILE_ID, HandlerProfile
+from app.handler.models import PROFILE_ID, AuditOrder, HandlerProfile
 from app.questionnaires.models import QuestionnaireFile
 
 MAX_FILES = 20
@@ -180,6 +182,11 @@ async def _check(session: AsyncSession, details: AttestationDetails, engagement:
         errors.add("metadata.detected_at", "is in the future")
     elif isinstance(details, CertificationDetails) and files == 0:
         errors.add("files", "a certification needs the certificate itself (a PDF or an image of it)")
+    elif isinstance(details, FaceCountDetails):
+        if details.as_of > today:
+            errors.add("metadata.as_of", "is in the future: count the faces stored on a day that has passed")
+        if taxonomy.FACE not in engagement.pi_categories:
+            errors.add("metadata.engagement_id", "this engagement processes no facial information to count")
     errors.raise_if_any()
 
 
@@ -428,7 +435,8 @@ async def _referenced(session: AsyncSession) -> set[str]:
     found: set[str] = set()
     for column in (EvidenceFile.sha256, AgreementDocument.sha256, QuestionnaireFile.sha256):
         found |= set(await session.scalars(select(col(column))))
-    return found
+    reports = select(col(AuditOrder.report_sha256)).where(col(AuditOrder.report_sha256).is_not(None))
+    return found | {sha256 for sha256 in await session.scalars(reports) if sha256}
 
 
 async def sweep_orphans(session: AsyncSession, storage: FileStore, *, older_than: timedelta) -> list[str]:

@@ -46,6 +46,7 @@ class AuditObject(StrEnum):
     questionnaire = "questionnaire"  # a due-diligence questionnaire and its answers
     questionnaire_file = "questionnaire_file"
     backup = "backup"
+    audit_order = "audit_order"  # a regulator-ordered compliance audit
 
 
 class AuditEntryPublic(SQLModel):

@@ -65,6 +65,12 @@ DOWNLOADS = {
         "application/pdf",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ],
+    r"/audit-orders/\{order_id\}/report$": [  # the audit report a regulator ordered, as it was sent
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ],
     r"/files/\{file_id\}/content$": [
         "application/pdf",
         "image/png",

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, computed_field, field_validator, model_validator
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
@@ -297,6 +297,15 @@ class EngagementPublic(EngagementBase):
     incident_reported_at: datetime | None = Field(default=None, description="Last incident a vendor reported.")
     created_at: datetime
     updated_at: datetime
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Each of pi_categories with its labels, whether it is sensitive and where that comes from "
+        "(PIPL art. 28; GB/T 45574-2025 Annex A), as the taxonomy says now."
+    )
+    @property
+    def pi_category_details(self) -> list[taxonomy.PICategory]:
+        known = taxonomy.categories()
+        return [known[code] for code in self.pi_categories if code in known]
 
 
 class VendorSubProcessor(BaseModel):

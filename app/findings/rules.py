@@ -771,7 +771,9 @@ def required_mechanism(facts: Facts) -> CrossBorderMechanism | None:
     # Counted over the company's transfers this year, not per engagement: splitting is forbidden.
     count = max(own, facts.company.abroad)
     sensitive = max(own if facts.sensitive else 0, facts.company.abroad_sensitive)
-    if (facts.handler is not None and facts.handler.is_ciio) or sensitive >= 10_000:
+    handler = facts.handler
+    # A CIIO, or important data: an assessment whatever the count (2024 provisions arts. 7-8).
+    if (handler is not None and (handler.is_ciio or handler.holds_important_data)) or sensitive >= 10_000:
         return CrossBorderMechanism.security_assessment
     if count >= 1_000_000:
         return CrossBorderMechanism.security_assessment
@@ -841,6 +843,15 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
         or (needed == CrossBorderMechanism.security_assessment and chosen != CrossBorderMechanism.security_assessment)
     ):
         label = MECHANISM_LABELS[needed]
+        handler = facts.handler
+        whoever = (
+            (
+                "公司为关键信息基础设施运营者或出境数据含重要数据，无论人数均须安全评估。",
+                "The company is a CIIO or sends important data abroad: a security assessment whatever the count. ",
+            )
+            if handler is not None and (handler.is_ciio or handler.holds_important_data)
+            else ("", "")
+        )
         yield Raised(
             "R14",
             Severity.critical if needed == CrossBorderMechanism.security_assessment else Severity.high,
@@ -849,13 +860,13 @@ def r14_cross_border(facts: Facts) -> Iterator[Raised]:
                 f"按公司当年出境个人数量（合计 {base['company_abroad_this_year']:,}，本委托 {count or '未知'}）"
                 f"和敏感个人信息情况，需要{label[0]}；"
                 f"登记的机制为{labels.say(labels.MECHANISM, chosen, 'zh') or '无'}。"
-                "人数自当年1月1日起按公司累计，不得拆分。",
+                "人数自当年1月1日起按公司累计，不得拆分。" + whoever[0],
                 "For the individuals whose PI the company sends abroad this year "
                 f"({base['company_abroad_this_year']:,} in all, this engagement {count or 'unknown'}) and the "
                 "sensitive PI involved, this transfer needs "
                 f"{label[1]}; the recorded mechanism is {labels.say(labels.MECHANISM, chosen, 'en') or 'none'}. "
                 "Individuals are counted for the whole "
-                "company since 1 January; splitting them is not allowed.",
+                "company since 1 January; splitting them is not allowed. " + whoever[1],
             ),
             ("在出境前完成所需机制。", "Put the mechanism in place before any more data leaves."),
             ("PIPL art. 38", "PIPL art. 40", "Cross-border data flow provisions 2024 arts. 5-9"),

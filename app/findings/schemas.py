@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -72,11 +72,29 @@ class Dashboard(BaseModel):
     scoring: str
 
 
+class CountSource(StrEnum):
+    reported = "reported"  # the vendor's latest accepted monthly face count
+    estimated = "estimated"  # the owner's estimate on the engagement
+
+
 class FeedingEngagement(BaseModel):
     engagement_id: uuid.UUID
     name: str
     vendor: str
     individuals: int
+    source: CountSource = Field(
+        default=CountSource.estimated,
+        description="Where the number comes from: the vendor's latest accepted monthly report, or the owner's "
+        "estimate (the fallback while no report is accepted).",
+    )
+    source_zh: str = Field(default="", description="e.g. 受托方报告（截至2026-10-31，2026-11-03报送）")
+    source_en: str = Field(default="", description="e.g. reported by the vendor on 2026-11-03 (as of 2026-10-31)")
+    counted_on: date | None = Field(
+        default=None, description="The day the number counts: as of the report, or the estimate's date."
+    )
+    reported_on: date | None = Field(
+        default=None, description="When the vendor sent the report; empty for an estimate."
+    )
 
 
 class CompanyView(BaseModel):

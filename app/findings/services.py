@@ -34,6 +34,7 @@ from app.findings.models import Finding
 from app.findings.rules import Company, Facts, Raised
 from app.findings.schemas import (
     CompanyView,
+    CountSource,
     Dashboard,
     FeedingEngagement,
     FindingPublic,
@@ -376,17 +377,38 @@ async def company_view(session: AsyncSession) -> CompanyView:
         for vendor in await session.scalars(select(Vendor).where(col(Vendor.id).in_(vendor_ids)))
     }
 
-    def feeding(ids: Iterable[uuid.UUID]) -> list[FeedingEngagement]:
+    def feeding(ids: Iterable[uuid.UUID], counts: dict[uuid.UUID, int] | None = None) -> list[FeedingEngagement]:
+        """Each engagement with the number it adds; for faces, whether a vendor reported it."""
         rows = [totals.engagements[id_] for id_ in ids]
-        return [
-            FeedingEngagement(
-                engagement_id=row.id,
-                name=row.name,
-                vendor=names.get(row.vendor_id, ""),
-                individuals=row.individuals_count or 0,
+        fed = []
+        for row in rows:
+            report = totals.face_reports.get(row.id) if counts is not None else None
+            individuals = counts[row.id] if counts is not None else row.individuals_count or 0
+            counted: date | None
+            reported: date | None
+            if report is not None:
+                source, counted, reported = CountSource.reported, report.as_of, report.reported_on
+                zh, en = (
+                    f"受托方报告（截至{counted}，{reported}报送）",
+                    f"reported by the vendor on {reported} (as of {counted})",
+                )
+            else:
+                source, counted, reported = CountSource.estimated, row.individuals_count_as_of, None
+                zh, en = f"负责人估算（{counted or '日期未填'}）", f"estimated by the owner ({counted or 'undated'})"
+            fed.append(
+                FeedingEngagement(
+                    engagement_id=row.id,
+                    name=row.name,
+                    vendor=names.get(row.vendor_id, ""),
+                    individuals=individuals,
+                    source=source,
+                    source_zh=zh,
+                    source_en=en,
+                    counted_on=counted,
+                    reported_on=reported,
+                )
             )
-            for row in sorted(rows, key=lambda row: -(row.individuals_count or 0))
-        ]
+        return sorted(fed, key=lambda each: -each.individuals)
 
     year_start = date(today.year, 1, 1)
     abroad = [
@@ -405,7 +427,7 @@ async def company_view(session: AsyncSession) -> CompanyView:
     return CompanyView(
         faces_total=totals.faces_total,
         faces_filing_threshold=FACES_FILING,
-        faces_by_engagement=feeding(totals.faces),
+        faces_by_engagement=feeding(totals.faces, totals.faces),
         abroad_this_year=totals.abroad,
         abroad_sensitive_this_year=totals.abroad_sensitive,
         abroad_by_engagement=feeding(abroad),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
-from pydantic import EmailStr
+from pydantic import EmailStr, model_validator
 from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
@@ -19,6 +20,11 @@ class HandlerProfileBase(SQLModel):
     pi_protection_officer_name: ShortText = Field(default="", description="个人信息保护负责人")
     pi_protection_officer_email: EmailStr | None = Field(default=None, max_length=320)
     is_ciio: bool = Field(default=False, description="Critical information infrastructure operator.")
+    holds_important_data: bool = Field(
+        default=False,
+        description="重要数据: the PI it sends abroad includes data identified as important data (a catalogue or a "
+        "notice from the authorities): any transfer then needs a security assessment, whatever the count.",
+    )
     individuals_total: int = Field(
         default=0,
         ge=0,
@@ -42,3 +48,40 @@ class HandlerProfileUpdate(HandlerProfileBase):
 
 class HandlerProfilePublic(HandlerProfileBase):
     updated_at: datetime
+
+
+class AuditOrderBase(SQLModel):
+    """A compliance audit a regulator ordered (PIPL art. 64; compliance audit measures 2025):
+    the company has a professional body audit it and sends the report by the deadline."""
+
+    ordered_on: date = Field(description="The date of the order (要求开展合规审计的通知).")
+    authority: Name = Field(description="Who ordered it, e.g. 上海市网信办.")
+    reference: ShortText = Field(default="", description="The order's document number.")
+    deadline: date = Field(description="When the audit report is due to the authority.")
+    note: Text = ""
+
+
+class AuditOrderCreate(AuditOrderBase):
+    model_config = {"extra": "forbid"}
+
+    @model_validator(mode="after")
+    def _deadline_after_order(self) -> AuditOrderCreate:
+        if self.deadline < self.ordered_on:
+            raise ValueError("deadline: is before ordered_on")
+        return self
+
+
+class AuditReportPublic(SQLModel):
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+class AuditOrderPublic(AuditOrderBase):
+    id: uuid.UUID
+    report: AuditReportPublic | None = Field(
+        default=None, description="The audit report, the evidence that closes the order's obligation."
+    )
+    created_at: datetime

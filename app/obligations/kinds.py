@@ -195,6 +195,31 @@ SPECS: dict[Kind, Spec] = {
         met_by_data=True,
         reminder_days=(30, 7, 1),
     ),
+    Kind.face_count_report: Spec(
+        Party.vendor,
+        "R9",
+        "Facial recognition measures 2025 art. 15; agreement B14",
+        "每月5日前书面报告截至上月末为委托方存储人脸信息的人数",
+        "By the 5th of each month, report how many people's faces you stored for us at the end of the previous month",
+        AttestationKind.face_count,
+    ),
+    Kind.standard_contract_refiling: Spec(
+        Party.handler,
+        "R14",
+        "Standard contract measures arts. 7, 8",
+        "已备案的个人信息出境标准合同所涉事项发生变化：补充或者重新订立标准合同，并自其生效之日起10个工作日内重新备案",
+        "The facts of the filed cross-border standard contract changed: supplement or re-sign it, and file it again "
+        "within 10 working days of it taking effect",
+        manual=True,
+    ),
+    Kind.regulator_ordered_audit: Spec(
+        Party.handler,
+        "R17",
+        "PIPL art. 64; Compliance audit measures 2025",
+        "履行个人信息保护职责的部门要求开展合规审计：委托专业机构审计，并在期限内报送审计报告",
+        "A regulator ordered a PI protection compliance audit: have it done by a professional body and send the "
+        "audit report by the deadline",
+    ),
 }
 
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 from app.core.types import EnumString, UTCDateTime, utcnow
@@ -47,5 +48,7 @@ class Obligation(SQLModel, table=True):
     article: str = Field(max_length=100)
     # The vendor's last refused attempt, so its obligations list says why it is still open.
     last_rejection: str = Field(default="", max_length=4000)
+    # A standard contract's facts as filed (or to be re-filed): a later change is measured against them.
+    facts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +32,9 @@ class ObligationKind(StrEnum):
     minors_audit_report = "minors_audit_report"
     cross_border_certification_renewal = "cross_border_certification_renewal"
     certification_renewal = "certification_renewal"
+    face_count_report = "face_count_report"
+    standard_contract_refiling = "standard_contract_refiling"
+    regulator_ordered_audit = "regulator_ordered_audit"
 
 
 class ObligationStatus(StrEnum):
@@ -78,6 +81,11 @@ class ObligationPublic(BaseModel):
     what_zh: str
     what_en: str
     last_rejection: str
+    facts: dict[str, Any] | None = Field(
+        default=None,
+        description="A cross-border standard contract's filed facts (recipients, purpose, categories, volume "
+        "band, storage abroad), against which a change calls for re-filing.",
+    )
 
 
 class VendorObligation(BaseModel):

@@ -10,6 +10,8 @@ are not announced yet.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection
@@ -22,6 +24,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.agreements import coverage
 from app.agreements.models import Agreement
 from app.agreements.schemas import ENDED, IN_FORCE, AgreementStatus
 from app.attestations.models import Attestation
@@ -37,7 +40,7 @@ from app.core.types import utcnow
 from app.engagements import taxonomy
 from app.engagements.models import Engagement
 from app.engagements.schemas import CrossBorderMechanism, EngagementStatus
-from app.handler.models import PROFILE_ID, HandlerProfile
+from app.handler.models import PROFILE_ID, AuditOrder, HandlerProfile
 from app.obligations.kinds import CERTIFICATE_LEAD_WORKING_DAYS, FACES_FILING, SPECS, pipia_kept_until
 from app.obligations.models import Obligation
 from app.obligations.schemas import (
@@ -77,6 +80,8 @@ class Wanted:
     provisional: bool = False
     basis_on: date | None = None
     met_by: str = ""  # set when the data itself shows the duty is met
+    facts: dict[str, Any] | None = None  # stored on a new row: what it was derived from
+    note: str = ""  # on a new row: why it is owed (which facts changed)
 
 
 def overdue(obligation: Obligation, today: date | None = None) -> bool:
@@ -106,7 +111,7 @@ def for_vendor(obligation: Obligation) -> VendorObligation:
     )
 
 
-def from_agreement(agreement: Agreement) -> list[Wanted]:
+def from_agreement(agreement: Agreement, today: date | None = None) -> list[Wanted]:
     wanted = []
     if agreement.status in IN_FORCE:
         renewal = agreement.term_end - timedelta(days=agreement.notice_days)
@@ -121,6 +126,38 @@ def from_agreement(agreement: Agreement) -> list[Wanted]:
     if agreement.status in ENDED and agreement.ended_on is not None:
         due = agreement.ended_on + timedelta(days=agreement.deletion_days)
         wanted.append(Wanted(f"{Kind.deletion_attestation}:{agreement.id}", Kind.deletion_attestation, due))
+    return wanted + face_count_reports(agreement, today or clock.today())
+
+
+FACE_COUNT_REQUIREMENT = "B14"  # the agreement's duty to report faces stored each month
+FACE_COUNT_DUE_DAY = 5  # by the 5th, for the end of the previous month (人脸信息 clause v2)
+
+
+def month_end(day: date) -> date:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def face_count_reports(agreement: Agreement, today: date) -> list[Wanted]:
+    """The vendor's monthly count of faces stored, while an agreement obliging it (clause B14)
+    runs: one report per month from when it is in force (its term's start, or its activation if
+    later: a contract signed late owes no counts for the months before), due on the 5th of the next
+    month; listed up to the month under way, so the next one is always in view."""
+    if agreement.status not in RUNNING or FACE_COUNT_REQUIREMENT not in coverage.covered(agreement):
+        return []
+    start = agreement.term_start
+    if agreement.activated_at is not None:
+        start = max(start, clock.local_date(agreement.activated_at))
+    last = min(agreement.ended_on or agreement.term_end, today)
+    if start > last:
+        return []  # ended (or not begun) before it was in force: no month to count
+    wanted, month = [], date(start.year, start.month, 1)
+    kind = Kind.face_count_report
+    while month <= last:
+        end = month_end(month)
+        due = end + timedelta(days=FACE_COUNT_DUE_DAY)
+        wanted.append(Wanted(f"{kind}:{agreement.id}:{month:%Y-%m}", kind, due, basis_on=end))
+        month = end + timedelta(days=1)
     return wanted
 
 
@@ -143,6 +180,63 @@ def from_certificates(certificates: Collection[Attestation], calendar: WorkingCa
         key = f"{kind}:{certificate.engagement_id}:{certificate.id}"
         wanted.append(Wanted(key, kind, due, provisional=calendar.provisional(due, until), basis_on=until, met_by=met))
     return wanted
+
+
+def standard_contract_facts(engagement: Engagement) -> dict[str, Any]:
+    """What a filed standard contract states and whose change calls for supplementing or
+    re-signing it and filing again (standard contract measures art. 8): the overseas recipients,
+    the purpose, the categories (and so their sensitivity), the volume band that decides the
+    mechanism (2024 provisions arts. 7-8), and where the PI is stored abroad. Order does not matter,
+    nor does a count that stays in its band."""
+    categories = sorted(engagement.pi_categories)
+    sensitive = bool(taxonomy.sensitive(categories)) or taxonomy.MINORS in engagement.data_subjects
+    count = engagement.individuals_count or 0
+    if sensitive:
+        band = "sensitive: under 10,000" if count < 10_000 else "sensitive: 10,000 or more"
+    else:
+        band = (
+            "under 100,000" if count < 100_000 else "100,000 to 999,999" if count < 1_000_000 else "1,000,000 or more"
+        )
+    return {
+        "recipients": sorted([each.name, each.country, each.purpose] for each in engagement.cross_border_recipients),
+        "purpose": engagement.purpose,
+        "categories": categories,
+        "volume_band": band,
+        "storage_abroad": sorted(
+            [each.country, each.region or "", each.provider]
+            for each in engagement.storage_locations
+            if each.country != "CN"
+        ),
+    }
+
+
+FILED_CONTRACT = (Kind.standard_contract_filing, Kind.standard_contract_refiling)
+
+
+def standard_contract_refiling(
+    engagement: Engagement, calendar: WorkingCalendar, existing: dict[str, Obligation], today: date
+) -> list[Wanted]:
+    """Once a standard contract is filed, a change of its facts calls for re-filing: the contract
+    supplemented or re-signed, then filed within 10 working days of taking effect (standard
+    contract measures arts. 7, 8), counted here from the day the change was recorded. One
+    obligation per new set of facts; a change back to the filed facts needs nothing."""
+    filed = [row for row in existing.values() if row.kind in FILED_CONTRACT and row.facts is not None]
+    filed = [row for row in filed if row.status == ObligationStatus.done]
+    if not filed:
+        return []
+    latest = max(filed, key=lambda row: row.closed_at or row.updated_at)
+    now = standard_contract_facts(engagement)
+    changed = [name for name, value in now.items() if (latest.facts or {}).get(name) != value]
+    if not changed:
+        return []
+    kind = Kind.standard_contract_refiling
+    digest = hashlib.sha256(json.dumps(now, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+    key = f"{kind}:{engagement.id}:{digest}"
+    seen = existing.get(key)
+    start = (seen.basis_on if seen else None) or today
+    due = calendar.add_working_days(start, 10)
+    note = "changed since filed: " + ", ".join(changed)
+    return [Wanted(key, kind, due, calendar.provisional(start, due), start, facts=now, note=note)]
 
 
 def from_engagement(
@@ -171,6 +265,7 @@ def from_engagement(
             due = calendar.add_working_days(effective, 10)
             kind = Kind.standard_contract_filing
             wanted.append(Wanted(key(kind), kind, due, provisional=calendar.provisional(effective, due)))
+            wanted += standard_contract_refiling(engagement, calendar, existing, today)
         elif engagement.cross_border_mechanism == CrossBorderMechanism.security_assessment:
             # Valid 3 years from the result; the extension is asked for in the 60 working days
             # before expiry (provisions 2024 art. 9): due at expiry, the window opening on basis_on.
@@ -187,18 +282,29 @@ def from_engagement(
 
 
 @dataclass(frozen=True)
+class FaceReport:
+    """A vendor's monthly count of faces stored for us, accepted on review."""
+
+    faces: int
+    as_of: date  # the day counted
+    reported_on: date
+    attestation_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class CompanyTotals:
     """What the law counts over the whole company, not per engagement: the faces it stores
     (facial-recognition measures art. 15) and the individuals whose PI leaves China this year
-    (cross-border provisions 2024, counted since 1 January, splitting forbidden). Each engagement
-    counts its owner's estimate (`individuals_count`): an upper bound, as one person may be in
-    two engagements."""
+    (cross-border provisions 2024, counted since 1 January, splitting forbidden). A face
+    engagement counts its vendor's latest accepted monthly report, or else its owner's estimate
+    (`individuals_count`); the estimate is an upper bound, as one person may be in two engagements."""
 
     faces: dict[uuid.UUID, int] = field(default_factory=dict)  # engagement in use -> individuals
     abroad: int = 0
     abroad_sensitive: int = 0
     minors: bool = False  # PI of minors is processed this year
     engagements: dict[uuid.UUID, Engagement] = field(default_factory=dict)  # every one counted, ended ones too
+    face_reports: dict[uuid.UUID, FaceReport] = field(default_factory=dict)  # where a vendor's count is used
 
     @property
     def faces_total(self) -> int:
@@ -207,8 +313,12 @@ class CompanyTotals:
     @property
     def faces_as_of(self) -> date | None:
         """The date of the newest face count: when the total was as it is."""
-        dates = [self.engagements[id_].individuals_count_as_of for id_ in self.faces]
+        dates = [self.faces_counted_on(id_) for id_ in self.faces]
         return max((day for day in dates if day is not None), default=None)
+
+    def faces_counted_on(self, engagement_id: uuid.UUID) -> date | None:
+        report = self.face_reports.get(engagement_id)
+        return report.as_of if report else self.engagements[engagement_id].individuals_count_as_of
 
 
 def counted_this_year(engagement: Engagement, year_start: date) -> bool:
@@ -217,8 +327,34 @@ def counted_this_year(engagement: Engagement, year_start: date) -> bool:
     return not ended or (engagement.end_date is not None and engagement.end_date >= year_start)
 
 
+async def latest_face_reports(
+    session: AsyncSession, engagement_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, FaceReport]:
+    """Each engagement's latest accepted face count: the newest day counted, then the newest sent."""
+    if not engagement_ids:
+        return {}
+    query = select(Attestation).where(
+        col(Attestation.kind) == AttestationKind.face_count,
+        col(Attestation.status) == AttestationStatus.accepted,
+        col(Attestation.engagement_id).in_(list(engagement_ids)),
+    )
+    found: dict[uuid.UUID, FaceReport] = {}
+    for row in await session.scalars(query):
+        report = FaceReport(
+            int(row.details["faces_stored"]),
+            date.fromisoformat(row.details["as_of"]),
+            clock.local_date(row.submitted_at),
+            row.id,
+        )
+        best = found.get(row.engagement_id)
+        if best is None or (report.as_of, report.reported_on) > (best.as_of, best.reported_on):
+            found[row.engagement_id] = report
+    return found
+
+
 async def company_totals(session: AsyncSession, today: date | None = None) -> CompanyTotals:
-    """One query, over only the engagements that can count (faces, minors, transfers abroad)."""
+    """Two queries: the engagements that can count (faces, minors, transfers abroad), and the
+    vendors' accepted face counts of those with faces."""
     today = today or clock.today()
     year_start = date(today.year, 1, 1)
     categories, subjects = cast(col(Engagement.pi_categories), String), cast(col(Engagement.data_subjects), String)
@@ -230,11 +366,16 @@ async def company_totals(session: AsyncSession, today: date | None = None) -> Co
         )
     )
     engagements = {engagement.id: engagement for engagement in await session.scalars(query)}
-    faces, abroad, abroad_sensitive, minors = {}, 0, 0, False
+    in_use = [
+        engagement.id
+        for engagement in engagements.values()
+        if taxonomy.FACE in engagement.pi_categories and engagement.status != EngagementStatus.terminated
+    ]
+    reports = await latest_face_reports(session, in_use)
+    faces = {id_: reports[id_].faces if id_ in reports else engagements[id_].individuals_count or 0 for id_ in in_use}
+    abroad, abroad_sensitive, minors = 0, 0, False
     for engagement in engagements.values():
         count = engagement.individuals_count or 0
-        if taxonomy.FACE in engagement.pi_categories and engagement.status != EngagementStatus.terminated:
-            faces[engagement.id] = count
         if not counted_this_year(engagement, year_start):
             continue
         minors = minors or any(str(subject).startswith("minors_under_") for subject in engagement.data_subjects)
@@ -244,7 +385,7 @@ async def company_totals(session: AsyncSession, today: date | None = None) -> Co
             )
             abroad += count
             abroad_sensitive += count if sensitive else 0
-    return CompanyTotals(faces, abroad, abroad_sensitive, minors, engagements)
+    return CompanyTotals(faces, abroad, abroad_sensitive, minors, engagements, reports)
 
 
 COMPANY = "company"  # the key's object for the company's own duties
@@ -256,6 +397,7 @@ def from_company(
     calendar: WorkingCalendar,
     existing: dict[str, Obligation],
     today: date,
+    orders: Collection[AuditOrder] = (),
 ) -> list[Wanted]:
     wanted: list[Wanted] = []
 
@@ -308,6 +450,11 @@ def from_company(
     if totals.minors:
         key = f"{Kind.minors_audit_report}:{today.year}"
         wanted.append(Wanted(key, Kind.minors_audit_report, date(today.year + 1, 1, 31)))
+    for order in orders:
+        # Due at the regulator's deadline; the audit report, once recorded, is the evidence that meets it.
+        kind = Kind.regulator_ordered_audit
+        met = f"{BY_DATA}:audit report {order.report_sha256[:16]}" if order.report_sha256 else ""
+        wanted.append(Wanted(f"{kind}:{order.id}", kind, order.deadline, basis_on=order.ordered_on, met_by=met))
     return wanted
 
 
@@ -355,6 +502,8 @@ def _new(spec_kind: Kind, want: Wanted, **where: Any) -> Obligation:
         basis_on=want.basis_on,
         rule_id=spec.rule_id,
         article=spec.article,
+        facts=want.facts,
+        note=want.note,
         **where,
     )
 
@@ -364,12 +513,16 @@ async def _existing(session: AsyncSession, *where: ColumnElement[bool]) -> dict[
 
 
 def _sync_agreement_rows(
-    session: AsyncSession, agreement: Agreement, owner_id: uuid.UUID | None, existing: dict[str, Obligation]
+    session: AsyncSession,
+    agreement: Agreement,
+    owner_id: uuid.UUID | None,
+    existing: dict[str, Obligation],
+    today: date,
 ) -> list[Obligation]:
     return _apply(
         session,
         existing,
-        from_agreement(agreement),
+        from_agreement(agreement, today),
         lambda want: _new(
             want.kind,
             want,
@@ -392,6 +545,9 @@ def _sync_engagement_rows(
     for row in existing.values():
         if row.owner_id != engagement.owner_id and row.status == ObligationStatus.open:
             row.owner_id = engagement.owner_id
+        if row.kind == Kind.standard_contract_filing and row.status == ObligationStatus.done and row.facts is None:
+            # Filed in the write being settled (or before facts were kept): these are the filed facts.
+            row.facts = standard_contract_facts(engagement)
     return _apply(
         session,
         existing,
@@ -447,7 +603,7 @@ async def sync(
     for agreement in await session.scalars(agreement_query):
         parent = engagements.get(agreement.engagement_id)
         owner_id = parent.owner_id if parent else agreement.owner_id
-        touched += _sync_agreement_rows(session, agreement, owner_id, by_agreement[agreement.id])
+        touched += _sync_agreement_rows(session, agreement, owner_id, by_agreement[agreement.id], today)
     return touched + await _sync_company(session, calendar, today, totals)
 
 
@@ -461,7 +617,8 @@ async def _sync_company(
     )
     handler = await session.get(HandlerProfile, PROFILE_ID)
     totals = totals or await company_totals(session, today)
-    wanted = from_company(totals, handler, calendar, existing, today)
+    orders = list(await session.scalars(select(AuditOrder)))
+    wanted = from_company(totals, handler, calendar, existing, today, orders)
     return _apply(session, existing, wanted, lambda want: _new(want.kind, want))
 
 
@@ -510,8 +667,8 @@ async def _refuse_if_closed(session: AsyncSession, attestation: Attestation) -> 
     """An attestation that answers a duty (deletion, periodic) while that duty is already closed
     is refused before anything is committed: it would close nothing and only add to the record."""
     kind = CLOSED_BY_ATTESTATION.get(attestation.kind)
-    if kind is None:
-        return
+    if kind is None or attestation.kind == AttestationKind.face_count:
+        return  # a face count is data for the company's total too: a correction or an extra one is welcome
     of_kind = select(Obligation).where(
         col(Obligation.engagement_id) == attestation.engagement_id, col(Obligation.kind) == kind
     )

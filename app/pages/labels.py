@@ -28,6 +28,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "periodic": ("年度合规证明", "periodic attestation"),
     "sub_processor_change": ("转委托变更", "sub-processor change"),
     "incident": ("安全事件", "incident"),
+    "face_count": ("人脸存储人数月报", "monthly face count"),
     # roles
     "admin": ("管理员", "admin"),
     "procurement": ("采购", "procurement"),

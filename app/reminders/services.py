@@ -209,12 +209,18 @@ CLOSES: dict[Kind, tuple[str, str]] = {
         "评估事件并采取措施后，在事项页面标记完成并记录结论。",
         "Once the incident is assessed and acted on, mark it done on its page with the conclusion.",
     ),
+    Kind.regulator_ordered_audit: (
+        "将审计报告上传至该审计要求（/api/company/audit-orders/…/report，或 dpa audit-orders report）后自动关闭。",
+        "Closes when the audit report is recorded on the order (/api/company/audit-orders/…/report, or "
+        "dpa audit-orders report).",
+    ),
 }
 ATTESTATION_WORDS = {
     "deletion": ("删除证明", "deletion attestation"),
     "periodic": ("年度合规声明", "yearly compliance statement"),
     "sub_processor_change": ("转委托变更通知", "sub-processor change notice"),
     "incident": ("安全事件报告", "incident report"),
+    "face_count": ("月度人脸信息存储人数报告", "monthly count of faces stored"),
 }
 
 

@@ -41,6 +41,8 @@ ALLOWED: dict[str, set[str]] = {
         "POST /api/questionnaires",
         "POST /api/questionnaires/{questionnaire_id}/accept",
         "POST /api/questionnaires/{questionnaire_id}/return",
+        "POST /api/company/audit-orders",
+        "POST /api/company/audit-orders/{order_id}/report",
     },
 }
 IMPORT_CSV = (
@@ -92,6 +94,7 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
         "POST /api/questionnaires": {"engagement_id": ""},
         "POST /api/questionnaires/{questionnaire_id}/accept": {},
         "POST /api/questionnaires/{questionnaire_id}/return": {"reason": "walking the permission table"},
+        "POST /api/company/audit-orders": {"ordered_on": "2026-11-20", "authority": "walk", "deadline": "2027-01-29"},
     }
 
 
@@ -119,6 +122,11 @@ def test_every_write_route_answers_each_role_by_the_table(
     owed = client.get("/api/obligations", params={"engagement_id": a.engagement_id}, headers=headers).json()
     token = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()["items"][0]
     asked = client.post("/api/questionnaires", json={"engagement_id": a.engagement_id}, headers=headers).json()
+    order = client.post(
+        "/api/company/audit-orders",
+        json={"ordered_on": "2026-11-20", "authority": "walk", "deadline": "2027-01-29"},
+        headers=headers,
+    ).json()
     ids = {
         "user_id": admin.id,
         "token_id": token["id"],
@@ -131,6 +139,7 @@ def test_every_write_route_answers_each_role_by_the_table(
         "obligation_id": owed["items"][0]["id"],
         "day": "2026-12-01",
         "questionnaire_id": asked["id"],
+        "order_id": order["id"],
     }
     bodies = _bodies(client, headers, a.vendor_id)
     bodies["POST /api/agreements"]["engagement_id"] = a.engagement_id
@@ -145,7 +154,7 @@ def test_every_write_route_answers_each_role_by_the_table(
         for method, template in routes:
             route = f"{method} {template}"
             path = template.format(**{name: ids[name] for name in re.findall(r"\{([a-z_]+)\}", template)})
-            if route.endswith("/sign"):
+            if route.endswith(("/sign", "/report")):
                 files = {"file": ("signed.pdf", PDF, "application/pdf")}
                 response = client.post(path, files=files, headers=account.headers)
             elif route == "POST /api/imports":  # a preview of one new vendor: nothing is written

@@ -515,3 +515,27 @@ def test_r22_the_questionnaire_against_the_registry() -> None:
     assert "children_no_assessment" in r22(children, security_assessment=False)
     assert "children_no_assessment" not in r22(children, security_assessment=True)
     assert rules(run(engagement())) == []  # no questionnaire stated: nothing
+@pytest.mark.parametrize("space", ["fitting_room", "nursing_room", "dormitory", "private_dining_room"])
+def test_r8b_the_private_spaces_of_the_2025_video_regulation(space: str) -> None:
+    inside = {**CAMERAS, "venue_type": space, "public_place": False}
+    assert rules(run(engagement(venues=[inside]))) == ["R8b"]
+    # Near miss: the shop floor next to the fitting rooms, signed and for public security.
+    floor = {**CAMERAS, "venue_type": "store", "purpose_public_security": True, "signage_posted": True}
+    assert "R8b" not in rules(run(engagement(venues=[floor])))
+
+
+def test_a_ciio_or_important_data_needs_an_assessment_whatever_the_count() -> None:
+    subject = engagement(**ABROAD, individuals_count=10, legal_basis="consent", consent_obtained=True)
+    code = "91310000MA1FL8XQ30"
+    for ciio, important in ((True, False), (False, True)):
+        handler = HandlerProfile(
+            legal_name_zh="星驰汽车", unified_social_credit_code=code, is_ciio=ciio, holds_important_data=important
+        )
+        facts = Facts(engagement=subject, vendor=Vendor(country="CN"), today=TODAY, handler=handler)
+        assert required_mechanism(facts) == "security_assessment"
+        contract = engagement(**{**subject.model_dump(), "cross_border_mechanism": "standard_contract"})
+        [raised] = [r for r in run(contract, handler=handler) if r.detail == "mechanism"]
+        assert raised.severity == "critical" and "whatever the count" in raised.explanation[1]
+    ordinary = HandlerProfile(legal_name_zh="星驰汽车", unified_social_credit_code=code)
+    facts = Facts(engagement=subject, vendor=Vendor(country="CN"), today=TODAY, handler=ordinary)
+    assert required_mechanism(facts) is None  # near miss: 10 people, neither CIIO nor important data

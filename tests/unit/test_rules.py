@@ -515,6 +515,8 @@ def test_r22_the_questionnaire_against_the_registry() -> None:
     assert "children_no_assessment" in r22(children, security_assessment=False)
     assert "children_no_assessment" not in r22(children, security_assessment=True)
     assert rules(run(engagement())) == []  # no questionnaire stated: nothing
+
+
 @pytest.mark.parametrize("space", ["fitting_room", "nursing_room", "dormitory", "private_dining_room"])
 def test_r8b_the_private_spaces_of_the_2025_video_regulation(space: str) -> None:
     inside = {**CAMERAS, "venue_type": space, "public_place": False}

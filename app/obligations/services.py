@@ -521,7 +521,8 @@ async def _refuse_if_closed(session: AsyncSession, attestation: Attestation) -> 
     duty = rows[0]
     raise ConflictError(
         f"the duty this {attestation.kind} attestation answers is already closed: {SPECS[kind].what_en} "
-        f"(obligation {duty.id}, due {duty.due_on}, {duty.status}); nothing is left to attest"
+        f"(obligation {duty.id}, due {duty.due_on}, {duty.status}); nothing is left to attest",
+        code="duty_already_closed",
     )
 
 

@@ -22,6 +22,11 @@ def _vendor_routes(client: TestClient[Any]) -> list[tuple[str, str]]:
     return [(method.upper(), path) for path, ops in paths.items() for method in ops]
 
 
+def _same(problem: dict[str, Any]) -> dict[str, Any]:
+    """A problem without what differs between any two requests: their ids."""
+    return {name: value for name, value in problem.items() if name != "request_id"}
+
+
 def test_no_vendor_route_reaches_another_vendors_objects(
     client: TestClient[Any], vendors: dict[str, Side], submit: Submit
 ) -> None:
@@ -49,20 +54,20 @@ def test_no_vendor_route_reaches_another_vendors_objects(
             if names:
                 assert as_a.status_code == 404, (path, as_a.status_code)
                 random = client.get(template.format(**{n: uuid.uuid4() for n in names}), headers=a.headers)
-                assert as_a.json() == random.json()  # indistinguishable from an id that does not exist
+                assert _same(as_a.json()) == _same(random.json())  # indistinguishable from an id that does not exist
             else:
                 assert as_a.status_code == 200, path
             assert not any(secret in as_a.text for secret in secrets), path
-        elif method == "POST" and template == "/api/vendor/attestations":
+        elif method == "POST" and template == "/api/vendor/v1/attestations":
             as_a = submit(a, deletion(b.engagement_id))
             random = submit(a, deletion(str(uuid.uuid4())))
             assert as_a.status_code == random.status_code == 422
-            assert as_a.json() == random.json()
+            assert _same(as_a.json()) == _same(random.json())
         elif method == "POST" and template.endswith("/withdraw"):
             as_a = client.post(path, headers=a.headers)
             random = client.post(template.format(**{n: uuid.uuid4() for n in names}), headers=a.headers)
             assert as_a.status_code == random.status_code == 404
-            assert as_a.json() == random.json()
+            assert _same(as_a.json()) == _same(random.json())
         else:
             raise AssertionError(f"no isolation check for {method} {template}: add one")
         walked.append((method, template))

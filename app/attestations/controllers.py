@@ -117,7 +117,13 @@ class VendorAttestationController(Controller):
             return idempotency.Outcome(201, body)
 
         outcome = await idempotency.run(
-            db_session, scope=f"vendor:{actor.vendor}", key=key, request=fingerprint, work=work, settle=settle
+            db_session,
+            # A sandbox key's keys are its own: a test never answers for a real upload, nor the reverse.
+            scope=f"vendor:{actor.vendor}" + (":test" if actor.test else ""),
+            key=key,
+            request=fingerprint,
+            work=work,
+            settle=settle,
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         body = AttestationPublic.model_validate(outcome.body)

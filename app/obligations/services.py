@@ -469,7 +469,9 @@ async def _accepted_certificates(
     session: AsyncSession, engagement_ids: Collection[uuid.UUID] | None
 ) -> dict[uuid.UUID, list[Attestation]]:
     query = select(Attestation).where(
-        col(Attestation.kind) == AttestationKind.certification, col(Attestation.status) == AttestationStatus.accepted
+        col(Attestation.kind) == AttestationKind.certification,
+        col(Attestation.status) == AttestationStatus.accepted,
+        col(Attestation.test).is_(False),
     )
     if engagement_ids is not None:
         query = query.where(col(Attestation.engagement_id).in_(list(engagement_ids)))
@@ -493,6 +495,10 @@ async def follow_attestations(session: AsyncSession, attestation_ids: Collection
         return derived
     query = select(Attestation).where(col(Attestation.id).in_(list(attestation_ids)))
     for attestation in await session.scalars(query.order_by(col(Attestation.submitted_at))):
+        if attestation.test:
+            # A sandbox rehearsal: refused like a real one where a real one would be; follows nothing.
+            await _refuse_if_closed(session, attestation)
+            continue
         if attestation.status == AttestationStatus.submitted:
             await _refuse_if_closed(session, attestation)
             derived.due += await _open_for_notice(session, attestation)

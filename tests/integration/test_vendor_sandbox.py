@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 import zipfile
 from typing import Any
@@ -15,6 +16,7 @@ from litestar.testing import TestClient
 from tests.conftest import Account
 from tests.factories import pdf
 from tests.integration.conftest import Side, Submit, deletion, issue_key
+from tests.integration.test_pages import csrf_of, set_password, sign_in
 
 V1 = "/api/vendor/v1"
 
@@ -125,3 +127,23 @@ def test_a_test_key_is_issued_only_by_whoever_issues_keys_and_reaches_only_its_v
     assert sorted(k["test"] for k in listed) == [False, True]
     # A mistyped test key is refused before the database is asked, like any other.
     assert client.get(f"{V1}/obligations", headers={"Authorization": f"Bearer {key[:-1]}x"}).status_code == 401
+
+
+def test_the_vendor_page_issues_a_test_key(
+    client: TestClient[Any], vendors: dict[str, Side], dpo: Account, clean_database: str
+) -> None:
+    """Whoever issues keys on the vendor's page can tick "test key"; the list marks it."""
+    a = vendors["a"]
+    set_password(clean_database, dpo.email)
+    assert sign_in(client, dpo.email).status_code == 303
+    page = client.get(f"/vendors/{a.vendor_id}")
+    assert 'name="test"' in page.text
+    issued = client.post(
+        f"/vendors/{a.vendor_id}/keys", data={"_csrf": csrf_of(page.text), "name": "rehearsal", "test": "on"}
+    )
+    assert issued.status_code == 200, issued.text
+    key = re.search(r'id="issued-key">(dpv_test_[0-9A-Za-z]+)<', issued.text)
+    assert key, issued.text[:2000]
+    assert "测试（沙盒）" in issued.text
+    duties = client.get(f"{V1}/obligations", headers={"Authorization": f"Bearer {key.group(1)}"})
+    assert duties.status_code == 200

@@ -67,7 +67,12 @@ the attestations it sends as proof, with their evidence. Another vendor's object
 if it did not exist. Every error is one `Error` object, an RFC 9457 problem
 (`application/problem+json`) with a stable `code` to branch on; lists are one `Page` envelope.
 A sandbox key (`dpv_test_...`) rehearses all of it without touching our record.
-The paths without `/v1` still answer, deprecated (see the `Deprecation` and `Sunset` headers)."""
+The paths without `/v1` still answer, deprecated (see the `Deprecation` and `Sunset` headers).
+
+Changelog. v1 (30 November 2026): paths under `/api/vendor/v1/`, the unversioned ones a deprecated
+alias until 31 May 2027; errors as problem details with `code`, `type`, `title`, `status` and
+`request_id` (keeping `detail`, `status_code`, `extra`); `X-Request-Id` on every answer; sandbox
+keys and `test` on attestations; 409 `duty_already_closed`; withdrawing an unreviewed attestation."""
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 WRITES = {"post", "put", "patch", "delete"}
 # Routes that answer 404 without a path parameter: an id in their query, or a thing that may not exist yet.

@@ -49,12 +49,13 @@ from app.authentication import (
     TokenAuthenticationMiddleware,
     record_refusals,
 )
-from app.core import clock, openapi
+from app.core import clock, openapi, versioning
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
 from app.core.middleware import RequestBodyGuard, RetryReadOnce, SessionPerRequest
 from app.core.ratelimit import FailedAuthentication, MemoryWindows, RateLimiter, RedisWindows, Windows
+from app.core.requests import RequestIdFirst, send_request_id
 from app.core.settings import RateLimit, Settings
 from app.core.storage import open_storage
 from app.engagements.controllers import EngagementController, PICategoryController
@@ -155,16 +156,22 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
                 await redis.aclose()
 
     # What a vendor's key reaches; uploads get their own body limit (UPLOAD_MAX_REQUEST_MB).
+    # Version 1 is documented; the paths without it answer the same, deprecated (app.core.versioning).
+    vendor_controllers = [
+        VendorEngagementController,
+        VendorAgreementController,
+        VendorObligationController,
+        VendorAttestationController,
+        VendorQuestionnaireController,
+    ]
     vendor_api = Router(
-        path="/api/vendor",
-        route_handlers=[
-            VendorEngagementController,
-            VendorAgreementController,
-            VendorObligationController,
-            VendorAttestationController,
-            VendorQuestionnaireController,
-        ],
+        path=versioning.V1, route_handlers=vendor_controllers, request_max_body_size=settings.upload_max_request_bytes
+    )
+    vendor_alias = Router(
+        path=versioning.VENDOR_ROOT,
+        route_handlers=vendor_controllers,
         request_max_body_size=settings.upload_max_request_bytes,
+        include_in_schema=False,
     )
 
     return Litestar(
@@ -193,6 +200,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             vendor_openapi,
             vendor_docs,
             vendor_api,
+            vendor_alias,
             pages.router(),
             pages.static_files(),
         ],
@@ -214,7 +222,8 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
         stores=stores,
         dependencies={**dependencies, "settle": Provide(_provide_settle, sync_to_thread=False)},
         middleware=[
-            RetryReadOnce,  # outermost: a retried read gets a session of its own
+            RequestIdFirst,  # outermost: the request's id and its log line's clock start first
+            RetryReadOnce,  # a retried read gets a session of its own
             SessionPerRequest,
             DefineMiddleware(RequestBodyGuard, timeout=settings.body_timeout),
             DefineMiddleware(TokenAuthenticationMiddleware, exclude=PUBLIC_PATHS + PUBLIC_PAGES),
@@ -243,7 +252,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
         ),
         on_app_init=[_no_debug],
         on_startup=[_document_every_answer, _list_allowed_methods],
-        before_send=[_allow_every_method, _rate_limit_headers],
+        before_send=[_allow_every_method, _rate_limit_headers, send_request_id, versioning.announce_deprecation],
     )
 
 

@@ -21,7 +21,7 @@ from app.attestations.schemas import (
     Review,
     details_adapter,
 )
-from app.core import conditional, idempotency, uploads
+from app.core import conditional, idempotency, uploads, versioning
 from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import file_response
 from app.core.errors import field_error, validation_exception
@@ -39,7 +39,7 @@ class AttestationUpload:
 
 # The upload's `metadata` part is one JSON object, one of the attestation kinds (app.main documents it).
 UPLOAD_JSON_PARTS: dict[tuple[str, str], dict[str, TypeAdapter[Any]]] = {
-    ("post", "/api/vendor/attestations"): {"metadata": details_adapter}
+    ("post", f"{versioning.V1}/attestations"): {"metadata": details_adapter}
 }
 REPLAYED = ResponseHeader(
     name="Idempotent-Replayed",
@@ -105,7 +105,7 @@ class VendorAttestationController(Controller):
             )
             files.append(await anyio.to_thread.run_sync(check))  # a DOCX is decompressed to be checked
         fingerprint = {
-            "path": request.url.path,
+            "path": versioning.canonical(request.url.path),  # one key, whether sent to v1 or its alias
             "metadata": details.model_dump(mode="json"),
             "files": [[f.filename, f.content_type, f.sha256] for f in files],
         }
@@ -117,7 +117,13 @@ class VendorAttestationController(Controller):
             return idempotency.Outcome(201, body)
 
         outcome = await idempotency.run(
-            db_session, scope=f"vendor:{actor.vendor}", key=key, request=fingerprint, work=work, settle=settle
+            db_session,
+            # A sandbox key's keys are its own: a test never answers for a real upload, nor the reverse.
+            scope=f"vendor:{actor.vendor}" + (":test" if actor.test else ""),
+            key=key,
+            request=fingerprint,
+            work=work,
+            settle=settle,
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         body = AttestationPublic.model_validate(outcome.body)

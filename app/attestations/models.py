@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON
+from sqlalchemy import JSON, false
 from sqlmodel import Field, SQLModel
 
 from app.attestations.schemas import AttestationKind, AttestationStatus
@@ -29,6 +29,8 @@ class Attestation(SQLModel, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reviewed_by_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     review_reason: str = Field(default="", max_length=4000)
+    # Sent with a sandbox key: reviewed at once, closes nothing, left out of every record we keep.
+    test: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class EvidenceFile(SQLModel, table=True):

@@ -256,6 +256,10 @@ class AttestationPublic(BaseModel):
     reviewed_at: datetime | None = Field(description="When it was reviewed, or withdrawn.")
     review_reason: str
     clocks: list[Clock] = Field(default_factory=list, description="An incident's deadlines, counted in hours.")
+    test: bool = Field(
+        default=False,
+        description="Sent with a sandbox key (dpv_test_...): accepted at once by the sandbox, closes nothing.",
+    )
 
 
 class Review(BaseModel):

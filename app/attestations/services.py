@@ -146,6 +146,7 @@ def public(attestation: Attestation, files: list[EvidenceFile], clocks: list[Clo
         reviewed_at=attestation.reviewed_at,
         review_reason=attestation.review_reason,
         clocks=clocks or [],
+        test=attestation.test,
     )
 
 
@@ -211,7 +212,13 @@ async def submit(
         kind=details.kind,
         details=details.model_dump(mode="json", exclude={"kind", "engagement_id"}),
         submitted_by_key_id=actor.key_id,
+        test=actor.test,
     )
+    if actor.test:
+        # The sandbox's simulated review: accepted at once, so a vendor rehearses the whole flow
+        # without a reviewer; nothing follows from it (settle closes no duty for a test).
+        attestation.status, attestation.reviewed_at = AttestationStatus.accepted, utcnow()
+        attestation.review_reason = SANDBOX_REASON
     session.add(attestation)
     await session.flush()
     for file in files:
@@ -225,7 +232,7 @@ async def submit(
                 filename=file.filename,
             )
         )
-    if isinstance(details, IncidentDetails):
+    if isinstance(details, IncidentDetails) and not actor.test:
         engagement.incident_reported_at = attestation.submitted_at
     await session.flush()
     audit.record(
@@ -326,6 +333,7 @@ async def review(
 
 
 WITHDRAWN_REASON = "withdrawn by the vendor before its review"
+SANDBOX_REASON = "沙盒：自动通过，不产生任何效力 (sandbox: accepted automatically; a test changes nothing)"
 
 
 async def withdraw(session: AsyncSession, *, attestation_id: uuid.UUID, actor: Actor) -> tuple[Attestation, list[str]]:

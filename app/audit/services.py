@@ -42,7 +42,8 @@ def record(
         action=action,
         object_type=object_type.value,
         object_id=str(object_id),
-        changes=to_jsonable_python(dict(changes)),
+        # A sandbox key's action is kept, marked as a test, and left out of the compliance record.
+        changes=to_jsonable_python({**changes, "test": True} if actor.test else dict(changes)),
         source=actor.source,
     )
     chain.pending(session).append(entry)

@@ -35,6 +35,7 @@ class Actor:
     vendor_id: uuid.UUID | None = None  # set for a vendor key: reaches /api/vendor/ and its own objects only
     key_id: uuid.UUID | None = None
     source: str | None = None  # the client's address, for the audit trail
+    test: bool = False  # a vendor's sandbox key: what it does is rehearsal, audited as such
 
     def require_writer(self, owner_id: uuid.UUID | None = None, *, creating: bool = False) -> None:
         """Admins change anything; procurement and owners create, and change what they own."""

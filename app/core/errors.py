@@ -1,8 +1,12 @@
 """Domain errors and how they reach the client.
 
-Services raise these; one handler per class turns them into a JSON answer with the
-right status, the same shape Litestar uses for its own validation errors:
-{"status_code": 422, "detail": "...", "extra": [{"key": field, "message": reason}]}.
+Services raise these; one handler per class turns them into an RFC 9457 problem
+(application/problem+json) with the right status and a stable `code` to branch on:
+{"type": "urn:dpa:problem:validation_failed", "title": ..., "status": 400, "code": ...,
+"detail": "...", "request_id": ..., "extra": [{"key": field, "message": reason}]}.
+`status_code`, `detail` and `extra` keep the shape Litestar gave before, which clients and
+tests already read. No `instance`: it would echo ids from the path, and an answer about another
+vendor's object must not hold anything of it; the request id finds the request.
 """
 
 from __future__ import annotations
@@ -10,24 +14,69 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import MediaType, Request, Response
-from litestar.exceptions import ValidationException
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.core.requests import request_id
 from app.core.storage import AlteredFileError, StorageError
 
 log = logging.getLogger(__name__)
 
 
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "urn:dpa:problem:"  # + the code: stable, and names the kind without a server to ask
+# The code a status gets when the error names none of its own.
+CODES = {
+    400: "validation_failed",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    413: "file_too_large",
+    415: "file_type_refused",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+TITLES = {
+    "validation_failed": "A field is missing or breaks a rule",
+    "bad_request": "The request cannot be read",
+    "unauthenticated": "No valid credential",
+    "forbidden": "Not allowed with this credential",
+    "not_found": "Not found",
+    "method_not_allowed": "Method not allowed here",
+    "request_timeout": "The request body stalled",
+    "client_gone": "The client went away",
+    "conflict": "Conflicts with the current state",
+    "duty_already_closed": "The duty this answers is already closed",
+    "file_too_large": "Too large",
+    "file_type_refused": "File type refused",
+    "unprocessable": "Cannot be acted on",
+    "invalid_reference": "Names nothing usable",
+    "idempotency_key_reused": "Idempotency-Key reused for another request",
+    "rate_limited": "Too many requests",
+    "internal_error": "Internal error",
+    "storage_failed": "The file store failed",
+    "service_unavailable": "Temporarily unavailable",
+}
+
+
 class DomainError(Exception):
     status_code = 400
+    code: str | None = None  # None: the status's own (CODES)
 
-    def __init__(self, detail: str, extra: list[dict[str, str]] | None = None) -> None:
+    def __init__(self, detail: str, extra: list[dict[str, str]] | None = None, *, code: str | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        if code is not None:
+            self.code = code
 
 
 class NotFoundError(DomainError):
@@ -59,6 +108,7 @@ class InvalidReferenceError(FieldDomainError):
     """Well-formed input that names something that does not exist or may not be used."""
 
     status_code = 422
+    code = "invalid_reference"
 
 
 class TooManyRequestsError(DomainError):
@@ -85,6 +135,7 @@ class ClientGoneError(DomainError):
     """The client went away mid-request: nobody reads the answer; logged, not an error."""
 
     status_code = 400
+    code = "client_gone"
 
 
 class DatabaseUnavailableError(DomainError):
@@ -119,11 +170,29 @@ def field_error(field: str, message: str) -> ValidationException:
     return ValidationException(detail="Validation failed", extra=[{"key": field, "message": message, "source": "body"}])
 
 
-def _body(status_code: int, detail: str, extra: Any = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"status_code": status_code, "detail": detail}
+def problem(
+    request: Request[Any, Any, Any],
+    status_code: int,
+    detail: str,
+    extra: Any = None,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """The one shape of every error the API answers (RFC 9457), with the request's id."""
+    code = code or CODES.get(status_code, "bad_request" if status_code < 500 else "internal_error")
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + code,
+        "title": TITLES.get(code, code.replace("_", " ")),
+        "status": status_code,
+        "code": code,
+        "detail": detail,
+        "request_id": request_id(request.scope),
+        "status_code": status_code,
+    }
     if extra:
         body["extra"] = extra
-    return body
+    return Response(body, status_code=status_code, media_type=PROBLEM_JSON, headers=headers)
 
 
 def validation_exception(exc: ValidationError, source: str = "body", prefix: str = "") -> ValidationException:
@@ -143,33 +212,38 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequestsError) else None
     if isinstance(exc, ClientGoneError):
         log.info("client went away during %s %s", request.method, request.url.path)
-    return Response(
-        _body(exc.status_code, exc.detail, exc.extra),
-        status_code=exc.status_code,
-        media_type=MediaType.JSON,
-        headers=headers,
-    )
+    return problem(request, exc.status_code, exc.detail, exc.extra, code=exc.code, headers=headers)
 
 
-def integrity_error_handler(_request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
     # Services check uniqueness first; this catches the race where two requests pass
     # the check at once and the database's constraint decides.
-    log.info("integrity error answered as 409: %s", exc.orig)
-    return Response(_body(409, "conflicts with an existing record"), status_code=409, media_type=MediaType.JSON)
+    log.info("integrity error answered as 409 (request %s): %s", request_id(request.scope), exc.orig)
+    return problem(request, 409, "conflicts with an existing record")
 
 
-def validation_error_handler(_request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's own refusals (no credential, no route, a method not allowed, a body too large)
+    in the same shape as ours, with the headers they carry (WWW-Authenticate, Allow)."""
+    headers = {str(name): str(value) for name, value in (exc.headers or {}).items()}
+    if exc.status_code >= 500:
+        return internal_error_handler(request, exc)
+    extra = exc.extra if isinstance(exc.extra, list) else None
+    return problem(request, exc.status_code, exc.detail, extra, headers=headers or None)
+
+
+def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     """Litestar's 400 for invalid input, with Pydantic's "Value error, " prefix taken off."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict) and isinstance(item.get("message"), str):
             item["message"] = item["message"].removeprefix("Value error, ")
-    return Response(_body(400, exc.detail, extra or exc.extra), status_code=400, media_type=MediaType.JSON)
+    return problem(request, 400, exc.detail, extra or exc.extra)
 
 
-def nesting_error_handler(_request: Request[Any, Any, Any], _exc: RecursionError) -> Response[Any]:
+def nesting_error_handler(request: Request[Any, Any, Any], _exc: RecursionError) -> Response[Any]:
     # Decoding a body such as [[[[...]]]] thousands deep exhausts the stack: bad input, not a bug.
-    return Response(_body(400, "request body is nested too deeply"), status_code=400, media_type=MediaType.JSON)
+    return problem(request, 400, "request body is nested too deeply", code="bad_request")
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -185,18 +259,24 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     nothing of the request was applied."""
     if not database_unavailable(exc):
         return internal_error_handler(request, exc)
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return Response(
-        _body(503, "the database is unavailable; nothing was changed, retry shortly"),
-        status_code=503,
-        media_type=MediaType.JSON,
+    log.warning(
+        "database unavailable on %s %s (request %s): %s",
+        request.method,
+        request.url.path,
+        request_id(request.scope),
+        exc,
+    )
+    return problem(
+        request,
+        503,
+        "the database is unavailable; nothing was changed, retry shortly",
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},  # a read was tried twice (RetryReadOnce)
     )
 
 
 def storage_error_handler(request: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
     """A stored file that is altered or gone is never served: said plainly, for the operator."""
-    log.error("storage: %s on %s %s", exc, request.method, request.url.path)
+    log.error("storage: %s on %s %s (request %s)", exc, request.method, request.url.path, request_id(request.scope))
     if isinstance(exc, AlteredFileError):
         detail = (
             f"存储的文件已被改动，与其 SHA-256 不符，未提供下载；请运行 dpa evidence verify。 "
@@ -205,19 +285,21 @@ def storage_error_handler(request: Request[Any, Any, Any], exc: StorageError) ->
         )
     else:
         detail = "文件存储不可用或文件缺失；请运行 dpa evidence verify。 (The file store failed, or the file is gone.)"
-    return Response(_body(500, detail), status_code=500, media_type=MediaType.JSON)
+    return problem(request, 500, detail, code="storage_failed")
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # The log gets the traceback; the client never does.
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return Response(_body(500, "internal error"), status_code=500, media_type=MediaType.JSON)
+    # The log gets the traceback; the client never does, but its request id finds it in the log.
+    rid = request_id(request.scope)
+    log.error("unhandled error on %s %s (request %s)", request.method, request.url.path, rid, exc_info=exc)
+    return problem(request, 500, f"internal error; quote request {rid} when reporting it")
 
 
 exception_handlers: dict[type[Exception] | int, Any] = {
     DomainError: domain_error_handler,
     IntegrityError: integrity_error_handler,
     ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
     RecursionError: nesting_error_handler,
     DBAPIError: database_error_handler,
     PoolTimeoutError: database_error_handler,

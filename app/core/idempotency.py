@@ -60,7 +60,9 @@ async def _replay(session: AsyncSession, scope: str, key: str, digest: str) -> O
     if record is None:
         return None
     if record.fingerprint != digest:
-        raise UnprocessableError(f"{HEADER} {key!r} was already used for a different request; use a new key")
+        raise UnprocessableError(
+            f"{HEADER} {key!r} was already used for a different request; use a new key", code="idempotency_key_reused"
+        )
     return Outcome(record.status_code, record.response, replayed=True)
 
 

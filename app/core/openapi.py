@@ -17,19 +17,28 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from app.core.errors import CODES, PROBLEM_JSON, PROBLEM_TYPE, TITLES
+from app.core.requests import HEADER as REQUEST_ID
+
 ERROR = "#/components/schemas/Error"
 REASONS = {
-    "400": "The request is malformed or a field breaks a rule: `extra` names each field and why",
-    "401": "No credential, or one that is invalid, expired or revoked",
-    "403": "The credential's role may not do this, or a vendor key outside /api/vendor/ (or the reverse)",
-    "404": "Nothing with this id (or not yours: the answer is the same)",
-    "408": "The request body stalled",
-    "409": "Conflicts with the object's state (a lifecycle step not allowed now, a duplicate)",
-    "413": "The upload is too large",
-    "415": "A file type not accepted, or content that is not what it claims",
-    "422": "A well-formed id that names nothing usable, or an Idempotency-Key reused for another request",
-    "429": "Too many requests (a vendor key's limit) or refused credentials from this address",
-    "503": "The database is unavailable; nothing was changed",
+    "400": "`validation_failed`: the request is malformed or a field breaks a rule; `extra` names each field and why",
+    "401": "`unauthenticated`: no credential, or one that is invalid, expired or revoked",
+    "403": "`forbidden`: the credential's role may not do this, or a vendor key outside /api/vendor/ (or the reverse)",
+    "404": "`not_found`: nothing with this id (or not yours: the answer is the same)",
+    "408": "`request_timeout`: the request body stalled",
+    "409": (
+        "`conflict`: conflicts with the object's state (a lifecycle step not allowed now, a duplicate); "
+        "`duty_already_closed`: the duty an attestation answers is closed"
+    ),
+    "413": "`file_too_large`: the upload is too large",
+    "415": "`file_type_refused`: a file type not accepted, or content that is not what it claims",
+    "422": (
+        "`invalid_reference`: a well-formed id that names nothing usable; "
+        "`idempotency_key_reused`: an Idempotency-Key reused for another request"
+    ),
+    "429": "`rate_limited`: too many requests (a vendor key's limit) or refused credentials from this address",
+    "503": "`service_unavailable`: the database is unavailable; nothing was changed",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
 # Sent on every answer to a vendor key that got past authentication (not on a 401).
@@ -39,13 +48,31 @@ RATE_LIMIT = {
     "X-RateLimit-Reset": {"description": "Seconds until a request is freed again", "schema": {"type": "integer"}},
 }
 VENDOR_PREFIX = "/api/vendor/"
+# The documented version; the unversioned paths are a deprecated alias (app.core.versioning).
+VENDOR_V1 = "/api/vendor/v1/"
+# On every answer, success or error.
+ANSWER_HEADERS = {
+    REQUEST_ID: {
+        "description": "This request's id: yours if you sent a sane X-Request-Id (up to 128 characters of "
+        "letters, digits and ._:@+=/-), else ours; it is also in every error's `request_id`",
+        "schema": {"type": "string"},
+    }
+}
 VENDOR_TITLE = "dpa vendor API"
 # The vendor document's own version: bumped when what a vendor's client sees changes.
 VENDOR_VERSION = "1.0.0"
 VENDOR_DESCRIPTION = """What a vendor (受托方) calls with its own key (`Authorization: Bearer dpv_...`):
 its engagements, its issued agreements and their files, the duties it owes us (obligations), and
 the attestations it sends as proof, with their evidence. Another vendor's object answers 404, as
-if it did not exist. Every error is one `Error` object; lists are one `Page` envelope."""
+if it did not exist. Every error is one `Error` object, an RFC 9457 problem
+(`application/problem+json`) with a stable `code` to branch on; lists are one `Page` envelope.
+A sandbox key (`dpv_test_...`) rehearses all of it without touching our record.
+The paths without `/v1` still answer, deprecated (see the `Deprecation` and `Sunset` headers).
+
+Changelog. v1 (30 November 2026): paths under `/api/vendor/v1/`, the unversioned ones a deprecated
+alias until 31 May 2027; errors as problem details with `code`, `type`, `title`, `status` and
+`request_id` (keeping `detail`, `status_code`, `extra`); `X-Request-Id` on every answer; sandbox
+keys and `test` on attestations; 409 `duty_already_closed`; withdrawing an unreviewed attestation."""
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 WRITES = {"post", "put", "patch", "delete"}
 # Routes that answer 404 without a path parameter: an id in their query, or a thing that may not exist yet.
@@ -80,12 +107,24 @@ DOWNLOADS = {
 }
 ERROR_SCHEMA = {
     "type": "object",
-    "required": ["status_code", "detail"],
+    "description": "An RFC 9457 problem. Branch on `code`; `detail` is for people; `extra` names each field.",
+    "required": ["type", "title", "status", "code", "detail", "status_code"],
     "properties": {
-        "status_code": {"type": "integer"},
-        "detail": {"type": "string"},
+        "type": {"type": "string", "description": f"{PROBLEM_TYPE} and the code: one per kind of error"},
+        "title": {"type": "string", "description": "The kind of error, the same for every error of that kind"},
+        "status": {"type": "integer", "description": "The HTTP status"},
+        "code": {
+            "type": "string",
+            "description": "Stable, to branch on: "
+            + ", ".join(f"`{code}`" for code in TITLES)
+            + f" (a status's default: {', '.join(f'{status} {code}' for status, code in CODES.items())})",
+        },
+        "detail": {"type": "string", "description": "What went wrong with this request, for a person"},
+        "request_id": {"type": "string", "description": "The X-Request-Id of this request"},
+        "status_code": {"type": "integer", "description": "The HTTP status (as before problem details; kept)"},
         "extra": {
             "type": "array",
+            "description": "The fields at fault, when there are any",
             "items": {
                 "type": "object",
                 "required": ["key", "message"],
@@ -136,13 +175,18 @@ def complete(
                 codes |= {"400", "408"}
             if "multipart/form-data" in body:
                 codes |= {"413", "415"}
+            if "400" in responses:  # Litestar's own 400 (a parameter it validates) has our shape too
+                codes.add("400")
             for code in sorted(codes):
                 responses[code] = _error(code)
             _downloads(path, responses)
-            if path.startswith(VENDOR_PREFIX):
-                for code, answer in responses.items():
-                    if code != "401":
-                        answer["headers"] = {**answer.get("headers", {}), **RATE_LIMIT}
+            for code, answer in responses.items():
+                rate_limited = path.startswith(VENDOR_PREFIX) and code != "401"
+                answer["headers"] = {
+                    **answer.get("headers", {}),
+                    **(RATE_LIMIT if rate_limited else {}),
+                    **ANSWER_HEADERS,
+                }
     return document
 
 
@@ -161,10 +205,10 @@ def _json_parts(document: dict[str, Any], operation: dict[str, Any], parts: dict
 
 
 def vendor_document(document: dict[str, Any]) -> dict[str, Any]:
-    """The document a vendor's developer needs: only the /api/vendor/ operations, each with a short
+    """The document a vendor's developer needs: only the /api/vendor/v1/ operations, each with a short
     stable operationId, and only the schemas they refer to. Derived from the completed internal
     document, so both say the same about every vendor route."""
-    paths = {path: copy.deepcopy(ops) for path, ops in document["paths"].items() if path.startswith(VENDOR_PREFIX)}
+    paths = {path: copy.deepcopy(ops) for path, ops in document["paths"].items() if path.startswith(VENDOR_V1)}
     for path, operations in paths.items():
         for method, operation in operations.items():
             if not isinstance(operation, dict):
@@ -205,7 +249,7 @@ def _referenced(root: Any, schemas: dict[str, Any]) -> dict[str, Any]:
 def _error(code: str) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "description": REASONS[code],
-        "content": {"application/json": {"schema": {"$ref": ERROR}}},
+        "content": {PROBLEM_JSON: {"schema": {"$ref": ERROR}}},
     }
     if code in ("429", "503"):
         answer["headers"] = RETRY_AFTER

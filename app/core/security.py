@@ -22,6 +22,8 @@ CHECKSUM_LENGTH = 6
 USER_TOKEN_PREFIX = "dpu"  # noqa: S105 - a prefix, not a secret
 CALENDAR_TOKEN_PREFIX = "dpc"  # noqa: S105 - a calendar subscription's URL; a prefix, not a secret
 VENDOR_KEY_PREFIX = "dpv"  # a vendor's key; distinct so it is never mistaken for a user's token
+# A vendor's sandbox key: recognisably a test key wherever it is pasted, logged or leaked.
+VENDOR_TEST_KEY_PREFIX = f"{VENDOR_KEY_PREFIX}_test"
 
 
 def _base62(number: int, width: int) -> str:
@@ -42,8 +44,11 @@ def new_token(prefix: str) -> str:
 
 
 def is_well_formed(token: str, prefix: str) -> bool:
-    head, sep, rest = token.partition("_")
-    if head != prefix or not sep or len(rest) != RANDOM_LENGTH + CHECKSUM_LENGTH:
+    # By the whole prefix, which may hold an underscore itself (dpv_test).
+    if not token.startswith(prefix + "_"):
+        return False
+    rest = token[len(prefix) + 1 :]
+    if len(rest) != RANDOM_LENGTH + CHECKSUM_LENGTH:
         return False
     if any(ch not in ALPHABET for ch in rest):
         return False
@@ -57,7 +62,7 @@ def token_hash(token: str) -> str:
 
 def token_hint(token: str) -> str:
     """What a listing shows of a token: enough to recognise it, useless to an attacker."""
-    return token[: len(token.partition("_")[0]) + 5] + "…"
+    return token[: len(token.rpartition("_")[0]) + 5] + "…"  # the whole prefix (dpv_test_) and 4 more
 
 
 def is_expired(expires_at: datetime | None, now: datetime) -> bool:

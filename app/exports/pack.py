@@ -83,7 +83,8 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
     subs = await of(SubProcessor, col(SubProcessor.engagement_id), engagement_ids)
     agreements = await of(Agreement, col(Agreement.vendor_id), vendor_ids)
     documents = await of(AgreementDocument, col(AgreementDocument.agreement_id), [a.id for a in agreements])
-    attestations = await of(Attestation, col(Attestation.vendor_id), vendor_ids)
+    # A sandbox key's rehearsals, and whatever it did, are no part of the record.
+    attestations = [a for a in await of(Attestation, col(Attestation.vendor_id), vendor_ids) if not a.test]
     files = await of(EvidenceFile, col(EvidenceFile.attestation_id), [a.id for a in attestations])
     obligations = await of(Obligation, col(Obligation.vendor_id), vendor_ids)
     asked = await of(Questionnaire, col(Questionnaire.vendor_id), vendor_ids)
@@ -97,7 +98,9 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
         for group in (vendors, engagements, subs, agreements, documents, attestations, files, obligations, asked)
         for item in group
     ]
-    trail = await of(AuditEntry, col(AuditEntry.object_id), objects)
+    trail = [
+        entry for entry in await of(AuditEntry, col(AuditEntry.object_id), objects) if not entry.changes.get("test")
+    ]
     trail.sort(key=lambda entry: entry.seq or 0)
 
     findings.sort(key=lambda f: (f.raised_at, f.rule_id))

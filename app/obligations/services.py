@@ -626,7 +626,9 @@ async def _accepted_certificates(
     session: AsyncSession, engagement_ids: Collection[uuid.UUID] | None
 ) -> dict[uuid.UUID, list[Attestation]]:
     query = select(Attestation).where(
-        col(Attestation.kind) == AttestationKind.certification, col(Attestation.status) == AttestationStatus.accepted
+        col(Attestation.kind) == AttestationKind.certification,
+        col(Attestation.status) == AttestationStatus.accepted,
+        col(Attestation.test).is_(False),
     )
     if engagement_ids is not None:
         query = query.where(col(Attestation.engagement_id).in_(list(engagement_ids)))
@@ -650,6 +652,10 @@ async def follow_attestations(session: AsyncSession, attestation_ids: Collection
         return derived
     query = select(Attestation).where(col(Attestation.id).in_(list(attestation_ids)))
     for attestation in await session.scalars(query.order_by(col(Attestation.submitted_at))):
+        if attestation.test:
+            # A sandbox rehearsal: refused like a real one where a real one would be; follows nothing.
+            await _refuse_if_closed(session, attestation)
+            continue
         if attestation.status == AttestationStatus.submitted:
             await _refuse_if_closed(session, attestation)
             derived.due += await _open_for_notice(session, attestation)
@@ -678,7 +684,8 @@ async def _refuse_if_closed(session: AsyncSession, attestation: Attestation) -> 
     duty = rows[0]
     raise ConflictError(
         f"the duty this {attestation.kind} attestation answers is already closed: {SPECS[kind].what_en} "
-        f"(obligation {duty.id}, due {duty.due_on}, {duty.status}); nothing is left to attest"
+        f"(obligation {duty.id}, due {duty.due_on}, {duty.status}); nothing is left to attest",
+        code="duty_already_closed",
     )
 
 

@@ -149,7 +149,7 @@ class VendorPages(Controller):
         networks = [part.strip() for part in str(form.get("allowed_networks", "")).split(",") if part.strip()]
         try:
             data = VendorKeyCreate.model_validate(
-                {"name": str(form.get("name", "")).strip(), "allowed_networks": networks}
+                {"name": str(form.get("name", "")).strip(), "allowed_networks": networks, "test": "test" in form}
             )
             key, _ = await services.issue_key(db_session, vendor_id=vendor_id, data=data, actor=actor)
         except Exception as error:  # beside its field; errors_of re-raises a bug

@@ -15,7 +15,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery, JSONBody, MultipartBody
 from pydantic import TypeAdapter
 
-from app.core import uploads
+from app.core import uploads, versioning
 from app.core.deps import CurrentActor, DbSession, Settle, Storage
 from app.core.downloads import file_response
 from app.core.errors import FieldErrors, field_error
@@ -31,7 +31,7 @@ from app.questionnaires.schemas import (
     QuestionnaireStatus,
 )
 
-ANSWERS_PATH = "/api/vendor/questionnaires/{questionnaire_id}/answers"
+ANSWERS_PATH = f"{versioning.V1}/questionnaires/{{questionnaire_id}}/answers"
 # Question id -> the answer; a file question names the indexes of its files in `files`.
 answers_adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(dict[str, Any])
 UPLOAD_JSON_PARTS: dict[tuple[str, str], dict[str, TypeAdapter[Any]]] = {

@@ -100,7 +100,7 @@ async def send(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Actor,
 def _invitation(
     template: QuestionnaireTemplate, engagement: Engagement, questionnaire: Questionnaire, base_url: str
 ) -> dict[str, str]:
-    link = f"{base_url}/api/vendor/questionnaires/{questionnaire.id}"
+    link = f"{base_url}/api/vendor/v1/questionnaires/{questionnaire.id}"
     body = (
         f"我们请贵方在委托处理“{engagement.name}”开始前填写《{template.title.zh}》。\n"
         f"请使用贵方的 API 密钥访问：{link}（说明见 {base_url}/api/vendor/docs）。\n\n"

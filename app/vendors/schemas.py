@@ -99,6 +99,11 @@ class VendorKeyCreate(SQLModel):
     allowed_networks: Annotated[list[Annotated[str, Field(max_length=50)]], AfterValidator(_networks)] = Field(
         default_factory=list, max_length=50, description="IP addresses or networks the key works from; empty = any."
     )
+    test: bool = Field(
+        default=False,
+        description="A sandbox key (dpv_test_...): its attestations are marked as tests, reviewed at once "
+        "by the sandbox, and close no duty nor appear in any export, evidence pack or finding.",
+    )
 
 
 class VendorKeyPublic(SQLModel):
@@ -111,6 +116,7 @@ class VendorKeyPublic(SQLModel):
     expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    test: bool
 
 
 class VendorKeyIssued(VendorKeyPublic):

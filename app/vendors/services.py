@@ -162,11 +162,12 @@ VENDOR_KEY_MAX_LIFETIME = timedelta(days=2 * 365)
 def actor_for_vendor(key: VendorKey, vendor: Vendor, source: str | None = None) -> Actor:
     name = vendor.legal_name_en or vendor.legal_name_zh
     return Actor(
-        label=f"vendor key {key.hint} ({name})"[:320],
+        label=f"vendor {'test key' if key.test else 'key'} {key.hint} ({name})"[:320],
         role=None,
         vendor_id=vendor.id,
         key_id=key.id,
         source=source,
+        test=key.test,
     )
 
 
@@ -180,7 +181,8 @@ BY_KEY_HASH = (
 
 async def authenticate_vendor(session: AsyncSession, *, key: str, source: str | None) -> tuple[VendorKey, Vendor] | str:
     """The key and its vendor, or why the key is refused. Malformed keys never reach the database."""
-    if not security.is_well_formed(key, security.VENDOR_KEY_PREFIX):
+    test = key.startswith(security.VENDOR_TEST_KEY_PREFIX + "_")
+    if not security.is_well_formed(key, security.VENDOR_TEST_KEY_PREFIX if test else security.VENDOR_KEY_PREFIX):
         return "malformed key"
     found = (await session.execute(BY_KEY_HASH, {"key_hash": security.token_hash(key)})).first()
     if found is None:
@@ -226,8 +228,9 @@ async def issue_key(
         raise InvalidReferenceError("expires_at", "must be in the future")
     if expires_at > now + VENDOR_KEY_MAX_LIFETIME:
         raise InvalidReferenceError("expires_at", "at most two years ahead; issue a new key before then")
-    key = security.new_token(security.VENDOR_KEY_PREFIX)
+    key = security.new_token(security.VENDOR_TEST_KEY_PREFIX if data.test else security.VENDOR_KEY_PREFIX)
     row = VendorKey(
+        test=data.test,
         vendor_id=vendor.id,
         name=data.name,
         key_hash=security.token_hash(key),
@@ -249,6 +252,7 @@ async def issue_key(
             "name": data.name,
             "expires_at": expires_at,
             "allowed_networks": data.allowed_networks,
+            "test": data.test,
         },
     )
     return key, row

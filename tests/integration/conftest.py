@@ -139,7 +139,7 @@ def submit(client: TestClient[Any]) -> Submit:
         raw = metadata if isinstance(metadata, str) else json.dumps(metadata)
         chosen = [("deletion.pdf", PDF, "application/pdf")] if files is None else files
         parts: list[tuple[str, Any]] = [("metadata", (None, raw)), *(("files", file) for file in chosen)]
-        return client.post("/api/vendor/attestations", files=parts, headers=headers)
+        return client.post("/api/vendor/v1/attestations", files=parts, headers=headers)
 
     return post
 

@@ -103,7 +103,7 @@ def test_the_document_names_every_answer_and_the_real_download_types(
         "text/calendar",
         "application/octet-stream",
     ]
-    upload = document["paths"]["/api/vendor/attestations"]["post"]["responses"]
+    upload = document["paths"]["/api/vendor/v1/attestations"]["post"]["responses"]
     assert {"408", "413", "415", "422"} <= set(upload)
 
 

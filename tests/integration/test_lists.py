@@ -43,8 +43,8 @@ def test_every_list_route_answers_a_page_and_takes_limit_and_offset(client: Test
         "/api/engagements/{engagement_id}/findings",
         "/api/agreements/{agreement_id}/documents",
         "/api/calendar/overrides",
-        "/api/vendor/obligations",
-        "/api/vendor/agreements/{agreement_id}/documents",
+        "/api/vendor/v1/obligations",
+        "/api/vendor/v1/agreements/{agreement_id}/documents",
     } <= paged
 
 

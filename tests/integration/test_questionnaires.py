@@ -91,7 +91,7 @@ def put_answers(
     files: list[tuple[str, bytes, str]] = (),  # type: ignore[assignment]
 ) -> httpx.Response:
     parts: list[tuple[str, Any]] = [("answers", (None, json.dumps(body))), *(("files", file) for file in files)]
-    return client.put(f"/api/vendor/questionnaires/{questionnaire_id}/answers", files=parts, headers=key)
+    return client.put(f"/api/vendor/v1/questionnaires/{questionnaire_id}/answers", files=parts, headers=key)
 
 
 def open_findings(client: TestClient[Any], admin: Account, engagement_id: str) -> list[dict[str, Any]]:
@@ -125,9 +125,9 @@ def test_sent_answered_with_evidence_submitted_and_accepted(
     again = client.post("/api/questionnaires", json={"engagement_id": a.engagement_id}, headers=procurement.headers)
     assert again.status_code == 409
 
-    listed = client.get("/api/vendor/questionnaires", headers=a.key).json()
+    listed = client.get("/api/vendor/v1/questionnaires", headers=a.key).json()
     assert [item["id"] for item in listed["items"]] == [sent["id"]]
-    one = client.get(f"/api/vendor/questionnaires/{sent['id']}", headers=a.key).json()
+    one = client.get(f"/api/vendor/v1/questionnaires/{sent['id']}", headers=a.key).json()
     questions = {q["id"]: q for q in one["questions"]}
     assert questions["face_storage"]["zh"].startswith("如处理人脸信息") and "facial" in questions["face_storage"]["en"]
     assert {o["value"] for o in questions["face_storage"]["options"]} >= {"device", "vendor_cloud", "our_servers"}
@@ -146,7 +146,7 @@ def test_sent_answered_with_evidence_submitted_and_accepted(
     # Saved, not yet submitted: the findings do not move on a draft.
     assert stored_off_device(open_findings(client, admin, a.engagement_id)) == []
 
-    submitted = client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key)
+    submitted = client.post(f"/api/vendor/v1/questionnaires/{sent['id']}/submit", headers=a.key)
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["status"] == "submitted"
     (raised,) = stored_off_device(open_findings(client, admin, a.engagement_id))
@@ -182,7 +182,7 @@ def test_a_returned_questionnaire_is_answered_again(
     dpo = make_user("dpo")
     sent = send(client, dpo, a.engagement_id)
     assert put_answers(client, a.key, sent["id"], answers()).status_code == 200
-    assert client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
+    assert client.post(f"/api/vendor/v1/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
     short = client.post(f"/api/questionnaires/{sent['id']}/return", json={"reason": "no"}, headers=dpo.headers)
     assert short.status_code == 400 and short.json()["extra"][0]["key"] == "reason"
     returned = client.post(
@@ -191,10 +191,10 @@ def test_a_returned_questionnaire_is_answered_again(
         headers=dpo.headers,
     )
     assert returned.status_code == 200 and returned.json()["status"] == "returned"
-    seen = client.get(f"/api/vendor/questionnaires/{sent['id']}", headers=a.key).json()
+    seen = client.get(f"/api/vendor/v1/questionnaires/{sent['id']}", headers=a.key).json()
     assert seen["review_reason"] == "Attach the MLPS filing certificate"
     assert put_answers(client, a.key, sent["id"], {"incidents_last_3_years": 1}).status_code == 200
-    assert client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
+    assert client.post(f"/api/vendor/v1/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
 
 
 def test_the_device_answer_raises_no_storage_finding(
@@ -203,7 +203,7 @@ def test_the_device_answer_raises_no_storage_finding(
     a = make()
     sent = send(client, admin, a.engagement_id)
     assert put_answers(client, a.key, sent["id"], answers(face_storage="device")).status_code == 200
-    assert client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
+    assert client.post(f"/api/vendor/v1/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
     findings = open_findings(client, admin, a.engagement_id)
     assert stored_off_device(findings) == []
     assert [f for f in findings if f["rule_id"] == "R22"] == []
@@ -218,7 +218,7 @@ def test_answers_that_contradict_the_registry_raise_findings(
     sent = send(client, admin, a.engagement_id)
     said = answers(transfers_abroad=True, certifications=["none"], security_assessment=False)
     assert put_answers(client, a.key, sent["id"], said).status_code == 200
-    assert client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
+    assert client.post(f"/api/vendor/v1/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
     details = sorted(
         (f["severity"], f["title_en"]) for f in open_findings(client, admin, a.engagement_id) if f["rule_id"] == "R22"
     )
@@ -232,12 +232,12 @@ def test_another_vendors_key_finds_nothing(
     sent = send(client, admin, a.engagement_id)
     saved = put_answers(client, a.key, sent["id"], {"certificates": [0]}, [("c.pdf", CERTIFICATE, "application/pdf")])
     file_id = saved.json()["files"][0]["id"]
-    base = f"/api/vendor/questionnaires/{sent['id']}"
+    base = f"/api/vendor/v1/questionnaires/{sent['id']}"
     assert client.get(base, headers=b.key).status_code == 404
     assert put_answers(client, b.key, sent["id"], answers()).status_code == 404
     assert client.post(f"{base}/submit", headers=b.key).status_code == 404
     assert client.get(f"{base}/files/{file_id}/content", headers=b.key).status_code == 404
-    assert client.get("/api/vendor/questionnaires", headers=b.key).json()["total"] == 0
+    assert client.get("/api/vendor/v1/questionnaires", headers=b.key).json()["total"] == 0
     assert client.get(base, headers=a.key).json()["answers"] == {"certificates": [file_id]}  # untouched
 
 
@@ -264,15 +264,15 @@ def test_bad_answers_are_refused_naming_the_question_and_nothing_is_stored(
         return int(await session.scalar(select(func.count()).select_from(QuestionnaireFile)) or 0)
 
     assert run(files, clean_database) == 0
-    assert client.get(f"/api/vendor/questionnaires/{sent['id']}", headers=a.key).json()["answers"] == {}
+    assert client.get(f"/api/vendor/v1/questionnaires/{sent['id']}", headers=a.key).json()["answers"] == {}
 
     partial = answers()
     del partial["security_measures"], partial["face_storage"]
     assert put_answers(client, a.key, sent["id"], partial).status_code == 200
-    missing = client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key)
+    missing = client.post(f"/api/vendor/v1/questionnaires/{sent['id']}/submit", headers=a.key)
     assert missing.status_code == 400
     assert {item["key"] for item in missing.json()["extra"]} == {"answers.security_measures", "answers.face_storage"}
-    assert client.get(f"/api/vendor/questionnaires/{sent['id']}", headers=a.key).json()["status"] == "sent"
+    assert client.get(f"/api/vendor/v1/questionnaires/{sent['id']}", headers=a.key).json()["status"] == "sent"
 
 
 def test_only_senders_send_and_only_reviewers_review(
@@ -289,7 +289,7 @@ def test_only_senders_send_and_only_reviewers_review(
     )  # a key reaches /api/vendor/ only
     sent = send(client, admin, a.engagement_id)
     assert put_answers(client, a.key, sent["id"], answers()).status_code == 200
-    assert client.post(f"/api/vendor/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
+    assert client.post(f"/api/vendor/v1/questionnaires/{sent['id']}/submit", headers=a.key).status_code == 200
     for account in (auditor, owner, procurement):
         decided = client.post(f"/api/questionnaires/{sent['id']}/accept", json={}, headers=account.headers)
         assert decided.status_code == 403
@@ -316,9 +316,9 @@ def test_the_engagement_page_sends_and_reviews(
     assert sent.status_code == 303, sent.text
     page = client.get(f"/engagements/{a.engagement_id}")
     assert "受托方尚未回答" in page.text and "发送问卷给受托方" not in page.text  # one open at a time
-    (questionnaire,) = client.get("/api/vendor/questionnaires", headers=a.key).json()["items"]
+    (questionnaire,) = client.get("/api/vendor/v1/questionnaires", headers=a.key).json()["items"]
     assert put_answers(client, a.key, questionnaire["id"], answers()).status_code == 200
-    assert client.post(f"/api/vendor/questionnaires/{questionnaire['id']}/submit", headers=a.key).status_code == 200
+    assert client.post(f"/api/vendor/v1/questionnaires/{questionnaire['id']}/submit", headers=a.key).status_code == 200
 
     page = client.get(f"/engagements/{a.engagement_id}")
     review = f"/questionnaires/{questionnaire['id']}/review"

@@ -123,6 +123,8 @@ def _flow(
     duties = ops["list_obligations"].sync_detailed(client=vendor)
     assert duties.status_code == 200
     assert int(duties.headers["X-RateLimit-Limit"]) >= int(duties.headers["X-RateLimit-Remaining"]) >= 0
+    # The generated client calls the documented version: nothing deprecated, and a request id.
+    assert "Deprecation" not in duties.headers and duties.headers["X-Request-Id"]
     page = duties.parsed
     assert isinstance(page, models.PageVendorObligation)
     deletion = next(d for d in page.items if d.kind == models.ObligationKind.DELETION_ATTESTATION)
@@ -180,6 +182,7 @@ def _flow(
     assert late.status_code == 409
     assert isinstance(late.parsed, models.Error)
     assert str(deletion.id) in late.parsed.detail
+    assert late.parsed.code == "duty_already_closed" and late.parsed.request_id == late.headers["X-Request-Id"]
 
 
 TYPESCRIPT_GENERATOR = "openapi-typescript@7.13.0"

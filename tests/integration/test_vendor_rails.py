@@ -36,6 +36,7 @@ def test_the_vendor_document_lists_only_what_a_vendor_key_calls(client: TestClie
     internal = client.get("/schema/openapi.json", headers=admin.headers).json()
     assert document["info"]["title"] == "dpa vendor API" and document["info"]["version"]
     assert set(document["paths"]) == {path for path in internal["paths"] if path.startswith("/api/vendor/")}
+    assert all(path.startswith("/api/vendor/v1/") for path in document["paths"])
     ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert sorted(ids) == sorted(OPERATIONS)
     refs = set(re.findall(r'"#/components/schemas/([^"]+)"', str(document).replace("'", '"')))
@@ -46,7 +47,7 @@ def test_the_vendor_document_lists_only_what_a_vendor_key_calls(client: TestClie
 
 def test_the_vendor_document_says_what_the_upload_takes_and_answers(client: TestClient[Any]) -> None:
     document = client.get("/api/vendor/openapi.json").json()
-    upload = document["paths"]["/api/vendor/attestations"]["post"]
+    upload = document["paths"]["/api/vendor/v1/attestations"]["post"]
     multipart = upload["requestBody"]["content"]["multipart/form-data"]
     assert multipart["encoding"] == {"metadata": {"contentType": "application/json"}}
     form = document["components"]["schemas"]["AttestationUpload"]
@@ -69,13 +70,13 @@ def test_the_vendor_document_says_what_the_upload_takes_and_answers(client: Test
         assert "Retry-After" in upload["responses"][code]["headers"]
     for code, answer in upload["responses"].items():
         if code.startswith(("4", "5")):
-            assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
-    download = document["paths"]["/api/vendor/agreements/{agreement_id}/documents/{document_id}/content"]["get"]
+            assert answer["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    download = document["paths"]["/api/vendor/v1/agreements/{agreement_id}/documents/{document_id}/content"]["get"]
     assert list(download["responses"]["200"]["content"])[:2] == [
         "application/pdf",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ]
-    duties = document["paths"]["/api/vendor/obligations"]["get"]
+    duties = document["paths"]["/api/vendor/v1/obligations"]["get"]
     assert duties["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "Page_VendorObligation_"
     )

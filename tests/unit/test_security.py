@@ -40,3 +40,13 @@ def test_hash_and_hint_do_not_reveal_the_token() -> None:
     assert len(token_hash(token)) == 64 and token not in token_hash(token)
     hint = token_hint(token)
     assert hint == token[: len("dpu_") + 4] + "…"
+
+
+def test_a_test_key_is_recognisable_and_never_passes_for_a_real_one() -> None:
+    test_key = security.new_token(security.VENDOR_TEST_KEY_PREFIX)
+    real_key = security.new_token(security.VENDOR_KEY_PREFIX)
+    assert test_key.startswith("dpv_test_") and security.is_well_formed(test_key, security.VENDOR_TEST_KEY_PREFIX)
+    assert not security.is_well_formed(test_key, security.VENDOR_KEY_PREFIX)
+    assert not security.is_well_formed(real_key, security.VENDOR_TEST_KEY_PREFIX)
+    assert security.token_hint(test_key) == test_key[:13] + "…"  # the whole prefix, then four characters
+    assert security.token_hint(real_key) == real_key[:8] + "…"

@@ -110,14 +110,14 @@ def test_the_vendor_owes_a_count_each_month_and_an_accepted_one_closes_it(
     client: TestClient[Any], demo: dict[str, Any], clean_database: str, submit: Submit, dpo: Account
 ) -> None:
     side = camera_side(client, demo, clean_database)
-    owed = client.get("/api/vendor/obligations", headers=side.headers).json()["items"]
+    owed = client.get("/api/vendor/v1/obligations", headers=side.headers).json()["items"]
     counts = [item for item in owed if item["kind"] == "face_count_report"]
     this_month = month_end(clock.today())
     assert [item["due_on"] for item in counts] == [str(this_month + timedelta(days=5))]
     assert counts[0]["attestation_kind"] == "face_count" and "5" in counts[0]["what_zh"]
     sent = submit(side, face_count(side.engagement_id, str(clock.today()), 420_000), files=[])
     assert client.post(f"/api/attestations/{sent.json()['id']}/accept", json={}, headers=dpo.headers).status_code == 200
-    owed = client.get("/api/vendor/obligations", headers=side.headers).json()["items"]
+    owed = client.get("/api/vendor/v1/obligations", headers=side.headers).json()["items"]
     assert [item for item in owed if item["kind"] == "face_count_report"] == []
 
     # Near miss: the payroll vendor's agreement (no faces) owes no count.
@@ -126,7 +126,7 @@ def test_the_vendor_owes_a_count_each_month_and_an_accepted_one_closes_it(
     touched = client.patch(f"/api/engagements/{payroll['id']}", json={"retention_note": "x"}, headers=demo["headers"])
     assert touched.status_code == 200, touched.text
     key = issue_key(client, demo["headers"], payroll["vendor_id"])["key"]
-    theirs = client.get("/api/vendor/obligations", headers={"Authorization": f"Bearer {key}"}).json()["items"]
+    theirs = client.get("/api/vendor/v1/obligations", headers={"Authorization": f"Bearer {key}"}).json()["items"]
     assert all(item["kind"] != "face_count_report" for item in theirs)
 
 
@@ -146,7 +146,7 @@ def test_a_face_count_must_be_about_faces_and_a_day_that_has_passed(
     assert hosting.status_code == 201, hosting.text
     no_faces = submit(side, face_count(hosting.json()["id"], "2026-10-31", 10), files=[])
     assert no_faces.status_code == 400 and "metadata.engagement_id" in no_faces.text
-    listed = client.get("/api/vendor/attestations", headers=side.headers).json()
+    listed = client.get("/api/vendor/v1/attestations", headers=side.headers).json()
     assert listed["total"] == 0  # nothing written by the refused ones
 
 

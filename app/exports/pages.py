@@ -1,7 +1,9 @@
 """The evidence pack's readable pages: findings, obligations with their history, the audit trail.
 
 Each is an HTML table beside the JSON of the same rows: words where the JSON has codes, times
-in the company's time zone with the zone named (the JSON keeps UTC, for machines).
+in the company's time zone with the zone named (the JSON keeps UTC, for machines). The three
+tables are also one PDF (A4 landscape, in the agreement's Song face), for a reader who prints
+or files the pack: `pdf` lays them out with WeasyPrint, in a worker process (see pack.plan).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from app.agreements.rendering import FONT_FAMILY, missing_glyphs
 from app.audit.models import AuditEntry
 from app.core import clock
 from app.core.types import utcnow
@@ -30,43 +34,77 @@ PARTY = {"handler": "委托方（我方）handler (us)", "vendor": "受托方 ve
 ACTION = {
     "create": "创建 create", "update": "修改 update", "delete": "删除 delete", "submit": "提交 submit",
     "review": "审核 review", "download": "下载 download", "auth_failed": "认证失败 refused",
-    "export": "导出 export", "restore": "恢复 restore",
+    "export": "导出 export", "restore": "恢复 restore", "sign_in": "登录 sign-in", "sign_out": "退出 sign-out",
+}  # fmt: skip
+OBJECT = {
+    "vendor": "受托方 vendor", "vendor_key": "受托方密钥 vendor key", "engagement": "委托处理 engagement",
+    "sub_processor": "转委托方 sub-processor", "agreement": "委托处理协议 agreement",
+    "agreement_document": "协议文件 agreement document", "attestation": "受托方报告 attestation",
+    "evidence_file": "证据文件 evidence file", "obligation": "义务 obligation", "handler": "本公司信息 company profile",
+    "calendar_day": "工作日历 working-day calendar", "user": "用户 user", "api_token": "接口令牌 API token",
+    "credential": "凭证 credential", "web_session": "登录会话 sign-in session", "password": "密码 password",
+    "calendar_feed": "日历订阅 calendar subscription", "evidence_pack": "证据包 evidence pack",
+    "backup": "备份 backup",
 }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Table:
+    """One page of the pack: plain strings, so it can go to the PDF's worker process."""
+
+    title_zh: str
+    title_en: str
+    json_name: str
+    columns: list[str]
+    rows: list[list[str]]
+    widths: list[int]  # the columns' shares of the PDF page's width, in percent
+
+
 @cache
-def _template() -> jinja2.Template:
-    environment = jinja2.Environment(
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    return environment.get_template("table.html")
 
 
 def _when(moment: datetime | None) -> str:
     return clock.local_text(moment) if moment is not None else ""
 
 
-def _page(title: tuple[str, str], subject: str, json_name: str, columns: list[str], rows: list[list[str]]) -> bytes:
+def html(subject: str, table: Table, generated: datetime | None = None) -> bytes:
+    """The page a person opens from the pack's index.html."""
     return (
-        _template()
+        _environment()
+        .get_template("table.html")
         .render(
-            title_zh=title[0],
-            title_en=title[1],
-            subject=subject,
-            generated=clock.local_text(utcnow()),
-            json_name=json_name,
-            columns=columns,
-            rows=rows,
+            table=table, subject=subject, generated=clock.local_text(generated or utcnow()), font_family=FONT_FAMILY
         )
         .encode()
     )
 
 
-def findings(
-    subject: str, rows: list[Finding], vendors: dict[uuid.UUID, str], engagements: dict[uuid.UUID, str]
-) -> bytes:
+def pdf(subject: str, tables: list[Table], generated: str) -> bytes:
+    """The three pages as one PDF. Run it in a worker process: WeasyPrint holds the GIL while
+    it lays out (rendering.to_pdf's reason). `generated` comes as text: the worker process
+    does not know the configured time zone."""
+    from weasyprint import HTML
+
+    source = (
+        _environment()
+        .get_template("pack.html")
+        .render(tables=tables, subject=subject, generated=generated, font_family=FONT_FAMILY)
+    )
+    # A character the font lacks (an emoji in a name, say) would print as an empty box; the
+    # pack must not fail for it either: it prints as its code point, [U+1F600].
+    for character in missing_glyphs(source):
+        source = source.replace(character, f"[U+{ord(character):04X}]")
+    document: bytes = HTML(string=source).write_pdf()
+    return document
+
+
+def findings(rows: list[Finding], vendors: dict[uuid.UUID, str], engagements: dict[uuid.UUID, str]) -> Table:
     table = [
         [
             finding.rule_id,
@@ -93,20 +131,32 @@ def findings(
         "规则 Rule", "严重程度 Severity", "状态 Status", "受托方 / 委托处理 Vendor / engagement", "标题 Title",
         "说明 Explanation", "应采取的措施 What to do", "依据 Articles", "提出 Raised", "解决 Resolved",
     ]  # fmt: skip
-    return _page(("合规发现", "Findings"), subject, "findings.json", columns, table)
+    return Table("合规发现", "Findings", "findings.json", columns, table, [5, 6, 6, 10, 12, 20, 16, 7, 9, 9])
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _changes(entry: AuditEntry) -> str:
-    return json.dumps(entry.changes, ensure_ascii=False, default=str, sort_keys=True) if entry.changes else ""
+    """One line a field: `field: before → after` (the trail keeps {field: [before, after]})."""
+    lines = []
+    for field, change in sorted((entry.changes or {}).items()):
+        if isinstance(change, list) and len(change) == 2:
+            lines.append(f"{field}: {_value(change[0])} → {_value(change[1])}")
+        else:
+            lines.append(f"{field}: {_value(change)}")
+    return "\n".join(lines)
 
 
 def obligations(
-    subject: str,
     rows: list[Obligation],
     trail: list[AuditEntry],
     vendors: dict[uuid.UUID, str],
     engagements: dict[uuid.UUID, str],
-) -> bytes:
+) -> Table:
     history: dict[str, list[AuditEntry]] = defaultdict(list)
     for entry in trail:
         history[entry.object_id].append(entry)
@@ -129,7 +179,7 @@ def obligations(
         )
         log = "\n".join(
             f"{_when(entry.at)} {entry.actor}: {ACTION.get(entry.action, str(entry.action))} "
-            f"{entry.object_type} {_changes(entry)}"
+            f"{OBJECT.get(entry.object_type, entry.object_type)}\n{_changes(entry)}".strip()
             for entry in entries
         )
         table.append(
@@ -150,18 +200,26 @@ def obligations(
         "义务 Obligation", "责任方 Whose duty", "受托方 / 委托处理 Vendor / engagement", "期限 Due",
         "状态 Status", "如何完成 Closed", "依据 Source", "处理记录 History",
     ]  # fmt: skip
-    return _page(("义务及其处理记录", "Obligations and their history"), subject, "obligations.json", columns, table)
+    return Table(
+        "义务及其处理记录",
+        "Obligations and their history",
+        "obligations.json",
+        columns,
+        table,
+        [14, 9, 13, 9, 7, 12, 8, 28],
+    )
 
 
-def audit_trail(subject: str, rows: list[AuditEntry]) -> bytes:
-    table: list[list[Any]] = [
+def audit_trail(rows: list[AuditEntry], names: dict[str, str]) -> Table:
+    """`names`: what an object id stands for, where the pack knows it (a vendor's name, say)."""
+    table: list[list[str]] = [
         [
             str(entry.seq or ""),
             _when(entry.at),
             entry.actor,
             ACTION.get(entry.action, str(entry.action)),
-            entry.object_type,
-            entry.object_id,
+            OBJECT.get(entry.object_type, entry.object_type),
+            f"{names[entry.object_id]}\n{entry.object_id}" if entry.object_id in names else entry.object_id,
             _changes(entry),
             entry.source or "",
         ]
@@ -173,8 +231,8 @@ def audit_trail(subject: str, rows: list[AuditEntry]) -> bytes:
         "操作人 Who",
         "操作 Action",
         "对象 Object",
-        "编号 Id",
+        "对象名称及编号 Name and id",
         "变更 Changes",
         "来源 From",
     ]
-    return _page(("审计记录", "Audit trail"), subject, "audit_trail.json", columns, table)
+    return Table("审计记录", "Audit trail", "audit_trail.json", columns, table, [5, 11, 12, 8, 10, 16, 30, 8])

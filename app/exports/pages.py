@@ -23,6 +23,7 @@ from app.agreements.rendering import FONT_FAMILY, missing_glyphs
 from app.audit.models import AuditEntry
 from app.core import clock
 from app.core.types import utcnow
+from app.engagements import labels
 from app.findings.models import Finding
 from app.obligations.kinds import SPECS
 from app.obligations.models import Obligation
@@ -45,6 +46,42 @@ OBJECT = {
     "credential": "凭证 credential", "web_session": "登录会话 sign-in session", "password": "密码 password",
     "calendar_feed": "日历订阅 calendar subscription", "evidence_pack": "证据包 evidence pack",
     "backup": "备份 backup",
+}  # fmt: skip
+
+
+# The registry's fields as the trail names them, in words (a field not here shows as itself).
+FIELD = {
+    "name": "名称 name", "purpose": "处理目的 purpose", "purpose_en": "处理目的（英文） purpose (English)",
+    "processing_methods": "处理方式 processing methods", "pi_categories": "个人信息种类 PI categories",
+    "data_subjects": "个人类别 data subjects", "individuals_count": "涉及人数 individuals",
+    "individuals_count_as_of": "人数统计日期 individuals as of", "venues": "场所 venues",
+    "storage_locations": "存储地点 storage locations", "leaves_china": "是否出境 leaves China",
+    "cross_border_recipients": "境外接收方 recipients abroad", "cross_border_mechanism": "出境机制 mechanism",
+    "cross_border_effective_on": "出境机制生效日期 mechanism effective on",
+    "retention_days": "保存期限（天） retention days", "retention_note": "保存期限说明 retention note",
+    "retention_note_en": "保存期限说明（英文） retention note (English)",
+    "legal_basis": "处理依据 legal basis", "consent_obtained": "已取得同意 consent obtained",
+    "consent_evidence": "同意证据 consent evidence", "separate_consent_obtained": "已取得单独同意 separate consent",
+    "separate_consent_evidence": "单独同意证据 separate consent evidence",
+    "guardian_consent_obtained": "已取得监护人同意 guardian consent",
+    "guardian_consent_evidence": "监护人同意证据 guardian consent evidence",
+    "pipia_reference": "影响评估编号 PIPIA reference", "pipia_date": "影响评估日期 PIPIA date",
+    "pipia_retained_until": "评估报告保存至 PIPIA kept until", "start_date": "开始日期 start",
+    "end_date": "结束日期 end", "status": "状态 status", "owner_id": "负责人 owner", "vendor_id": "受托方 vendor",
+    "engagement_id": "委托处理 engagement", "legal_name_zh": "中文名称 legal name (Chinese)",
+    "legal_name_en": "英文名称 legal name (English)", "unified_social_credit_code": "统一社会信用代码 credit code",
+    "registration_number": "注册号 registration number", "country": "国家或地区 country", "region": "地区 region",
+    "address": "地址 address", "website": "网站 website", "contacts": "联系人 contacts",
+    "certifications": "认证 certifications", "activity": "处理活动 activity",
+    "activity_en": "处理活动（英文） activity (English)",
+    "handler_consented": "已同意转委托 sub-entrustment consented", "consented_on": "同意日期 consented on",
+    "number": "协议编号 agreement number", "term_start": "起始日 term start", "term_end": "届满日 term end",
+    "reason": "理由 reason", "note": "说明 note", "kind": "类型 kind", "due_on": "期限 due",
+}  # fmt: skip
+# Fields whose values are codes of a table of words, shown "中文 / English".
+CODED = {
+    "processing_methods": labels.METHOD, "data_subjects": labels.SUBJECT, "legal_basis": labels.LEGAL_BASIS,
+    "cross_border_mechanism": labels.MECHANISM,
 }  # fmt: skip
 
 
@@ -140,15 +177,43 @@ def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _words(field: str, value: Any) -> str:
+    """A value in words where its field holds codes (PI categories, methods, ...)."""
+    if (field == "pi_categories" or field in CODED) and isinstance(value, list | str) and value:
+        codes = [str(code) for code in (value if isinstance(value, list) else [value])]
+
+        def say(code: str, lang: str) -> str:
+            return labels.category(code, lang) if field == "pi_categories" else labels.say(CODED[field], code, lang)
+
+        return f"{'、'.join(say(c, 'zh') for c in codes)} / {', '.join(say(c, 'en') for c in codes)}"
+    if isinstance(value, bool):
+        return labels.say(labels.YES_NO, value, "zh") + " " + labels.say(labels.YES_NO, value, "en")
+    return _value(value)
+
+
 def _changes(entry: AuditEntry) -> str:
-    """One line a field: `field: before → after` (the trail keeps {field: [before, after]})."""
+    """One line a field, named in words: `处理目的 purpose: before → after` (the trail keeps
+    {field: [before, after]})."""
     lines = []
     for field, change in sorted((entry.changes or {}).items()):
-        if isinstance(change, list) and len(change) == 2:
-            lines.append(f"{field}: {_value(change[0])} → {_value(change[1])}")
+        name = FIELD.get(field, field)
+        if isinstance(change, list) and len(change) == 2 and entry.action == "update":
+            lines.append(f"{name}: {_words(field, change[0])} → {_words(field, change[1])}")
         else:
-            lines.append(f"{field}: {_value(change)}")
+            lines.append(f"{name}: {_words(field, change)}")
     return "\n".join(lines)
+
+
+def _closer(closed_by: str) -> str:
+    """Who or what closed an obligation (attestation:<id>, user:<e-mail>, data:<field>), in words."""
+    kind, _, what = closed_by.partition(":")
+    if kind == "data":
+        return f"登记信息已更新 registry data: {FIELD.get(what, what)}"
+    if kind == "attestation":
+        return f"受托方报告 attestation {what}"
+    if kind == "user":
+        return f"人工处理 by {what}"
+    return closed_by
 
 
 def obligations(
@@ -166,7 +231,7 @@ def obligations(
         what = f"{spec.what_zh}\n{spec.what_en}" if spec else str(obligation.kind)
         closed = ""
         if obligation.closed_at is not None:
-            closed = f"{_when(obligation.closed_at)}\n{obligation.closed_by}\n{obligation.note}".strip()
+            closed = f"{_when(obligation.closed_at)}\n{_closer(obligation.closed_by)}\n{obligation.note}".strip()
         # Its own entries, and those of the attestation that answers or closed it.
         related = [str(obligation.id)]
         if obligation.attestation_id is not None:

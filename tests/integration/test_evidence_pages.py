@@ -25,6 +25,13 @@ def _files(content: bytes) -> dict[str, bytes]:
 def test_the_pack_holds_its_pages_as_one_pdf_in_words_and_local_time(
     client: TestClient[Any], demo: dict[str, Any]
 ) -> None:
+    camera = demo["camera"]
+    changed = client.patch(
+        f"/api/engagements/{camera['id']}",
+        json={"purpose_en": "Count showroom visitors.", "processing_methods": ["collection", "use"]},
+        headers=demo["headers"],
+    )
+    assert changed.status_code == 200, changed.text
     response = client.get("/api/exports/evidence-pack", headers=demo["headers"])
     assert response.status_code == 200, response.text
     files = _files(response.content)
@@ -53,7 +60,14 @@ def test_the_pack_holds_its_pages_as_one_pdf_in_words_and_local_time(
 
     trail = files["audit_trail.html"].decode()
     # Changes read field by field, before → after, not as a JSON object; objects by their names.
-    assert "→" in trail and "受托方 vendor" in trail and "展厅客流分析" in trail
+    assert f"处理目的（英文） purpose (English): {camera['purpose_en']} → Count showroom visitors." in trail
+    methods = "处理方式 processing methods: 收集、存储、加工、使用 / collection, storage, processing, use → 收集、使用"
+    assert methods in trail
+    assert "受托方 vendor" in trail and "展厅客流分析" in trail
+    # Fields and coded values in words: 处理目的 purpose, 人脸信息 for facial_recognition.
+    assert "处理目的 purpose: " in trail and "个人信息种类 PI categories: " in trail
+    assert "facial_recognition" not in trail and "人脸信息" in trail
+    assert "登记信息已更新 registry data: " in files["obligations.html"].decode()
     assert "evidence-pack.pdf" in files["findings.html"].decode()
 
 

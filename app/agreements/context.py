@@ -58,9 +58,13 @@ def changes(old: AgreementSnapshot, new: AgreementSnapshot) -> list[dict[str, An
     before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
     found = []
     for part in ("handler", "vendor", "engagement"):
+        # An older snapshot lacks the later keys (the English texts): absent is not a change.
         for key in before[part]:
-            if before[part][key] != after[part][key]:
+            if key in after[part] and before[part][key] != after[part][key]:
                 found.append({"field": f"{part}.{key}", "old": before[part][key], "new": after[part][key]})
+        for key in after[part]:
+            if key not in before[part] and after[part][key]:
+                found.append({"field": f"{part}.{key}", "old": None, "new": after[part][key]})
     if before["sub_processors"] != after["sub_processors"]:
         found.append({"field": "sub_processors", "old": before["sub_processors"], "new": after["sub_processors"]})
     return found
@@ -103,6 +107,16 @@ def placeholders(
     def say(key: str, **values: str) -> str:
         return phrases.say(key, lang, **values)
 
+    def text(chinese: str, english: str | None) -> str:
+        """Free text in this language: the Chinese value in Chinese; in English its English value,
+        or a note that none was written (never the Chinese in the English column). A snapshot
+        from before the English values (None) prints its one text in both, as it always did."""
+        if lang == "zh" or english is None:
+            return chinese
+        if english:
+            return english
+        return say("engagement.english_missing") if chinese else ""
+
     def listed(items: list[str], separator: str = "separator", empty: str = "none") -> str:
         return say(separator).join(items) or say(empty)
 
@@ -127,7 +141,7 @@ def placeholders(
             [
                 say(
                     "engagement.venue",
-                    description=venue.description,
+                    description=text(venue.description, venue.description_en),
                     venue_count=str(venue.venue_count),
                     venue_type=phrases.label("venue_type", venue.venue_type, lang),
                     equipment_count=str(venue.equipment_count),
@@ -145,7 +159,7 @@ def placeholders(
                 say(
                     "engagement.sub_processor",
                     name=sub.name,
-                    activity=sub.activity or say("engagement.sub_processor.no_activity"),
+                    activity=text(sub.activity, sub.activity_en) or say("engagement.sub_processor.no_activity"),
                     place=where(sub.country, sub.region),
                 )
                 for sub in subs
@@ -181,8 +195,9 @@ def placeholders(
     retention = (
         say("engagement.retention.not_agreed") if days is None else say("engagement.retention.days", days=str(days))
     )
-    if engagement.retention_note:
-        retention = say("engagement.retention.with_note", retention=retention, note=engagement.retention_note)
+    note = text(engagement.retention_note, engagement.retention_note_en)
+    if note:
+        retention = say("engagement.retention.with_note", retention=retention, note=note)
     mechanism = engagement.cross_border_mechanism
     if terms.audit_on_site:
         audit = say("agreement.audit.on_site", notice_days=str(terms.audit_notice_days))
@@ -196,7 +211,7 @@ def placeholders(
         "vendor.identifier": identifier,
         "vendor.address": vendor.address or say("none"),
         "engagement.name": engagement.name,
-        "engagement.purpose": engagement.purpose,
+        "engagement.purpose": text(engagement.purpose, engagement.purpose_en),
         "engagement.methods": labels("method", engagement.processing_methods),
         "engagement.storage": listed(
             [location(place) for place in engagement.storage_locations], empty="engagement.storage.not_agreed"

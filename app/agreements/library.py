@@ -61,6 +61,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "engagement.recipient": ("name", "country"), "engagement.mechanism.undetermined": (),
     "engagement.venue": ("description", "venue_count", "venue_type", "equipment_count", "equipment"),
     "engagement.sub_processor": ("name", "activity", "place"), "engagement.sub_processor.no_activity": (),
+    "engagement.english_missing": (),
     "agreement.renewal.automatic": (), "agreement.renewal.none": (),
     "agreement.audit.on_site": ("notice_days",), "agreement.audit.remote": (),
     "date": ("year", "day", "month?", "month_name?"),
@@ -79,6 +80,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
 PHRASES_SINCE: dict[str, int] = {
     "document.main_contract": 2, "document.signing_place": 2, "document.date_blank": 2,
     "document.precedence": 2, "document.internal": 2, "document.end_of_text": 2,
+    "engagement.english_missing": 3,
 }  # fmt: skip
 
 

@@ -244,10 +244,15 @@ def _font_characters() -> frozenset[int]:
     return frozenset(characters)
 
 
+def missing_glyphs(text: str) -> list[str]:
+    """The characters of `text` the font cannot draw (each once, sorted)."""
+    known = _font_characters()
+    return sorted({ch for ch in text if ord(ch) not in known and ch not in "\n\t"})
+
+
 def check_glyphs(text: str) -> None:
     """Refuse a character the font lacks: it would print as a blank box in a contract."""
-    known = _font_characters()
-    missing = sorted({ch for ch in text if ord(ch) not in known and ch not in "\n\t"})
+    missing = missing_glyphs(text)
     if missing:
         shown = " ".join(f"{ch!r} (U+{ord(ch):04X})" for ch in missing[:10])
         raise RenderError(f"the font cannot show these characters: {shown}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import CONTROL_CHARACTERS, Name, Reason
@@ -229,6 +230,19 @@ class TemplatePublic(SQLModel):
 # older rules must keep loading and rendering the same words. Codes stay strings, so a code
 # that has since left the registry still reads (and is shown as itself). Unknown keys are
 # ignored; the fields here are exactly the keys stored, in the stored order.
+#
+# The English values of free text (`purpose_en`, ...) came later (issue 15): a snapshot stored
+# before has no such key, read as None and left out again when dumped, so it is stored and
+# rendered exactly as before (the one text in both languages). A newer snapshot stores them,
+# "" when nobody wrote the English text.
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+# A key later snapshots have and earlier ones lack: None when absent, and then not dumped.
+Later = Annotated[str | None, PydanticField(default=None, exclude_if=_absent)]
 
 
 class _Snapshot(BaseModel):
@@ -261,6 +275,7 @@ class VenueSnapshot(_Snapshot):
     purpose_public_security: bool
     signage_posted: bool
     signage_evidence: str
+    description_en: Later
 
 
 class StorageLocationSnapshot(_Snapshot):
@@ -291,6 +306,8 @@ class EngagementSnapshot(_Snapshot):
     retention_days: int | None
     retention_note: str
     legal_basis: str
+    purpose_en: Later
+    retention_note_en: Later
 
 
 class SubProcessorSnapshot(_Snapshot):
@@ -300,6 +317,7 @@ class SubProcessorSnapshot(_Snapshot):
     region: str | None
     handler_consented: bool
     consented_on: date | None
+    activity_en: Later
 
 
 class AgreementSnapshot(_Snapshot):

@@ -21,6 +21,13 @@ from app.core.schemas import partial_model
 from app.core.types import EnumString, PydanticJSON
 from app.engagements import taxonomy
 
+# Free text that an agreement prints takes a second, English value beside the first (Chinese)
+# one: the English text of a bilingual agreement uses it, and says it is missing when empty.
+EN_TEXT = (
+    "The {field} in English, for the English text of a bilingual agreement; empty: that text says "
+    "the English text was not provided and the Chinese applies."
+)
+
 
 class EngagementStatus(StrEnum):
     proposed = "proposed"  # before purchase: what the before-you-buy check looks at
@@ -144,6 +151,8 @@ class Venue(BaseModel):
     )
     signage_posted: bool = Field(default=False, description="显著的提示标识 posted.")
     signage_evidence: ShortText = ""
+    # Last, so that a venue line of the import written before it still reads part by part.
+    description_en: ShortText = Field(default="", description=EN_TEXT.format(field="description"))
 
     @model_validator(mode="after")
     def _equipment_counted(self) -> Venue:
@@ -181,8 +190,9 @@ class EngagementBase(SQLModel):
     vendor_id: uuid.UUID = Field(foreign_key="vendors.id")
     name: Name = Field(description="Short title, e.g. 'Showroom visitor analytics'.")
     purpose: Annotated[Text, StringConstraints(min_length=1)] = Field(
-        description="Purpose of processing (PIPL art. 21)."
+        description="Purpose of processing (PIPL art. 21), in Chinese: the agreement's Chinese text."
     )
+    purpose_en: Text = Field(default="", description=EN_TEXT.format(field="purpose"))
     processing_methods: list[ProcessingMethod] = Field(
         min_length=1,
         sa_type=PydanticJSON(list[ProcessingMethod]),
@@ -220,6 +230,7 @@ class EngagementBase(SQLModel):
         default=None, ge=1, le=36_500, description="保存期限 in days (at most 100 years)."
     )
     retention_note: Text = ""
+    retention_note_en: Text = Field(default="", description=EN_TEXT.format(field="retention note"))
     legal_basis: LegalBasis = Field(sa_type=EnumString(LegalBasis, 30), description="PIPL art. 13 basis.")
     consent_obtained: bool = False
     consent_evidence: ShortText = ""
@@ -270,6 +281,7 @@ class SubProcessorBase(SQLModel):
 
     name: Name
     activity: Text = Field(default="", description="What it does with the PI.")
+    activity_en: Text = Field(default="", description=EN_TEXT.format(field="activity"))
     country: CountryCode = Field(default="CN", max_length=2)
     region: RegionCode | None = Field(default=None, max_length=10)
     handler_consented: bool = Field(default=False, description="The handler consented to this sub-entrustment.")
@@ -312,6 +324,7 @@ class VendorSubProcessor(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     name: str
     activity: str
+    activity_en: str
     country: str
     region: str | None
     handler_consented: bool
@@ -325,6 +338,7 @@ class VendorEngagement(BaseModel):
     id: uuid.UUID
     name: str
     purpose: str
+    purpose_en: str
     processing_methods: list[ProcessingMethod]
     pi_categories: list[str]
     data_subjects: list[DataSubject]
@@ -332,6 +346,7 @@ class VendorEngagement(BaseModel):
     leaves_china: bool
     retention_days: int | None
     retention_note: str
+    retention_note_en: str
     start_date: date | None
     end_date: date | None
     status: EngagementStatus = Field(description="`terminated` from the day its agreement ended.")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import anyio.to_process
 from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,7 +73,7 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
         title = vendor.legal_name_zh or vendor.legal_name_en
     else:
         vendors = list(await session.scalars(select(Vendor).order_by(col(Vendor.legal_name_zh))))
-        title = "all vendors"
+        title = "全部受托方 all vendors"
     vendor_ids = [v.id for v in vendors]
 
     async def of(model: Any, column: Any, ids: list[Any]) -> list[Any]:
@@ -107,6 +108,25 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
     obligations.sort(key=lambda o: (o.due_on, o.kind))
     names = {v.id: v.legal_name_zh or v.legal_name_en for v in vendors}
     engagement_names = {e.id: e.name for e in engagements}
+    # What the audit trail's object ids stand for, where the pack holds the object.
+    known = {
+        **{str(key): value for key, value in names.items()},
+        **{str(key): value for key, value in engagement_names.items()},
+        **{str(sub.id): sub.name for sub in subs},
+        **{str(agreement.id): agreement.number for agreement in agreements},
+        **{str(file.id): file.filename for file in files},
+    }
+    generated = utcnow()
+    tables = [
+        pages.findings(findings, names, engagement_names),
+        pages.obligations(obligations, trail, names, engagement_names),
+        pages.audit_trail(trail, known),
+        pages.questionnaires(asked, answered, names, engagement_names),
+    ]
+    # Laid out now, in a worker process (WeasyPrint holds the GIL for as long as it lays out).
+    printable = await anyio.to_process.run_sync(
+        pages.pdf, title, tables, clock.local_text(generated), cancellable=False
+    )
     entries = [
         Entry("register.csv", _data(register.to_csv(await register.rows(session, vendor_id)))),
         Entry(
@@ -117,13 +137,14 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
         Entry("engagements.json", _data(_json(engagements))),
         Entry("sub_processors.json", _data(_json(subs))),
         Entry("findings.json", _data(_json(findings))),
-        Entry("findings.html", _data(pages.findings(title, findings, names, engagement_names))),
+        Entry("findings.html", _data(pages.html(title, tables[0], generated))),
         Entry("obligations.json", _data(_json(obligations))),
-        Entry("obligations.html", _data(pages.obligations(title, obligations, trail, names, engagement_names))),
+        Entry("obligations.html", _data(pages.html(title, tables[1], generated))),
         Entry("questionnaires.json", _data(_json(asked))),
-        Entry("questionnaires.html", _data(pages.questionnaires(title, asked, answered, names, engagement_names))),
+        Entry("questionnaires.html", _data(pages.html(title, tables[3], generated))),
         Entry("audit_trail.json", _data(_json(trail))),
-        Entry("audit_trail.html", _data(pages.audit_trail(title, trail))),
+        Entry("audit_trail.html", _data(pages.html(title, tables[2], generated))),
+        Entry("evidence-pack.pdf", _data(printable)),
     ]
     for agreement in sorted(agreements, key=lambda a: a.number):
         entries.append(Entry(f"agreements/{agreement.number}/agreement.json", _data(_json(agreement))))
@@ -195,6 +216,7 @@ def _index(title: str, generated: datetime, manifest: list[dict[str, Any]], prob
 <p>可直接阅读 To read: <a href="findings.html">findings.html</a> 合规发现 findings ·
 <a href="obligations.html">obligations.html</a> 义务及其处理记录 obligations and their history ·
 <a href="audit_trail.html">audit_trail.html</a> 审计记录 audit trail ·
+<a href="evidence-pack.pdf">evidence-pack.pdf</a> 以上三项的可打印版本 the three, for printing ·
 register.csv 登记簿（中文） register in Chinese · register-en.csv (English)</p>
 <p>manifest.json 列出每个文件的 SHA-256 和大小，可用于核对文件未被改动。<br>
 manifest.json gives each file's SHA-256 and size, to check that none was altered.</p>

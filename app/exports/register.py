@@ -103,12 +103,15 @@ async def rows(
     for engagement, vendor in found:
         current = latest.get(engagement.id)
         sensitive = taxonomy.sensitive(list(engagement.pi_categories))
+        # Free text in the register's language where it was written in it, else as written.
+        purpose = engagement.purpose if zh else engagement.purpose_en or engagement.purpose
+        note = engagement.retention_note if zh else engagement.retention_note_en or engagement.retention_note
         if engagement.retention_days:
             retention = (RETENTION[0] if zh else RETENTION[1]).format(days=engagement.retention_days)
-            if engagement.retention_note:
-                retention += f"（{engagement.retention_note}）" if zh else f" ({engagement.retention_note})"
+            if note:
+                retention += f"（{note}）" if zh else f" ({note})"
         else:
-            retention = engagement.retention_note
+            retention = note
         if current is None:
             agreement_words = NO_AGREEMENT[0 if zh else 1]
         else:
@@ -121,7 +124,7 @@ async def rows(
             "vendor_identifier": vendor.unified_social_credit_code or vendor.registration_number or "",
             "engagement": engagement.name,
             "status": labels.say(labels.STATUS, engagement.status, lang),
-            "purpose": engagement.purpose,
+            "purpose": purpose,
             "methods": _join((labels.say(labels.METHOD, m, lang) for m in engagement.processing_methods), lang),
             "categories": _join((labels.category(c, lang) for c in engagement.pi_categories), lang),
             "sensitive": _join((labels.category(c, lang) for c in sensitive), lang),

@@ -38,11 +38,13 @@ PAGE_SIZES = (20, 50, 100)
 TEXT = (
     "name",
     "purpose",
+    "purpose_en",
     "consent_evidence",
     "separate_consent_evidence",
     "guardian_consent_evidence",
     "pipia_reference",
     "retention_note",
+    "retention_note_en",
 )
 DATES = ("pipia_date", "start_date", "end_date")
 FLAGS = ("consent_obtained", "separate_consent_obtained", "guardian_consent_obtained", "leaves_china")
@@ -70,6 +72,7 @@ def _form_data(form: Any) -> dict[str, Any]:
         data["venues"] = [
             {
                 "description": venue,
+                "description_en": str(form.get("venue_description_en", "")).strip(),
                 "venue_type": str(form.get("venue_type", "other")),
                 "venue_count": str(form.get("venue_count", "1")).strip() or "1",
                 "public_place": form.get("venue_public_place") == "on",

@@ -22,6 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import formataddr
 from typing import Protocol
 
 from sqlalchemy import delete as sql_delete
@@ -368,6 +369,15 @@ class Report:
     messages: list[EmailMessage] = field(default_factory=list)
 
 
+def _officer(profile: HandlerProfile | None) -> str | None:
+    """Without MAIL_REPLY_TO, answers go to the company's PI protection officer, where its
+    profile names one: a reader replying to a reminder reaches a person, not the robot."""
+    if profile is None or not profile.pi_protection_officer_email:
+        return None
+    name = profile.pi_protection_officer_name or "个人信息保护负责人"
+    return formataddr((name, profile.pi_protection_officer_email))
+
+
 async def send_one(
     session: AsyncSession,
     transport: Transport,
@@ -426,7 +436,7 @@ async def send_one(
             message_id=mail.message_id_for(message.id.hex, sender),
             now=now,
             worker=WORKER,
-            reply_to=reply_to,
+            reply_to=reply_to or _officer(profile),
             footer=footer,
         )
     try:

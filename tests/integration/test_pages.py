@@ -440,6 +440,7 @@ def test_editing_an_engagement_is_checked_before_it_is_saved(
         legal_basis=camera["legal_basis"],
         status=camera["status"],
         purpose=camera["purpose"],
+        purpose_en=camera["purpose_en"] + " (edited)",
         venue_type=camera["venues"][0]["venue_type"],
         venue_equipment=camera["venues"][0]["equipment"],
         venue_public_place="on",
@@ -457,6 +458,12 @@ def test_editing_an_engagement_is_checked_before_it_is_saved(
     assert saved.status_code == 303, saved.text[-2000:]
     after = client.get(f"/api/engagements/{camera['id']}", headers=demo["headers"]).json()
     assert after["separate_consent_obtained"] is True and after["venues"] == before["venues"]
+    # The English texts (issue 15 item 3): the form shows and saves them beside the Chinese.
+    assert 'name="venue_description_en"' in form.text and "Showrooms in Shanghai" in form.text
+    assert 'name="purpose_en"' in form.text and 'name="retention_note_en"' in form.text
+    assert after["purpose_en"] == camera["purpose_en"] + " (edited)"
+    detail = client.get(f"/engagements/{camera['id']}").text
+    assert camera["purpose"] in detail and after["purpose_en"] in detail
 
 
 def test_calendar_and_history(client: TestClient[Any], demo_person: str, demo: dict[str, Any]) -> None:

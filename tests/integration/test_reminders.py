@@ -259,6 +259,25 @@ def test_a_digest_comes_from_the_company_says_how_to_close_each_item_and_alarms(
     assert all(alarm.decoded("trigger") == timedelta(hours=-15) for alarm in alarms)
 
 
+def test_without_a_reply_to_setting_replies_go_to_the_companys_officer(
+    registry: dict[str, Any], mailing: Settings, mail_server: MailServer, client: TestClient[Any], admin: Account
+) -> None:
+    """MAIL_REPLY_TO unset: a reader who answers a reminder reaches the PI protection officer the
+    company's profile names, not the sending robot (issue 15 item 6)."""
+    profile = {
+        "legal_name_zh": "上海星驰汽车销售有限公司",
+        "unified_social_credit_code": "91310000MA1FL3XC0D",
+        "pi_protection_officer_name": "张敏",
+        "pi_protection_officer_email": "zhang.min@xingchi.example",
+    }
+    assert client.put("/api/handler", json=profile, headers=admin.headers).status_code == 200
+    assert mailing.mail_reply_to is None
+    assert reminder_pass(mailing, WEEK_BEFORE).sent == ["wang.wei@xingchi.example"]
+    [received] = mail_server.handler.received
+    assert "zhang.min@xingchi.example" in str(received.message["Reply-To"])
+    assert "Replies go to" in body_of(received.message, "plain")
+
+
 def test_the_app_starts_with_a_policy_from_the_settings(settings: Settings) -> None:
     custom = dataclasses.replace(settings, reminder_days_before=(3,))
     with TestClient(app=create_app(custom)):

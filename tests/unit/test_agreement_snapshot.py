@@ -36,6 +36,12 @@ STORED_FIELDS = {
     ),
     "sub_processors": ("name", "activity", "country", "region", "handler_consented", "consented_on"),
 }  # fmt: skip
+# Keys a snapshot has stored since per-language text (issue 15 item 3), after the others: a
+# snapshot stored before has none of them and is stored back without them.
+ADDED_FIELDS = {
+    "handler": (), "vendor": (), "engagement": ("purpose_en", "retention_note_en"),
+    "sub_processors": ("activity_en",),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(STORED))
@@ -74,7 +80,7 @@ def test_a_code_the_registry_no_longer_knows_still_loads() -> None:
     assert AgreementSnapshot.model_validate(raw).engagement.processing_methods == ["archiving"]
 
 
-def test_a_new_snapshot_is_stored_in_the_old_format() -> None:
+def test_a_new_snapshot_is_stored_in_the_old_format_with_the_english_texts_after() -> None:
     handler = HandlerProfile(legal_name_zh="上海星驰汽车销售有限公司", unified_social_credit_code=credit_code())
     vendor = Vendor.model_validate(vendor_body())
     body = engagement_body(
@@ -101,16 +107,19 @@ def test_a_new_snapshot_is_stored_in_the_old_format() -> None:
     ]
     stored = context.snapshot(handler, vendor, engagement, subs).model_dump(mode="json")
 
-    def old(fields: tuple[str, ...], row: object) -> dict[str, Any]:
+    def old(part: str, row: object) -> dict[str, Any]:
+        fields = STORED_FIELDS[part] + ADDED_FIELDS[part]
         return {name: to_jsonable_python(getattr(row, name)) for name in fields}
 
     assert stored == {
-        "handler": old(STORED_FIELDS["handler"], handler),
-        "vendor": old(STORED_FIELDS["vendor"], vendor),
-        "engagement": old(STORED_FIELDS["engagement"], engagement),
-        "sub_processors": [old(STORED_FIELDS["sub_processors"], sub) for sub in subs],
+        "handler": old("handler", handler),
+        "vendor": old("vendor", vendor),
+        "engagement": old("engagement", engagement),
+        "sub_processors": [old("sub_processors", sub) for sub in subs],
     }
+    assert list(stored["engagement"])[-2:] == ["purpose_en", "retention_note_en"]
     assert stored["engagement"]["venues"][0]["signage_posted"] is False
+    assert stored["engagement"]["venues"][0]["description_en"] == ""
     assert stored["engagement"]["individuals_count_as_of"] == "2026-06-30"
 
 

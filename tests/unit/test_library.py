@@ -183,8 +183,8 @@ def test_a_missing_or_unknown_phrase_is_an_error(copy: Path) -> None:
 
 
 def test_a_table_of_labels_without_a_code_is_an_error(copy: Path) -> None:
-    _edit(copy / "phrases" / "v2.yaml", '    deletion: {zh: "删除", en: "deletion"}\n', "")
-    with pytest.raises(LibraryError, match=r"v2\.yaml: labels\.method does not name deletion"):
+    _edit(copy / "phrases" / "v3.yaml", '    deletion: {zh: "删除", en: "deletion"}\n', "")
+    with pytest.raises(LibraryError, match=r"v3\.yaml: labels\.method does not name deletion"):
         load(copy)
 
 
@@ -216,35 +216,36 @@ def test_editing_published_phrases_is_detected(copy: Path) -> None:
 
 
 def test_pointing_a_published_version_at_other_phrases_is_detected(copy: Path) -> None:
-    (copy / "phrases" / "v3.yaml").write_text(
-        (copy / "phrases" / "v2.yaml").read_text(encoding="utf-8").replace("\nversion: 2\n", "\nversion: 3\n"),
+    (copy / "phrases" / "v4.yaml").write_text(
+        (copy / "phrases" / "v3.yaml").read_text(encoding="utf-8").replace("\nversion: 3\n", "\nversion: 4\n"),
         encoding="utf-8",
     )
     _edit(
         copy / "pipl-entrusted-processing.yaml",
         "    published: 2026-11-28\n",
-        "    published: 2026-11-28\n    phrases: 3\n",
+        "    published: 2026-11-28\n    phrases: 4\n",
     )
     problems = load(copy).problems()
     assert "pipl-entrusted-processing@1 was published and has changed since" in problems[0]
-    assert problems[1].startswith("phrases@3 is published but not in published.lock")
+    assert problems[1].startswith("phrases@4 is published but not in published.lock")
 
 
 def test_new_phrases_are_locked_with_a_new_version_without_touching_the_old(copy: Path) -> None:
-    (copy / "phrases" / "v3.yaml").write_text(
-        (copy / "phrases" / "v2.yaml")
+    # (phrases v3, the English-text note, is used by no template version yet: the next is v4)
+    (copy / "phrases" / "v4.yaml").write_text(
+        (copy / "phrases" / "v3.yaml")
         .read_text(encoding="utf-8")
-        .replace("\nversion: 2\n", "\nversion: 3\n")
+        .replace("\nversion: 3\n", "\nversion: 4\n")
         .replace("本协议不自动续期。", "本协议期限届满即终止，不自动续期。"),
         encoding="utf-8",
     )
     _append_version(
-        copy, "  - version: 3\n    published: 2026-12-01\n    phrases: 3\n    clauses: [parties.v2, term.v2]\n"
+        copy, "  - version: 3\n    published: 2026-12-01\n    phrases: 4\n    clauses: [parties.v2, term.v2]\n"
     )
     library = load(copy)
-    assert [problem.split(" ")[0] for problem in library.problems()] == ["pipl-entrusted-processing@3", "phrases@3"]
+    assert [problem.split(" ")[0] for problem in library.problems()] == ["pipl-entrusted-processing@3", "phrases@4"]
     before = dict(library.lock)
-    assert sorted(write_lock(library, copy)) == ["phrases@3", "pipl-entrusted-processing@3"]
+    assert sorted(write_lock(library, copy)) == ["phrases@4", "pipl-entrusted-processing@3"]
     relocked = load(copy)
     assert relocked.problems() == []
     assert {key: relocked.lock[key] for key in before} == before

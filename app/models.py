@@ -8,6 +8,7 @@ from app.accounts.models import ApiToken, PasswordReset, User, WebSession
 from app.agreements.models import Agreement, AgreementDocument
 from app.attestations.models import Attestation, EvidenceFile
 from app.audit.models import AuditEntry, AuditHead
+from app.contacts.models import ContactLink, ContactSession, VendorContact
 from app.core.models import IdempotencyRecord
 from app.engagements.models import Engagement, SubProcessor
 from app.findings.models import Finding
@@ -26,6 +27,8 @@ __all__ = [
     "AuditHead",
     "CalendarFeed",
     "CalendarOverride",
+    "ContactLink",
+    "ContactSession",
     "Engagement",
     "EvidenceFile",
     "Finding",
@@ -38,6 +41,7 @@ __all__ = [
     "SubProcessor",
     "User",
     "Vendor",
+    "VendorContact",
     "VendorKey",
     "WebSession",
 ]

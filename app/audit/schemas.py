@@ -44,6 +44,8 @@ class AuditObject(StrEnum):
     calendar_feed = "calendar_feed"  # a user's calendar subscription
     evidence_pack = "evidence_pack"
     backup = "backup"
+    vendor_contact = "vendor_contact"  # a vendor's person with a portal account
+    vendor_contact_session = "vendor_contact_session"  # a contact's signed-in browser
 
 
 class AuditEntryPublic(SQLModel):

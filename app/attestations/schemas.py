@@ -226,6 +226,15 @@ class Clock(BaseModel):
     met: bool | None = Field(description="Whether it was met, where the registry can tell (the vendor's notice).")
 
 
+class Check(BaseModel):
+    """Something in an attestation the reviewer should look at before accepting it (never a refusal)."""
+
+    code: str = Field(description="Stable name, e.g. deletion_before_end, count_above_registered.")
+    field: str = Field(description="The field of the details it is about.")
+    message_zh: str
+    message_en: str
+
+
 class AttestationPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
@@ -239,6 +248,9 @@ class AttestationPublic(BaseModel):
     reviewed_at: datetime | None = Field(description="When it was reviewed, or withdrawn.")
     review_reason: str
     clocks: list[Clock] = Field(default_factory=list, description="An incident's deadlines, counted in hours.")
+    checks: list[Check] = Field(
+        default_factory=list, description="What the reviewer should look at before accepting (sanity checks)."
+    )
 
 
 class Review(BaseModel):

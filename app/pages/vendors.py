@@ -188,6 +188,7 @@ class VendorPages(Controller):
         form = await request.form()
         settings: Settings = request.app.state.settings
         try:
+            await contacts.may_manage(db_session, vendor_id=vendor_id, actor=actor)  # a refusal before a field error
             data = ContactInvite.model_validate(
                 {"email": str(form.get("email", "")).strip(), "name": str(form.get("contact_name", "")).strip()}
             )

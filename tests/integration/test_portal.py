@@ -18,7 +18,7 @@ from app.core.types import utcnow
 from app.reminders.models import OutboxMessage
 from tests.conftest import Account, run
 from tests.integration.conftest import PDF, Side, Submit, deletion
-from tests.integration.test_pages import csrf_of
+from tests.integration.test_pages import csrf_of, set_password, sign_in
 
 PASSWORD = "vendor portal password"
 CONTACT = "li.ming@huiyan-vision.example"
@@ -349,3 +349,38 @@ def test_an_engagements_owner_invites_and_issues_keys_for_its_vendor(
     assert invite(client, stranger.headers, a.vendor_id, "stranger@vendor.example").status_code == 403
     b = vendors["b"]
     assert client.post(f"/api/vendors/{b.vendor_id}/keys", json={"name": "x"}, headers=owner.headers).status_code == 403
+
+
+def test_contacts_are_invited_listed_and_disabled_on_the_vendors_page(
+    client: TestClient[Any], demo: dict[str, Any], vendors: dict[str, Side], make_user: Any, clean_database: str
+) -> None:
+    a = vendors["a"]
+    buyer = make_user("procurement")
+    set_password(clean_database, buyer.email)
+    sign_in(client, buyer.email)
+    detail = client.get(f"/vendors/{a.vendor_id}")
+    assert "门户联系人" in detail.text
+    csrf = csrf_of(detail.text)
+    wrong = client.post(f"/vendors/{a.vendor_id}/contacts", data={"_csrf": csrf, "email": "not an address"})
+    assert wrong.status_code == 400 and 'id="e-email"' in wrong.text
+    sent = client.post(
+        f"/vendors/{a.vendor_id}/contacts", data={"_csrf": csrf, "email": CONTACT, "contact_name": "李明"}
+    )
+    assert sent.status_code == 200 and f"邀请已发送至 {CONTACT}" in sent.text
+    assert "/portal/welcome?token=" not in sent.text  # the link goes by e-mail only
+    assert len(outbox(clean_database, CONTACT)) == 1
+    contact_id = client.get(f"/api/vendors/{a.vendor_id}/contacts", headers=demo["headers"]).json()["items"][0]["id"]
+    disabled = client.post(
+        f"/vendors/{a.vendor_id}/contacts/{contact_id}/disable", data={"_csrf": csrf}, follow_redirects=False
+    )
+    assert disabled.status_code == 303
+    row = re.search(
+        rf"<tr><td>李明</td><td>{re.escape(CONTACT)}</td>\s*<td>(.*?)</td>",
+        client.get(disabled.headers["location"]).text,
+    )
+    assert row and "已停用" in row.group(1)
+    # The invitation sent before the contact was disabled no longer works.
+    assert client.get(f"/portal/welcome?token={link_in(clean_database, CONTACT, '/portal/welcome')}").status_code == 400
+    again = client.post(f"/vendors/{a.vendor_id}/contacts/{contact_id}/reinvite", data={"_csrf": csrf})
+    assert again.status_code == 200 and len(outbox(clean_database, CONTACT)) == 2
+    assert client.get(f"/portal/welcome?token={link_in(clean_database, CONTACT, '/portal/welcome')}").status_code == 200

@@ -1,8 +1,9 @@
 """Authentication for every route but health, the API docs and the sign-in pages.
 
-Three kinds of credential: a user's token (dpu_…) for the internal API, a vendor's key
-(dpv_…) for /api/vendor/ and nothing else, and a person's session cookie for the pages
-(never for /api/, so that the API needs no CSRF token). A session and a token of the same
+Four kinds of credential: a user's token (dpu_…) for the internal API, a vendor's key
+(dpv_…) for /api/vendor/ and nothing else, a person's session cookie for the pages
+(never for /api/, so that the API needs no CSRF token), and a vendor contact's portal
+cookie for /portal and nothing else (another cookie, another table: no internal page). A session and a token of the same
 user give the same Actor, so permissions have one source. A refused credential is written to
 the audit trail with the client's address; a vendor key is also held to its rate limit.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import settle
 from app.accounts import services as accounts
 from app.accounts import signin
+from app.contacts import services as contacts
 from app.core import security
 from app.core.actor import Actor
 from app.core.errors import TooManyRequestsError
@@ -32,8 +34,11 @@ from app.vendors import services as vendors
 # The internal document (/schema) takes a user's token, like the API it describes.
 PUBLIC_PATHS = ["^/health$", "^/api/vendor/openapi\\.json$", "^/api/vendor/docs$"]
 # Pages reached before signing in: the sign-in form, password links, the styles they use.
-PUBLIC_PAGES = ["^/sign-in$", "^/password/", "^/static/"]
+PUBLIC_PAGES = ["^/sign-in$", "^/password/", "^/static/", "^/portal/(sign-in|welcome|link)"]
 SESSION_COOKIE = "dpa_session"
+# The vendor portal: its own cookie, sent by the browser to /portal only.
+PORTAL_PATH = "/portal"
+PORTAL_COOKIE = "dpa_portal"
 API_PATH = "/api/"
 SCHEMA_PATH = "/schema"
 # Where the key's X-RateLimit-* figures wait for the response (app.main adds the headers).
@@ -75,6 +80,33 @@ class SignInRequiredError(NotAuthorizedException):
         self.path = path
 
 
+class PortalSignInRequiredError(SignInRequiredError):
+    """A portal page asked for without a valid contact session: off to the portal's sign-in."""
+
+
+def is_portal(path: str) -> bool:
+    return path == PORTAL_PATH or path.startswith(PORTAL_PATH + "/")
+
+
+async def _portal_contact(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    """The vendor contact whose portal cookie this is; a user's session cookie counts for nothing here."""
+    path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
+    token = connection.cookies.get(PORTAL_COOKIE, "")
+    if not token:
+        raise PortalSignInRequiredError(path)
+    source = connection.client.host if connection.client else None
+    session = request_session(connection)  # the handler's too: the contact is read once
+    found = await contacts.contact_for_session(session, token=token)
+    if found is None:
+        raise PortalSignInRequiredError(path)
+    if session.dirty:  # the last-seen time, written at most once a minute per session
+        await settle.settle(session)
+    contact, vendor = found
+    return AuthenticationResult(
+        user=contacts.Visit.of(contact, vendor), auth=contacts.actor_for_contact(contact, vendor, source)
+    )
+
+
 async def _session_user(connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
     """The person whose session cookie this is, for the pages; else off to sign in."""
     path = connection.url.path + (f"?{connection.url.query}" if connection.url.query else "")
@@ -95,6 +127,8 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         if connection.url.path.startswith(CALENDAR_PATH):
             return await _calendar(connection)
+        if is_portal(connection.url.path):
+            return await _portal_contact(connection)
         if QUERY_CREDENTIALS & set(connection.query_params):
             raise _refused("credentials are never accepted in the URL; send Authorization: Bearer")
         path = connection.url.path

@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 
 import app
-from app import pages, settle
+from app import pages, portal, settle
 from app.accounts.controllers import UserController
 from app.agreements import services as agreements
 from app.agreements.controllers import (
@@ -49,6 +49,7 @@ from app.authentication import (
     TokenAuthenticationMiddleware,
     record_refusals,
 )
+from app.contacts.controllers import VendorContactController
 from app.core import clock, openapi, versioning
 from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             TemplateController,
             AgreementController,
             VendorKeyController,
+            VendorContactController,
             AttestationController,
             QuestionnaireController,
             ObligationController,
@@ -202,9 +204,10 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             vendor_api,
             vendor_alias,
             pages.router(),
+            portal.router(settings),
             pages.static_files(),
         ],
-        template_config=pages.web.template_config(),
+        template_config=pages.web.template_config(portal.TEMPLATES),
         state=State(
             {
                 "vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit, windows, name="credential"),

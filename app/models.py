@@ -8,6 +8,7 @@ from app.accounts.models import ApiToken, PasswordReset, User, WebSession
 from app.agreements.models import Agreement, AgreementDocument
 from app.attestations.models import Attestation, EvidenceFile
 from app.audit.models import AuditEntry, AuditHead
+from app.contacts.models import ContactLink, ContactSession, VendorContact
 from app.core.models import IdempotencyRecord
 from app.engagements.models import Engagement, SubProcessor
 from app.findings.models import Finding
@@ -28,6 +29,8 @@ __all__ = [
     "AuditOrder",
     "CalendarFeed",
     "CalendarOverride",
+    "ContactLink",
+    "ContactSession",
     "Engagement",
     "EvidenceFile",
     "Finding",
@@ -42,6 +45,7 @@ __all__ = [
     "SubProcessor",
     "User",
     "Vendor",
+    "VendorContact",
     "VendorKey",
     "WebSession",
 ]

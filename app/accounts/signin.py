@@ -63,6 +63,11 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """For another kind of account (vendor contacts): the same hashing, the same constant time."""
+    return _verify(password_hash, password)
+
+
 @dataclass(frozen=True)
 class SignedIn:
     user: User

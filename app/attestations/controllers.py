@@ -52,8 +52,64 @@ REPLAYED = ResponseHeader(
 async def _page(db_session: DbSession, rows: list[Any], total: int, limit: int, offset: int) -> Page[AttestationPublic]:
     files = await services.files_of(db_session, [row.id for row in rows])
     clocks = await services.clocks_of(db_session, rows)
-    items = [services.public(row, files[row.id], clocks.get(row.id)) for row in rows]
+    checks = await services.checks_of(db_session, rows)
+    items = [services.public(row, files[row.id], clocks.get(row.id), checks.get(row.id)) for row in rows]
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+async def submit_upload(
+    request: Request[Any, Any, Any],
+    db_session: DbSession,
+    settle: Settle,
+    actor: CurrentActor,
+    storage: Storage,
+    *,
+    metadata: str,
+    sent: list[UploadFile],
+    key: str | None,
+) -> idempotency.Outcome:
+    """An attestation as a vendor sends it (the API's multipart upload, or the portal's form):
+    the metadata validated as its kind, each file checked by content, the same key and request
+    answered once (a retry or a double submit replays the first answer). Settles."""
+    settings: Settings = request.app.state.settings
+    try:
+        details = details_adapter.validate_python(json.loads(metadata))
+    except json.JSONDecodeError as error:
+        raise field_error("metadata", f"not valid JSON ({error.msg})") from None
+    except ValidationError as error:
+        raise validation_exception(error, prefix="metadata") from None
+    files = []
+    for index, upload in enumerate(sent):
+        check = partial(
+            uploads.check_file,
+            f"files.{index}",
+            upload.filename or "",
+            upload.content_type,
+            await upload.read(),
+            max_bytes=settings.upload_max_file_bytes,
+        )
+        files.append(await anyio.to_thread.run_sync(check))  # a DOCX is decompressed to be checked
+    fingerprint = {
+        "path": versioning.canonical(request.url.path),  # one key, whether sent to v1 or its alias
+        "metadata": details.model_dump(mode="json"),
+        "files": [[f.filename, f.content_type, f.sha256] for f in files],
+    }
+
+    async def work() -> idempotency.Outcome:
+        attestation = await services.submit(db_session, details=details, files=files, storage=storage, actor=actor)
+        await db_session.flush()
+        body = (await services.present(db_session, attestation)).model_dump(mode="json")
+        return idempotency.Outcome(201, body)
+
+    return await idempotency.run(
+        db_session,
+        # A sandbox key's keys are its own: a test never answers for a real upload, nor the reverse.
+        scope=f"vendor:{actor.vendor}" + (":test" if actor.test else ""),
+        key=key,
+        request=fingerprint,
+        work=work,
+        settle=settle,
+    )
 
 
 class VendorAttestationController(Controller):
@@ -85,45 +141,9 @@ class VendorAttestationController(Controller):
             str | None, HeaderParameter(name=idempotency.HEADER, description="Makes a retry safe; keep it 24 hours.")
         ] = None,
     ) -> Response[AttestationPublic]:
-        settings: Settings = request.app.state.settings
         key = idempotency.check_key(idempotency_key)
-        try:
-            details = details_adapter.validate_python(json.loads(data.metadata))
-        except json.JSONDecodeError as error:
-            raise field_error("metadata", f"not valid JSON ({error.msg})") from None
-        except ValidationError as error:
-            raise validation_exception(error, prefix="metadata") from None
-        files = []
-        for index, upload in enumerate(data.files):
-            check = partial(
-                uploads.check_file,
-                f"files.{index}",
-                upload.filename or "",
-                upload.content_type,
-                await upload.read(),
-                max_bytes=settings.upload_max_file_bytes,
-            )
-            files.append(await anyio.to_thread.run_sync(check))  # a DOCX is decompressed to be checked
-        fingerprint = {
-            "path": versioning.canonical(request.url.path),  # one key, whether sent to v1 or its alias
-            "metadata": details.model_dump(mode="json"),
-            "files": [[f.filename, f.content_type, f.sha256] for f in files],
-        }
-
-        async def work() -> idempotency.Outcome:
-            attestation = await services.submit(db_session, details=details, files=files, storage=storage, actor=actor)
-            await db_session.flush()
-            body = (await services.present(db_session, attestation)).model_dump(mode="json")
-            return idempotency.Outcome(201, body)
-
-        outcome = await idempotency.run(
-            db_session,
-            # A sandbox key's keys are its own: a test never answers for a real upload, nor the reverse.
-            scope=f"vendor:{actor.vendor}" + (":test" if actor.test else ""),
-            key=key,
-            request=fingerprint,
-            work=work,
-            settle=settle,
+        outcome = await submit_upload(
+            request, db_session, settle, actor, storage, metadata=data.metadata, sent=data.files, key=key
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
         body = AttestationPublic.model_validate(outcome.body)

@@ -243,6 +243,15 @@ class Clock(BaseModel):
     met: bool | None = Field(description="Whether it was met, where the registry can tell (the vendor's notice).")
 
 
+class Check(BaseModel):
+    """Something in an attestation the reviewer should look at before accepting it (never a refusal)."""
+
+    code: str = Field(description="Stable name, e.g. deletion_before_end, count_above_registered.")
+    field: str = Field(description="The field of the details it is about.")
+    message_zh: str
+    message_en: str
+
+
 class AttestationPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
@@ -259,6 +268,9 @@ class AttestationPublic(BaseModel):
     test: bool = Field(
         default=False,
         description="Sent with a sandbox key (dpv_test_...): accepted at once by the sandbox, closes nothing.",
+    )
+    checks: list[Check] = Field(
+        default_factory=list, description="What the reviewer should look at before accepting (sanity checks)."
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import anyio.to_thread
 from sqlalchemy import or_, select
@@ -23,6 +23,7 @@ from app.attestations.schemas import (
     AttestationPublic,
     AttestationStatus,
     CertificationDetails,
+    Check,
     Clock,
     DeletionDetails,
     EvidenceFilePublic,
@@ -133,7 +134,112 @@ async def clocks_of(session: AsyncSession, attestations: list[Attestation]) -> d
     return found
 
 
-def public(attestation: Attestation, files: list[EvidenceFile], clocks: list[Clock] | None = None) -> AttestationPublic:
+async def checks_of(session: AsyncSession, attestations: list[Attestation]) -> dict[uuid.UUID, list[Check]]:
+    """Sanity checks for the reviewer: what a deletion or periodic attestation says that the
+    registry contradicts or that leaves part of the duty out. Shown, never silently accepted
+    and never a refusal (the vendor may be right: the reviewer decides). One query per kind
+    of data, whatever the number of attestations."""
+    relevant = [a for a in attestations if a.kind in (AttestationKind.deletion, AttestationKind.periodic)]
+    if not relevant:
+        return {}
+    engagement_ids = {a.engagement_id for a in relevant}
+    engagements = {
+        e.id: e for e in await session.scalars(select(Engagement).where(col(Engagement.id).in_(engagement_ids)))
+    }
+    ended: dict[uuid.UUID, date] = {}
+    query = select(Agreement).where(col(Agreement.engagement_id).in_(engagement_ids), col(Agreement.status).in_(ENDED))
+    for agreement in await session.scalars(query):
+        if agreement.ended_on is not None:
+            ended[agreement.engagement_id] = max(agreement.ended_on, ended.get(agreement.engagement_id, date.min))
+    found: dict[uuid.UUID, list[Check]] = {}
+    for attestation in relevant:
+        details = read_details(attestation.kind, attestation.engagement_id, attestation.details)
+        engagement = engagements.get(attestation.engagement_id)
+        registered = engagement.individuals_count if engagement is not None else None
+        checks: list[Check] = []
+        if isinstance(details, DeletionDetails):
+            checks = _deletion_checks(details, ended.get(attestation.engagement_id), registered, attestation)
+        elif isinstance(details, PeriodicDetails):
+            checks = [
+                Check(
+                    code="duty_unmet",
+                    field=f"statements.{index}",
+                    message_zh=f"受托方声明未满足 {statement.requirement}：{statement.comment or '未说明'}",
+                    message_en=f"The vendor states {statement.requirement} is not met: "
+                    + (statement.comment or "no comment"),
+                )
+                for index, statement in enumerate(details.statements)
+                if not statement.compliant
+            ]
+        if checks:
+            found[attestation.id] = checks
+    return found
+
+
+def _deletion_checks(
+    details: DeletionDetails, ended_on: date | None, registered: int | None, attestation: Attestation
+) -> list[Check]:
+    checks = []
+    if ended_on is not None and details.completed_on < ended_on:
+        checks.append(
+            Check(
+                code="deletion_before_end",
+                field="completed_on",
+                message_zh=f"删除完成日期 {details.completed_on} 早于协议终止日 {ended_on}：之后处理的数据可能未删除",
+                message_en=f"Deletion completed on {details.completed_on}, before the agreement ended on {ended_on}: "
+                "data processed after that may remain",
+            )
+        )
+    if details.completed_on > clock.local_date(attestation.submitted_at):
+        checks.append(
+            Check(
+                code="deletion_in_future",
+                field="completed_on",
+                message_zh=f"删除完成日期 {details.completed_on} 晚于提交日",
+                message_en=f"Deletion completed on {details.completed_on}, after the day it was sent",
+            )
+        )
+    for name, count, zh in (
+        ("records_deleted", details.records_deleted, "删除记录数"),
+        ("individuals_deleted", details.individuals_deleted, "删除个人数"),
+    ):
+        if registered is not None and count is not None and count > registered:
+            checks.append(
+                Check(
+                    code="count_above_registered",
+                    field=name,
+                    message_zh=f"{zh} {count:,} 超过本委托处理登记的 {registered:,} 人：登记数可能过低",
+                    message_en=f"{name} {count:,} is above the {registered:,} individuals this engagement registers: "
+                    "the register may understate what the vendor held",
+                )
+            )
+    if not details.backups_covered:
+        checks.append(
+            Check(
+                code="backups_not_covered",
+                field="backups_covered",
+                message_zh="删除范围不含备份",
+                message_en="The deletion does not cover backups",
+            )
+        )
+    if not details.sub_processors_covered:
+        checks.append(
+            Check(
+                code="sub_processors_not_covered",
+                field="sub_processors_covered",
+                message_zh="删除范围不含转委托方（再委托的受托方）",
+                message_en="The deletion does not cover the sub-processors",
+            )
+        )
+    return checks
+
+
+def public(
+    attestation: Attestation,
+    files: list[EvidenceFile],
+    clocks: list[Clock] | None = None,
+    checks: list[Check] | None = None,
+) -> AttestationPublic:
     return AttestationPublic(
         id=attestation.id,
         vendor_id=attestation.vendor_id,
@@ -147,12 +253,14 @@ def public(attestation: Attestation, files: list[EvidenceFile], clocks: list[Clo
         review_reason=attestation.review_reason,
         clocks=clocks or [],
         test=attestation.test,
+        checks=checks or [],
     )
 
 
 async def present(session: AsyncSession, attestation: Attestation) -> AttestationPublic:
     files = (await files_of(session, [attestation.id]))[attestation.id]
-    return public(attestation, files, (await clocks_of(session, [attestation])).get(attestation.id))
+    clocks = (await clocks_of(session, [attestation])).get(attestation.id)
+    return public(attestation, files, clocks, (await checks_of(session, [attestation])).get(attestation.id))
 
 
 async def _check(session: AsyncSession, details: AttestationDetails, engagement: Engagement, files: int) -> None:

@@ -47,6 +47,8 @@ class AuditObject(StrEnum):
     questionnaire_file = "questionnaire_file"
     backup = "backup"
     audit_order = "audit_order"  # a regulator-ordered compliance audit
+    vendor_contact = "vendor_contact"  # a vendor's person with a portal account
+    vendor_contact_session = "vendor_contact_session"  # a contact's signed-in browser
 
 
 class AuditEntryPublic(SQLModel):

@@ -124,6 +124,7 @@ class VendorObligationController(Controller):
     ) -> Response[Page[VendorObligation]]:
         where = services.ObligationFilter.owed_by(actor.vendor, conditional.since(updated_since))
         rows, total = await services.get_all(db_session, where=where, limit=limit, offset=offset)
-        items = [services.for_vendor(r) for r in rows]
+        states = await services.vendor_states(db_session, rows)
+        items = [services.for_vendor(r, states[r.id]) for r in rows]
         page = Page[VendorObligation](items=items, total=total, limit=limit, offset=offset)
         return conditional.respond(page, if_none_match)

@@ -50,6 +50,16 @@ class StatusFilter(StrEnum):
     overdue = "overdue"  # open, and the due date has passed
 
 
+class VendorState(StrEnum):
+    """Where a vendor's duty stands, as the vendor sees it."""
+
+    open = "open"  # nothing sent yet
+    submitted = "submitted"  # sent, awaiting our review: no need to send it again
+    rejected = "rejected"  # the last one sent was refused (last_rejection says why): send again
+    accepted = "accepted"  # met by an attestation we accepted
+    closed = "closed"  # met otherwise, or waived
+
+
 class Party(StrEnum):
     vendor = "vendor"
     handler = "handler"
@@ -101,6 +111,10 @@ class VendorObligation(BaseModel):
     what_en: str
     attestation_kind: AttestationKind | Literal[""] = Field(description="What you send to meet it; empty if nothing.")
     last_rejection: str
+    state: VendorState = Field(
+        description="open; submitted (awaiting our review: do not send it again); rejected (see last_rejection); "
+        "accepted; closed"
+    )
 
 
 class Waiver(BaseModel):

@@ -50,6 +50,7 @@ from app.obligations.schemas import (
     Party,
     StatusFilter,
     VendorObligation,
+    VendorState,
 )
 from app.workdays import services as workdays
 from app.workdays.calendar import WorkingCalendar
@@ -95,9 +96,10 @@ def public(obligation: Obligation) -> ObligationPublic:
     )
 
 
-def for_vendor(obligation: Obligation) -> VendorObligation:
+def for_vendor(obligation: Obligation, state: VendorState = VendorState.open) -> VendorObligation:
     spec = SPECS[obligation.kind]
     return VendorObligation(
+        state=state,
         id=obligation.id,
         kind=obligation.kind,
         engagement_id=obligation.engagement_id,
@@ -109,6 +111,32 @@ def for_vendor(obligation: Obligation) -> VendorObligation:
         attestation_kind=spec.attestation_kind or "",
         last_rejection=obligation.last_rejection,
     )
+
+
+async def vendor_states(session: AsyncSession, obligations: list[Obligation]) -> dict[uuid.UUID, VendorState]:
+    """Each duty's state for the vendor: an open one with an attestation of its kind awaiting our
+    review is `submitted` (so nobody sends it twice); one whose last try we refused, `rejected`."""
+    engagements = {o.engagement_id for o in obligations if o.status == ObligationStatus.open and o.engagement_id}
+    pending: set[tuple[uuid.UUID, AttestationKind]] = set()
+    if engagements:
+        query = select(col(Attestation.engagement_id), col(Attestation.kind)).where(
+            col(Attestation.engagement_id).in_(engagements), col(Attestation.status) == AttestationStatus.submitted
+        )
+        pending = {(row[0], row[1]) for row in await session.execute(query)}
+    states = {}
+    for obligation in obligations:
+        kind = SPECS[obligation.kind].attestation_kind
+        if obligation.status == ObligationStatus.done and obligation.closed_by.startswith("attestation:"):
+            states[obligation.id] = VendorState.accepted
+        elif obligation.status != ObligationStatus.open:
+            states[obligation.id] = VendorState.closed
+        elif kind is not None and (obligation.engagement_id, kind) in pending:
+            states[obligation.id] = VendorState.submitted
+        elif obligation.last_rejection:
+            states[obligation.id] = VendorState.rejected
+        else:
+            states[obligation.id] = VendorState.open
+    return states
 
 
 def from_agreement(agreement: Agreement, today: date | None = None) -> list[Wanted]:

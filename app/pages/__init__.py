@@ -15,7 +15,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
-from app.authentication import SignInRequiredError
+from app.authentication import PortalSignInRequiredError, SignInRequiredError
 from app.core.errors import DomainError, TooManyRequestsError
 from app.pages import (
     account,
@@ -34,7 +34,8 @@ from app.pages.web import STATIC, check_csrf, page
 
 
 def sign_in_first(_request: Request[Any, Any, Any], exc: SignInRequiredError) -> Response[Any]:
-    return Redirect(path=f"/sign-in?next={quote(exc.path, safe='/')}", status_code=303)
+    sign_in = "/portal/sign-in" if isinstance(exc, PortalSignInRequiredError) else "/sign-in"
+    return Redirect(path=f"{sign_in}?next={quote(exc.path, safe='/')}", status_code=303)
 
 
 def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[Any]:

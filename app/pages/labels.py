@@ -29,6 +29,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "sub_processor_change": ("转委托变更", "sub-processor change"),
     "incident": ("安全事件", "incident"),
     "face_count": ("人脸存储人数月报", "monthly face count"),
+    # deletion methods
+    "overwritten": ("覆写删除", "overwritten"),
+    "cryptographic_erasure": ("密钥销毁（加密擦除）", "cryptographic erasure"),
+    "physical_destruction": ("物理销毁", "physical destruction"),
+    "returned_to_handler": ("返还委托方", "returned to us"),
     # roles
     "admin": ("管理员", "admin"),
     "procurement": ("采购", "procurement"),

@@ -90,6 +90,7 @@ async def _queue(
         rows=rows,
         total=total,
         files=files,
+        checks=await services.checks_of(session, rows),
         failed=failed,
         vendors=await vendor_names(session, [row.vendor_id for row in rows]),
         engagements=await engagement_names(session, [row.engagement_id for row in rows]),

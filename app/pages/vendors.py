@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.agreements import services as agreements
 from app.audit import services as audit
 from app.audit.schemas import AuditObject
+from app.contacts import services as contacts
+from app.contacts.schemas import ContactInvite
 from app.core.actor import Actor
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.errors import PermissionDeniedError
 from app.core.schemas import MAX_PAGE
+from app.core.settings import Settings
 from app.engagements import services as engagements
 from app.findings import services as findings
 from app.obligations import services as obligations
@@ -172,6 +175,64 @@ class VendorPages(Controller):
         await settle()
         return see_other(f"/vendors/{vendor_id}")
 
+    @post("/{vendor_id:uuid}/contacts")
+    async def invite_contact(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+    ) -> Template:
+        """Invite a person of the vendor to the portal: the link goes by e-mail, never on the page."""
+        form = await request.form()
+        settings: Settings = request.app.state.settings
+        try:
+            await contacts.may_manage(db_session, vendor_id=vendor_id, actor=actor)  # a refusal before a field error
+            data = ContactInvite.model_validate(
+                {"email": str(form.get("email", "")).strip(), "name": str(form.get("contact_name", "")).strip()}
+            )
+            await contacts.invite(db_session, vendor_id=vendor_id, data=data, actor=actor, base_url=settings.base_url)
+        except Exception as error:  # beside its field; errors_of re-raises a bug
+            await db_session.rollback()
+            found = errors_of(error)
+            if "name" in found.fields:
+                found.fields["contact_name"] = found.fields.pop("name")
+            status_code = getattr(error, "status_code", 400)
+            return await _detail(request, db_session, actor, vendor_id, status_code=status_code, contact_errors=found)
+        await settle()
+        return await _detail(request, db_session, actor, vendor_id, invited=data.email)
+
+    @post("/{vendor_id:uuid}/contacts/{contact_id:uuid}/reinvite")
+    async def reinvite_contact(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+        contact_id: FromPath[uuid.UUID],
+    ) -> Template:
+        settings: Settings = request.app.state.settings
+        contact, _ = await contacts.reinvite(
+            db_session, vendor_id=vendor_id, contact_id=contact_id, actor=actor, base_url=settings.base_url
+        )
+        await settle()
+        return await _detail(request, db_session, actor, vendor_id, invited=contact.email)
+
+    @post("/{vendor_id:uuid}/contacts/{contact_id:uuid}/disable")
+    async def disable_contact(
+        self,
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        vendor_id: FromPath[uuid.UUID],
+        contact_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        await contacts.disable(db_session, vendor_id=vendor_id, contact_id=contact_id, actor=actor)
+        await settle()
+        return see_other(f"/vendors/{vendor_id}#contacts")
+
     @get("/{vendor_id:uuid}/edit")
     async def edit_form(
         self, request: Request[Any, Any, Any], db_session: DbSession, vendor_id: FromPath[uuid.UUID]
@@ -235,6 +296,8 @@ async def _detail(
     status_code: int = 200,
     *,
     issued: str = "",
+    invited: str = "",
+    contact_errors: Errors | None = None,
 ) -> Template:
     vendor = await services.get(db_session, vendor_id=vendor_id)
     engaged, _ = await engagements.get_all(
@@ -257,6 +320,13 @@ async def _detail(
         )[0]
     except PermissionDeniedError:
         keys = None
+    people, _ = await contacts.get_all(
+        db_session, where=contacts.ContactFilter(vendor_id=vendor_id), actor=actor, limit=MAX_PAGE
+    )
+    try:
+        may_invite = bool(await contacts.may_manage(db_session, vendor_id=vendor_id, actor=actor))
+    except PermissionDeniedError:
+        may_invite = False
     names = await engagement_names(db_session, [f.engagement_id for f in found] + [a.engagement_id for a in signed])
     owners = await user_names(db_session, [vendor.owner_id])
     history, _ = await audit.get_all(
@@ -277,6 +347,10 @@ async def _detail(
         specs=SPECS,
         keys=keys,
         issued=issued,
+        contacts=people,
+        may_invite=may_invite,
+        invited=invited,
+        contact_errors=contact_errors or Errors(),
         history=history,
         errors=errors or Errors(),
     )

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from app.accounts import signin
 from app.accounts.models import User
-from app.authentication import SESSION_COOKIE
+from app.authentication import PORTAL_COOKIE, SESSION_COOKIE, is_portal
 from app.core import clock
 from app.core.errors import DomainError
 from app.core.settings import Settings
@@ -71,7 +71,9 @@ def language(request: Request[Any, Any, Any]) -> str:
 
 
 def csrf_seed(request: Request[Any, Any, Any]) -> str:
-    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRE_COOKIE) or ""
+    # The portal's forms are tied to the contact's session, never to a user's in the same browser.
+    signed_in = request.cookies.get(PORTAL_COOKIE if is_portal(request.url.path) else SESSION_COOKIE)
+    return signed_in or request.cookies.get(PRE_COOKIE) or ""
 
 
 async def check_csrf(request: Request[Any, Any, Any]) -> None:
@@ -132,9 +134,10 @@ def bilingual(zh: str, en: str, lang: str) -> Markup:
     )
 
 
-def environment() -> jinja2.Environment:
+def environment(*more: Path) -> jinja2.Environment:
+    """`more`: other interfaces' template folders (the portal's), after the pages' own."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        loader=jinja2.FileSystemLoader([HERE / "templates", *more]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -145,8 +148,8 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))
+def template_config(*more: Path) -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment(*more)))
 
 
 @dataclass

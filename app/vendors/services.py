@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import Uuid, bindparam, select, text
+from sqlalchemy import Uuid, bindparam, column, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -210,10 +210,24 @@ def network_allowed(source: str | None, networks: list[str]) -> bool:
     return any(address in ipaddress.ip_network(network) for network in networks)
 
 
+# The engagements table, named rather than imported: engagements sit above vendors in the layers,
+# and this one question (does the actor own one of the vendor's engagements?) needs two columns.
+_ENGAGEMENTS = table("engagements", column("vendor_id", Uuid()), column("owner_id", Uuid()))
+
+
 async def _vendor_for_keys(session: AsyncSession, vendor_id: uuid.UUID, actor: Actor, *, changing: bool) -> Vendor:
     vendor = await get_or_404(session, Vendor, vendor_id, "vendor")
-    # Keys open our data to a third party: the DPO, an admin or the vendor's owner decide.
+    # Keys open our data to a third party: the DPO, an admin, the vendor's owner or the owner of
+    # one of its engagements (who answers for what that vendor does with our data) decide.
     if changing and actor.role != Role.dpo:
+        if actor.role == Role.owner and actor.user_id is not None:
+            owns = await session.scalar(
+                select(_ENGAGEMENTS.c.vendor_id)
+                .where(_ENGAGEMENTS.c.vendor_id == vendor_id, _ENGAGEMENTS.c.owner_id == actor.user_id)
+                .limit(1)
+            )
+            if owns is not None:
+                return vendor
         actor.require_writer(vendor.owner_id)
     return vendor
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from app.accounts.schemas import TokenCreate, UserCreate
 from app.agreements.schemas import AgreementCreate, Termination
 from app.attestations.schemas import Rejection, Review
+from app.contacts.schemas import ContactInvite
 from app.core.database import pending_migrations, run_on_connection
 from app.engagements.schemas import EngagementCreate, SubProcessorCreate
 from app.handler.schemas import HandlerProfileUpdate
@@ -43,6 +44,7 @@ def test_database_is_at_the_newest_migration(database_url: str) -> None:
 WRITES: list[tuple[type[BaseModel], str, dict[str, str]]] = [
     (VendorCreate, "vendors", {}),
     (VendorKeyCreate, "vendor_keys", {}),
+    (ContactInvite, "vendor_contacts", {}),
     (EngagementCreate, "engagements", {}),
     (SubProcessorCreate, "sub_processors", {}),
     (AgreementCreate, "agreements", {}),

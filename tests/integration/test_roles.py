@@ -22,14 +22,22 @@ CHECK = "POST /api/engagements/check"  # the before-you-buy check stores nothing
 CREATE = {"POST /api/vendors", "POST /api/engagements", "POST /api/imports"}
 # A user's own calendar subscription: every role keeps its own, and reaches no one else's.
 OWN = {"POST /api/users/me/calendar", "DELETE /api/users/me/calendar"}
+# Inviting a vendor's people to the portal, re-inviting and disabling them: procurement, the DPO
+# (and an admin, and the owner of one of the vendor's engagements: tested with the contacts).
+CONTACTS = {
+    "POST /api/vendors/{vendor_id}/contacts",
+    "POST /api/vendors/{vendor_id}/contacts/{contact_id}/reinvite",
+    "POST /api/vendors/{vendor_id}/contacts/{contact_id}/disable",
+}
 # The permission table, for objects the role does not own.
 ALLOWED: dict[str, set[str]] = {
     "auditor": {CHECK, *OWN},
     "owner": {CHECK, *CREATE, *OWN},
-    "procurement": {CHECK, *CREATE, *OWN},
+    "procurement": {CHECK, *CREATE, *OWN, *CONTACTS},
     "dpo": {
         CHECK,
         *OWN,
+        *CONTACTS,
         "PUT /api/handler",
         "POST /api/vendors/{vendor_id}/keys",
         "DELETE /api/vendors/{vendor_id}/keys/{key_id}",
@@ -86,6 +94,7 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
         "POST /api/agreements/{agreement_id}/override": {"reason": "walking the permission table"},
         "POST /api/agreements/{agreement_id}/expire": {},
         "POST /api/vendors/{vendor_id}/keys": {"name": "walk"},
+        "POST /api/vendors/{vendor_id}/contacts": {"email": "walk.contact@vendor.example", "name": "Walk"},
         "POST /api/attestations/{attestation_id}/accept": {"reason": "walk"},
         "POST /api/attestations/{attestation_id}/reject": {"reason": "walk"},
         "POST /api/obligations/{obligation_id}/complete": {"reference": "walk"},
@@ -118,6 +127,9 @@ def test_every_write_route_answers_each_role_by_the_table(
         headers=headers,
     ).json()
     key = client.post(f"/api/vendors/{a.vendor_id}/keys", json={"name": "walk"}, headers=headers).json()
+    contact = client.post(
+        f"/api/vendors/{a.vendor_id}/contacts", json={"email": "first.contact@vendor.example"}, headers=headers
+    ).json()
     attestation = submit(a, deletion(a.engagement_id)).json()
     owed = client.get("/api/obligations", params={"engagement_id": a.engagement_id}, headers=headers).json()
     token = client.get(f"/api/users/{admin.id}/tokens", headers=admin.headers).json()["items"][0]
@@ -135,6 +147,7 @@ def test_every_write_route_answers_each_role_by_the_table(
         "sub_processor_id": sub["id"],
         "agreement_id": agreement["id"],
         "key_id": key["id"],
+        "contact_id": contact["id"],
         "attestation_id": attestation["id"],
         "obligation_id": owed["items"][0]["id"],
         "day": "2026-12-01",
@@ -144,6 +157,10 @@ def test_every_write_route_answers_each_role_by_the_table(
     bodies = _bodies(client, headers, a.vendor_id)
     bodies["POST /api/agreements"]["engagement_id"] = a.engagement_id
     bodies["POST /api/questionnaires"]["engagement_id"] = a.engagement_id
+    # What a role creates it owns: its engagement is with the other vendor, so that the walk on
+    # vendor a stays a walk on what the role does not own (an engagement's owner may issue keys
+    # and invite contacts for that engagement's vendor).
+    bodies["POST /api/engagements"] = engagement_body(vendors["b"].vendor_id)
     routes = _write_routes(client, headers)
     assert len(routes) >= 30
     assert {route for routes in ALLOWED.values() for route in routes} <= {f"{m} {p}" for m, p in routes}

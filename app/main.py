@@ -63,8 +63,14 @@ from app.findings.controllers import FindingController
 from app.handler.controllers import HandlerController
 from app.imports.controllers import ImportController
 from app.obligations.controllers import ObligationController, VendorObligationController
-from app.reminders.controllers import CalendarFeedController, CalendarSubscriptionController, ReminderController
+from app.reminders.controllers import (
+    CalendarFeedController,
+    CalendarSubscriptionController,
+    ChatRobotController,
+    ReminderController,
+)
 from app.vendors.controllers import VendorController, VendorKeyController
+from app.webhooks.controllers import VendorWebhookController, WebhookController
 from app.workdays.controllers import CalendarController
 from app.worker import configure_policy
 
@@ -158,6 +164,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             VendorAgreementController,
             VendorObligationController,
             VendorAttestationController,
+            VendorWebhookController,
         ],
         request_max_body_size=settings.upload_max_request_bytes,
     )
@@ -177,6 +184,8 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             AttestationController,
             ObligationController,
             ReminderController,
+            ChatRobotController,
+            WebhookController,
             CalendarSubscriptionController,
             CalendarFeedController,
             CalendarController,

@@ -13,8 +13,9 @@ from app.engagements.models import Engagement, SubProcessor
 from app.findings.models import Finding
 from app.handler.models import HandlerProfile
 from app.obligations.models import Obligation
-from app.reminders.models import CalendarFeed, OutboxMessage, Reminder
+from app.reminders.models import CalendarFeed, ChatRobot, OutboxMessage, Reminder
 from app.vendors.models import Vendor, VendorKey
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.workdays.models import CalendarOverride
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "AuditHead",
     "CalendarFeed",
     "CalendarOverride",
+    "ChatRobot",
     "Engagement",
     "EvidenceFile",
     "Finding",
@@ -40,6 +42,9 @@ __all__ = [
     "Vendor",
     "VendorKey",
     "WebSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]
 
 

@@ -49,7 +49,7 @@ if it did not exist. Every error is one `Error` object; lists are one `Page` env
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 WRITES = {"post", "put", "patch", "delete"}
 # Routes that answer 404 without a path parameter: an id in their query, or a thing that may not exist yet.
-NOT_FOUND_BY_QUERY = {"/api/exports/evidence-pack", "/api/users/me/calendar"}
+NOT_FOUND_BY_QUERY = {"/api/exports/evidence-pack", "/api/users/me/calendar", "/api/users/me/chat-robot"}
 # Downloads, by the end of their path: the media types they really are.
 DOWNLOADS = {
     r"/register\.csv$": ["text/csv"],

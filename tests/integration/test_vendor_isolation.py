@@ -13,6 +13,9 @@ from typing import Any
 
 from litestar.testing import TestClient
 
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from app.webhooks.schemas import EventType
+from tests.conftest import run
 from tests.integration.conftest import Side, Submit, deletion
 
 
@@ -23,12 +26,15 @@ def _vendor_routes(client: TestClient[Any]) -> list[tuple[str, str]]:
 
 
 def test_no_vendor_route_reaches_another_vendors_objects(
-    client: TestClient[Any], vendors: dict[str, Side], submit: Submit
+    client: TestClient[Any], vendors: dict[str, Side], submit: Submit, clean_database: str
 ) -> None:
     a, b = vendors["a"], vendors["b"]
     theirs = submit(b, deletion(b.engagement_id)).json()
     [document] = client.get(f"/api/vendor/agreements/{b.agreement_id}/documents", headers=b.headers).json()["items"]
+    endpoint_id, delivery_id = run(_webhook_of, clean_database, b.vendor_id)
     ids = {
+        "endpoint_id": endpoint_id,
+        "delivery_id": delivery_id,
         "engagement_id": b.engagement_id,
         "agreement_id": b.agreement_id,
         "document_id": document["id"],
@@ -58,7 +64,18 @@ def test_no_vendor_route_reaches_another_vendors_objects(
             random = submit(a, deletion(str(uuid.uuid4())))
             assert as_a.status_code == random.status_code == 422
             assert as_a.json() == random.json()
-        elif method == "POST" and template.endswith("/withdraw"):
+        elif method == "POST" and template == "/api/vendor/webhooks":
+            # A's endpoint is A's own: nothing of B's to reach; B's list is checked below.
+            refused = client.post(
+                template, json={"url": "ftp://a.example", "events": ["agreement.issued"]}, headers=a.headers
+            )
+            assert refused.status_code == 400
+        elif method == "DELETE":
+            as_a = client.delete(path, headers=a.headers)
+            random = client.delete(template.format(**{n: uuid.uuid4() for n in names}), headers=a.headers)
+            assert as_a.status_code == random.status_code == 404
+            assert as_a.json() == random.json()
+        elif method == "POST" and template.endswith(("/withdraw", "/redeliver")):
             as_a = client.post(path, headers=a.headers)
             random = client.post(template.format(**{n: uuid.uuid4() for n in names}), headers=a.headers)
             assert as_a.status_code == random.status_code == 404
@@ -70,3 +87,25 @@ def test_no_vendor_route_reaches_another_vendors_objects(
     # Nothing of B's changed: still exactly one attestation, still submitted.
     mine = client.get("/api/vendor/attestations", headers=b.headers).json()["items"]
     assert [(item["id"], item["status"]) for item in mine] == [(theirs["id"], "submitted")]
+    hooks = client.get("/api/vendor/webhooks", headers=b.headers).json()["items"]
+    assert [item["id"] for item in hooks] == [endpoint_id]
+    deliveries = client.get("/api/vendor/webhooks/deliveries", headers=b.headers).json()["items"]
+    assert [item["id"] for item in deliveries] == [delivery_id]
+
+
+async def _webhook_of(session: Any, vendor_id: str) -> tuple[str, str]:
+    """B's endpoint with one delivery, written directly: its URL need not be reachable here."""
+    endpoint = WebhookEndpoint(
+        vendor_id=uuid.UUID(vendor_id),
+        url="https://b.example/hook",
+        events=["agreement.issued"],
+        secret_sealed="s1.sealed",
+        secret_hint="whsec_b…",
+    )
+    event = WebhookEvent(key=f"test:{uuid.uuid4()}", type=EventType.agreement_issued, vendor_id=endpoint.vendor_id)
+    session.add_all([endpoint, event])
+    await session.flush()
+    delivery = WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id)
+    session.add(delivery)
+    await session.commit()
+    return str(endpoint.id), str(delivery.id)

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from app.main import create_app
 from tests.conftest import Account
 from tests.factories import engagement_body, vendor_body
 from tests.integration.conftest import Side, Submit, deletion
+from tests.integration.test_pages import csrf_of, set_password, sign_in
 from tests.integration.test_reminders import WEEK_BEFORE, reminder_pass
 
 SECRET = "SEC" + "a1b2c3d4" * 8  # a DingTalk robot's secret looks like this
@@ -383,3 +385,29 @@ def test_urls_that_are_not_http_or_that_point_inside_are_refused(
         assert hooked.json()["extra"][0]["key"] == "url"
         robot = strict_client.put("/api/chat-robots/dpo", json={"platform": "wecom", "url": url}, headers=admin.headers)
         assert robot.status_code == 400 and robot.json()["extra"][0]["key"] == "url"
+
+
+def test_an_admin_subscribes_on_the_settings_page_and_reads_the_log(
+    client: TestClient[Any], admin: Account, clean_database: str, settings: Settings, hook: tuple[Hook, Receiver]
+) -> None:
+    verifier, receiver = hook
+    set_password(clean_database, admin.email)
+    sign_in(client, admin.email)
+    empty = client.get("/settings/webhooks")
+    assert empty.status_code == 200 and "Webhook 订阅" in empty.text and "No subscriptions yet" in empty.text
+    token = csrf_of(empty.text)
+    refused = client.post("/settings/webhooks", data={"_csrf": token, "url": "gopher://x", "events": "vendor.created"})
+    assert refused.status_code == 400 and "has-error" in refused.text  # beside its field
+    url = f"{receiver.url}/erp"
+    form = {"_csrf": token, "url": url, "events": ["vendor.created", "finding.raised"], "description": "ERP"}
+    created = client.post("/settings/webhooks", data=form)
+    assert created.status_code == 200, created.text
+    shown = re.search(r'<code id="webhook-secret">(whsec_\w+)</code>', created.text)
+    assert shown is not None
+    verifier.secret = shown.group(1)
+    assert verifier.secret not in client.get("/settings/webhooks").text  # shown once
+    client.post("/api/vendors", json=vendor_body(), headers=admin.headers)
+    deliver(settings, datetime.now(UTC))
+    assert [r.valid for r in receiver.received] == [True]
+    log = client.get("/settings/webhooks").text
+    assert "vendor.created" in log and "已送达" in log and "delivered" in log and url in log

@@ -48,6 +48,20 @@ async def robot_keys(session: AsyncSession) -> tuple[dict[str, str], set[str]]:
     return people, shared
 
 
+async def reader(session: AsyncSession, recipient: str) -> tuple[str, bool]:
+    """Whom a digest speaks to, and whether its items say why they reach them: a person's robot
+    reads as that person, the DPO's as the DPO; the team's robot gets no personal notes."""
+    key = recipient.removeprefix(PREFIX)
+    if not recipient.startswith(PREFIX) or key == RobotScope.dpo:
+        return recipient, True
+    robot = await session.get(ChatRobot, key)
+    if robot is not None and robot.user_id is not None:
+        user = await session.get(User, robot.user_id)
+        if user is not None:
+            return user.email, True
+    return recipient, False
+
+
 async def put(
     session: AsyncSession,
     *,

@@ -149,9 +149,9 @@ class ChatRobotController(Controller):
         robot: FromPath[RobotScope],
         data: JSONBody[ChatRobotIn],
     ) -> ChatRobotPublic:
-        robot = await _put_robot(request, db_session, chat.scope_key(actor, robot), None, data)
+        saved = await _put_robot(request, db_session, chat.scope_key(actor, robot), None, data)
         await settle()
-        return _robot(robot)
+        return _robot(saved)
 
     @get("/chat-robots/{robot:str}", summary="The team's or the DPO's group robot (its URL shortened)")
     async def get_shared(
@@ -176,9 +176,9 @@ class ChatRobotController(Controller):
         data: JSONBody[ChatRobotIn],
     ) -> ChatRobotPublic:
         user_id = chat.own_user(actor)
-        robot = await _put_robot(request, db_session, chat.user_key(user_id), user_id, data)
+        saved = await _put_robot(request, db_session, chat.user_key(user_id), user_id, data)
         await settle()
-        return _robot(robot)
+        return _robot(saved)
 
     @get("/users/me/chat-robot", summary="Your own group robot, if any")
     async def get_own(self, db_session: DbSession, actor: CurrentActor) -> ChatRobotPublic:

@@ -255,7 +255,18 @@ class Digest:
     reasons: list[tuple[str, str]]
 
 
-async def _items(session: AsyncSession, message: OutboxMessage, base_url: str, now: datetime, company: str) -> Digest:
+async def _items(
+    session: AsyncSession,
+    message: OutboxMessage,
+    base_url: str,
+    now: datetime,
+    company: str,
+    *,
+    recipient: str | None = None,
+    notes: bool = True,
+) -> Digest:
+    """The digest's items as `recipient` (default: the message's) should read them; without
+    `notes`, no item says why this reader sees it (the team's robot: everyone reads it)."""
     rows = (
         await session.execute(
             select(Reminder, Obligation, Engagement, Vendor)
@@ -273,7 +284,7 @@ async def _items(session: AsyncSession, message: OutboxMessage, base_url: str, n
         for user in await session.scalars(select(User).where(col(User.id).in_(owner_ids), col(User.is_active)))
     }
     today = clock.local_date(now)
-    recipient = message.recipient.lower()
+    recipient = (recipient or message.recipient).lower()
     reminders, items, seen, reasons = [], [], set(), []
     for reminder, obligation, engagement, vendor in rows:
         reminders.append(reminder)
@@ -333,6 +344,8 @@ async def _items(session: AsyncSession, message: OutboxMessage, base_url: str, n
                 else:
                     note_zh = f"升级提醒：此为 {owner} 负责的事项，已逾期 {late} 天，抄送给您。"
                     note_en = f"Escalation of {owner}'s item, {late} days overdue, copied to you."
+        if not notes:
+            note_zh = note_en = ""
         closes_zh, closes_en = closes(obligation.kind, to_vendor=to_vendor, base_url=base_url)
         items.append(
             Item(
@@ -406,7 +419,8 @@ async def send_one(
     else:
         profile = await session.get(HandlerProfile, PROFILE_ID)
         company_zh = profile.legal_name_zh if profile else ""
-        digest = await _items(session, message, base_url, now, company_zh)
+        reader, notes = await chat.reader(session, message.recipient)
+        digest = await _items(session, message, base_url, now, company_zh, recipient=reader, notes=notes)
         reminders, items = digest.reminders, digest.items
         ids = [reminder.id for reminder in reminders]
         if not items:  # everything in it was closed meanwhile

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -155,6 +155,8 @@ class Event:
 async def record(session: AsyncSession, changes: Changes, *, since: datetime) -> int:
     """The events of what `changes` marked, and of what the settle step derived from them
     since `since` (findings raised or resolved, vendors' duties opened). Answers how many were new."""
+    if not await _listening(session):
+        return 0  # nobody subscribed: one query per write, nothing recorded
     events: list[Event] = []
     for vendor in await _rows(session, Vendor, changes.vendors):
         kind = EventType.vendor_created if vendor.id in changes.created else EventType.vendor_changed
@@ -186,6 +188,8 @@ async def record(session: AsyncSession, changes: Changes, *, since: datetime) ->
 async def record_due(session: AsyncSession, now: datetime) -> int:
     """obligation.due on its day, obligation.overdue the day after (once per due date: a
     date that moves is a new event); the worker calls it on each pass, before it settles."""
+    if not await _listening(session):
+        return 0
     today = clock.local_date(now)
     query = select(Obligation).where(col(Obligation.status) == ObligationStatus.open, col(Obligation.due_on) <= today)
     events = [
@@ -193,6 +197,10 @@ async def record_due(session: AsyncSession, now: datetime) -> int:
         for o in await session.scalars(query)
     ]
     return await _emit(session, events)
+
+
+async def _listening(session: AsyncSession) -> bool:
+    return bool(await session.scalar(select(exists().where(col(WebhookEndpoint.id).is_not(None)))))
 
 
 async def _rows(session: AsyncSession, model: Any, ids: set[uuid.UUID]) -> list[Any]:

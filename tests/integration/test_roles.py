@@ -8,6 +8,7 @@ each domain)."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from litestar.testing import TestClient
@@ -21,7 +22,13 @@ CHECK = "POST /api/engagements/check"  # the before-you-buy check stores nothing
 # New records become the creator's; an import creates (and changes what its rows' services allow).
 CREATE = {"POST /api/vendors", "POST /api/engagements", "POST /api/imports"}
 # A user's own calendar subscription: every role keeps its own, and reaches no one else's.
-OWN = {"POST /api/users/me/calendar", "DELETE /api/users/me/calendar"}
+# So is a user's own chat robot.
+OWN = {
+    "POST /api/users/me/calendar",
+    "DELETE /api/users/me/calendar",
+    "PUT /api/users/me/chat-robot",
+    "DELETE /api/users/me/chat-robot",
+}
 # The permission table, for objects the role does not own.
 ALLOWED: dict[str, set[str]] = {
     "auditor": {CHECK, *OWN},
@@ -38,6 +45,8 @@ ALLOWED: dict[str, set[str]] = {
         "POST /api/obligations/{obligation_id}/complete",
         "POST /api/obligations/{obligation_id}/waive",
         "POST /api/agreements/{agreement_id}/override",
+        "PUT /api/chat-robots/{robot}",  # the team's and the DPO's robots; webhooks are admins' alone
+        "DELETE /api/chat-robots/{robot}",
     },
 }
 IMPORT_CSV = (
@@ -63,6 +72,7 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
     profile = client.get("/api/handler", headers=admin).json()
     handler = {name: profile[name] for name in HandlerProfileUpdate.model_fields if name in profile}
     ended = {"ended_on": "2026-11-01", "reason": "walk"}
+    robot = {"platform": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=walk"}
     return {
         "POST /api/users": {"email": "walk@test.example", "role": "auditor", "name": "Walk"},
         "POST /api/users/{user_id}/tokens": {"name": "walk"},
@@ -86,6 +96,9 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
         "POST /api/obligations/{obligation_id}/complete": {"reference": "walk"},
         "POST /api/obligations/{obligation_id}/waive": {"reason": "walk"},
         "PUT /api/calendar/overrides/{day}": {"working": False, "note": "walk"},
+        "PUT /api/chat-robots/{robot}": robot,
+        "PUT /api/users/me/chat-robot": robot,
+        "POST /api/webhooks": {"url": "https://erp.example.com/hook", "events": ["vendor.created"]},
     }
 
 
@@ -123,6 +136,9 @@ def test_every_write_route_answers_each_role_by_the_table(
         "attestation_id": attestation["id"],
         "obligation_id": owed["items"][0]["id"],
         "day": "2026-12-01",
+        "robot": "team",
+        "endpoint_id": str(uuid.uuid4()),  # refused before any lookup: admins only
+        "delivery_id": str(uuid.uuid4()),
     }
     bodies = _bodies(client, headers, a.vendor_id)
     bodies["POST /api/agreements"]["engagement_id"] = a.engagement_id

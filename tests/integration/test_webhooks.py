@@ -359,6 +359,14 @@ def test_a_vendor_hears_of_its_own_rejection_with_the_reason_and_sees_only_its_d
     assert client.get("/api/webhooks/deliveries", headers=a.headers).status_code in (401, 403)
     assert client.get("/api/webhooks", headers=dpo.headers).status_code == 403  # admins only
 
+    # Attested again, and accepted: the acceptance reaches the vendor too, verified.
+    resent = submit(a, deletion(a.engagement_id)).json()
+    accepted = client.post(f"/api/attestations/{resent['id']}/accept", json={"reason": "ok"}, headers=dpo.headers)
+    assert accepted.status_code == 200, accepted.text
+    deliver(settings, datetime.now(UTC))
+    assert [(r.path, r.valid, r.json["type"]) for r in receiver.received[1:]] == [("/a", True, "attestation.accepted")]
+    assert receiver.received[1].json["data"]["attestation"]["id"] == resent["id"]
+
 
 @pytest.mark.parametrize(
     "url",

@@ -419,3 +419,25 @@ def test_an_admin_subscribes_on_the_settings_page_and_reads_the_log(
     assert [r.valid for r in receiver.received] == [True]
     log = client.get("/settings/webhooks").text
     assert "vendor.created" in log and "已送达" in log and "delivered" in log and url in log
+
+
+def test_a_duty_is_announced_due_on_its_day_and_overdue_after_once_each(
+    frozen: time_machine.Traveller,
+    client: TestClient[Any],
+    admin: Account,
+    make_user: Callable[..., Account],
+    settings: Settings,
+    hook: tuple[Hook, Receiver],
+) -> None:
+    verifier, receiver = hook
+    events = ["obligation.due", "obligation.overdue"]
+    verifier.secret = subscribe(client, admin.headers, f"{receiver.url}/due", events)["secret"]
+    owner_with_items_due(client, admin, make_user("owner"))
+    due_day = datetime(2026, 2, 27, 9, 0, tzinfo=WEEK_BEFORE.tzinfo)  # the standard-contract filing
+    for now in (WEEK_BEFORE, due_day, due_day + timedelta(hours=2), due_day + timedelta(days=1)):
+        frozen.move_to(now)
+        deliver(settings, now)
+        deliver(settings, now + timedelta(minutes=1))
+    got = [(r.json["type"], r.json["data"]["obligation"]["due_on"]) for r in receiver.received]
+    assert got == [("obligation.due", "2026-02-27"), ("obligation.overdue", "2026-02-27")]
+    assert all(r.valid for r in receiver.received)

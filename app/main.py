@@ -68,8 +68,14 @@ from app.obligations.controllers import ObligationController, VendorObligationCo
 from app.questionnaires.controllers import UPLOAD_JSON_PARTS as ANSWER_JSON_PARTS
 from app.questionnaires.controllers import QuestionnaireController, VendorQuestionnaireController
 from app.questionnaires.library import questionnaires
-from app.reminders.controllers import CalendarFeedController, CalendarSubscriptionController, ReminderController
+from app.reminders.controllers import (
+    CalendarFeedController,
+    CalendarSubscriptionController,
+    ChatRobotController,
+    ReminderController,
+)
 from app.vendors.controllers import VendorController, VendorKeyController
+from app.webhooks.controllers import VendorWebhookController, WebhookController
 from app.workdays.controllers import CalendarController
 from app.worker import configure_policy
 
@@ -164,6 +170,7 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
         VendorObligationController,
         VendorAttestationController,
         VendorQuestionnaireController,
+        VendorWebhookController,
     ]
     vendor_api = Router(
         path=versioning.V1, route_handlers=vendor_controllers, request_max_body_size=settings.upload_max_request_bytes
@@ -193,6 +200,8 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
             QuestionnaireController,
             ObligationController,
             ReminderController,
+            ChatRobotController,
+            WebhookController,
             CalendarSubscriptionController,
             CalendarFeedController,
             CalendarController,

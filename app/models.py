@@ -15,8 +15,9 @@ from app.findings.models import Finding
 from app.handler.models import AuditOrder, HandlerProfile
 from app.obligations.models import Obligation
 from app.questionnaires.models import Questionnaire, QuestionnaireFile
-from app.reminders.models import CalendarFeed, OutboxMessage, Reminder
+from app.reminders.models import CalendarFeed, ChatRobot, OutboxMessage, Reminder
 from app.vendors.models import Vendor, VendorKey
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from app.workdays.models import CalendarOverride
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "AuditOrder",
     "CalendarFeed",
     "CalendarOverride",
+    "ChatRobot",
     "ContactLink",
     "ContactSession",
     "Engagement",
@@ -48,6 +50,9 @@ __all__ = [
     "VendorContact",
     "VendorKey",
     "WebSession",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]
 
 

@@ -7,6 +7,7 @@ re-derives what depends on it, in the same transaction, and commits once:
     obligations  (deadlines from engagements, agreements, the calendar, attestations)
     findings     (the PIPL rules over all of that, with their history)
     reminders    (queued for what is due now; cancelled for what a person or an attestation closed)
+    webhooks     (the events of all that, each recorded once, with a delivery per subscribed endpoint)
 
 It sits above the domains it calls; no domain imports it (handlers receive it as a
 dependency), so the layers point one way. The commit is explicit: a response is built only
@@ -33,6 +34,7 @@ from app.engagements.models import Engagement
 from app.findings import services as findings
 from app.obligations import services as obligations
 from app.reminders import services as reminders
+from app.webhooks import services as webhooks
 
 
 async def settle(session: AsyncSession, *, now: datetime | None = None) -> None:
@@ -50,7 +52,10 @@ async def derive(session: AsyncSession, *, now: datetime | None = None) -> None:
     agreement opened) and that must still land whole, with one `settle` at its end."""
     changes = take(session)
     if changes:
+        started = utcnow()
         await _derive(session, changes, now or utcnow())
+        # The events of this write and of what it derived, in its transaction (an outbox).
+        await webhooks.record(session, changes, since=started)
 
 
 def bound(session: AsyncSession) -> Callable[[], Awaitable[None]]:

@@ -21,17 +21,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.attestations import services as attestations
-from app.core import clock
+from app.core import clock, outbound
 from app.core.changes import mark
 from app.core.database import create_sessionmaker
 from app.core.locks import AlreadyRunning, hold, sqlite_lock_path
 from app.core.settings import Settings
 from app.core.storage import FileStore, open_storage
 from app.core.types import utcnow
-from app.reminders import services
+from app.reminders import chat, services
 from app.reminders.mail import CollectingTransport, DirectoryTransport, SmtpTransport
 from app.reminders.policy import Policy, configure
 from app.settle import settle
+from app.webhooks import services as webhooks
 
 log = logging.getLogger(__name__)
 REFRESH_LOCK = 4_242_002  # the advisory lock id of the daily derivation
@@ -90,6 +91,12 @@ async def one_pass(
 ) -> services.Report:
     transport = CollectingTransport() if dry_run else transport_for(settings)
     now = now or utcnow()
+    robots = chat.ChatSender(
+        sealing_key=outbound.sealing_key(settings),
+        allow_private=settings.webhook_allow_private,
+        base_url=settings.base_url,
+        dry_run=dry_run,
+    )
     send = partial(
         services.send_one,
         transport=transport,
@@ -97,6 +104,7 @@ async def one_pass(
         sender=settings.mail_from,
         base_url=settings.base_url,
         reply_to=settings.mail_reply_to,
+        robots=robots,
     )
     async with create_sessionmaker(engine)() as session:
         report = services.Report(queued=await services.prepare(session, now))
@@ -108,11 +116,34 @@ async def one_pass(
             finally:
                 await session.rollback()
             return report
+        await webhooks.record_due(session, now)
         await settle(session)
         # Each digest's outcome lands on its own, right after the server answered.
         while await send(session, report=report):
             await settle(session)
-        return report
+    hooks = webhooks.DeliveryReport()
+    await deliver_webhooks(engine, settings, now=now, report=hooks)
+    if hooks.delivered or hooks.retried or hooks.dead:
+        log.info("webhooks: %d delivered, %d to retry, %d dead", hooks.delivered, hooks.retried, hooks.dead)
+    return report
+
+
+async def deliver_webhooks(
+    engine: AsyncEngine, settings: Settings, *, now: datetime, report: webhooks.DeliveryReport
+) -> None:
+    """Every delivery that is due, each outcome landing on its own right after the answer."""
+    deliver = partial(
+        webhooks.deliver_one,
+        now=now,
+        base_url=settings.base_url,
+        sealing_key=outbound.sealing_key(settings),
+        allow_private=settings.webhook_allow_private,
+        max_attempts=settings.webhook_max_attempts,
+        report=report,
+    )
+    async with create_sessionmaker(engine)() as session:
+        while await deliver(session):
+            await settle(session)
 
 
 async def run_forever(engine: AsyncEngine, settings: Settings, stop: asyncio.Event) -> None:

@@ -38,6 +38,7 @@ class Changes:
     calendar: bool = False  # every deadline counted in working days moves
     reasons: list[str] = field(default_factory=list)  # why, for the findings' history
     mail: list[Mail] = field(default_factory=list)  # messages to queue in the outbox
+    created: set[uuid.UUID] = field(default_factory=set)  # of the vendors and engagements above, the new ones
 
     def __bool__(self) -> bool:
         return bool(
@@ -69,8 +70,10 @@ def mark(
     removed_engagement: uuid.UUID | None = None,
     handler: bool = False,
     calendar: bool = False,
+    created: bool = False,
 ) -> None:
-    """Record on the session what this write changed; `reason` says who changed what."""
+    """Record on the session what this write changed; `reason` says who changed what;
+    `created`: the vendor or engagement marked is a new one."""
     changes = pending(session)
     for target, value in (
         (changes.engagements, engagement),
@@ -82,6 +85,8 @@ def mark(
     ):
         if value is not None:
             target.add(value)
+    if created:  # so that the events say "created", not "changed"
+        changes.created |= {value for value in (vendor, engagement) if value is not None}
     changes.handler |= handler
     changes.calendar |= calendar
     changes.reasons.append(reason)

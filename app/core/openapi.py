@@ -76,7 +76,7 @@ keys and `test` on attestations; 409 `duty_already_closed`; withdrawing an unrev
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9_]{2,39}$")
 WRITES = {"post", "put", "patch", "delete"}
 # Routes that answer 404 without a path parameter: an id in their query, or a thing that may not exist yet.
-NOT_FOUND_BY_QUERY = {"/api/exports/evidence-pack", "/api/users/me/calendar"}
+NOT_FOUND_BY_QUERY = {"/api/exports/evidence-pack", "/api/users/me/calendar", "/api/users/me/chat-robot"}
 # Downloads, by the end of their path: the media types they really are.
 DOWNLOADS = {
     r"/register\.csv$": ["text/csv"],

@@ -78,6 +78,14 @@ class Settings:
     # None: each process keeps its own, right for one instance.
     redis_url: str | None = field(default=None, repr=False)
     redis_prefix: str = "dpa:"  # the keys' prefix, so that several deployments can share one Redis
+    # Outgoing webhooks and chat robots: the key that seals their secrets at rest (a file of
+    # its own when unset, so that the server and the worker, and a restart, read the same one),
+    # whether their URLs may point inside the network (tests, or a deliberate choice), and how
+    # often a delivery is tried before it goes to the dead letters.
+    webhook_key: str | None = field(default=None, repr=False)
+    webhook_key_file: str = "var/webhook.key"
+    webhook_allow_private: bool = False
+    webhook_max_attempts: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +101,13 @@ class Settings:
             secret_key = secrets.token_urlsafe(48)
         elif len(secret_key) < 32:
             raise ConfigError("SECRET_KEY: must be at least 32 characters long")
+
+        webhook_key = get("WEBHOOK_SECRET_KEY")
+        if webhook_key is not None and len(webhook_key) < 32:
+            raise ConfigError("WEBHOOK_SECRET_KEY: must be at least 32 characters long")
+        allow_private = (get("WEBHOOK_ALLOW_PRIVATE") or "0").lower()
+        if allow_private not in ("0", "1", "true", "false"):
+            raise ConfigError(f"WEBHOOK_ALLOW_PRIVATE: must be 0 or 1, got {allow_private!r}")
 
         log_level = (get("LOG_LEVEL") or "INFO").upper()
         if log_level not in LOG_LEVELS:
@@ -131,6 +146,10 @@ class Settings:
             worker_interval=parse_seconds("WORKER_INTERVAL_SECONDS", get("WORKER_INTERVAL_SECONDS") or "60"),
             redis_url=parse_redis_url(get("REDIS_URL")),
             redis_prefix=parse_redis_prefix(get("REDIS_PREFIX") or "dpa:"),
+            webhook_key=webhook_key,
+            webhook_key_file=get("WEBHOOK_KEY_FILE") or "var/webhook.key",
+            webhook_allow_private=allow_private in ("1", "true"),
+            webhook_max_attempts=_whole("WEBHOOK_MAX_ATTEMPTS", get("WEBHOOK_MAX_ATTEMPTS") or "10", 1, 50),
             body_timeout=parse_seconds("REQUEST_BODY_TIMEOUT_SECONDS", get("REQUEST_BODY_TIMEOUT_SECONDS") or "30"),
         )
 

@@ -175,7 +175,7 @@ async def create(session: AsyncSession, *, data: EngagementCreate, actor: Actor)
     session.add(engagement)
     await session.flush()
     audit.record(session, actor, AuditAction.create, AuditObject.engagement, engagement.id, data.model_dump())
-    mark(session, f"engagement created by {actor.label}", engagement=engagement.id)
+    mark(session, f"engagement created by {actor.label}", engagement=engagement.id, created=True)
     return engagement
 
 

@@ -74,6 +74,7 @@ def router() -> Router:
             agreements.AgreementPages,
             records.RecordPages,
             settings.SettingsPages,
+            settings.WebhookPages,
             exports.ExportPages,
         ],
         before_request=check_csrf,

@@ -1,4 +1,5 @@
-"""设置 Settings: people and their roles (admins), and a user's own API tokens (for scripts)."""
+"""设置 Settings: people and their roles (admins), a user's own API tokens (for scripts), and the
+company's outgoing webhooks with their delivery log (admins)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import services as accounts
 from app.accounts import signin
 from app.accounts.schemas import Role, TokenCreate, UserCreate
+from app.core import outbound
 from app.core.actor import Actor
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.schemas import MAX_PAGE
+from app.core.types import utcnow
 from app.pages.account import send_password_link
 from app.pages.web import Errors, errors_of, page, see_other
+from app.webhooks import services as webhooks
+from app.webhooks.schemas import EndpointIn, EventType
 
 
 class SettingsPages(Controller):
@@ -79,6 +84,96 @@ class SettingsPages(Controller):
         await accounts.revoke_token(db_session, user_id=actor.user_id, token_id=token_id, actor=actor)
         await settle()
         return see_other("/settings")
+
+
+class WebhookPages(Controller):
+    """设置 › Webhook: an admin subscribes the company's other systems to events and reads the log."""
+
+    include_in_schema = False
+
+    @get("/settings/webhooks")
+    async def webhooks_page(
+        self, request: Request[Any, Any, Any], db_session: DbSession, actor: CurrentActor
+    ) -> Template:
+        return await _webhooks(request, db_session, actor)
+
+    @post("/settings/webhooks")
+    async def create_endpoint(
+        self, request: Request[Any, Any, Any], db_session: DbSession, settle: Settle, actor: CurrentActor
+    ) -> Template:
+        actor.require_role()  # admins only, before reading the form
+        form = await request.form()
+        data = {
+            "url": str(form.get("url", "")).strip(),
+            "events": [str(value) for value in form.getall("events", [])],
+            "description": str(form.get("description", "")).strip(),
+        }
+        settings = request.app.state.settings
+        try:
+            _, secret = await webhooks.create_endpoint(
+                db_session,
+                actor=actor,
+                data=EndpointIn.model_validate(data),
+                vendor_id=None,
+                sealing_key=outbound.sealing_key(settings),
+                allow_private=settings.webhook_allow_private,
+            )
+        except Exception as error:  # beside its field; errors_of re-raises a bug
+            await db_session.rollback()
+            errors = errors_of(error)
+            errors.fields = {key.split(".")[0]: message for key, message in errors.fields.items()}
+            status = getattr(error, "status_code", 400)
+            return await _webhooks(request, db_session, actor, errors, status, form=data)
+        await settle()
+        return await _webhooks(request, db_session, actor, secret=secret)
+
+    @post("/settings/webhooks/{endpoint_id:uuid}/delete")
+    async def delete_endpoint(
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, endpoint_id: FromPath[uuid.UUID]
+    ) -> Redirect:
+        actor.require_role()
+        await webhooks.delete_endpoint(db_session, endpoint_id=endpoint_id, vendor_id=None)
+        await settle()
+        return see_other("/settings/webhooks")
+
+    @post("/settings/webhooks/deliveries/{delivery_id:uuid}/redeliver")
+    async def redeliver(
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, delivery_id: FromPath[uuid.UUID]
+    ) -> Redirect:
+        await webhooks.redeliver(db_session, delivery_id=delivery_id, vendor_id=None, actor=actor, now=utcnow())
+        await settle()
+        return see_other("/settings/webhooks")
+
+
+async def _webhooks(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    actor: Actor,
+    errors: Errors | None = None,
+    status_code: int = 200,
+    *,
+    secret: str = "",
+    form: dict[str, Any] | None = None,
+) -> Template:
+    actor.require_role()
+    endpoints, _ = await webhooks.get_endpoints(session, vendor_id=None, limit=MAX_PAGE, offset=0)
+    deliveries, total = await webhooks.get_deliveries(
+        session, where=webhooks.DeliveryFilter(), limit=MAX_PAGE, offset=0
+    )
+    return page(
+        request,
+        "webhooks.html",
+        status_code=status_code,
+        nav="settings",
+        endpoints=endpoints,
+        urls={endpoint.id: endpoint.url for endpoint in endpoints},
+        deliveries=deliveries,
+        total=total,
+        event_types=list(EventType),
+        secret=secret,
+        form=form or {"events": []},
+        errors=errors or Errors(),
+    )
 
 
 async def _settings(

@@ -3,21 +3,26 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from app.core import outbound
 from app.core.actor import Role
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.fields import NO_CONTROL_CHARACTERS
 from app.core.schemas import Limit, Offset, Page
-from app.reminders import calendar, services
+from app.reminders import calendar, chat, services
+from app.reminders.models import ChatRobot
 from app.reminders.schemas import (
     CalendarSubscriptionIssued,
     CalendarSubscriptionPublic,
+    ChatRobotIn,
+    ChatRobotPublic,
     DeadLetter,
     OutboxStatus,
     ReminderPublic,
     ReminderStatus,
+    RobotScope,
 )
 
 
@@ -101,3 +106,85 @@ class CalendarFeedController(Controller):
             media_type="text/calendar",  # Litestar adds "; charset=utf-8"
             headers={"Cache-Control": "private, max-age=0, no-store"},
         )
+
+
+def _robot(robot: ChatRobot) -> ChatRobotPublic:
+    return ChatRobotPublic(
+        key=robot.key,
+        platform=robot.platform,
+        url_hint=robot.url_hint,
+        signed=bool(robot.secret_sealed),
+        created_at=robot.created_at,
+    )
+
+
+async def _put_robot(
+    request: Request[Any, Any, Any], db_session: DbSession, key: str, user_id: uuid.UUID | None, data: ChatRobotIn
+) -> ChatRobot:
+    settings = request.app.state.settings
+    return await chat.put(
+        db_session,
+        key=key,
+        user_id=user_id,
+        data=data,
+        sealing_key=outbound.sealing_key(settings),
+        allow_private=settings.webhook_allow_private,
+    )
+
+
+class ChatRobotController(Controller):
+    """Group robots (DingTalk, Feishu, WeCom) that receive reminders: the team's and the DPO's
+    (set by an admin or the DPO), and each person's own (/api/users/me/chat-robot)."""
+
+    path = "/api"
+    tags = ("chat robots",)
+
+    @put("/chat-robots/{robot:str}", summary="Set the team's or the DPO's group robot (replaces the one before)")
+    async def put_shared(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        robot: FromPath[RobotScope],
+        data: JSONBody[ChatRobotIn],
+    ) -> ChatRobotPublic:
+        saved = await _put_robot(request, db_session, chat.scope_key(actor, robot), None, data)
+        await settle()
+        return _robot(saved)
+
+    @get("/chat-robots/{robot:str}", summary="The team's or the DPO's group robot (its URL shortened)")
+    async def get_shared(
+        self, db_session: DbSession, actor: CurrentActor, robot: FromPath[RobotScope]
+    ) -> ChatRobotPublic:
+        return _robot(await chat.get(db_session, key=chat.scope_key(actor, robot)))
+
+    @delete("/chat-robots/{robot:str}", summary="Remove the team's or the DPO's group robot")
+    async def delete_shared(
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, robot: FromPath[RobotScope]
+    ) -> None:
+        await chat.delete(db_session, key=chat.scope_key(actor, robot))
+        await settle()
+
+    @put("/users/me/chat-robot", summary="Set your own group robot: your reminders reach it too")
+    async def put_own(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        data: JSONBody[ChatRobotIn],
+    ) -> ChatRobotPublic:
+        user_id = chat.own_user(actor)
+        saved = await _put_robot(request, db_session, chat.user_key(user_id), user_id, data)
+        await settle()
+        return _robot(saved)
+
+    @get("/users/me/chat-robot", summary="Your own group robot, if any")
+    async def get_own(self, db_session: DbSession, actor: CurrentActor) -> ChatRobotPublic:
+        return _robot(await chat.get(db_session, key=chat.user_key(chat.own_user(actor))))
+
+    @delete("/users/me/chat-robot", summary="Remove your own group robot")
+    async def delete_own(self, db_session: DbSession, settle: Settle, actor: CurrentActor) -> None:
+        await chat.delete(db_session, key=chat.user_key(chat.own_user(actor)))
+        await settle()

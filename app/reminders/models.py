@@ -7,7 +7,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.core.types import EnumString, UTCDateTime, utcnow
-from app.reminders.schemas import OutboxStatus, ReminderStatus
+from app.reminders.schemas import ChatPlatform, OutboxStatus, ReminderStatus
 
 
 class Reminder(SQLModel, table=True):
@@ -59,4 +59,20 @@ class CalendarFeed(SQLModel, table=True):
     user_id: uuid.UUID = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
     token_hash: str = Field(max_length=64, unique=True)
     hint: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ChatRobot(SQLModel, table=True):
+    """A WeCom, DingTalk or Feishu group robot that receives reminders: a user's own, the
+    team's, or the DPO's (key `user:<id>`, `team`, `dpo`). Its URL (WeCom's holds the key) and
+    its signing secret are sealed (app/core/outbound.py), so they can sign and are never in clear."""
+
+    __tablename__ = "chat_robots"
+
+    key: str = Field(max_length=60, primary_key=True)
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="CASCADE", index=True)
+    platform: ChatPlatform = Field(sa_type=EnumString(ChatPlatform, 10))
+    url_sealed: str = Field(max_length=3000)
+    url_hint: str = Field(max_length=200)
+    secret_sealed: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

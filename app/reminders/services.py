@@ -14,7 +14,6 @@ recipient, and delivered at least until the server accepts them.
 from __future__ import annotations
 
 import os
-import random
 import socket
 import uuid
 from collections import defaultdict
@@ -32,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.accounts.models import User
-from app.core import clock
+from app.core import clock, outbound
 from app.core.actor import Role
 from app.core.queries import paginate, where_equal
 from app.engagements.models import Engagement
@@ -40,11 +39,11 @@ from app.handler.models import PROFILE_ID, HandlerProfile
 from app.obligations.kinds import SPECS, Kind
 from app.obligations.models import Obligation
 from app.obligations.schemas import ObligationStatus, Party
-from app.reminders import mail
+from app.reminders import chat, mail
 from app.reminders.mail import DeliveryError, Item
 from app.reminders.models import OutboxMessage, Reminder
 from app.reminders.policy import current as current_policy
-from app.reminders.schemas import OutboxStatus, ReminderStatus
+from app.reminders.schemas import OutboxStatus, ReminderStatus, RobotScope
 from app.vendors.models import Vendor
 
 RETRY_FOR = timedelta(days=4)  # at least three days of retries, as RFC 5321 suggests
@@ -84,15 +83,23 @@ async def _recipients(
     if any(escalated for _, _, escalated in due.values()) or any(o.owner_id not in emails for o in obligations):
         query = select(col(User.email)).where(col(User.role) == Role.dpo, col(User.is_active))
         dpos = sorted(await session.scalars(query))
+    robots, shared = await chat.robot_keys(session)
     found = {}
     for obligation, _, escalated in due.values():
         owner = emails.get(obligation.owner_id) if obligation.owner_id else None
         people = [owner] if owner else list(dpos)
-        if obligation.party == Party.vendor and obligation.vendor_id is not None:
-            people += contacts.get(obligation.vendor_id, [])
         if escalated:
             people += dpos
-        found[obligation.id] = list(dict.fromkeys(person.lower() for person in people))
+        ours = [person.lower() for person in people]
+        if obligation.party == Party.vendor and obligation.vendor_id is not None:
+            people += contacts.get(obligation.vendor_id, [])
+        # The group robots of our own people: each person's, the team's, the DPO's.
+        bots = [chat.recipient(robots[person]) for person in ours if person in robots]
+        if ours and RobotScope.team in shared:
+            bots.append(chat.recipient(RobotScope.team))
+        if RobotScope.dpo in shared and {person.lower() for person in dpos} & set(ours):
+            bots.append(chat.recipient(RobotScope.dpo))
+        found[obligation.id] = list(dict.fromkeys([*(person.lower() for person in people), *bots]))
     return found
 
 
@@ -188,9 +195,7 @@ async def batch(session: AsyncSession, now: datetime) -> int:
 
 
 def backoff(attempts: int) -> timedelta:
-    """Exponential, capped, with jitter so that retries from many workers spread out."""
-    delay: timedelta = min(BACKOFF_BASE * 2 ** min(attempts - 1, 20), BACKOFF_CAP)
-    return delay * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not a secret
+    return outbound.backoff(attempts, BACKOFF_BASE, BACKOFF_CAP)
 
 
 COMPANY_WIDE = ("全公司", "Company-wide")  # what a duty of the company as a whole names instead
@@ -257,7 +262,18 @@ class Digest:
     reasons: list[tuple[str, str]]
 
 
-async def _items(session: AsyncSession, message: OutboxMessage, base_url: str, now: datetime, company: str) -> Digest:
+async def _items(
+    session: AsyncSession,
+    message: OutboxMessage,
+    base_url: str,
+    now: datetime,
+    company: str,
+    *,
+    recipient: str | None = None,
+    notes: bool = True,
+) -> Digest:
+    """The digest's items as `recipient` (default: the message's) should read them; without
+    `notes`, no item says why this reader sees it (the team's robot: everyone reads it)."""
     rows = (
         await session.execute(
             select(Reminder, Obligation, Engagement, Vendor)
@@ -275,7 +291,7 @@ async def _items(session: AsyncSession, message: OutboxMessage, base_url: str, n
         for user in await session.scalars(select(User).where(col(User.id).in_(owner_ids), col(User.is_active)))
     }
     today = clock.local_date(now)
-    recipient = message.recipient.lower()
+    recipient = (recipient or message.recipient).lower()
     reminders, items, seen, reasons = [], [], set(), []
     for reminder, obligation, engagement, vendor in rows:
         reminders.append(reminder)
@@ -335,6 +351,8 @@ async def _items(session: AsyncSession, message: OutboxMessage, base_url: str, n
                 else:
                     note_zh = f"升级提醒：此为 {owner} 负责的事项，已逾期 {late} 天，抄送给您。"
                     note_en = f"Escalation of {owner}'s item, {late} days overdue, copied to you."
+        if not notes:
+            note_zh = note_en = ""
         closes_zh, closes_en = closes(obligation.kind, to_vendor=to_vendor, base_url=base_url)
         items.append(
             Item(
@@ -387,6 +405,7 @@ async def send_one(
     base_url: str,
     report: Report,
     reply_to: str | None = None,
+    robots: chat.ChatSender | None = None,
 ) -> bool:
     """Claim one digest that is due, send it, record the outcome (the caller commits each one).
     False when none is due."""
@@ -396,6 +415,8 @@ async def send_one(
         .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
         .limit(1)
     )
+    if robots is None:  # a pass that sends e-mail only leaves the robots' digests for the worker
+        query = query.where(col(OutboxMessage.recipient).not_like(f"{chat.PREFIX}%"))
     if _postgres(session):
         query = query.with_for_update(skip_locked=True)
     message = (await session.scalars(query)).first()
@@ -414,12 +435,28 @@ async def send_one(
     else:
         profile = await session.get(HandlerProfile, PROFILE_ID)
         company_zh = profile.legal_name_zh if profile else ""
-        digest = await _items(session, message, base_url, now, company_zh)
+        reader, notes = await chat.reader(session, message.recipient)
+        digest = await _items(session, message, base_url, now, company_zh, recipient=reader, notes=notes)
         reminders, items = digest.reminders, digest.items
         ids = [reminder.id for reminder in reminders]
         if not items:  # everything in it was closed meanwhile
             message.status = OutboxStatus.cancelled
             await _mark(session, ids, ReminderStatus.cancelled, None)
+            await session.flush()
+            return True
+        if message.recipient.startswith(chat.PREFIX):
+            # A group robot: the same digest, in its platform's format; the same outcomes.
+            assert robots is not None
+            key = message.recipient.removeprefix(chat.PREFIX)
+            try:
+                await robots.send(session, key, items, now)
+            except DeliveryError as error:
+                _failed(message, error, now, report)
+                await _mark_failed(session, message, ids)
+            else:
+                _delivered(message, now)
+                await _mark(session, ids, ReminderStatus.sent, now)
+                report.sent.append(message.recipient)
             await session.flush()
             return True
         footer = mail.Footer(
@@ -442,24 +479,38 @@ async def send_one(
     try:
         await transport.send(email)
     except DeliveryError as error:
-        message.attempts += 1
-        message.last_error = str(error)[:1000]
-        if error.permanent or now - message.created_at >= RETRY_FOR:
-            message.status = OutboxStatus.dead
-            await _mark(session, ids, ReminderStatus.dead, None)
-            report.dead += 1
-        else:
-            message.next_attempt_at = now + backoff(message.attempts)
-            report.retried += 1
+        _failed(message, error, now, report)
+        await _mark_failed(session, message, ids)
     else:
-        message.attempts += 1
-        message.status, message.sent_at, message.sent_by, message.last_error = OutboxStatus.sent, now, WORKER, ""
-        message.body = ""  # a sent link does not linger in the database
+        _delivered(message, now)
         await _mark(session, ids, ReminderStatus.sent, now)
         report.sent.append(message.recipient)
         report.messages.append(email)
     await session.flush()
     return True
+
+
+def _failed(message: OutboxMessage, error: DeliveryError, now: datetime, report: Report) -> None:
+    """A refusal for good, or retries run out: a dead letter; otherwise the next try backs off."""
+    message.attempts += 1
+    message.last_error = str(error)[:1000]
+    if error.permanent or now - message.created_at >= RETRY_FOR:
+        message.status = OutboxStatus.dead
+        report.dead += 1
+    else:
+        message.next_attempt_at = now + backoff(message.attempts)
+        report.retried += 1
+
+
+async def _mark_failed(session: AsyncSession, message: OutboxMessage, ids: list[uuid.UUID]) -> None:
+    if message.status == OutboxStatus.dead:
+        await _mark(session, ids, ReminderStatus.dead, None)
+
+
+def _delivered(message: OutboxMessage, now: datetime) -> None:
+    message.attempts += 1
+    message.status, message.sent_at, message.sent_by, message.last_error = OutboxStatus.sent, now, WORKER, ""
+    message.body = ""  # a sent link does not linger in the database
 
 
 def queue_message(session: AsyncSession, *, recipient: str, subject: str, body: str, now: datetime) -> OutboxMessage:

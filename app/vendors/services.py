@@ -120,6 +120,7 @@ async def create(session: AsyncSession, *, data: VendorCreate, actor: Actor) -> 
     session.add(vendor)
     await session.flush()
     audit.record(session, actor, AuditAction.create, AuditObject.vendor, vendor.id, data.model_dump())
+    mark(session, f"vendor created by {actor.label}", vendor=vendor.id, created=True)  # for its webhook event
     return vendor
 
 

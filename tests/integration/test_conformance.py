@@ -91,7 +91,11 @@ def test_the_document_names_every_answer_and_the_real_download_types(
                 assert operation["security"] == [] and {"404", "429"} <= answers and "401" not in answers, path
                 continue
             assert {"401", "403", "429", "503"} <= answers, (method, path)
-            not_found = "{" in path or path in ("/api/exports/evidence-pack", "/api/users/me/calendar")
+            not_found = "{" in path or path in (
+                "/api/exports/evidence-pack",
+                "/api/users/me/calendar",
+                "/api/users/me/chat-robot",
+            )
             assert ("404" in answers) == not_found, (method, path)
             assert "Retry-After" in operation["responses"]["429"]["headers"]
     pack = document["paths"]["/api/exports/evidence-pack"]["get"]["responses"]["200"]["content"]

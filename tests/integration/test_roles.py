@@ -8,6 +8,7 @@ each domain)."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from litestar.testing import TestClient
@@ -21,7 +22,13 @@ CHECK = "POST /api/engagements/check"  # the before-you-buy check stores nothing
 # New records become the creator's; an import creates (and changes what its rows' services allow).
 CREATE = {"POST /api/vendors", "POST /api/engagements", "POST /api/imports"}
 # A user's own calendar subscription: every role keeps its own, and reaches no one else's.
-OWN = {"POST /api/users/me/calendar", "DELETE /api/users/me/calendar"}
+# So is a user's own chat robot.
+OWN = {
+    "POST /api/users/me/calendar",
+    "DELETE /api/users/me/calendar",
+    "PUT /api/users/me/chat-robot",
+    "DELETE /api/users/me/chat-robot",
+}
 # Inviting a vendor's people to the portal, re-inviting and disabling them: procurement, the DPO
 # (and an admin, and the owner of one of the vendor's engagements: tested with the contacts).
 CONTACTS = {
@@ -51,6 +58,8 @@ ALLOWED: dict[str, set[str]] = {
         "POST /api/questionnaires/{questionnaire_id}/return",
         "POST /api/company/audit-orders",
         "POST /api/company/audit-orders/{order_id}/report",
+        "PUT /api/chat-robots/{robot}",  # the team's and the DPO's robots; webhooks are admins' alone
+        "DELETE /api/chat-robots/{robot}",
     },
 }
 IMPORT_CSV = (
@@ -76,6 +85,7 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
     profile = client.get("/api/handler", headers=admin).json()
     handler = {name: profile[name] for name in HandlerProfileUpdate.model_fields if name in profile}
     ended = {"ended_on": "2026-11-01", "reason": "walk"}
+    robot = {"platform": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=walk"}
     return {
         "POST /api/users": {"email": "walk@test.example", "role": "auditor", "name": "Walk"},
         "POST /api/users/{user_id}/tokens": {"name": "walk"},
@@ -104,6 +114,9 @@ def _bodies(client: TestClient[Any], admin: dict[str, str], vendor_id: str) -> d
         "POST /api/questionnaires/{questionnaire_id}/accept": {},
         "POST /api/questionnaires/{questionnaire_id}/return": {"reason": "walking the permission table"},
         "POST /api/company/audit-orders": {"ordered_on": "2026-11-20", "authority": "walk", "deadline": "2027-01-29"},
+        "PUT /api/chat-robots/{robot}": robot,
+        "PUT /api/users/me/chat-robot": robot,
+        "POST /api/webhooks": {"url": "https://erp.example.com/hook", "events": ["vendor.created"]},
     }
 
 
@@ -153,6 +166,9 @@ def test_every_write_route_answers_each_role_by_the_table(
         "day": "2026-12-01",
         "questionnaire_id": asked["id"],
         "order_id": order["id"],
+        "robot": "team",
+        "endpoint_id": str(uuid.uuid4()),  # refused before any lookup: admins only
+        "delivery_id": str(uuid.uuid4()),
     }
     bodies = _bodies(client, headers, a.vendor_id)
     bodies["POST /api/agreements"]["engagement_id"] = a.engagement_id

@@ -13,6 +13,9 @@ from typing import Any
 
 from litestar.testing import TestClient
 
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from app.webhooks.schemas import EventType
+from tests.conftest import run
 from tests.integration.conftest import PDF, Side, Submit, deletion
 
 
@@ -28,7 +31,7 @@ def _same(problem: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_no_vendor_route_reaches_another_vendors_objects(
-    client: TestClient[Any], demo: dict[str, Any], vendors: dict[str, Side], submit: Submit
+    client: TestClient[Any], demo: dict[str, Any], vendors: dict[str, Side], submit: Submit, clean_database: str
 ) -> None:
     a, b, admin_headers = vendors["a"], vendors["b"], demo["headers"]
     theirs = submit(b, deletion(b.engagement_id)).json()
@@ -40,7 +43,10 @@ def test_no_vendor_route_reaches_another_vendors_objects(
     )
     assert answered.status_code == 200, answered.text
     [document] = client.get(f"/api/vendor/agreements/{b.agreement_id}/documents", headers=b.headers).json()["items"]
+    endpoint_id, delivery_id = run(_webhook_of, clean_database, b.vendor_id)
     ids = {
+        "endpoint_id": endpoint_id,
+        "delivery_id": delivery_id,
         "engagement_id": b.engagement_id,
         "agreement_id": b.agreement_id,
         "document_id": document["id"],
@@ -78,7 +84,18 @@ def test_no_vendor_route_reaches_another_vendors_objects(
             random = client.put(template.format(**{n: uuid.uuid4() for n in names}), files=answers, headers=a.headers)
             assert as_a.status_code == random.status_code == 404
             assert _same(as_a.json()) == _same(random.json())
-        elif method == "POST" and template.endswith(("/withdraw", "/submit")):
+        elif method == "POST" and template.endswith("/webhooks"):
+            # A's endpoint is A's own: nothing of B's to reach; B's list is checked below.
+            refused = client.post(
+                template, json={"url": "ftp://a.example", "events": ["agreement.issued"]}, headers=a.headers
+            )
+            assert refused.status_code == 400
+        elif method == "DELETE":
+            as_a = client.delete(path, headers=a.headers)
+            random = client.delete(template.format(**{n: uuid.uuid4() for n in names}), headers=a.headers)
+            assert as_a.status_code == random.status_code == 404
+            assert _same(as_a.json()) == _same(random.json())
+        elif method == "POST" and template.endswith(("/withdraw", "/submit", "/redeliver")):
             as_a = client.post(path, headers=a.headers)
             random = client.post(template.format(**{n: uuid.uuid4() for n in names}), headers=a.headers)
             assert as_a.status_code == random.status_code == 404
@@ -92,3 +109,25 @@ def test_no_vendor_route_reaches_another_vendors_objects(
     assert [(item["id"], item["status"]) for item in mine] == [(theirs["id"], "submitted")]
     (questionnaire,) = client.get("/api/vendor/v1/questionnaires", headers=b.headers).json()["items"]
     assert questionnaire["status"] == "sent" and "incidents_last_3_years" not in questionnaire["answers"]
+    hooks = client.get("/api/vendor/v1/webhooks", headers=b.headers).json()["items"]
+    assert [item["id"] for item in hooks] == [endpoint_id]
+    deliveries = client.get("/api/vendor/v1/webhooks/deliveries", headers=b.headers).json()["items"]
+    assert [item["id"] for item in deliveries] == [delivery_id]
+
+
+async def _webhook_of(session: Any, vendor_id: str) -> tuple[str, str]:
+    """B's endpoint with one delivery, written directly: its URL need not be reachable here."""
+    endpoint = WebhookEndpoint(
+        vendor_id=uuid.UUID(vendor_id),
+        url="https://b.example/hook",
+        events=["agreement.issued"],
+        secret_sealed="s1.sealed",
+        secret_hint="whsec_b…",
+    )
+    event = WebhookEvent(key=f"test:{uuid.uuid4()}", type=EventType.agreement_issued, vendor_id=endpoint.vendor_id)
+    session.add_all([endpoint, event])
+    await session.flush()
+    delivery = WebhookDelivery(endpoint_id=endpoint.id, event_id=event.id)
+    session.add(delivery)
+    await session.commit()
+    return str(endpoint.id), str(delivery.id)

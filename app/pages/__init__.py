@@ -19,10 +19,12 @@ from app.authentication import SignInRequiredError
 from app.core.errors import DomainError, TooManyRequestsError
 from app.pages import (
     account,
+    admin,
     agreements,
     dashboard,
     engagements,
     exports,
+    imports,
     obligations,
     records,
     review,
@@ -71,6 +73,8 @@ def router() -> Router:
             agreements.AgreementPages,
             records.RecordPages,
             settings.SettingsPages,
+            admin.AdminPages,
+            imports.ImportPages,
             exports.ExportPages,
         ],
         before_request=check_csrf,

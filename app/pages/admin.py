@@ -22,6 +22,7 @@ from app.pages.web import Errors, errors_of, page, see_other
 from app.workdays import services as workdays
 from app.workdays.schemas import OverrideSet
 
+COMPANY_ROWS = 20  # the engagements feeding each count, largest first: the page stays small at 10,000
 PROFILE_TEXT = (
     "legal_name_zh",
     "legal_name_en",
@@ -117,6 +118,7 @@ class AdminPages(Controller):
             nav="company",
             view=view,
             profile=profile,
+            top=COMPANY_ROWS,
         )
 
 

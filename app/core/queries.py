@@ -51,17 +51,17 @@ def order_by(sort: str, columns: Mapping[str, Any], tiebreak: Any) -> list[Any]:
 
 
 async def paginate(session: AsyncSession, query: Select[T], *, limit: int, offset: int) -> tuple[list[T], int]:
-    """One page of `query` (a SELECT of one entity) and how many rows match in all.
+    """One page of `query` (a SELECT of one entity, or of one column) and how many rows match in all.
 
-    The total rides along with the page as a window count, so a page costs one statement;
-    only a page past the end, which has no row to carry it, asks for the count apart."""
-    page = (await session.execute(query.add_columns(func.count().over()).limit(limit).offset(offset))).all()
-    if page:
-        return [row[0] for row in page], page[0][1]
-    if offset == 0:
+    The count is a statement of its own. It rode along as a window count before (one statement a
+    page), but a window makes the database read and sort every matching row before the LIMIT:
+    0.24 s instead of 0.02 s for a page of 10,000 engagements (bench/pages.py). Alone, ORDER BY
+    ... LIMIT keeps only the page's rows while it sorts, and the count reads an index."""
+    page = (await session.execute(query.limit(limit).offset(offset))).all()
+    if not page and offset == 0:
         return [], 0
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return [], total or 0
+    return [row[0] for row in page], total or 0
 
 
 async def get_owned(session: AsyncSession, model: type[T], object_id: Any, vendor_id: Any, what: str) -> T:

@@ -14,7 +14,7 @@ from app.imports.schemas import ImportReport
 REQUEST_LIMIT = workbook.MAX_BYTES + 1024 * 1024
 
 
-def _xlsx(data: bytes, name: str) -> Response[bytes]:
+def xlsx_response(data: bytes, name: str) -> Response[bytes]:
     return Response(
         data,
         media_type=workbook.XLSX_TYPE,
@@ -28,11 +28,11 @@ class ImportController(Controller):
 
     @get("/template.xlsx", summary="The import template: vendors, engagements, sub-processors (zh/en headers, lists)")
     async def template(self) -> Response[bytes]:
-        return _xlsx(services.template(), "dpa-import-template.xlsx")
+        return xlsx_response(services.template(), "dpa-import-template.xlsx")
 
     @get("/export.xlsx", summary="The registry in the import template's format (import it elsewhere as it is)")
     async def export(self, db_session: DbSession) -> Response[bytes]:
-        return _xlsx(await services.export(db_session), "dpa-registry.xlsx")
+        return xlsx_response(await services.export(db_session), "dpa-registry.xlsx")
 
     @post(
         "/",

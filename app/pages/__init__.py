@@ -19,10 +19,12 @@ from app.authentication import PortalSignInRequiredError, SignInRequiredError
 from app.core.errors import DomainError, TooManyRequestsError
 from app.pages import (
     account,
+    admin,
     agreements,
     dashboard,
     engagements,
     exports,
+    imports,
     obligations,
     questionnaires,
     records,
@@ -75,6 +77,8 @@ def router() -> Router:
             records.RecordPages,
             settings.SettingsPages,
             settings.WebhookPages,
+            admin.AdminPages,
+            imports.ImportPages,
             exports.ExportPages,
         ],
         before_request=check_csrf,

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from app.core import clock
 from app.core.deps import DbSession
 from app.findings import services as findings
-from app.findings.schemas import Severity
+from app.findings.schemas import FindingStatus, Severity
 from app.obligations import services as obligations
 from app.obligations.kinds import SPECS
 from app.obligations.schemas import StatusFilter
@@ -39,7 +39,10 @@ class DashboardPages(Controller):
         worst = []
         for severity in (Severity.critical, Severity.high):
             rows, _ = await findings.get_all(
-                db_session, where=findings.FindingFilter(severity=severity), limit=20, worst_first=True
+                db_session,
+                where=findings.FindingFilter(severity=severity, status=FindingStatus.open),
+                limit=20,
+                worst_first=True,
             )
             worst += rows
         board = await findings.dashboard(db_session, top=10)

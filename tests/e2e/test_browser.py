@@ -355,3 +355,107 @@ def test_admin_people_vendor_keys_findings_audit_exports(server: str, api: httpx
     page.goto(f"{server}/dashboard")
     shot(page, "22-dashboard-phone", full_page=False)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # nothing wider than the phone
+
+
+def test_admin_sets_the_calendar_the_company_profile_and_imports_vendors(
+    server: str, api: httpx.Client, browser_page: Any, tmp_path: Path
+) -> None:
+    page = browser_page
+    page.goto(f"{server}/settings")
+    _sign_in(page, ADMIN)
+    page.wait_for_url(f"{server}/settings")
+
+    # A day off with its reason; without the reason the message stands beside the field.
+    page.get_by_role("link", name="工作日历调整").click()
+    page.get_by_label("日期").fill("2026-12-31")
+    page.get_by_label("休息日（节假日）").check()
+    page.get_by_role("button", name="保存").click()
+    assert page.locator("#e-note").is_visible()
+    page.get_by_label("原因").fill("年终盘点 stock-take")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url("**/settings/calendar?set=2026-12-31")
+    assert "2026年12月31日" in page.locator("table").inner_text()
+    shot(page, "23-calendar-overrides")
+    assert api.get("/api/calendar/overrides").json()["items"][0]["note"] == "年终盘点 stock-take"
+
+    # The company profile: over 10,000,000 people makes the compliance audit a company duty.
+    page.goto(f"{server}/settings/company")
+    page.get_by_label("处理个人信息的总人数（人）").fill("12,000,000")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url("**/settings/company?saved=1")
+    shot(page, "24-company-profile")
+    page.locator("nav.side").get_by_role("link", name="公司义务").click()
+    page.wait_for_url(f"{server}/company")
+    assert "合规审计" in page.locator("main").inner_text()
+    shot(page, "25-company")
+
+    # Import: the template, a CSV previewed row by row, then applied.
+    page.locator("nav.side").get_by_role("link", name="导入").click()
+    with page.expect_download() as pending:
+        page.get_by_role("link", name="下载 Excel 模板").click()
+    assert pending.value.suggested_filename == "dpa-import-template.xlsx"
+    from tests.factories import credit_code
+    from tests.integration.test_imports import _csv, _vendor
+
+    upload = tmp_path / "vendors.csv"
+    upload.write_bytes(_csv([_vendor(credit_code(), "杭州浏览器导入有限公司")]))
+    page.get_by_label("文件（.xlsx 或 .csv，最大 20 MB）").set_input_files(str(upload))
+    page.get_by_role("button", name="预览").click()
+    assert "预览（尚未保存）" in page.locator("main").inner_text()
+    shot(page, "26-import-preview")
+    assert api.get("/api/vendors", params={"q": "杭州浏览器导入"}).json()["total"] == 0
+    page.get_by_role("button", name="确认导入 1 行").click()
+    assert "已导入" in page.locator("h2#result").inner_text()
+    assert api.get("/api/vendors", params={"q": "杭州浏览器导入"}).json()["total"] == 1
+
+
+MAIN_PAGES = [
+    "/dashboard",
+    "/vendors",
+    "/vendors/{vendor_id}",
+    "/vendors/new",
+    "/engagements",
+    "/engagements/{engagement_id}",
+    "/engagements/new",
+    "/agreements",
+    "/obligations",
+    "/obligations/calendar",
+    "/review",
+    "/findings",
+    "/company",
+    "/exports",
+    "/imports",
+    "/audit",
+    "/settings",
+    "/settings/company",
+    "/settings/calendar",
+    "/profile",
+]
+
+
+def test_main_pages_have_no_serious_accessibility_violations(server: str, api: httpx.Client, browser_page: Any) -> None:
+    """axe-core (bundled by axe-playwright-python, injected by the test: nothing from the
+    network) on each main page, signed out and signed in: no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe, page = Axe(), browser_page
+    camera = next(e for e in api.get("/api/engagements").json()["items"] if "facial_recognition" in e["pi_categories"])
+    found: dict[str, list[str]] = {}
+
+    def scan(path: str) -> None:
+        violations = axe.run(page).response["violations"]
+        bad = [v for v in violations if v["impact"] in ("serious", "critical")]
+        if bad:
+            found[path] = [f"{v['id']}: {[node['target'] for node in v['nodes']][:3]}" for v in bad]
+
+    page.goto(f"{server}/sign-in")
+    scan("/sign-in")
+    _sign_in(page, ADMIN)
+    page.wait_for_url(f"{server}/dashboard")
+    for path in MAIN_PAGES:
+        page.goto(server + path.format(vendor_id=camera["vendor_id"], engagement_id=camera["id"]))
+        scan(path)
+    page.goto(f"{server}/vendors/new")
+    page.get_by_role("button", name="保存").click()  # a form with its errors shown
+    scan("/vendors/new (errors)")
+    assert found == {}, json.dumps(found, ensure_ascii=False, indent=1)

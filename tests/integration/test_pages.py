@@ -273,6 +273,10 @@ PAGES = [
     "/audit",
     "/settings",
     "/exports",
+    "/settings/calendar",
+    "/settings/company",
+    "/company",
+    "/imports",
 ]
 
 
@@ -364,12 +368,14 @@ def test_every_page_form_refuses_a_reader(
         "/settings/users": {"email": "walk@test.example", "role": "admin", "name": "Walk"},
         "/agreements/{agreement_id}/move": {"move": "activate"},
         "/agreements/new": {"engagement_id": camera["id"], "term_start": "2026-01-01", "term_end": "2027-12-31"},
+        "/settings/calendar": {"day": "2026-12-31", "working": "no", "note": "walk"},
+        "/settings/company": {"legal_name_zh": "改名", "unified_social_credit_code": credit_code()},
     }
     wrong = []
     for template in routes:
         path = re.sub(
             r"\{(\w+):uuid\}", lambda m: ids.get(m.group(1), "00000000-0000-4000-8000-000000000000"), template
-        )
+        ).replace("{day:date}", "2026-12-31")
         data = {"_csrf": token, **{k: v for k, v in forms.get(template.replace(":uuid", ""), {}).items()}}
         answer = client.post(path, data=data, follow_redirects=False)
         if answer.status_code not in (403, 404) or answer.status_code >= 500:

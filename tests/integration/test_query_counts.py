@@ -67,3 +67,32 @@ def test_a_page_of_many_rows_costs_the_statements_of_a_page_of_one(
             many_rows.add(route)
     # The comparison means something only where there are many rows: the demo has them here.
     assert {"/api/vendors", "/api/engagements", "/api/obligations", "/api/findings", "/api/audit"} <= many_rows
+
+
+def test_the_dashboard_ranks_vendors_in_the_database_and_reads_the_top_ten_only(
+    client: TestClient[Any], demo: dict[str, Any], clean_database: str
+) -> None:
+    """With more vendors with open findings than the ranking shows, the dashboard reads the reasons
+    of the top ten alone, in one statement, and never every vendor's whole row (at 10,000
+    engagements that reading took most of a second: bench/pages.py)."""
+    from tests.integration.test_pages import _more_rows
+
+    _more_rows(clean_database, 12)
+    seen: list[tuple[str, Any]] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    engine = client.app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        board = client.get("/api/dashboard", headers=demo["headers"]).json()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    ranked = board["vendors_by_risk"]
+    assert len(ranked) == 10 and [r["score"] for r in ranked] == sorted((r["score"] for r in ranked), reverse=True)
+    assert all(r["why"] and r["name"] for r in ranked)
+    reasons = [parameters for statement, parameters in seen if "findings.title_en" in statement]
+    assert len(reasons) == 1 and len(reasons[0]) <= 1 + 10  # the status, and the ten vendors' ids
+    assert not [statement for statement, _ in seen if "vendors.contacts" in statement]  # no whole vendor rows
+    assert len(seen) <= 6, [statement[:80] for statement, _ in seen]

@@ -9,6 +9,14 @@ document.addEventListener("submit", function (event) {
 document.addEventListener("DOMContentLoaded", function () {
   var summary = document.querySelector(".error-summary[tabindex]");
   if (summary) summary.focus();
+  // A table wider than the screen scrolls inside its frame: the keyboard must reach it too.
+  document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+    if (wrap.scrollWidth > wrap.clientWidth && !wrap.hasAttribute("tabindex")) {
+      wrap.setAttribute("tabindex", "0");
+      wrap.setAttribute("role", "region");
+      wrap.setAttribute("aria-label", document.title);
+    }
+  });
 });
 
 // The before-you-buy check while an engagement is filled in: the form is sent (with its token)

@@ -18,7 +18,7 @@ from app.core.errors import DomainError
 from app.core.settings import Settings
 from app.pages import domain_error, http_error
 from app.pages.web import check_csrf
-from app.portal import pages, signin
+from app.portal import pages, questionnaires, signin
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -26,7 +26,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def router(settings: Settings) -> Router:
     return Router(
         path="/portal",
-        route_handlers=[signin.PortalSignIn, pages.PortalPages],
+        route_handlers=[signin.PortalSignIn, pages.PortalPages, questionnaires.PortalQuestionnairePages],
         before_request=check_csrf,
         include_in_schema=False,
         exception_handlers={DomainError: domain_error, HTTPException: http_error, NotFoundException: http_error},

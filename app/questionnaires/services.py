@@ -100,12 +100,14 @@ async def send(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Actor,
 def _invitation(
     template: QuestionnaireTemplate, engagement: Engagement, questionnaire: Questionnaire, base_url: str
 ) -> dict[str, str]:
-    link = f"{base_url}/api/vendor/v1/questionnaires/{questionnaire.id}"
+    page = f"{base_url}/portal/questionnaires/{questionnaire.id}"
+    api = f"{base_url}/api/vendor/v1/questionnaires/{questionnaire.id}"
     body = (
         f"我们请贵方在委托处理“{engagement.name}”开始前填写《{template.title.zh}》。\n"
-        f"请使用贵方的 API 密钥访问：{link}（说明见 {base_url}/api/vendor/docs）。\n\n"
+        f"请登录受托方门户填写：{page}\n（贵方系统也可使用 API 密钥：{api}，说明见 {base_url}/api/vendor/docs）\n\n"
         f'Before the engagement "{engagement.name}" we ask you to answer our {template.title.en}.\n'
-        f"Use your API key at {link} (documented at {base_url}/api/vendor/docs).\n"
+        f"Answer it in the vendor portal: {page}\n"
+        f"(or from your systems with your API key: {api}, documented at {base_url}/api/vendor/docs)\n"
     )
     return {"subject": f"[dpa] 尽职调查问卷 / Due-diligence questionnaire: {engagement.name}", "body": body}
 

@@ -331,3 +331,68 @@ def test_the_engagement_page_sends_and_reviews(
     assert (
         client.get(f"/api/questionnaires/{questionnaire['id']}", headers=admin.headers).json()["status"] == "accepted"
     )
+
+
+def _form(answered: dict[str, Any]) -> dict[str, Any]:
+    """The answers as the portal's form fields (q.<question id>), as a browser sends them."""
+    data: dict[str, Any] = {}
+    for question, value in answered.items():
+        if isinstance(value, bool):
+            data[f"q.{question}"] = "yes" if value else "no"
+        elif isinstance(value, list):
+            data[f"q.{question}"] = value
+            data[f"q.{question}.shown"] = "1"
+        else:
+            data[f"q.{question}"] = str(value)
+    return data
+
+
+def test_a_vendors_person_answers_in_the_portal_and_the_findings_follow(
+    client: TestClient[Any], admin: Account, make: Callable[..., Setting], clean_database: str
+) -> None:
+    from tests.integration.test_portal import contact_of
+
+    a, b = make(), make()
+    sent = send(client, admin, a.engagement_id)
+    theirs = send(client, admin, b.engagement_id)
+    contact_of(client, clean_database, admin.headers, a.vendor_id, "zhou@faces.example")
+    listed = client.get("/portal/questionnaires")
+    assert listed.status_code == 200 and f"/portal/questionnaires/{sent['id']}" in listed.text
+    assert theirs["id"] not in listed.text
+    # Another vendor's questionnaire is not there, as if it did not exist.
+    assert client.get(f"/portal/questionnaires/{theirs['id']}").status_code == 404
+    page = client.get(f"/portal/questionnaires/{sent['id']}")
+    assert page.status_code == 200 and "人脸" in page.text
+    csrf = csrf_of(page.text)
+
+    # Submitting with a required question left open: named beside its field, nothing submitted.
+    partial = _form(answers(face_storage="vendor_cloud"))
+    del partial["q.security_officer"]
+    refused = client.post(f"/portal/questionnaires/{sent['id']}", data={"_csrf": csrf, "action": "submit", **partial})
+    assert refused.status_code == 400 and 'id="e-q-security_officer"' in refused.text
+    assert client.get(f"/api/questionnaires/{sent['id']}", headers=admin.headers).json()["status"] == "sent"
+    # A file that is not what it says: refused at its question, nothing stored.
+    bad = client.post(
+        f"/portal/questionnaires/{sent['id']}",
+        data={"_csrf": csrf, "action": "save", **partial},
+        files={"q.certificates": ("cert.pdf", b"not a pdf at all", "application/pdf")},
+    )
+    assert bad.status_code == 415 and 'id="e-q-certificates"' in bad.text
+    assert client.get(f"/api/questionnaires/{sent['id']}", headers=admin.headers).json()["answers"] == {}
+
+    done = client.post(
+        f"/portal/questionnaires/{sent['id']}",
+        data={"_csrf": csrf, "action": "submit", **_form(answers(face_storage="vendor_cloud"))},
+        files={"q.certificates": ("mlps.pdf", CERTIFICATE, "application/pdf")},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text[:500]
+    stated = client.get(f"/api/questionnaires/{sent['id']}", headers=admin.headers).json()
+    assert stated["status"] == "submitted" and stated["answers"]["face_storage"] == "vendor_cloud"
+    assert [f["filename"] for f in stated["files"]] == ["mlps.pdf"]
+    # The vendor said faces go to its cloud: the on-device storage finding is raised.
+    assert stored_off_device(open_findings(client, admin, a.engagement_id))
+    shown = client.get(done.headers["location"])
+    assert "已提交" in shown.text and "mlps.pdf" in shown.text and 'name="action"' not in shown.text
+    download = client.get(f"/portal/questionnaires/{sent['id']}/files/{stated['files'][0]['id']}")
+    assert download.status_code == 200 and download.content == CERTIFICATE

@@ -157,3 +157,71 @@ def test_a_vendor_contact_is_invited_uploads_a_deletion_certificate_and_sees_the
     shot(page, "portal-08-rejected")
     page.goto(f"{server}/portal/attestations/new?kind=incident")
     shot(page, "portal-09-incident-form")
+
+
+def test_the_owner_sends_the_questionnaire_the_vendor_answers_it_and_the_dpo_accepts(
+    server: str, clean_database: str, demo_token: str, people: dict[str, str], browser_page: Any
+) -> None:
+    page = browser_page
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {demo_token}"}, timeout=60) as api:
+        engagements = api.get("/api/engagements").json()["items"]
+        camera = next(e for e in engagements if "facial_recognition" in e["pi_categories"])
+
+        # The engagement's owner sends the questionnaire from the engagement and invites the contact.
+        page.goto(f"{server}/engagements/{camera['id']}")
+        _sign_in(page, people["owner"])
+        page.wait_for_url(f"{server}/engagements/{camera['id']}")
+        page.get_by_role("button", name="发送问卷给受托方").click()
+        assert "受托方尚未回答" in page.locator("#questionnaires ~ section.card").first.inner_text()
+        page.goto(f"{server}/vendors/{camera['vendor_id']}")
+        page.get_by_label("联系人电子邮箱").fill(CONTACT)
+        page.get_by_label("联系人姓名").fill("李明")
+        page.get_by_role("button", name="发送邀请").click()
+        page.get_by_role("button", name="退出").click()
+
+        # The vendor's person sets a password and answers in the portal, with a certificate.
+        page.goto(_invitation(clean_database))
+        page.get_by_label("新密码（至少").fill(PORTAL_PASSWORD)
+        page.get_by_label("再次输入新密码").fill(PORTAL_PASSWORD)
+        page.get_by_role("button", name="设置密码并进入门户").click()
+        page.wait_for_url(f"{server}/portal")
+        page.get_by_role("link", name="尽职调查问卷").first.click()
+        page.locator("tr[data-state='sent'] a").click()
+        page.wait_for_url(re.compile(r".*/portal/questionnaires/[0-9a-f-]{36}$"))
+        for name, value in (("security_measures", "encryption_at_rest"), ("certifications", "mlps_level_3")):
+            page.locator(f"input[name='q.{name}'][value='{value}']").check()
+        for name, value in (
+            ("security_assessment", "yes"),
+            ("face_storage", "vendor_cloud"),
+            ("uses_sub_processors", "no"),
+            ("transfers_abroad", "no"),
+            ("deletion_method", "cryptographic_erasure"),
+            ("backups_deleted", "yes"),
+        ):
+            page.locator(f"input[name='q.{name}'][value='{value}']").check()
+        page.locator("[name='q.security_officer']").fill("王强，安全总监")
+        page.locator("[name='q.storage_locations']").fill("上海")
+        page.locator("[name='q.incidents_last_3_years']").fill("0")
+        page.locator("[name='q.certificates']").set_input_files(
+            files=[{"name": "等保备案证明.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        )
+        shot(page, "portal-10-questionnaire")
+        page.get_by_role("button", name="提交审核").click()
+        page.wait_for_url(re.compile(r".*/portal/questionnaires/[0-9a-f-]{36}\?submitted=1$"))
+        assert "已提交" in page.content() and "等保备案证明.pdf" in page.content()
+        shot(page, "portal-11-questionnaire-submitted")
+        page.get_by_role("button", name="退出").click()
+
+        # The DPO reads the answers on the engagement and accepts them; the findings follow them.
+        page.goto(f"{server}/engagements/{camera['id']}")
+        _sign_in(page, people["dpo"])
+        page.wait_for_url(f"{server}/engagements/{camera['id']}")
+        answered = page.locator("#questionnaires ~ section.card").first
+        assert "等保备案证明.pdf" in answered.inner_text()
+        answered.get_by_role("button", name="接受").click()
+        page.wait_for_url(re.compile(rf".*/engagements/{camera['id']}.*"))
+        assert "已接受" in page.locator("#questionnaires ~ section.card").first.inner_text()
+        shot(page, "portal-12-questionnaire-accepted")
+        found = api.get(f"/api/engagements/{camera['id']}/findings").json()["items"]
+        said = [f for f in found if f["status"] == "open" and f["facts"].get("questionnaire_face_storage")]
+        assert [f["rule_id"] for f in said] == ["R10"], found

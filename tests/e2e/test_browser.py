@@ -123,13 +123,14 @@ def test_procurement_adds_a_vendor_and_sees_the_camera_findings_before_saving(se
     # A camera engagement: the before-you-buy check shows R6, R8 and R9 before anything is saved.
     page.get_by_role("link", name="新增委托处理").first.click()
     page.get_by_label("名称").fill("展厅人脸识别客流分析")
-    page.get_by_label("处理目的").fill("识别到店客户，统计客流")
+    page.get_by_role("textbox", name="处理目的 Purpose of processing", exact=True).fill("识别到店客户，统计客流")
+    page.get_by_label("处理目的（英文）").fill("Recognise returning customers and count visitors")
     for method in ("collection", "storage", "use"):
         page.locator(f"input[name=processing_methods][value={method}]").check()
     page.locator("input[name=pi_categories][value=facial_recognition]").check()
     page.locator("input[name=data_subjects][value=visitors]").check()
     page.get_by_label("涉及个人数（人）").fill("431,623")
-    page.get_by_label("场所说明").fill("7 家展厅")
+    page.get_by_role("textbox", name="场所说明 Venue", exact=True).fill("7 家展厅")
     page.get_by_label("场所类型").select_option("showroom")
     page.get_by_label("场所数量（个）").fill("7")
     page.get_by_label("公共场所").check()

@@ -308,7 +308,9 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     # In force from signature: a renewal decision (term end minus the notice period) and the expiry.
     assert owed() == [("renewal_decision", "2027-12-05"), ("agreement_expiry", "2028-01-04")]
     assert act("activate").json()["status"] == "active"
-    assert owed() == [  # and, once active, a yearly attestation from the term start
+    assert owed() == [  # and, once active, a yearly attestation from the term start, and (the
+        # camera's clause B14) a monthly count of the faces stored, from the month it came into force
+        ("face_count_report", "2026-12-05"),
         ("periodic_attestation", "2027-01-05"),
         ("renewal_decision", "2027-12-05"),
         ("agreement_expiry", "2028-01-04"),
@@ -318,8 +320,9 @@ def test_lifecycle(client: TestClient[Any], demo: dict[str, Any]) -> None:
     terminated = act("terminate", json={"ended_on": "2026-12-01", "reason": "vendor breach"})
     assert terminated.status_code == 200
     assert terminated.json()["ended_on"] == "2026-12-01" and terminated.json()["end_reason"] == "vendor breach"
-    # Ended before the first anniversary: no yearly attestation, a deletion one 30 days on.
-    assert owed() == [("deletion_attestation", "2026-12-31")]
+    # Ended before the first anniversary: no yearly attestation, a deletion one 30 days on; the
+    # faces counted in November, the month it was in force, are still owed.
+    assert owed() == [("face_count_report", "2026-12-05"), ("deletion_attestation", "2026-12-31")]
     assert act("expire", json={}).status_code == 409
     assert client.delete(base, headers=headers).status_code == 409
 

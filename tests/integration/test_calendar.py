@@ -107,7 +107,8 @@ def test_rotating_or_revoking_stops_the_old_url_with_a_plain_404(
     revoked = client.get(second)
     wrong = client.get("/calendar/dpc_nonsense.ics")
     assert revoked.status_code == wrong.status_code == 404
-    assert revoked.json() == wrong.json() == gone.json()  # never says which
+    same = [{k: v for k, v in answer.json().items() if k != "request_id"} for answer in (revoked, wrong, gone)]
+    assert same[0] == same[1] == same[2]  # never says which (each has its own request id)
     assert client.get("/api/users/me/calendar", headers=owner.headers).status_code == 404
     assert client.delete("/api/users/me/calendar", headers=owner.headers).status_code == 404
     # the token is stored only hashed, and the audit trail names its hint, never the token

@@ -28,6 +28,16 @@ OPERATIONS = {
     "get_attestation",
     "download_evidence_file",
     "withdraw_attestation",
+    "list_questionnaires",
+    "get_questionnaire",
+    "answer_questionnaire",
+    "submit_questionnaire",
+    "download_questionnaire_file",
+    "create_webhook",
+    "list_webhooks",
+    "delete_webhook",
+    "list_webhook_deliveries",
+    "redeliver_webhook",
 }
 
 
@@ -59,6 +69,7 @@ def test_the_vendor_document_says_what_the_upload_takes_and_answers(client: Test
         "SubProcessorChangeDetails",
         "IncidentDetails",
         "CertificationDetails",
+        "FaceCountDetails",
     }
     method = document["components"]["schemas"]["DeletionMethod"]
     assert "cryptographic_erasure" in method["enum"]

@@ -23,7 +23,7 @@ TEST_PACKAGES := poppler-utils libreoffice-writer-nogui chromium
 COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" --quiet $(LOCK_FLAGS)
 
-.PHONY: run test lint check-format format setup setup-run setup-dev lock system-deps system-deps-dev clean
+.PHONY: run test test-slow lint check-format format setup setup-run setup-dev lock system-deps system-deps-dev clean
 
 # The reminder worker runs beside the server (the demo's reminders go to var/outbox/) and stops
 # with it. A second make run prints a new demo token (the first keeps working) and, while the
@@ -34,8 +34,14 @@ run: setup-run
 	@$(BIN)/dpa demo load
 	@$(BIN)/dpa serve --host '$(HOST)' --port '$(PORT)' --reminders
 
+# The quick suite, in TEST_WORKERS processes (pytest-xdist; PostgreSQL: a database each); the
+# tests that start servers, command-line processes or a browser are `make test-slow`. CI runs both.
+TEST_WORKERS ?= 3
 test: setup-dev lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow and not browser"
+
+test-slow: setup-dev
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "slow or browser"
 
 lint: setup-dev
 	$(BIN)/ruff check app tests bench

@@ -276,3 +276,26 @@ def mail_server() -> Iterator[MailServer]:
     finally:
         with contextlib.suppress(Exception):
             server.stop()
+
+
+# The modules that start real servers and command-line processes, or load the whole demo many
+# times: `make test` leaves them (and the browser tests) to `make test-slow`, so that the quick
+# run stays under ten minutes; CI runs both, on both databases.
+SLOW_MODULES = {
+    "test_backup",
+    "test_cli",
+    "test_conformance",
+    "test_demo",
+    "test_faults",
+    "test_instances",
+    "test_reminder_year",
+    "test_vendor_client",
+    "test_worker",
+    "test_audit_chain",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -36,7 +36,7 @@ from app.audit import services as audit
 from app.audit.schemas import AuditAction, AuditObject
 from app.core import clock
 from app.core.actor import CLI_ACTOR, Actor, Role
-from app.core.changes import mark
+from app.core.changes import mark, send_mail
 from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError, PermissionDeniedError
 from app.core.queries import get_or_404, get_owned, paginate, where_equal
 from app.core.storage import FileStore, StorageError
@@ -47,6 +47,7 @@ from app.engagements.models import Engagement, SubProcessor
 from app.engagements.schemas import EngagementStatus
 from app.handler.models import PROFILE_ID, AuditOrder, HandlerProfile
 from app.questionnaires.models import QuestionnaireFile
+from app.vendors.models import Vendor
 
 MAX_FILES = 20
 DEFAULT_NOTICE_HOURS = AgreementTerms.model_fields["incident_notice_hours"].default
@@ -437,7 +438,28 @@ async def review(
     )
     # Accepted, it closes the duty it answers; refused, the duty stays open with the reason (settle).
     mark(session, f"attestation {target} by {actor.label}", attestation=attestation.id)
+    if accept:  # a refusal reaches the vendor's contacts with its duty's notice (obligations)
+        await _tell_vendor_accepted(session, attestation, engagement)
     return attestation
+
+
+async def _tell_vendor_accepted(session: AsyncSession, attestation: Attestation, engagement: Engagement) -> None:
+    """The vendor's contacts learn of the acceptance by e-mail, not only by polling the API."""
+    vendor = await session.get(Vendor, attestation.vendor_id)
+    recipients = sorted({contact.email for contact in vendor.contacts if contact.email} if vendor else set())
+    reason = f"\n审核意见 Note: {attestation.review_reason}\n" if attestation.review_reason else ""
+    body = (
+        f"我方已接受贵方就委托处理“{engagement.name}”提交的证明（{attestation.kind}，"
+        f"提交于 {clock.local_text(attestation.submitted_at)}）。\n"
+        f'We accepted the attestation ({attestation.kind}) you sent for "{engagement.name}".\n{reason}'
+    )
+    for recipient in recipients:
+        send_mail(
+            session,
+            recipient=recipient,
+            subject=f"[dpa] 证明已接受 / Attestation accepted: {engagement.name}",
+            body=body,
+        )
 
 
 WITHDRAWN_REASON = "withdrawn by the vendor before its review"

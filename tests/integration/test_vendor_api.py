@@ -12,11 +12,12 @@ from litestar.testing import TestClient
 from app.core.settings import Settings, parse_smtp_url
 from tests.conftest import Account, MailServer
 from tests.integration.conftest import PDF, Side, Submit, deletion
+from tests.integration.test_portal import outbox
 from tests.integration.test_reminders import body_of, reminder_pass
 
 
 def test_a_vendor_sees_what_it_owes_sends_a_deletion_attestation_and_sees_it_accepted(
-    client: TestClient[Any], vendors: dict[str, Side], submit: Submit, dpo: Account
+    client: TestClient[Any], vendors: dict[str, Side], submit: Submit, dpo: Account, clean_database: str
 ) -> None:
     a = vendors["a"]
     owed = client.get("/api/vendor/obligations", headers=a.headers)
@@ -46,6 +47,10 @@ def test_a_vendor_sees_what_it_owes_sends_a_deletion_attestation_and_sees_it_acc
     )
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "accepted"
+    # The vendor's contacts hear of it by e-mail, not only by polling.
+    contact = client.get(f"/api/vendors/{a.vendor_id}", headers=dpo.headers).json()["contacts"][0]["email"]
+    [told] = [m for m in outbox(clean_database, contact) if "证明已接受" in m.subject]
+    assert "accepted" in told.body and "certificate checked" in told.body
 
     mine = client.get("/api/vendor/attestations", headers=a.headers).json()
     assert [(item["id"], item["status"]) for item in mine["items"]] == [(attestation["id"], "accepted")]

@@ -77,6 +77,7 @@ def router() -> Router:
             records.RecordPages,
             settings.SettingsPages,
             settings.WebhookPages,
+            settings.ChatRobotPages,
             admin.AdminPages,
             imports.ImportPages,
             exports.ExportPages,

@@ -17,10 +17,14 @@ from app.accounts.schemas import Role, TokenCreate, UserCreate
 from app.core import outbound
 from app.core.actor import Actor
 from app.core.deps import CurrentActor, DbSession, Settle
+from app.core.errors import NotFoundError
 from app.core.schemas import MAX_PAGE
 from app.core.types import utcnow
 from app.pages.account import send_password_link
 from app.pages.web import Errors, errors_of, page, see_other
+from app.reminders import chat
+from app.reminders.models import ChatRobot
+from app.reminders.schemas import ChatPlatform, ChatRobotIn, RobotScope
 from app.webhooks import services as webhooks
 from app.webhooks.schemas import EndpointIn, EventType
 
@@ -204,4 +208,102 @@ async def _settings(
         created=next((u for u in users if str(u.id) == created), None),
         new_user=new_user or {"role": "procurement"},
         errors=errors or Errors(),
+    )
+
+
+# Whose robot a form sets: the person's own, or (the DPO and admins) the team's and the DPO's.
+ROBOT_SCOPES = ("me", *(scope.value for scope in RobotScope))
+
+
+class ChatRobotPages(Controller):
+    """设置 › 群机器人: reminders to a DingTalk, Feishu or WeCom group, besides e-mail."""
+
+    include_in_schema = False
+
+    @get("/settings/robots")
+    async def robots_page(
+        self, request: Request[Any, Any, Any], db_session: DbSession, actor: CurrentActor
+    ) -> Template:
+        return await _robots(request, db_session, actor)
+
+    @post("/settings/robots/{whose:str}")
+    async def set_robot(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: DbSession,
+        settle: Settle,
+        actor: CurrentActor,
+        whose: FromPath[str],
+    ) -> Template | Redirect:
+        key, user_id = _robot_key(actor, whose)
+        form = await request.form()
+        data = {name: str(form.get(name, "")).strip() for name in ("platform", "url", "secret")}
+        settings = request.app.state.settings
+        try:
+            await chat.put(
+                db_session,
+                key=key,
+                user_id=user_id,
+                data=ChatRobotIn.model_validate(data),
+                sealing_key=outbound.sealing_key(settings),
+                allow_private=settings.webhook_allow_private,
+            )
+        except Exception as error:  # beside its field, what was typed kept (not the secret)
+            await db_session.rollback()
+            errors = errors_of(error)
+            errors.fields = {key.split(".")[0]: message for key, message in errors.fields.items()}
+            status = getattr(error, "status_code", 400)
+            typed = {**data, "secret": ""}
+            return await _robots(request, db_session, actor, errors, status, failed=whose, form=typed)
+        await settle()
+        return see_other("/settings/robots?saved=1")
+
+    @post("/settings/robots/{whose:str}/delete")
+    async def delete_robot(
+        self, db_session: DbSession, settle: Settle, actor: CurrentActor, whose: FromPath[str]
+    ) -> Redirect:
+        key, _ = _robot_key(actor, whose)
+        await chat.delete(db_session, key=key)
+        await settle()
+        return see_other("/settings/robots")
+
+
+def _robot_key(actor: Actor, scope: str) -> tuple[str, uuid.UUID | None]:
+    if scope == "me":
+        user_id = chat.own_user(actor)
+        return chat.user_key(user_id), user_id
+    if scope not in ROBOT_SCOPES:
+        raise NotFoundError("no such robot")
+    return chat.scope_key(actor, RobotScope(scope)), None
+
+
+async def _robots(
+    request: Request[Any, Any, Any],
+    session: AsyncSession,
+    actor: Actor,
+    errors: Errors | None = None,
+    status_code: int = 200,
+    *,
+    failed: str = "",
+    form: dict[str, str] | None = None,
+) -> Template:
+    shared = actor.role in (Role.admin, Role.dpo)
+    keys = {"me": chat.user_key(chat.own_user(actor))} | ({s.value: s.value for s in RobotScope} if shared else {})
+    robots: dict[str, ChatRobot | None] = {}
+    for scope, key in keys.items():
+        try:
+            robots[scope] = await chat.get(session, key=key)
+        except NotFoundError:
+            robots[scope] = None
+    return page(
+        request,
+        "robots.html",
+        status_code=status_code,
+        nav="settings",
+        robots=robots,
+        platforms=list(ChatPlatform),
+        errors=errors or Errors(),
+        failed=failed,
+        form=form or {},
+        saved="saved" in request.query_params,
     )

@@ -441,3 +441,42 @@ def test_a_duty_is_announced_due_on_its_day_and_overdue_after_once_each(
     got = [(r.json["type"], r.json["data"]["obligation"]["due_on"]) for r in receiver.received]
     assert got == [("obligation.due", "2026-02-27"), ("obligation.overdue", "2026-02-27")]
     assert all(r.valid for r in receiver.received)
+
+
+def test_people_set_their_robots_on_the_settings_page(
+    frozen: time_machine.Traveller,
+    client: TestClient[Any],
+    admin: Account,
+    make_user: Callable[..., Account],
+    settings: Settings,
+    clean_database: str,
+    dingtalk: Receiver,
+) -> None:
+    owner = make_user("owner", email="zhao.lei@xingchi.example")
+    set_password(clean_database, owner.email)
+    sign_in(client, owner.email)
+    empty = client.get("/settings/robots")
+    assert empty.status_code == 200 and "我的群机器人" in empty.text
+    assert "团队群机器人" not in empty.text  # the team's and the DPO's are the DPO's and admins'
+    token = csrf_of(empty.text)
+    url = f"{dingtalk.url}/robot/send?access_token=page"
+    unsigned = client.post("/settings/robots/me", data={"_csrf": token, "platform": "dingtalk", "url": url})
+    assert unsigned.status_code == 400 and 'id="e-secret"' in unsigned.text and url in unsigned.text
+    assert client.get("/api/users/me/chat-robot", headers=owner.headers).status_code == 404  # nothing stored
+    assert (
+        client.post("/settings/robots/team", data={"_csrf": token, "platform": "wecom", "url": url}).status_code == 403
+    )
+    saved = client.post(
+        "/settings/robots/me", data={"_csrf": token, "platform": "dingtalk", "url": url, "secret": SECRET}
+    )
+    assert saved.status_code == 200 and "已保存" in saved.text and "钉钉 DingTalk" in saved.text
+    assert SECRET not in saved.text and "access_token=page" not in saved.text  # the URL shown shortened
+    owner_with_items_due(client, admin, owner)
+    report = reminder_pass(settings, WEEK_BEFORE)
+    assert f"robot:user:{owner.id}" in report.sent
+    [ding] = dingtalk.received
+    assert ding.valid and "access_token=page" in ding.path
+    removed = client.post("/settings/robots/me/delete", data={"_csrf": token})
+    assert (
+        removed.status_code == 200 and client.get("/api/users/me/chat-robot", headers=owner.headers).status_code == 404
+    )

@@ -66,7 +66,8 @@ def _conformance_failures(schema: Any, headers: dict[str, str], minimum: int) ->
         )
         def check(case: Any) -> None:
             try:
-                case.call_and_validate(headers=headers, checks=CONFORMANCE)
+                # The whole evidence pack (its PDF laid out) takes seconds on a loaded machine.
+                case.call_and_validate(headers=headers, checks=CONFORMANCE, timeout=120)
             except (AssertionError, FailureGroup) as error:
                 failures.append(f"{case.operation.label}: {str(error)[:600]}")
 

@@ -22,22 +22,22 @@ from app.pages.web import LANG_COOKIE, LANGS, Errors, errors_of, page, safe_next
 from app.reminders import services as reminders
 
 
-def _source(request: Request[Any, Any, Any]) -> str:
+def source_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else ""
 
 
-async def _throttled(request: Request[Any, Any, Any], email: str) -> int | None:
+async def sign_in_wait(request: Request[Any, Any, Any], email: str) -> int | None:
     state = request.app.state
     by_account: ratelimit.RateLimiter = state.signin_by_account
     by_address: ratelimit.RateLimiter = state.signin_by_address
-    found = (await by_account.wait(email.lower()), await by_address.wait(_source(request)))
+    found = (await by_account.wait(email.lower()), await by_address.wait(source_address(request)))
     waits = [wait for wait in found if wait is not None]
     return max(waits) if waits else None
 
 
-async def _count_failure(request: Request[Any, Any, Any], email: str) -> None:
+async def count_failed_sign_in(request: Request[Any, Any, Any], email: str) -> None:
     await request.app.state.signin_by_account.retry_after(email.lower())
-    await request.app.state.signin_by_address.retry_after(_source(request))
+    await request.app.state.signin_by_address.retry_after(source_address(request))
 
 
 class AccountPages(Controller):
@@ -54,7 +54,7 @@ class AccountPages(Controller):
         form = await request.form()
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
         target = safe_next(str(form.get("next", "")))
-        wait = await _throttled(request, email)
+        wait = await sign_in_wait(request, email)
         if wait is not None:
             message = f"登录失败次数过多，请 {wait} 秒后再试 / Too many failed sign-ins: try again in {wait} s"
             response = page(
@@ -68,9 +68,11 @@ class AccountPages(Controller):
             )
             response.headers["Retry-After"] = str(wait)
             return response
-        signed = await signin.sign_in(db_session, email=email, password=password, source=_source(request) or None)
+        signed = await signin.sign_in(
+            db_session, email=email, password=password, source=source_address(request) or None
+        )
         if signed is None:
-            await _count_failure(request, email)
+            await count_failed_sign_in(request, email)
             message = "电子邮箱或密码不正确 / The e-mail address or the password is not right"
             return page(
                 request, "sign_in.html", status_code=400, next=target, email=email, notice="", errors=Errors(message)
@@ -111,9 +113,11 @@ class AccountPages(Controller):
     async def forgot(self, request: Request[Any, Any, Any], db_session: DbSession, settle: Settle) -> Template:
         form = await request.form()
         email = str(form.get("email", "")).strip()
-        wait = await _throttled(request, email)
+        wait = await sign_in_wait(request, email)
         if wait is None:
-            await _count_failure(request, email)  # links asked for count like failures: nobody mails a user a thousand
+            await count_failed_sign_in(
+                request, email
+            )  # links asked for count like failures: nobody mails a user a thousand
             user = await accounts.get_by_email(db_session, email=email)
             if user is not None and user.is_active:
                 await send_password_link(db_session, request.app.state.settings, user, forgotten=True)
@@ -151,7 +155,7 @@ class AccountPages(Controller):
             )
         try:
             await signin.set_password_by_link(
-                db_session, token=token, password=password, source=_source(request) or None
+                db_session, token=token, password=password, source=source_address(request) or None
             )
         except Exception as error:  # a rule of the password: shown beside the field
             return page(

@@ -21,7 +21,7 @@ from app.core.errors import NotFoundError
 from app.core.schemas import MAX_PAGE
 from app.core.types import utcnow
 from app.pages.account import send_password_link
-from app.pages.web import Errors, errors_of, page, see_other
+from app.pages.web import Errors, errors_of, page, see_other, top_level_errors
 from app.reminders import chat
 from app.reminders.models import ChatRobot
 from app.reminders.schemas import ChatPlatform, ChatRobotIn, RobotScope
@@ -124,8 +124,7 @@ class WebhookPages(Controller):
             )
         except Exception as error:  # beside its field; errors_of re-raises a bug
             await db_session.rollback()
-            errors = errors_of(error)
-            errors.fields = {key.split(".")[0]: message for key, message in errors.fields.items()}
+            errors = top_level_errors(error)
             status = getattr(error, "status_code", 400)
             return await _webhooks(request, db_session, actor, errors, status, form=data)
         await settle()
@@ -250,8 +249,7 @@ class ChatRobotPages(Controller):
             )
         except Exception as error:  # beside its field, what was typed kept (not the secret)
             await db_session.rollback()
-            errors = errors_of(error)
-            errors.fields = {key.split(".")[0]: message for key, message in errors.fields.items()}
+            errors = top_level_errors(error)
             status = getattr(error, "status_code", 400)
             typed = {**data, "secret": ""}
             return await _robots(request, db_session, actor, errors, status, failed=whose, form=typed)

@@ -184,6 +184,13 @@ def errors_of(error: Exception) -> Errors:
     raise error
 
 
+def top_level_errors(error: Exception) -> Errors:
+    """`errors_of`, each message at its field's first name (events.0 -> events): for forms whose
+    inputs are the schema's top-level fields."""
+    errors = errors_of(error)
+    return Errors(errors.summary, {key.split(".")[0]: message for key, message in errors.fields.items()})
+
+
 def page(
     request: Request[Any, Any, Any],
     name: str,

@@ -14,7 +14,7 @@ from app.contacts import services as contacts
 from app.contacts.schemas import LinkPurpose
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.settings import Settings
-from app.pages.account import _count_failure, _source, _throttled
+from app.pages.account import count_failed_sign_in, sign_in_wait, source_address
 from app.pages.web import Errors, errors_of, page, secure, see_other
 
 
@@ -58,7 +58,7 @@ class PortalSignIn(Controller):
         form = await request.form()
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
         target = _next(str(form.get("next", "")))
-        wait = await _throttled(request, email)
+        wait = await sign_in_wait(request, email)
         if wait is not None:
             message = f"登录失败次数过多，请 {wait} 秒后再试 / Too many failed sign-ins: try again in {wait} s"
             response = page(
@@ -72,9 +72,11 @@ class PortalSignIn(Controller):
             )
             response.headers["Retry-After"] = str(wait)
             return response
-        signed = await contacts.sign_in(db_session, email=email, password=password, source=_source(request) or None)
+        signed = await contacts.sign_in(
+            db_session, email=email, password=password, source=source_address(request) or None
+        )
         if signed is None:
-            await _count_failure(request, email)
+            await count_failed_sign_in(request, email)
             message = "电子邮箱或密码不正确 / The e-mail address or the password is not right"
             return page(
                 request,
@@ -92,9 +94,9 @@ class PortalSignIn(Controller):
     async def send_link(self, request: Request[Any, Any, Any], db_session: DbSession, settle: Settle) -> Template:
         form = await request.form()
         email = str(form.get("email", "")).strip()
-        wait = await _throttled(request, email)
+        wait = await sign_in_wait(request, email)
         if wait is None:
-            await _count_failure(
+            await count_failed_sign_in(
                 request, email
             )  # links asked for count like failures: nobody mails a contact a thousand
             settings: Settings = request.app.state.settings
@@ -117,7 +119,7 @@ class PortalSignIn(Controller):
     async def link(self, request: Request[Any, Any, Any], db_session: DbSession, settle: Settle) -> Template | Redirect:
         form = await request.form()
         token = str(form.get("token", ""))
-        signed = await contacts.sign_in_by_link(db_session, token=token, source=_source(request) or None)
+        signed = await contacts.sign_in_by_link(db_session, token=token, source=source_address(request) or None)
         if signed is None:
             return page(request, "portal/link.html", status_code=400, token="", valid=False)
         await settle()
@@ -155,7 +157,7 @@ class PortalSignIn(Controller):
             return page(request, "portal/welcome.html", status_code=400, errors=errors, **shown)
         try:
             signed = await contacts.accept_invitation(
-                db_session, token=token, password=password, source=_source(request) or None
+                db_session, token=token, password=password, source=source_address(request) or None
             )
         except Exception as error:  # a rule of the password: shown beside the field
             return page(request, "portal/welcome.html", status_code=400, errors=errors_of(error), **shown)

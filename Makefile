@@ -18,7 +18,7 @@ SYSTEM_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2
 # The tests also look at the documents: pdftoppm, pdffonts, pdftotext (poppler-utils) and a DOCX
 # laid out by LibreOffice headless (tests/unit/test_agreement_pages.py); and the browser tests
 # drive Debian's chromium (Playwright's own browser download is not used). `make test` only.
-TEST_PACKAGES := poppler-utils libreoffice-writer-nogui chromium
+TEST_PACKAGES := poppler-utils libreoffice-writer-nogui chromium wrk
 # How the lock files are made (make lock; make lock LOCK_FLAGS=--upgrade for newer versions).
 COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" --quiet $(LOCK_FLAGS)

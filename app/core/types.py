@@ -66,6 +66,18 @@ class PydanticJSON(TypeDecorator[Any]):
             return None
         return self._adapter.validate_python(value)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite hands back the stored text: parsed and validated in one pass of pydantic-core,
+        # not parsed by the json module and then walked again (a third of a list read's time).
+        validate = self._adapter.validate_json
+
+        def process(value: str | None) -> Any:
+            return None if value is None else validate(value)
+
+        return process
+
 
 class EnumString(TypeDecorator[E]):
     """A status, role, party or kind: a StrEnum stored as its value in a plain VARCHAR.

@@ -202,6 +202,8 @@ async def refresh(
     totals: obligations.CompanyTotals | None = None,
 ) -> Outcome:
     """Run the rules for these engagements (None: all of them); the caller commits."""
+    if engagement_ids is not None and not engagement_ids:
+        return Outcome()  # a write that touched no engagement (a new vendor, say): nothing to judge
     await session.flush()
     today = clock.today()
     totals = totals or await obligations.company_totals(session, today)

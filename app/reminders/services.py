@@ -139,9 +139,11 @@ async def _insert(session: AsyncSession, due: dict[uuid.UUID, tuple[Obligation, 
         for person in recipients[obligation_id]
     ]
     dialect = postgresql if _postgres(session) else sqlite
+    # One statement with the rows as parameters, not the rows written into it: its compiled
+    # form is cached, where a VALUES list of this write's rows was compiled anew on every settle.
+    statement = dialect.insert(Reminder).on_conflict_do_nothing(index_elements=["obligation_id", "step", "recipient"])
     for start in range(0, len(rows), INSERT_CHUNK):
-        statement = dialect.insert(Reminder).values(rows[start : start + INSERT_CHUNK])
-        await session.execute(statement.on_conflict_do_nothing(index_elements=["obligation_id", "step", "recipient"]))
+        await session.execute(statement, rows[start : start + INSERT_CHUNK])
     return len(rows)
 
 

@@ -256,13 +256,14 @@ class OidcClient:
             raise _bad_answer(f"the provider signs ID tokens with {offered}, none of {', '.join(ALGORITHMS)}")
         try:
             token = jwt.decode(id_token, self._keyset(), algorithms=algorithms)
-        except JoseError as error:
+        except (JoseError, ValueError) as error:
             # A key we do not know yet (the provider rotated its keys): read them again, once.
             metadata = await self.metadata(fresh=True)
             try:
                 token = jwt.decode(id_token, self._keyset(), algorithms=algorithms)
-            except JoseError:
-                raise _bad_answer(f"the ID token's signature does not verify ({error.error})") from error
+            except (JoseError, ValueError):
+                reason = getattr(error, "error", type(error).__name__)
+                raise _bad_answer(f"the ID token's signature does not verify ({reason})") from error
         issuer, client_id = self.settings.issuer, self.settings.client_id
         claims = CodeIDToken(
             token.claims,

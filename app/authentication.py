@@ -33,8 +33,14 @@ from app.vendors import services as vendors
 # Routes anyone may reach: health for load balancers, the vendor API's own document and its page.
 # The internal document (/schema) takes a user's token, like the API it describes.
 PUBLIC_PATHS = ["^/health$", "^/api/vendor/openapi\\.json$", "^/api/vendor/docs$"]
-# Pages reached before signing in: the sign-in form, password links, the styles they use.
-PUBLIC_PAGES = ["^/sign-in$", "^/password/", "^/static/", "^/portal/(sign-in|welcome|link)"]
+# Pages reached before signing in: the sign-in form, single sign-on, password links, the styles they use.
+PUBLIC_PAGES = [
+    "^/sign-in$",
+    "^/sign-in/sso(/callback)?$",
+    "^/password/",
+    "^/static/",
+    "^/portal/(sign-in|welcome|link)",
+]
 SESSION_COOKIE = "dpa_session"
 # The vendor portal: its own cookie, sent by the browser to /portal only.
 PORTAL_PATH = "/portal"

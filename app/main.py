@@ -55,6 +55,7 @@ from app.core.database import create_engine, create_sessionmaker
 from app.core.deps import DbSession, dependencies
 from app.core.errors import exception_handlers
 from app.core.middleware import RequestBodyGuard, RetryReadOnce, SessionPerRequest
+from app.core.oidc import OidcClient
 from app.core.ratelimit import FailedAuthentication, MemoryWindows, RateLimiter, RedisWindows, Windows
 from app.core.requests import RequestIdFirst, send_request_id
 from app.core.settings import RateLimit, Settings
@@ -219,6 +220,8 @@ def create_app(settings: Settings | None = None, *, warm_renderer: bool | None =
         template_config=pages.web.template_config(portal.TEMPLATES),
         state=State(
             {
+                # Single sign-on over OpenID Connect, where configured (its discovery read at the first sign-in).
+                "oidc": OidcClient(settings.oidc) if settings.oidc else None,
                 "vendor_rate_limiter": RateLimiter(settings.vendor_rate_limit, windows, name="credential"),
                 "failed_authentication": FailedAuthentication(settings.auth_failure_limit, windows),
                 # Failed sign-ins to the pages: per account, and per address (which may try several accounts).

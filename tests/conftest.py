@@ -292,6 +292,7 @@ SLOW_MODULES = {
     "test_vendor_client",
     "test_worker",
     "test_audit_chain",
+    "test_sso",
 }
 
 

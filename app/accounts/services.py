@@ -71,6 +71,33 @@ async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tu
     return user, token
 
 
+async def create_by_provider(session: AsyncSession, *, data: UserCreate, actor: Actor, issuer: str) -> User:
+    """A user whom the single sign-on provider vouched for, with the role it gave: active, no
+    password (they sign in through the provider), no API token (they can issue one themselves)."""
+    if await get_by_email(session, email=data.email) is not None:
+        raise ConflictError(f"a user with e-mail {data.email} already exists")
+    user = User(email=data.email, name=data.name, role=data.role)
+    session.add(user)
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        AuditAction.create,
+        AuditObject.user,
+        user.id,
+        {**data.model_dump(), "by": "single sign-on", "issuer": issuer},
+    )
+    return user
+
+
+def change_role_by_provider(session: AsyncSession, *, user: User, role: Role, actor: Actor, issuer: str) -> None:
+    """The single sign-on provider gave the user another role: it holds from this sign-in on."""
+    if user.role != role:
+        changes = {"role": [user.role, role], "by": "single sign-on", "issuer": issuer}
+        user.role = role
+        audit.record(session, actor, AuditAction.update, AuditObject.user, user.id, changes)
+
+
 def _add_token(session: AsyncSession, user: User, data: TokenCreate) -> tuple[str, ApiToken]:
     token = security.new_token(security.USER_TOKEN_PREFIX)
     row = ApiToken(

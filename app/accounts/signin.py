@@ -16,16 +16,20 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.accounts.models import PasswordReset, User, WebSession
-from app.accounts.services import actor_for, get_by_email
+from app.accounts.schemas import UserCreate
+from app.accounts.services import actor_for, change_role_by_provider, create_by_provider, get_by_email
 from app.audit import services as audit
 from app.audit.schemas import AuditAction, AuditObject
-from app.core.actor import Actor
+from app.core.actor import Actor, Role
 from app.core.errors import field_error
+from app.core.fields import PersonName
+from app.core.oidc import Identity, SsoError
 from app.core.types import utcnow
 
 SESSION_LIFETIME = timedelta(days=7)  # then sign in again, however active
@@ -82,6 +86,12 @@ async def sign_in(session: AsyncSession, *, email: str, password: str, source: s
     assert user.password_hash is not None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return await start_session(session, user=user, source=source, how={})
+
+
+async def start_session(session: AsyncSession, *, user: User, source: str | None, how: dict[str, str]) -> SignedIn:
+    """A new session for a user whose credential was checked (a password, or the single sign-on
+    provider's ID token), audited as a sign-in; `how` adds to the audit entry (the provider)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     row = WebSession(
@@ -94,8 +104,68 @@ async def sign_in(session: AsyncSession, *, email: str, password: str, source: s
     )
     session.add(row)
     await session.flush()
-    audit.record(session, actor_for(user, source), AuditAction.sign_in, AuditObject.web_session, row.id, {})
+    audit.record(session, actor_for(user, source), AuditAction.sign_in, AuditObject.web_session, row.id, how)
     return SignedIn(user=user, token=token)
+
+
+class SignInRefusedError(SsoError):
+    """The provider vouched for the person, but they may not sign in here."""
+
+    status_code = 403
+
+
+async def sign_in_by_provider(session: AsyncSession, *, identity: Identity, source: str | None) -> SignedIn:
+    """A session for the person the single sign-on provider vouched for, found by their verified
+    e-mail address. The role claim, where it names exactly one of our roles, is the role from now
+    on: a new user is created with it, an existing user's role follows it. Without one, an existing
+    user keeps their role and an unknown person is refused (never a guessed role). Deactivated
+    users are refused; so is an address the provider says is not verified."""
+    if identity.email is None:
+        raise SignInRefusedError(
+            "单点登录提供方没有提供电子邮箱，无法确定你的账户（请确认已授予 email 权限）",
+            "Your sign-in provider sent no e-mail address, so we cannot tell which account is yours "
+            "(the email scope must be granted)",
+        )
+    if identity.email_verified is False:
+        raise SignInRefusedError(
+            "单点登录提供方表示你的电子邮箱尚未验证，请先在提供方完成验证",
+            "Your sign-in provider says your e-mail address is not verified: verify it there first",
+        )
+    try:
+        email = UserCreate(email=identity.email.strip(), role=Role.auditor).email
+    except ValidationError:
+        raise SignInRefusedError(
+            "单点登录提供方给出的电子邮箱无效", "Your sign-in provider sent an e-mail address that is not valid"
+        ) from None
+    roles = {Role(value) for value in (v.strip().lower() for v in identity.roles) if value in Role.__members__}
+    role = roles.pop() if len(roles) == 1 else None
+    provider = Actor(label=f"single sign-on ({identity.issuer})"[:320], role=None, source=source)
+    how = {"by": "single sign-on", "issuer": identity.issuer}
+    user = await get_by_email(session, email=email)
+    if user is None:
+        if role is None:
+            raise SignInRefusedError(
+                "你的账户尚未开通：单点登录提供方没有给出角色，请联系管理员",
+                "You have no account here, and your sign-in provider gave no role: ask an administrator",
+            )
+        data = UserCreate(email=email, name=_person_name(identity.name), role=role)
+        user = await create_by_provider(session, data=data, actor=provider, issuer=identity.issuer)
+    elif not user.is_active:
+        raise SignInRefusedError("你的账户已停用，请联系管理员", "Your account is deactivated: ask an administrator")
+    elif role is not None:
+        change_role_by_provider(session, user=user, role=role, actor=provider, issuer=identity.issuer)
+    return await start_session(session, user=user, source=source, how=how)
+
+
+_PERSON_NAME: TypeAdapter[str] = TypeAdapter(PersonName)
+
+
+def _person_name(name: str) -> str:
+    """The provider's name for the person where it passes our rules for a name, else none."""
+    try:
+        return str(_PERSON_NAME.validate_python(name))
+    except ValidationError:
+        return ""
 
 
 async def user_for_session(session: AsyncSession, *, token: str) -> User | None:

@@ -11,7 +11,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
@@ -43,6 +43,17 @@ class SmtpSettings:
     implicit_tls: bool  # smtps:// (port 465); smtp:// uses STARTTLS when offered
     username: str | None
     password: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Single sign-on over OpenID Connect: on only when the issuer, client id and secret are all set."""
+
+    issuer: str  # exactly as the provider names itself (its discovery document's "issuer")
+    client_id: str
+    client_secret: str = field(repr=False)
+    role_claim: str = "dpa_role"  # the ID token's claim that carries the role (admin, procurement, ...)
+    scopes: str = "openid email profile"
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,7 @@ class Settings:
     webhook_key_file: str = "var/webhook.key"
     webhook_allow_private: bool = False
     webhook_max_attempts: int = 10
+    oidc: OidcSettings | None = None  # single sign-on; None: password sign-in only
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -151,6 +163,7 @@ class Settings:
             webhook_allow_private=allow_private in ("1", "true"),
             webhook_max_attempts=_whole("WEBHOOK_MAX_ATTEMPTS", get("WEBHOOK_MAX_ATTEMPTS") or "10", 1, 50),
             body_timeout=parse_seconds("REQUEST_BODY_TIMEOUT_SECONDS", get("REQUEST_BODY_TIMEOUT_SECONDS") or "30"),
+            oidc=parse_oidc(get),
         )
 
 
@@ -321,3 +334,42 @@ def parse_tz(raw: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TZ: unknown time zone {raw!r}; use an IANA name such as Asia/Shanghai") from None
     return name
+
+
+OIDC_REQUIRED = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def parse_oidc(get: Callable[[str], str | None]) -> OidcSettings | None:
+    """Single sign-on: all three of OIDC_REQUIRED, or none of them (then off)."""
+    given = {name: get(name) for name in OIDC_REQUIRED}
+    missing = [name for name, value in given.items() if value is None]
+    if len(missing) == len(OIDC_REQUIRED):
+        return None
+    if missing:
+        present = ", ".join(name for name in OIDC_REQUIRED if name not in missing)
+        raise ConfigError(
+            f"{', '.join(missing)}: single sign-on needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together "
+            f"(only {present} set)"
+        )
+    issuer = given["OIDC_ISSUER"] or ""
+    parts = urlsplit(issuer)
+    loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    if not parts.hostname or (parts.scheme != "https" and not loopback) or parts.query or parts.fragment:
+        raise ConfigError(
+            f"OIDC_ISSUER: must be the provider's https:// address without query (e.g. https://sso.example.com), "
+            f"got {issuer!r}"
+        )
+    role_claim = get("OIDC_ROLE_CLAIM") or "dpa_role"
+    if not re.fullmatch(r"[\x21-\x7e]{1,200}", role_claim):
+        raise ConfigError(f"OIDC_ROLE_CLAIM: a claim name, 1 to 200 visible ASCII characters, got {role_claim!r}")
+    scopes = " ".join((get("OIDC_SCOPES") or "openid email profile").split())
+    if "openid" not in scopes.split(" ") or not re.fullmatch(r"[\x21-\x7e ]{1,500}", scopes):
+        raise ConfigError(f"OIDC_SCOPES: space-separated scopes including openid, got {scopes!r}")
+    return OidcSettings(
+        issuer=issuer,
+        client_id=given["OIDC_CLIENT_ID"] or "",
+        client_secret=given["OIDC_CLIENT_SECRET"] or "",
+        role_claim=role_claim,
+        scopes=scopes,
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,12 +16,29 @@ from app.accounts import services as accounts
 from app.accounts import signin
 from app.accounts.models import User
 from app.authentication import SESSION_COOKIE
-from app.core import ratelimit
+from app.core import oidc, ratelimit
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.settings import Settings
 from app.core.types import utcnow
-from app.pages.web import LANG_COOKIE, LANGS, Errors, errors_of, page, safe_next, secure, see_other, session_cookie
+from app.pages.web import (
+    LANG_COOKIE,
+    LANGS,
+    Errors,
+    bilingual,
+    errors_of,
+    language,
+    page,
+    safe_next,
+    secure,
+    see_other,
+    session_cookie,
+)
 from app.reminders import services as reminders
+
+log = logging.getLogger(__name__)
+SSO_PATH = "/sign-in/sso"
+SSO_CALLBACK = SSO_PATH + "/callback"
+SSO_COOKIE = "dpa_sso"  # the flow in progress (state, nonce, PKCE verifier, next), signed; 10 minutes
 
 
 def source_address(request: Request[Any, Any, Any]) -> str:
@@ -45,7 +64,7 @@ class AccountPages(Controller):
 
     @get("/sign-in")
     async def sign_in_form(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
-        return page(request, "sign_in.html", next=safe_next(next), email="", notice="")
+        return _sign_in_page(request, next=safe_next(next), email="", notice="")
 
     @post("/sign-in")
     async def sign_in(
@@ -57,9 +76,8 @@ class AccountPages(Controller):
         wait = await sign_in_wait(request, email)
         if wait is not None:
             message = f"登录失败次数过多，请 {wait} 秒后再试 / Too many failed sign-ins: try again in {wait} s"
-            response = page(
+            response = _sign_in_page(
                 request,
-                "sign_in.html",
                 status_code=429,
                 next=target,
                 email=email,
@@ -74,19 +92,59 @@ class AccountPages(Controller):
         if signed is None:
             await count_failed_sign_in(request, email)
             message = "电子邮箱或密码不正确 / The e-mail address or the password is not right"
-            return page(
-                request, "sign_in.html", status_code=400, next=target, email=email, notice="", errors=Errors(message)
-            )
+            return _sign_in_page(request, status_code=400, next=target, email=email, notice="", errors=Errors(message))
         await settle()
-        signed_in = see_other(target)
-        signed_in.cookies.append(
-            session_cookie(request, signed.token, max_age=int(signin.SESSION_LIFETIME.total_seconds()))
-        )
-        if signed.user.lang in LANGS:
-            signed_in.cookies.append(
-                Cookie(key=LANG_COOKIE, value=signed.user.lang, path="/", samesite="lax", secure=secure(request))
+        return _signed_in(request, signed, target)
+
+    @get("/sign-in/sso")
+    async def sso_start(self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Response[Any]:
+        """To the single sign-on provider, with a new flow in a signed cookie for the callback."""
+        client = _sso_client(request)
+        settings: Settings = request.app.state.settings
+        flow = oidc.Flow.start(safe_next(next))
+        try:
+            url = await client.authorization_url(redirect_uri=sso_redirect_uri(settings), flow=flow)
+        except oidc.SsoError as error:
+            return _sso_failed(request, error)
+        response = Redirect(path=url, status_code=303)
+        response.cookies.append(_flow_cookie(request, flow.seal(settings.secret_key), max_age=oidc.FLOW_LIFETIME))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @get("/sign-in/sso/callback")
+    async def sso_callback(
+        self, request: Request[Any, Any, Any], db_session: DbSession, settle: Settle
+    ) -> Response[Any]:
+        """Back from the provider: the flow checked, the code exchanged, the person signed in or told why not."""
+        client = _sso_client(request)
+        settings: Settings = request.app.state.settings
+        query = request.query_params
+        flow = oidc.Flow.open(settings.secret_key, request.cookies.get(SSO_COOKIE, ""))
+        try:
+            if query.get("error"):
+                raise _provider_error(str(query.get("error"))[:100])
+            if flow is None:
+                raise oidc.FlowError(
+                    "这次登录已过期或不是从本浏览器发起的，请重新登录",
+                    "This sign-in expired or was not started in this browser: sign in again",
+                )
+            if not flow.matches(str(query.get("state") or "")) or not query.get("code"):
+                raise oidc.FlowError(
+                    "登录应答与本浏览器发起的登录不符（state 不一致），请重新登录",
+                    "The answer does not belong to the sign-in this browser started (state mismatch): sign in again",
+                )
+            identity = await client.identity(
+                code=str(query.get("code"))[:2000], redirect_uri=sso_redirect_uri(settings), flow=flow
             )
-        return signed_in
+            signed = await signin.sign_in_by_provider(
+                db_session, identity=identity, source=source_address(request) or None
+            )
+        except oidc.SsoError as error:
+            return _sso_failed(request, error)
+        await settle()
+        response = _signed_in(request, signed, flow.next)
+        response.cookies.append(_flow_cookie(request, "", max_age=0))
+        return response
 
     @post("/sign-out")
     async def sign_out(
@@ -190,6 +248,85 @@ class AccountPages(Controller):
     @get("/profile")
     async def profile(self, request: Request[Any, Any, Any]) -> Template:
         return page(request, "profile.html", nav="settings")
+
+
+def _sign_in_page(request: Request[Any, Any, Any], *, status_code: int = 200, **context: Any) -> Template:
+    """The sign-in form; with the single sign-on button where a provider is configured."""
+    return page(request, "sign_in.html", status_code=status_code, sso=request.app.state.oidc is not None, **context)
+
+
+def _signed_in(request: Request[Any, Any, Any], signed: signin.SignedIn, target: str) -> Redirect:
+    """Where a sign-in, by password or by the provider, lands: the session's cookie, the user's language."""
+    signed_in = see_other(target)
+    signed_in.cookies.append(
+        session_cookie(request, signed.token, max_age=int(signin.SESSION_LIFETIME.total_seconds()))
+    )
+    if signed.user.lang in LANGS:
+        signed_in.cookies.append(
+            Cookie(key=LANG_COOKIE, value=signed.user.lang, path="/", samesite="lax", secure=secure(request))
+        )
+    return signed_in
+
+
+def sso_redirect_uri(settings: Settings) -> str:
+    """The address to register at the provider."""
+    return f"{settings.base_url}{SSO_CALLBACK}"
+
+
+def _sso_client(request: Request[Any, Any, Any]) -> oidc.OidcClient:
+    client: oidc.OidcClient | None = request.app.state.oidc
+    if client is None:
+        raise NotFoundException("single sign-on is not configured")
+    return client
+
+
+def _flow_cookie(request: Request[Any, Any, Any], value: str, *, max_age: int) -> Cookie:
+    # SameSite=Lax: sent with the provider's redirect back (a top-level GET), never with a cross-site POST.
+    return Cookie(
+        key=SSO_COOKIE,
+        value=value,
+        path=SSO_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
+        max_age=max_age,
+    )
+
+
+def _provider_error(code: str) -> oidc.ProviderRefusedError:
+    if code == "access_denied":
+        return oidc.ProviderRefusedError(
+            "你在单点登录提供方取消了登录，未登录", "You declined at your sign-in provider: you are not signed in"
+        )
+    return oidc.ProviderRefusedError(
+        f"单点登录提供方报告了错误（{code}），未登录",
+        f"Your sign-in provider reported an error ({code}): you are not signed in",
+    )
+
+
+_SSO_TITLES: dict[type[oidc.SsoError], tuple[str, str]] = {
+    signin.SignInRefusedError: ("无法通过单点登录进入", "Single sign-on refused"),
+    oidc.ProviderUnreachableError: ("无法连接单点登录提供方", "The sign-in provider cannot be reached"),
+    oidc.ProviderAnswerError: ("单点登录提供方的应答有误", "The sign-in provider's answer is wrong"),
+    oidc.FlowError: ("登录请求无效", "The sign-in request is not valid"),
+    oidc.ProviderRefusedError: ("单点登录未完成", "Single sign-on did not complete"),
+}
+
+
+def _sso_failed(request: Request[Any, Any, Any], error: oidc.SsoError) -> Template:
+    """A page in both languages with the status of the failure; the flow's cookie is gone."""
+    zh, en = _SSO_TITLES.get(type(error), ("单点登录未完成", "Single sign-on did not complete"))
+    if isinstance(error, oidc.ProviderUnreachableError | oidc.ProviderAnswerError):
+        log.warning("single sign-on failed: %s", error)
+    return page(
+        request,
+        "error.html",
+        status_code=error.status_code,
+        cookies=[_flow_cookie(request, "", max_age=0)],
+        title_zh=zh,
+        title_en=en,
+        detail=bilingual(error.zh, error.en, language(request)),
+    )
 
 
 def _signed_out(request: Request[Any, Any, Any]) -> Redirect:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.core.settings import ConfigError, Settings, storage_directory
@@ -101,3 +103,44 @@ def test_redis_is_optional_and_checked() -> None:
     for name, value in (("REDIS_URL", "http://cache"), ("REDIS_URL", "redis://h:port/0"), ("REDIS_PREFIX", "a b")):
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({name: value})
+
+
+SSO = {"OIDC_ISSUER": "https://sso.example.com", "OIDC_CLIENT_ID": "dpa", "OIDC_CLIENT_SECRET": "s3cret"}
+
+
+def test_single_sign_on_is_off_unless_configured_and_on_with_all_three() -> None:
+    assert Settings.from_env({}).oidc is None
+    oidc = Settings.from_env(SSO).oidc
+    assert oidc is not None
+    assert (oidc.issuer, oidc.client_id, oidc.role_claim, oidc.scopes) == (
+        "https://sso.example.com",
+        "dpa",
+        "dpa_role",
+        "openid email profile",
+    )
+    assert "s3cret" not in repr(oidc)
+    custom = Settings.from_env({**SSO, "OIDC_ROLE_CLAIM": "https://dpa.example/role", "OIDC_SCOPES": "openid  email"})
+    assert custom.oidc is not None
+    assert (custom.oidc.role_claim, custom.oidc.scopes) == ("https://dpa.example/role", "openid email")
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"OIDC_ISSUER": "https://sso.example.com"}, "OIDC_CLIENT_ID, OIDC_CLIENT_SECRET: single sign-on needs"),
+        ({"OIDC_ISSUER": "https://sso.example.com", "OIDC_CLIENT_ID": "dpa"}, "OIDC_CLIENT_SECRET: single sign-on"),
+        ({"OIDC_CLIENT_SECRET": "x"}, "OIDC_ISSUER, OIDC_CLIENT_ID: single sign-on needs"),
+        ({**SSO, "OIDC_ISSUER": "http://sso.example.com"}, "OIDC_ISSUER: must be the provider's https://"),
+        ({**SSO, "OIDC_ISSUER": "sso.example.com"}, "OIDC_ISSUER: must be"),
+        ({**SSO, "OIDC_SCOPES": "email profile"}, "OIDC_SCOPES: space-separated scopes including openid"),
+        ({**SSO, "OIDC_ROLE_CLAIM": "角色"}, "OIDC_ROLE_CLAIM: a claim name"),
+    ],
+)
+def test_single_sign_on_settings_say_what_is_missing_or_wrong(given: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Settings.from_env(given)
+
+
+def test_single_sign_on_over_http_only_on_loopback() -> None:
+    oidc = Settings.from_env({**SSO, "OIDC_ISSUER": "http://127.0.0.1:9400"}).oidc
+    assert oidc is not None and oidc.issuer == "http://127.0.0.1:9400"

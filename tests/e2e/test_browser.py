@@ -409,6 +409,18 @@ def test_admin_sets_the_calendar_the_company_profile_and_imports_vendors(
     assert "已导入" in page.locator("h2#result").inner_text()
     assert api.get("/api/vendors", params={"q": "杭州浏览器导入"}).json()["total"] == 1
 
+    # The team's group robot: an address inside our own network is refused, said at its field.
+    page.goto(f"{server}/settings/robots")
+    team = page.locator("#robot-team")
+    team.get_by_label("平台").select_option("dingtalk")
+    team.get_by_label("Webhook 地址（https://）").fill("https://127.0.0.1/robot/send?access_token=abc")
+    team.get_by_label("加签密钥（钉钉、飞书）").fill("SEC0123456789")
+    team.get_by_role("button", name="保存").click()
+    team = page.locator("#robot-team")
+    assert "loopback" in team.locator(".field.has-error").inner_text()
+    assert team.get_by_label("Webhook 地址（https://）").get_attribute("aria-invalid") == "true"
+    shot(page, "27-robots-refused")
+
 
 MAIN_PAGES = [
     "/dashboard",
@@ -430,6 +442,8 @@ MAIN_PAGES = [
     "/settings",
     "/settings/company",
     "/settings/calendar",
+    "/settings/robots",
+    "/settings/webhooks",
     "/profile",
 ]
 

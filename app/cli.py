@@ -119,7 +119,10 @@ def serve(host: str, port: int, workers: int, reminders: bool) -> None:
             host=host,
             port=port,
             workers=workers,
-            log_level="info",
+            log_level=config.log_level.lower(),
+            # app.requests already logs each request, with its id and time: uvicorn's own access
+            # line was a second, written synchronously on the event loop.
+            access_log=False,
             proxy_headers=bool(proxies),
             forwarded_allow_ips=proxies or None,
         )

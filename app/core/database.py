@@ -36,7 +36,11 @@ def create_engine(database_url: str) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, module=sqlite.dbapi(), connect_args={"timeout": 30})
+        # Connections kept open for as many requests as run at once: past the pool's size each
+        # extra one was a new connection (and aiosqlite thread) opened and closed per request.
+        engine = create_async_engine(
+            url, module=sqlite.dbapi(), connect_args={"timeout": 30}, pool_size=20, max_overflow=20
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)

@@ -72,9 +72,29 @@ def from_row(model: type[M], row: Any, **values: Any) -> M:
     as their Pydantic objects, statuses as enum members, times aware): validating each field
     of each row of a page a second time was most of what a list read cost. `values` are fields
     the row does not hold (its sub-processors, say)."""
+    # A mapped row keeps its loaded columns in its __dict__: read there, not through each
+    # column's descriptor (a third of the cost on a page of 50 engagements).
+    loaded = getattr(row, "__dict__", {})
     for name in model.model_fields:
-        if name not in values and (value := getattr(row, name, _ABSENT)) is not _ABSENT:
+        if name in values:
+            continue
+        if name in loaded:
+            values[name] = loaded[name]
+        elif (value := getattr(row, name, _ABSENT)) is not _ABSENT:
             values[name] = value
+    if (
+        len(values) == len(model.model_fields)
+        and not model.__private_attributes__
+        and model.model_config.get("extra") != "allow"
+    ):
+        # Every field given, none to default: what model_construct ends with, without its walk
+        # over the fields looking for defaults.
+        built = model.__new__(model)
+        object.__setattr__(built, "__dict__", values)
+        object.__setattr__(built, "__pydantic_fields_set__", set(values))
+        object.__setattr__(built, "__pydantic_extra__", None)
+        object.__setattr__(built, "__pydantic_private__", None)
+        return built
     return model.model_construct(**values)
 
 

@@ -43,7 +43,10 @@ def create_engine(database_url: str) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No ping before each use (a round trip on every request): a connection dropped by a restart
+    # fails its first statement, the pool discards the rest, and a read is run once more
+    # (core.middleware.RetryReadOnce); a write answers 503 with Retry-After.
+    return create_async_engine(url, pool_size=10, max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import socket
 import subprocess
@@ -21,7 +22,7 @@ from app.core.middleware import RetryReadOnce
 from app.core.security import USER_TOKEN_PREFIX, new_token
 from app.core.settings import Settings
 from app.main import create_app
-from tests.conftest import Account
+from tests.conftest import Account, run_admin_statement
 from tests.integration.test_cli import _free_port, start_server, stop_server
 
 
@@ -120,3 +121,33 @@ def test_a_read_that_meets_a_dropped_connection_is_run_once_more() -> None:
         refused = client.post("/write")
         assert (refused.status_code, calls[2:]) == (503, ["write"])
         assert refused.headers["retry-after"] == "5"
+
+
+def test_a_postgresql_restart_costs_a_read_nothing_and_a_write_one_503(
+    client: TestClient[Any], admin: Account, clean_database: str
+) -> None:
+    """Connections are not pinged before use: when the database drops them all (a restart, a
+    failover), the next read is answered anyway, the next write is refused whole with Retry-After,
+    and the one after it lands."""
+    if not clean_database.startswith("postgresql"):
+        pytest.skip("PostgreSQL drops its clients on a restart; an embedded SQLite has none to drop")
+
+    def drop_every_connection() -> None:
+        statement = (
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        asyncio.run(run_admin_statement(clean_database, statement))
+
+    body = {"legal_name_en": "Restart Test Pte Ltd", "country": "SG", "registration_number": "R-RESTART"}
+    assert client.get("/api/vendors", headers=admin.headers).status_code == 200  # the pool holds a connection
+    drop_every_connection()
+    read = client.get("/api/vendors", headers=admin.headers)
+    assert (read.status_code, read.json()["total"]) == (200, 0)
+    drop_every_connection()
+    refused = client.post("/api/vendors", json=body, headers=admin.headers)
+    assert (refused.status_code, refused.headers.get("retry-after")) == (503, "5")
+    assert client.get("/api/vendors", headers=admin.headers).json()["total"] == 0  # nothing half-written
+    landed = client.post("/api/vendors", json=body, headers=admin.headers)
+    assert landed.status_code == 201
+    assert client.get("/api/vendors", headers=admin.headers).json()["total"] == 1

@@ -131,8 +131,8 @@ class InvalidReferenceError(FieldDomainError):
 class TooManyRequestsError(DomainError):
     status_code = 429
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, retry_after: int, *, zh: str = "") -> None:
+        super().__init__(detail, zh=zh)
         self.retry_after = retry_after
 
 

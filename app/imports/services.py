@@ -554,7 +554,13 @@ def refusal(report: ImportReport) -> ConflictError:
     ]
     where = ", ".join(f"{row.sheet_title} row {row.row}" for row in bad[:20])
     more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
-    return ConflictError(f"nothing imported: {len(bad)} rows have errors ({where}{more})", extra)
+    where_zh = "、".join(f"{row.sheet_title} 第 {row.row} 行" for row in bad[:20])
+    more_zh = f" 等（另有 {len(bad) - 20} 行）" if len(bad) > 20 else ""
+    return ConflictError(
+        f"nothing imported: {len(bad)} rows have errors ({where}{more})",
+        extra,
+        zh=f"未导入任何数据：{len(bad)} 行有错误（{where_zh}{more_zh}）",
+    )
 
 
 # Export: the registry in the template's format --------------------------------------------------

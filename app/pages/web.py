@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import jinja2
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.exceptions import ValidationException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
@@ -24,7 +24,7 @@ from app.accounts import signin
 from app.accounts.models import User
 from app.authentication import PORTAL_COOKIE, SESSION_COOKIE, is_portal
 from app.core import clock
-from app.core.errors import DomainError, FieldDomainError
+from app.core.errors import DomainError, FieldDomainError, PermissionDeniedError
 from app.core.messages import pydantic_zh
 from app.core.settings import Settings
 from app.pages.labels import label
@@ -86,7 +86,10 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
     settings: Settings = request.app.state.settings
     sent = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token", "")
     if not signin.csrf_matches(settings.secret_key, csrf_seed(request), str(sent)):
-        raise PermissionDeniedException("the form's token is missing or stale: reload the page and send it again")
+        raise PermissionDeniedError(
+            "the form's token is missing or stale: reload the page and send it again",
+            zh="表单令牌缺失或已过期：请刷新页面后重新提交",
+        )
 
 
 def safe_next(target: str | None, default: str = "/dashboard") -> str:

@@ -134,9 +134,11 @@ def pydantic_zh(error: ErrorDetails) -> str:
     template = TEMPLATES.get(kind)
     if template is None:
         return GENERIC
-    for key in ("expected", "expected_tags", "expected_schemes"):
-        if key in ctx:
-            ctx[key] = _choices(ctx[key])
+    for key, value in ctx.items():
+        if key in ("expected", "expected_tags", "expected_schemes"):
+            ctx[key] = _choices(value)
+        elif isinstance(value, float) and value.is_integer():
+            ctx[key] = int(value)  # 1, as Pydantic's English says it, not 1.0
     try:
         return template.format(**ctx)
     except (KeyError, IndexError, ValueError):  # a context Pydantic did not give

@@ -256,12 +256,32 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem(request, exc.status_code, exc.detail, extra, headers=headers or None)
 
 
+def _pydantic_chinese(cause: BaseException | None) -> dict[tuple[str, str], str]:
+    """Litestar's check of a body against its Pydantic model keeps Pydantic's errors on the
+    exception it raises from (`errors`): the Chinese of each, by the key and message it shows."""
+    found: dict[tuple[str, str], str] = {}
+    details = getattr(cause, "errors", None)
+    if not isinstance(details, list):
+        return found
+    for detail in details:
+        if isinstance(detail, dict) and isinstance(detail.get("msg"), str) and "type" in detail:
+            key = ".".join(str(part) for part in detail.get("loc", ())).removeprefix("data.")
+            message = detail["msg"].split(" - ", maxsplit=1)[0]
+            found[(key, message.removeprefix("Value error, "))] = pydantic_zh(detail)  # type: ignore[arg-type]
+    return found
+
+
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    """Litestar's 400 for invalid input, with Pydantic's "Value error, " prefix taken off."""
+    """Litestar's 400 for invalid input, with Pydantic's "Value error, " prefix taken off and the
+    Chinese beside each message where Pydantic's error is at hand."""
     extra = exc.extra if isinstance(exc.extra, list) else []
+    chinese = _pydantic_chinese(exc.__cause__)
     for item in extra:
         if isinstance(item, dict) and isinstance(item.get("message"), str):
             item["message"] = item["message"].removeprefix("Value error, ")
+            zh = chinese.get((str(item.get("key", "")), item["message"]))
+            if zh and "message_zh" not in item:
+                item["message_zh"] = zh
     return problem(request, 400, exc.detail, extra or exc.extra)
 
 

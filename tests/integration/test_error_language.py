@@ -12,9 +12,12 @@ from litestar.testing import TestClient
 
 from tests.conftest import Account
 from tests.factories import credit_code, vendor_body
+from tests.integration.conftest import PDF, Side
+from tests.integration.test_imports import _csv, _vendor
 from tests.integration.test_pages import csrf_of, person, sign_in
+from tests.integration.test_portal import _deletion_form, portal
 
-__all__ = ["person"]  # the fixture, shared with test_pages
+__all__ = ["person", "portal"]  # the fixtures, shared with test_pages and test_portal
 
 
 def beside(page: str, key: str) -> str:
@@ -125,8 +128,52 @@ def test_the_api_keeps_its_english_message_and_adds_the_chinese(client: TestClie
     assert twin.json()["detail_zh"].startswith(f"统一社会信用代码为 {code} 的受托方已存在")
     assert "统一社会信用代码" not in twin.json()["detail"]  # the English stays English
 
+    # The body's own schema, checked before the handler runs: Pydantic's message and its Chinese.
+    bad = client.post(
+        "/api/vendors", json=vendor_body(unified_social_credit_code="91440101MA59Y8H03X"), headers=admin.headers
+    )
+    assert bad.status_code == 400
+    [item] = bad.json()["extra"]
+    assert item["key"] == "unified_social_credit_code"
+    assert item["message"] == "not a valid unified social credit code: check character is 'X' but should be 'P'"
+    assert item["message_zh"] == "统一社会信用代码无效：校验码为 'X'，应为 'P'"
+
     # The document says so, for who generates a client from it.
     document = client.get("/schema/openapi.json", headers=admin.headers).json()
     error = document["components"]["schemas"]["Error"]
     assert {"message", "message_zh"} <= set(error["properties"]["extra"]["items"]["properties"])
     assert "detail_zh" in error["properties"]
+
+
+def test_an_import_previews_each_cells_error_in_chinese_first(client: TestClient[Any], person: Account) -> None:
+    sign_in(client, person.email)
+    token = csrf_of(client.get("/imports").text)
+    rows = [_vendor("91310000MA1FL3XC0X", "上海错误代码有限公司"), _vendor(credit_code(), website="=HYPERLINK(1)")]
+    preview = client.post(
+        "/imports/preview", data={"_csrf": token}, files={"file": ("vendors.csv", _csv(rows), "text/csv")}
+    )
+    assert preview.status_code == 200
+    text = html.unescape(re.sub(r"<[^>]+>", "", preview.text))
+    assert in_order(text, "统一社会信用代码无效：校验码为 'X'", "not a valid unified social credit code")
+    assert in_order(text, "这是公式：导入只读取数值", "a formula: the import reads values")
+    report = client.post(
+        "/api/imports", files={"file": ("vendors.csv", _csv(rows), "text/csv")}, headers=person.headers
+    ).json()
+    errors = [error for row in report["rows"] for error in row["errors"]]
+    assert {error["message_zh"] for error in errors} >= {"这是公式：导入只读取数值，不计算公式；请直接填写数值"}
+    assert all(error["message"] and error["message_zh"] for error in errors)
+
+
+def test_the_vendor_portal_says_it_in_chinese_first_too(client: TestClient[Any], portal: Side) -> None:
+    form = client.get(f"/portal/attestations/new?kind=deletion&engagement_id={portal.engagement_id}")
+    data = {
+        **_deletion_form(portal.engagement_id, completed_on="2099-01-01", signer_name=""),
+        "_csrf": csrf_of(form.text),
+    }
+    refused = client.post("/portal/attestations", data=data, files={"files": ("deletion.pdf", PDF, "application/pdf")})
+    assert refused.status_code == 400
+    assert in_order(beside(refused.text, "signer_name"), "必填", "Field required")
+    no_file = client.post("/portal/attestations", data={**data, "signer_name": "李明"})
+    assert no_file.status_code == 400
+    assert in_order(beside(no_file.text, "completed_on"), "完成日期不能晚于今天", "is in the future")
+    assert in_order(beside(no_file.text, "files"), "删除证明至少需要一个证据文件", "a deletion attestation needs")

@@ -23,7 +23,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 # Refusals made of fields: Chinese required (mypy says so too, the walk also refuses an empty one).
 FIELD_REFUSALS = {"field_error", "FieldDomainError", "InvalidReferenceError", "PayloadTooLargeError"}
-FIELD_REFUSALS |= {"UnsupportedMediaTypeError", "InvalidValue"}
+FIELD_REFUSALS |= {"UnsupportedMediaTypeError", "InvalidValue", "CellProblem", "CellError", "_cell"}
 # Refusals with a detail: zh optional in the signature, required here.
 DETAIL_REFUSALS = {name for name, value in vars(errors).items() if isinstance(value, type)}
 DETAIL_REFUSALS = {
@@ -52,7 +52,10 @@ def _calls() -> list[tuple[str, int, str, ast.Call]]:
 
 
 def _zh(call: ast.Call) -> ast.expr | None:
-    return next((keyword.value for keyword in call.keywords if keyword.arg == "zh"), None)
+    """The Chinese: zh=..., an import cell's message_zh=..., or _cell's fourth argument."""
+    if isinstance(call.func, ast.Name) and call.func.id == "_cell" and len(call.args) == 4:
+        return call.args[3]
+    return next((keyword.value for keyword in call.keywords if keyword.arg in ("zh", "message_zh")), None)
 
 
 def _literal_text(node: ast.expr) -> str:

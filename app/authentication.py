@@ -154,7 +154,11 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         failures: FailedAuthentication = state.failed_authentication
         wait = await failures.blocked(source or "")
         if wait is not None:  # an address guessing credentials: answered before the database is asked
-            raise TooManyRequestsError(f"too many refused credentials from {source}; retry in {wait} s", wait)
+            raise TooManyRequestsError(
+                f"too many refused credentials from {source}; retry in {wait} s",
+                wait,
+                zh=f"来自 {source} 的无效凭据过多，请 {wait} 秒后再试",
+            )
         session = request_session(connection)  # the handler's too: one connection, one transaction
         result = await _identify(session, credential, source)
         if isinstance(result, str):
@@ -181,7 +185,11 @@ class TokenAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             wait = await limiter.retry_after(actor.key_id)
             connection.scope.setdefault("state", {})[RATE_LIMIT_STATE] = await limiter.status(actor.key_id)
             if wait is not None:
-                raise TooManyRequestsError(f"rate limit of this key reached; retry in {wait} s", retry_after=wait)
+                raise TooManyRequestsError(
+                    f"rate limit of this key reached; retry in {wait} s",
+                    retry_after=wait,
+                    zh=f"该密钥的请求已达上限，请 {wait} 秒后再试",
+                )
         return result
 
 
@@ -197,7 +205,11 @@ async def _calendar(connection: ASGIConnection[Any, Any, Any, Any]) -> Authentic
     failures: FailedAuthentication = state.failed_authentication
     wait = await failures.blocked(source or "")
     if wait is not None:
-        raise TooManyRequestsError(f"too many refused credentials from {source}; retry in {wait} s", wait)
+        raise TooManyRequestsError(
+            f"too many refused credentials from {source}; retry in {wait} s",
+            wait,
+            zh=f"来自 {source} 的无效凭据过多，请 {wait} 秒后再试",
+        )
     async with state.sessionmaker() as session:
         user = await calendar.authenticate(session, token=token) if name.endswith(CALENDAR_SUFFIX) else None
         if user is None:
@@ -211,7 +223,11 @@ async def _calendar(connection: ASGIConnection[Any, Any, Any, Any]) -> Authentic
     limiter: RateLimiter = state.vendor_rate_limiter
     wait = await limiter.retry_after(f"calendar:{user.id}")
     if wait is not None:
-        raise TooManyRequestsError(f"rate limit of this calendar reached; retry in {wait} s", retry_after=wait)
+        raise TooManyRequestsError(
+            f"rate limit of this calendar reached; retry in {wait} s",
+            retry_after=wait,
+            zh=f"该日历订阅的请求已达上限，请 {wait} 秒后再试",
+        )
     return AuthenticationResult(user=user, auth=accounts.actor_for(user, source))
 
 

@@ -62,7 +62,9 @@ async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tu
     """A new user and its first token (returned once, stored hashed)."""
     actor.require_role(Role.admin)
     if await get_by_email(session, email=data.email) is not None:
-        raise ConflictError(f"a user with e-mail {data.email} already exists")
+        raise ConflictError(
+            f"a user with e-mail {data.email} already exists", zh=f"电子邮箱为 {data.email} 的用户已存在"
+        )
     user = User(email=data.email, name=data.name, role=data.role)
     session.add(user)
     await session.flush()
@@ -75,7 +77,9 @@ async def create_by_provider(session: AsyncSession, *, data: UserCreate, actor: 
     """A user whom the single sign-on provider vouched for, with the role it gave: active, no
     password (they sign in through the provider), no API token (they can issue one themselves)."""
     if await get_by_email(session, email=data.email) is not None:
-        raise ConflictError(f"a user with e-mail {data.email} already exists")
+        raise ConflictError(
+            f"a user with e-mail {data.email} already exists", zh=f"电子邮箱为 {data.email} 的用户已存在"
+        )
     user = User(email=data.email, name=data.name, role=data.role)
     session.add(user)
     await session.flush()
@@ -118,7 +122,11 @@ async def issue_token(
         actor.require_role(Role.admin)
     user = await get(session, user_id=user_id)
     if data.expires_at is not None and security.is_expired(data.expires_at, utcnow()):
-        raise InvalidReferenceError("expires_at", "must be in the future: a token issued expired would never work")
+        raise InvalidReferenceError(
+            "expires_at",
+            "must be in the future: a token issued expired would never work",
+            zh="到期时间须晚于现在：已过期的令牌无法使用",
+        )
     token, row = _add_token(session, user, data)
     await session.flush()
     audit.record(
@@ -149,7 +157,7 @@ async def revoke_token(session: AsyncSession, *, user_id: uuid.UUID, token_id: u
         actor.require_role(Role.admin)
     row = await session.get(ApiToken, token_id)
     if row is None or row.user_id != user_id:
-        raise NotFoundError("token not found")
+        raise NotFoundError("token not found", zh="找不到该令牌")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(session, actor, AuditAction.update, AuditObject.api_token, row.id, {"revoked_at": row.revoked_at})
@@ -199,7 +207,7 @@ def record_failed_authentication(
 async def deactivate(session: AsyncSession, *, user_id: uuid.UUID, actor: Actor) -> User:
     actor.require_role(Role.admin)
     if actor.user_id == user_id:
-        raise PermissionDeniedError("an admin cannot deactivate their own account")
+        raise PermissionDeniedError("an admin cannot deactivate their own account", zh="管理员不能停用自己的账户")
     user = await get(session, user_id=user_id)
     if user.is_active:
         user.is_active = False
@@ -213,4 +221,4 @@ async def check_owner(session: AsyncSession, *, owner_id: uuid.UUID | None, fiel
         return
     user = await session.get(User, owner_id)
     if user is None or not user.is_active:
-        raise InvalidReferenceError(field, "no active user has this id")
+        raise InvalidReferenceError(field, "no active user has this id", zh="找不到该在用用户")

@@ -56,7 +56,8 @@ def check_password_rules(password: str, field: str = "password") -> None:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise field_error(
             field,
-            f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters / 密码长度须为 {PASSWORD_MIN}-{PASSWORD_MAX} 个字符",
+            f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters",
+            zh=f"密码长度须为 {PASSWORD_MIN} 至 {PASSWORD_MAX} 个字符",
         )
 
 

@@ -234,7 +234,11 @@ class AgreementController(Controller):
     ) -> AgreementPublic:
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise field_error("file", "send the signed copy as the multipart field 'file'")
+            raise field_error(
+                "file",
+                "send the signed copy as the multipart field 'file'",
+                zh="请在 multipart 字段 file 中上传已签署的协议",
+            )
         content = await upload.read()
         agreement = await services.sign(
             db_session, agreement_id=agreement_id, signed_pdf=content, storage=storage, actor=actor

@@ -12,6 +12,7 @@ from pydantic import Field as PydanticField
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import CONTROL_CHARACTERS, Name, Reason
+from app.core.messages import InvalidValue
 from app.core.schemas import partial_model
 from app.core.types import EnumString
 
@@ -79,7 +80,7 @@ class AgreementTerms(SQLModel):
     @classmethod
     def _printable_main_contract(cls, value: str) -> str:
         if CONTROL_CHARACTERS.search(value):
-            raise ValueError("must not contain control characters")
+            raise InvalidValue("must not contain control characters", zh="不能包含控制字符")
         return value.strip()
 
 

@@ -50,6 +50,7 @@ from app.core.errors import (
     NotFoundError,
     UnprocessableError,
     field_error,
+    field_item,
 )
 from app.core.queries import get_or_404, get_owned, order_by, paginate, where_equal
 from app.core.schemas import merge_patch
@@ -70,6 +71,16 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "terminate": (frozenset({Status.issued, Status.signed, Status.active}), Status.terminated),
     "expire": (frozenset({Status.active}), Status.expired),
 }
+# The words of the pages' status tags, for messages in Chinese.
+STATUS_ZH = {
+    Status.draft: "草稿",
+    Status.issued: "已出具",
+    Status.signed: "已签署",
+    Status.active: "生效",
+    Status.expired: "已到期",
+    Status.terminated: "已终止",
+}
+ACTIONS_ZH = {"issue": "出具", "sign": "标记为已签署", "activate": "生效", "terminate": "终止", "expire": "到期"}
 CONTENT_TYPES = {
     DocumentFormat.docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     DocumentFormat.pdf: "application/pdf",
@@ -85,17 +96,25 @@ SORT_COLUMNS = {
 def _template(lib: Library, template_id: str, number: int | None) -> tuple[Template, TemplateVersion]:
     template = lib.templates.get(template_id)
     if template is None:
-        raise InvalidReferenceError("template_id", f"no template {template_id!r}; see GET /api/templates")
+        raise InvalidReferenceError(
+            "template_id", f"no template {template_id!r}; see GET /api/templates", zh=f"没有模板 {template_id!r}"
+        )
     version = template.version(number)
     if version is None or version.published is None:
-        raise InvalidReferenceError("template_version", "no such published version of this template")
+        raise InvalidReferenceError(
+            "template_version", "no such published version of this template", zh="该模板没有这一已发布版本"
+        )
     return template, version
 
 
 def _check_terms(data: AgreementTerms) -> None:
     errors = FieldErrors()
     if data.term_end < data.term_start:
-        errors.add("term_end", f"{data.term_end} is before term_start {data.term_start}")
+        errors.add(
+            "term_end",
+            f"{data.term_end} is before term_start {data.term_start}",
+            zh=f"期限结束日 {data.term_end} 早于开始日 {data.term_start}",
+        )
     errors.raise_if_any()
 
 
@@ -103,7 +122,10 @@ async def current_snapshot(session: AsyncSession, engagement_id: uuid.UUID) -> A
     engagement = await engagements.get(session, engagement_id=engagement_id)
     handler = await session.get(HandlerProfile, PROFILE_ID)
     if handler is None:
-        raise ConflictError("set the handler profile first (PUT /api/handler): it is a party to the agreement")
+        raise ConflictError(
+            "set the handler profile first (PUT /api/handler): it is a party to the agreement",
+            zh="请先填写公司信息：公司是协议的一方（设置 → 公司信息）",
+        )
     vendor = await get_or_404(session, Vendor, engagement.vendor_id, "vendor")
     subs = (await engagements.sub_processors_of(session, [engagement.id]))[engagement.id]
     return context.snapshot(handler, vendor, engagement, subs)
@@ -160,7 +182,7 @@ async def create(
     try:
         engagement = await engagements.get(session, engagement_id=data.engagement_id)
     except NotFoundError:
-        raise InvalidReferenceError("engagement_id", "no engagement has this id") from None
+        raise InvalidReferenceError("engagement_id", "no engagement has this id", zh="找不到该委托处理") from None
     actor.require_writer(engagement.owner_id)  # an agreement binds its engagement: its owner or an admin
     snapshot = await current_snapshot(session, engagement.id)
     agreement = Agreement(
@@ -195,7 +217,10 @@ async def require_writer(session: AsyncSession, agreement: Agreement, actor: Act
 
 def _require_draft(agreement: Agreement) -> None:
     if agreement.status != Status.draft:
-        raise ConflictError(f"agreement {agreement.number} is {agreement.status}; only a draft can be changed")
+        raise ConflictError(
+            f"agreement {agreement.number} is {agreement.status}; only a draft can be changed",
+            zh=f"协议 {agreement.number} 的状态为{STATUS_ZH[agreement.status]}：只有草稿可以修改",
+        )
 
 
 async def update(session: AsyncSession, *, agreement_id: uuid.UUID, patch: BaseModel, actor: Actor) -> Agreement:
@@ -432,9 +457,9 @@ async def get_document(
         agreement = await get_for_vendor(session, agreement_id=agreement_id, vendor_id=actor.vendor_id)
     document = await get_or_404(session, AgreementDocument, document_id, "document")
     if document.agreement_id != agreement_id:
-        raise NotFoundError("document not found")
+        raise NotFoundError("document not found", zh="找不到该文件")
     if actor.vendor_id is not None and copy_of(document, agreement) == DocumentCopy.draft:
-        raise NotFoundError("document not found")  # a draft render stays ours
+        raise NotFoundError("document not found", zh="找不到该文件")  # a draft render stays ours
     content = await anyio.to_thread.run_sync(storage.get, document.sha256)
     if actor.vendor_id is not None:
         audit.record(
@@ -470,7 +495,7 @@ async def get_for_vendor(session: AsyncSession, *, agreement_id: uuid.UUID, vend
     """A vendor sees its agreements once issued; drafts are ours until then."""
     agreement = await get_owned(session, Agreement, agreement_id, vendor_id, "agreement")
     if agreement.status == Status.draft:
-        raise NotFoundError("agreement not found")
+        raise NotFoundError("agreement not found", zh="找不到该协议")
     return agreement
 
 
@@ -480,7 +505,9 @@ async def _transition(session: AsyncSession, agreement: Agreement, action: str, 
     if agreement.status not in allowed:
         raise ConflictError(
             f"cannot {action} agreement {agreement.number}: it is {agreement.status} "
-            f"(allowed from {', '.join(sorted(allowed))})"
+            f"(allowed from {', '.join(sorted(allowed))})",
+            zh=f"协议 {agreement.number} 的状态为{STATUS_ZH[agreement.status]}，不能{ACTIONS_ZH.get(action, action)}"
+            f"（仅限{'、'.join(STATUS_ZH[status] for status in sorted(allowed))}）",
         )
     audit.record(
         session, actor, AuditAction.update, AuditObject.agreement, agreement.id, {"status": [agreement.status, target]}
@@ -499,7 +526,8 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
     if uncovered:
         raise ConflictError(
             f"cannot issue: required items not covered by any clause: {', '.join(uncovered)}",
-            [{"key": requirement, "message": "not covered"} for requirement in uncovered],
+            [field_item(requirement, "not covered", "没有条款涵盖") for requirement in uncovered],
+            zh=f"不能出具：以下必备事项没有条款涵盖：{'、'.join(uncovered)}",
         )
     forbidden = prohibited_venues(agreement)
     if forbidden and not agreement.override_reason:
@@ -507,7 +535,9 @@ async def issue(session: AsyncSession, *, agreement_id: uuid.UUID, storage: File
             "cannot issue: the law forbids image capture or recognition equipment in private spaces (R8b, "
             f"facial recognition measures 2025 art. 13): {'; '.join(forbidden)}. Remove it and generate a new "
             "version, or the DPO records an override with a reason (POST .../override)",
-            [{"key": "R8b", "message": venue} for venue in forbidden],
+            [field_item("R8b", venue, venue) for venue in forbidden],
+            zh="不能出具：法律禁止在私密空间安装图像采集或个人身份识别设备（R8b，《人脸识别技术应用安全管理办法》第十三条）："
+            f"{'；'.join(forbidden)}。请删除后生成新版本，或由个人信息保护负责人记录理由后放行",
         )
     agreement.issued_at = utcnow()  # before its documents: those stored from now on are the issued ones
     for fmt in DocumentFormat:
@@ -535,7 +565,10 @@ async def override(session: AsyncSession, *, agreement_id: uuid.UUID, data: Over
     agreement = await get(session, agreement_id=agreement_id)
     _require_draft(agreement)
     if not prohibited_venues(agreement):
-        raise ConflictError(f"agreement {agreement.number} has no prohibited processing to override")
+        raise ConflictError(
+            f"agreement {agreement.number} has no prohibited processing to override",
+            zh=f"协议 {agreement.number} 没有需要放行的禁止处理",
+        )
     agreement.override_reason, agreement.override_by = data.reason, actor.label
     agreement.override_at = agreement.updated_at = utcnow()
     audit.record(
@@ -551,7 +584,11 @@ async def sign(
     agreement = await get(session, agreement_id=agreement_id)
     await _transition(session, agreement, "sign", actor)
     if not signed_pdf.startswith(b"%PDF-"):
-        raise field_error("file", "the signed copy must be a PDF (its content does not start with %PDF-)")
+        raise field_error(
+            "file",
+            "the signed copy must be a PDF (its content does not start with %PDF-)",
+            zh="已签署的协议须为 PDF 文件",
+        )
     await anyio.to_thread.run_sync(uploads.check_pdf, "file", signed_pdf)  # parsed, not only its first bytes
     await _store(session, storage, agreement, signed_pdf, kind=DocumentKind.signed, fmt=DocumentFormat.pdf, lang=None)
     agreement.signed_at = utcnow()
@@ -570,7 +607,11 @@ async def terminate(session: AsyncSession, *, agreement_id: uuid.UUID, data: Ter
     agreement = await get(session, agreement_id=agreement_id)
     await _transition(session, agreement, "terminate", actor)
     if data.ended_on < agreement.term_start:
-        raise field_error("ended_on", f"{data.ended_on} is before the term start {agreement.term_start}")
+        raise field_error(
+            "ended_on",
+            f"{data.ended_on} is before the term start {agreement.term_start}",
+            zh=f"终止日期 {data.ended_on} 早于协议期限开始日 {agreement.term_start}",
+        )
     agreement.ended_on, agreement.end_reason = data.ended_on, data.reason
     return agreement
 

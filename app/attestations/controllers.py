@@ -75,7 +75,7 @@ async def submit_upload(
     try:
         details = details_adapter.validate_python(json.loads(metadata))
     except json.JSONDecodeError as error:
-        raise field_error("metadata", f"not valid JSON ({error.msg})") from None
+        raise field_error("metadata", f"not valid JSON ({error.msg})", zh=f"不是有效的 JSON（{error.msg}）") from None
     except ValidationError as error:
         raise validation_exception(error, prefix="metadata") from None
     files = []

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from app.core.fields import MAX_INDIVIDUALS, AwareDateTime, CountryCode, Name, RegionCode, ShortText, Text
+from app.core.messages import InvalidValue
 from app.engagements import taxonomy
 
 
@@ -44,7 +45,9 @@ class DeletionMethod(StrEnum):
 def _known_categories(codes: list[str]) -> list[str]:
     unknown = taxonomy.unknown(codes)
     if unknown:
-        raise ValueError(f"unknown PI category {', '.join(unknown)}; see the taxonomy")
+        raise InvalidValue(
+            f"unknown PI category {', '.join(unknown)}; see the taxonomy", zh=f"未知的个人信息类别 {'、'.join(unknown)}"
+        )
     return list(dict.fromkeys(codes))
 
 
@@ -74,9 +77,13 @@ class DeletionDetails(_Details):
     @model_validator(mode="after")
     def _counted(self) -> DeletionDetails:
         if self.records_deleted is None and self.individuals_deleted is None:
-            raise ValueError("give records_deleted or individuals_deleted (or both)")
+            raise InvalidValue(
+                "give records_deleted or individuals_deleted (or both)", zh="请填写删除的记录数或个人数（或两者都填）"
+            )
         if self.method == DeletionMethod.other and not self.method_description:
-            raise ValueError("method_description: describe the method when it is 'other'")
+            raise InvalidValue(
+                "method_description: describe the method when it is 'other'", zh="删除方式选“其他”时，请说明具体方式"
+            )
         return self
 
 
@@ -107,9 +114,9 @@ class PeriodicDetails(_Details):
     @model_validator(mode="after")
     def _period(self) -> PeriodicDetails:
         if self.period_end < self.period_start:
-            raise ValueError("period_end: is before period_start")
+            raise InvalidValue("period_end: is before period_start", zh="期间结束日早于开始日")
         if len({statement.requirement for statement in self.statements}) != len(self.statements):
-            raise ValueError("statements: one statement per requirement")
+            raise InvalidValue("statements: one statement per requirement", zh="每项要求只能有一条声明")
         return self
 
 
@@ -188,9 +195,11 @@ class CertificationDetails(_Details):
     @model_validator(mode="after")
     def _valid(self) -> CertificationDetails:
         if self.valid_until <= self.valid_from:
-            raise ValueError("valid_until: must be after valid_from")
+            raise InvalidValue("valid_until: must be after valid_from", zh="有效期截止日须晚于生效日")
         if self.certification == CertificationKind.other and not self.name:
-            raise ValueError("name: give the certificate's title when certification is 'other'")
+            raise InvalidValue(
+                "name: give the certificate's title when certification is 'other'", zh="认证选“其他”时，请填写证书名称"
+            )
         return self
 
 

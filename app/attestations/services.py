@@ -50,6 +50,11 @@ from app.questionnaires.models import QuestionnaireFile
 from app.vendors.models import Vendor
 
 MAX_FILES = 20
+STATUS_ZH = {
+    AttestationStatus.accepted: "接受",
+    AttestationStatus.rejected: "退回",
+    AttestationStatus.withdrawn: "撤回",
+}
 DEFAULT_NOTICE_HOURS = AgreementTerms.model_fields["incident_notice_hours"].default
 REVIEWERS = (Role.owner, Role.dpo)
 log = logging.getLogger(__name__)
@@ -268,35 +273,62 @@ async def _check(session: AsyncSession, details: AttestationDetails, engagement:
     errors = FieldErrors()
     today = clock.today()
     if files > MAX_FILES:
-        errors.add("files", f"at most {MAX_FILES} files per attestation")
+        errors.add("files", f"at most {MAX_FILES} files per attestation", zh=f"每份证明最多 {MAX_FILES} 个文件")
     if isinstance(details, DeletionDetails):
         if files == 0:
-            errors.add("files", "a deletion attestation needs at least one evidence file (the signed statement)")
+            errors.add(
+                "files",
+                "a deletion attestation needs at least one evidence file (the signed statement)",
+                zh="删除证明至少需要一个证据文件（签署的书面说明）",
+            )
         if details.completed_on > today:
-            errors.add("metadata.completed_on", "is in the future")
+            errors.add("metadata.completed_on", "is in the future", zh="完成日期不能晚于今天")
         ended = await session.scalar(
             select(col(Agreement.id)).where(
                 col(Agreement.engagement_id) == engagement.id, col(Agreement.status).in_(ENDED)
             )
         )
         if ended is None and engagement.status != EngagementStatus.terminated:
-            raise ConflictError("this engagement has not ended: there is nothing to delete yet")
+            raise ConflictError(
+                "this engagement has not ended: there is nothing to delete yet",
+                zh="该委托处理尚未结束，还没有需要删除的个人信息",
+            )
     elif isinstance(details, PeriodicDetails):
         known = library().requirements
         for index, statement in enumerate(details.statements):
             if statement.requirement not in known:
-                errors.add(f"metadata.statements.{index}.requirement", f"no requirement {statement.requirement!r}")
+                errors.add(
+                    f"metadata.statements.{index}.requirement",
+                    f"no requirement {statement.requirement!r}",
+                    zh=f"没有编号为 {statement.requirement!r} 的要求",
+                )
         if details.period_end > today:
-            errors.add("metadata.period_end", "is in the future: attest to a period that has passed")
+            errors.add(
+                "metadata.period_end",
+                "is in the future: attest to a period that has passed",
+                zh="期间结束日晚于今天：请对已经过去的期间作出声明",
+            )
     elif isinstance(details, IncidentDetails) and details.detected_at > datetime.now(details.detected_at.tzinfo):
-        errors.add("metadata.detected_at", "is in the future")
+        errors.add("metadata.detected_at", "is in the future", zh="发现时间不能晚于现在")
     elif isinstance(details, CertificationDetails) and files == 0:
-        errors.add("files", "a certification needs the certificate itself (a PDF or an image of it)")
+        errors.add(
+            "files",
+            "a certification needs the certificate itself (a PDF or an image of it)",
+            zh="请上传证书本身（PDF 或图片）",
+        )
     elif isinstance(details, FaceCountDetails):
         if details.as_of > today:
-            errors.add("metadata.as_of", "is in the future: count the faces stored on a day that has passed")
+            errors.add(
+                "metadata.as_of",
+                "is in the future: count the faces stored on a day that has passed",
+                zh="统计日期晚于今天：请统计已经过去的某一天存储的人脸信息",
+            )
         if taxonomy.FACE not in engagement.pi_categories:
-            errors.add("metadata.engagement_id", "this engagement processes no facial information to count")
+            errors.add(
+                "metadata.engagement_id",
+                "this engagement processes no facial information to count",
+                zh="该委托处理不涉及人脸信息，无需统计",
+            )
     errors.raise_if_any()
 
 
@@ -313,7 +345,9 @@ async def submit(
     engagement = await session.get(Engagement, details.engagement_id)
     if engagement is None or engagement.vendor_id != vendor_id:
         # The same answer whether the engagement is missing or another vendor's.
-        raise InvalidReferenceError("metadata.engagement_id", "none of your engagements has this id")
+        raise InvalidReferenceError(
+            "metadata.engagement_id", "none of your engagements has this id", zh="您的委托处理中没有这一项"
+        )
     await _check(session, details, engagement, len(files))
     attestation = Attestation(
         vendor_id=vendor_id,
@@ -402,7 +436,7 @@ async def get_file(
     attestation = await get(session, attestation_id=attestation_id, vendor_id=actor.vendor_id)
     file = await session.get(EvidenceFile, file_id)
     if file is None or file.attestation_id != attestation.id:
-        raise NotFoundError("file not found")
+        raise NotFoundError("file not found", zh="找不到该文件")
     content = await anyio.to_thread.run_sync(storage.get, file.sha256)
     if actor.vendor_id is not None:
         audit.record(session, actor, AuditAction.download, AuditObject.evidence_file, file.id, {"sha256": file.sha256})
@@ -417,9 +451,15 @@ async def review(
     attestation = await get(session, attestation_id=attestation_id)
     engagement = await get_or_404(session, Engagement, attestation.engagement_id, "engagement")
     if actor.role == Role.owner and engagement.owner_id != actor.user_id:
-        raise PermissionDeniedError("only the engagement's owner, the DPO or an admin may review it")
+        raise PermissionDeniedError(
+            "only the engagement's owner, the DPO or an admin may review it",
+            zh="只有该委托处理的负责人、个人信息保护负责人或管理员可以审核",
+        )
     if attestation.status != AttestationStatus.submitted:
-        raise ConflictError(f"this attestation was already {attestation.status}")
+        raise ConflictError(
+            f"this attestation was already {attestation.status}",
+            zh=f"该证明已被{STATUS_ZH.get(attestation.status, attestation.status)}",
+        )
     target = AttestationStatus.accepted if accept else AttestationStatus.rejected
     attestation.status = target
     attestation.reviewed_at, attestation.reviewed_by_id, attestation.review_reason = utcnow(), actor.user_id, reason
@@ -473,7 +513,8 @@ async def withdraw(session: AsyncSession, *, attestation_id: uuid.UUID, actor: A
     attestation = await get(session, attestation_id=attestation_id, vendor_id=actor.vendor)
     if attestation.status != AttestationStatus.submitted:
         raise ConflictError(
-            f"this attestation was already {attestation.status}: only an unreviewed one can be withdrawn"
+            f"this attestation was already {attestation.status}: only an unreviewed one can be withdrawn",
+            zh=f"该证明已被{STATUS_ZH.get(attestation.status, attestation.status)}，只有未审核的证明可以撤回",
         )
     files = (await files_of(session, [attestation.id]))[attestation.id]
     for file in files:

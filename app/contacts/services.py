@@ -63,7 +63,8 @@ async def may_manage(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Acto
         if owns is not None:
             return vendor
     raise PermissionDeniedError(
-        "only procurement, the DPO, an admin or the owner of one of the vendor's engagements may do this"
+        "only procurement, the DPO, an admin or the owner of one of the vendor's engagements may do this",
+        zh="只有采购、个人信息保护负责人、管理员或该受托方某项委托处理的负责人可以这样做",
     )
 
 
@@ -119,13 +120,16 @@ async def invite(
     """A new contact, and an invitation through the outbox. Answers the contact and when the link ends."""
     vendor = await may_manage(session, vendor_id=vendor_id, actor=actor)
     if await session.scalar(select(col(VendorContact.id)).where(col(VendorContact.email) == data.email)):
-        raise ConflictError(f"{data.email} is already a vendor contact: re-invite it from its vendor's page")
+        raise ConflictError(
+            f"{data.email} is already a vendor contact: re-invite it from its vendor's page",
+            zh=f"{data.email} 已是受托方联系人：请在其受托方页面重新邀请",
+        )
     contact = VendorContact(vendor_id=vendor.id, email=data.email, name=data.name, invited_by_id=actor.user_id)
     session.add(contact)
     try:
         await session.flush()
     except IntegrityError:  # a twin invitation committed first
-        raise ConflictError(f"{data.email} is already a vendor contact") from None
+        raise ConflictError(f"{data.email} is already a vendor contact", zh=f"{data.email} 已是受托方联系人") from None
     token = await _new_link(session, contact, LinkPurpose.invitation, INVITATION_LIFETIME)
     _send_invitation(session, contact, vendor, base_url, token)
     audit.record(
@@ -145,7 +149,7 @@ async def _managed(
     vendor = await may_manage(session, vendor_id=vendor_id, actor=actor)
     contact = await session.get(VendorContact, contact_id)
     if contact is None or contact.vendor_id != vendor.id:
-        raise NotFoundError("contact not found")
+        raise NotFoundError("contact not found", zh="找不到该联系人")
     return contact, vendor
 
 
@@ -194,7 +198,9 @@ async def get_all(
 ) -> tuple[list[VendorContact], int]:
     """A vendor's contacts, for the company's people (anyone signed in reads them)."""
     if actor.vendor_id is not None:
-        raise PermissionDeniedError("vendor contacts are listed for the company's people")
+        raise PermissionDeniedError(
+            "vendor contacts are listed for the company's people", zh="受托方联系人列表仅供本公司人员查看"
+        )
     await get_or_404(session, Vendor, where.vendor_id, "vendor")
     query = select(VendorContact).where(col(VendorContact.vendor_id) == where.vendor_id)
     return await paginate(

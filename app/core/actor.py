@@ -25,6 +25,14 @@ class Role(StrEnum):
 
 
 WRITERS = frozenset({Role.admin, Role.procurement, Role.owner})
+ROLES_ZH = {
+    "admin": "管理员",
+    "procurement": "采购",
+    "owner": "业务负责人",
+    "dpo": "个人信息保护负责人",
+    "auditor": "审计",
+}
+ROLES_ZH |= {"vendor": "受托方", "none": "无角色"}
 
 
 @dataclass(frozen=True)
@@ -42,20 +50,26 @@ class Actor:
         if self.role == Role.admin:
             return
         if self.role not in WRITERS:
-            raise PermissionDeniedError(f"the {self._role_name} role may only read")
+            raise PermissionDeniedError(
+                f"the {self._role_name} role may only read", zh=f"“{self._role_zh}”角色只能查看"
+            )
         if not creating and owner_id != self.user_id:
-            raise PermissionDeniedError("only the record's owner or an admin may change it")
+            raise PermissionDeniedError(
+                "only the record's owner or an admin may change it", zh="只有该记录的负责人或管理员可以修改"
+            )
 
     def require_role(self, *roles: Role) -> None:
         """One of `roles`, or an admin."""
         if self.role != Role.admin and self.role not in roles:
-            raise PermissionDeniedError(f"the {self._role_name} role may not do this")
+            raise PermissionDeniedError(
+                f"the {self._role_name} role may not do this", zh=f"“{self._role_zh}”角色无权执行此操作"
+            )
 
     @property
     def vendor(self) -> uuid.UUID:
         """The vendor a vendor key acts for; anything else is refused."""
         if self.vendor_id is None:
-            raise PermissionDeniedError("vendor routes take a vendor key")
+            raise PermissionDeniedError("vendor routes take a vendor key", zh="受托方接口须使用受托方密钥")
         return self.vendor_id
 
     @property
@@ -63,6 +77,10 @@ class Actor:
         if self.role is not None:
             return self.role.value
         return "vendor" if self.vendor_id is not None else "none"
+
+    @property
+    def _role_zh(self) -> str:
+        return ROLES_ZH.get(self._role_name, self._role_name)
 
 
 CLI_ACTOR = Actor(label="cli", role=Role.admin)

@@ -3,7 +3,9 @@
 Services raise these; one handler per class turns them into an RFC 9457 problem
 (application/problem+json) with the right status and a stable `code` to branch on:
 {"type": "urn:dpa:problem:validation_failed", "title": ..., "status": 400, "code": ...,
-"detail": "...", "request_id": ..., "extra": [{"key": field, "message": reason}]}.
+"detail": "...", "request_id": ..., "extra": [{"key": field, "message": reason, "message_zh": 理由}]}.
+The English `message` and `detail` stay what scripts read; the Chinese stands beside them
+(`message_zh`, and `detail_zh` where the refusal has one), and the pages show it first.
 `status_code`, `detail` and `extra` keep the shape Litestar gave before, which clients and
 tests already read. No `instance`: it would echo ids from the path, and an answer about another
 vendor's object must not hold anything of it; the request id finds the request.
@@ -20,6 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from app.core.messages import pydantic_zh
 from app.core.requests import request_id
 from app.core.storage import AlteredFileError, StorageError
 
@@ -67,13 +70,27 @@ TITLES = {
 }
 
 
+def field_item(field: str, message: str, zh: str) -> dict[str, str]:
+    """One field at fault, as `extra` carries it: the English message and its Chinese."""
+    return {"key": field, "message": message, "message_zh": zh, "source": "body"}
+
+
 class DomainError(Exception):
     status_code = 400
     code: str | None = None  # None: the status's own (CODES)
 
-    def __init__(self, detail: str, extra: list[dict[str, str]] | None = None, *, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        extra: list[dict[str, str]] | None = None,
+        *,
+        code: str | None = None,
+        zh: str = "",
+    ) -> None:
+        """`zh`: the detail in Chinese, shown first on the pages (and as `detail_zh` by the API)."""
         super().__init__(detail)
         self.detail = detail
+        self.detail_zh = zh
         self.extra = extra
         if code is not None:
             self.code = code
@@ -100,8 +117,8 @@ class UnprocessableError(DomainError):
 class FieldDomainError(DomainError):
     """A refusal about one field (an uploaded file, say) with a status of its own."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}", [{"key": field, "message": reason, "source": "body"}])
+    def __init__(self, field: str, reason: str, *, zh: str) -> None:
+        super().__init__(f"{field}: {reason}", [field_item(field, reason, zh)], zh=f"{field}：{zh}")
 
 
 class InvalidReferenceError(FieldDomainError):
@@ -114,8 +131,8 @@ class InvalidReferenceError(FieldDomainError):
 class TooManyRequestsError(DomainError):
     status_code = 429
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, retry_after: int, *, zh: str = "") -> None:
+        super().__init__(detail, zh=zh)
         self.retry_after = retry_after
 
 
@@ -157,17 +174,18 @@ class FieldErrors:
     def __init__(self) -> None:
         self.errors: list[dict[str, str]] = []
 
-    def add(self, field: str, message: str) -> None:
-        self.errors.append({"key": field, "message": message, "source": "body"})
+    def add(self, field: str, message: str, *, zh: str) -> None:
+        """`message` in English (the API's), `zh` the same in Chinese (the pages show it first)."""
+        self.errors.append(field_item(field, message, zh))
 
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationException(detail="Validation failed", extra=self.errors)
 
 
-def field_error(field: str, message: str) -> ValidationException:
-    """A 400 about one field, to raise."""
-    return ValidationException(detail="Validation failed", extra=[{"key": field, "message": message, "source": "body"}])
+def field_error(field: str, message: str, *, zh: str) -> ValidationException:
+    """A 400 about one field, to raise: `message` in English, `zh` the same in Chinese."""
+    return ValidationException(detail="Validation failed", extra=[field_item(field, message, zh)])
 
 
 def problem(
@@ -178,6 +196,7 @@ def problem(
     *,
     code: str | None = None,
     headers: dict[str, str] | None = None,
+    detail_zh: str = "",
 ) -> Response[Any]:
     """The one shape of every error the API answers (RFC 9457), with the request's id."""
     code = code or CODES.get(status_code, "bad_request" if status_code < 500 else "internal_error")
@@ -190,6 +209,8 @@ def problem(
         "request_id": request_id(request.scope),
         "status_code": status_code,
     }
+    if detail_zh:
+        body["detail_zh"] = detail_zh
     if extra:
         body["extra"] = extra
     return Response(body, status_code=status_code, media_type=PROBLEM_JSON, headers=headers)
@@ -201,6 +222,7 @@ def validation_exception(exc: ValidationError, source: str = "body", prefix: str
         {
             "key": ".".join([prefix] * bool(prefix) + [str(part) for part in err["loc"]]),
             "message": err["msg"].removeprefix("Value error, "),
+            "message_zh": pydantic_zh(err),
             "source": source,
         }
         for err in exc.errors(include_url=False)
@@ -212,7 +234,9 @@ def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> R
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequestsError) else None
     if isinstance(exc, ClientGoneError):
         log.info("client went away during %s %s", request.method, request.url.path)
-    return problem(request, exc.status_code, exc.detail, exc.extra, code=exc.code, headers=headers)
+    return problem(
+        request, exc.status_code, exc.detail, exc.extra, code=exc.code, headers=headers, detail_zh=exc.detail_zh
+    )
 
 
 def integrity_error_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
@@ -232,12 +256,32 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
     return problem(request, exc.status_code, exc.detail, extra, headers=headers or None)
 
 
+def _pydantic_chinese(cause: BaseException | None) -> dict[tuple[str, str], str]:
+    """Litestar's check of a body against its Pydantic model keeps Pydantic's errors on the
+    exception it raises from (`errors`): the Chinese of each, by the key and message it shows."""
+    found: dict[tuple[str, str], str] = {}
+    details = getattr(cause, "errors", None)
+    if not isinstance(details, list):
+        return found
+    for detail in details:
+        if isinstance(detail, dict) and isinstance(detail.get("msg"), str) and "type" in detail:
+            key = ".".join(str(part) for part in detail.get("loc", ())).removeprefix("data.")
+            message = detail["msg"].split(" - ", maxsplit=1)[0]
+            found[(key, message.removeprefix("Value error, "))] = pydantic_zh(detail)  # type: ignore[arg-type]
+    return found
+
+
 def validation_error_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    """Litestar's 400 for invalid input, with Pydantic's "Value error, " prefix taken off."""
+    """Litestar's 400 for invalid input, with Pydantic's "Value error, " prefix taken off and the
+    Chinese beside each message where Pydantic's error is at hand."""
     extra = exc.extra if isinstance(exc.extra, list) else []
+    chinese = _pydantic_chinese(exc.__cause__)
     for item in extra:
         if isinstance(item, dict) and isinstance(item.get("message"), str):
             item["message"] = item["message"].removeprefix("Value error, ")
+            zh = chinese.get((str(item.get("key", "")), item["message"]))
+            if zh and "message_zh" not in item:
+                item["message_zh"] = zh
     return problem(request, 400, exc.detail, extra or exc.extra)
 
 

@@ -10,6 +10,7 @@ import pycountry
 from pydantic import AfterValidator, StringConstraints
 
 from app.core.credit_code import normalise_credit_code
+from app.core.messages import InvalidValue
 
 CreditCode = Annotated[
     str,
@@ -29,7 +30,7 @@ NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 def _printable(value: str) -> str:
     # PostgreSQL refuses NUL in text, and no legal name or address needs control characters.
     if CONTROL_CHARACTERS.search(value):
-        raise ValueError("must not contain control characters")
+        raise InvalidValue("must not contain control characters", zh="不能包含控制字符")
     return value
 
 
@@ -55,7 +56,10 @@ PersonName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=
 def _country(value: str) -> str:
     code = value.strip().upper()
     if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (CN, DE, US, ...)")
+        raise InvalidValue(
+            f"{value!r} is not an ISO 3166-1 alpha-2 country code (CN, DE, US, ...)",
+            zh=f"{value!r} 不是 ISO 3166-1 两位国家代码（如 CN、DE、US）",
+        )
     return code
 
 
@@ -66,7 +70,10 @@ CountryCode = Annotated[str, StringConstraints(min_length=2, max_length=2), Afte
 def _region(value: str) -> str:
     code = value.strip().upper()
     if pycountry.subdivisions.get(code=code) is None:  # type: ignore[no-untyped-call]
-        raise ValueError(f"{value!r} is not an ISO 3166-2 subdivision code (CN-SH, CN-GD, ...)")
+        raise InvalidValue(
+            f"{value!r} is not an ISO 3166-2 subdivision code (CN-SH, CN-GD, ...)",
+            zh=f"{value!r} 不是 ISO 3166-2 地区代码（如 CN-SH、CN-GD）",
+        )
     return code
 
 
@@ -77,7 +84,9 @@ RegionCode = Annotated[str, StringConstraints(max_length=10), AfterValidator(_re
 def _aware(value: datetime) -> datetime:
     # A timestamp without a zone is ambiguous between Beijing and UTC by eight hours.
     if value.tzinfo is None:
-        raise ValueError("must carry a time zone, e.g. 2027-01-01T00:00:00+08:00")
+        raise InvalidValue(
+            "must carry a time zone, e.g. 2027-01-01T00:00:00+08:00", zh="须带时区，如 2027-01-01T00:00:00+08:00"
+        )
     return value
 
 

@@ -44,7 +44,11 @@ def check_key(raw: str | None) -> str | None:
     if raw is None:
         return None
     if not KEY_PATTERN.match(raw):
-        raise field_error(HEADER, "must be 1 to 255 printable ASCII characters without spaces (a UUID is ideal)")
+        raise field_error(
+            HEADER,
+            "must be 1 to 255 printable ASCII characters without spaces (a UUID is ideal)",
+            zh="须为 1 至 255 个可打印的 ASCII 字符，不含空格（最好用 UUID）",
+        )
     return raw
 
 
@@ -61,7 +65,9 @@ async def _replay(session: AsyncSession, scope: str, key: str, digest: str) -> O
         return None
     if record.fingerprint != digest:
         raise UnprocessableError(
-            f"{HEADER} {key!r} was already used for a different request; use a new key", code="idempotency_key_reused"
+            f"{HEADER} {key!r} was already used for a different request; use a new key",
+            code="idempotency_key_reused",
+            zh=f"{HEADER} {key!r} 已用于另一个请求；请换一个新的",
         )
     return Outcome(record.status_code, record.response, replayed=True)
 

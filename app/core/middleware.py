@@ -65,7 +65,10 @@ class RequestBodyGuard:
                 with anyio.fail_after(self.timeout):
                     message = await receive()
             except TimeoutError:
-                raise RequestTimeoutError(f"the request body did not arrive within {self.timeout:g} s") from None
+                raise RequestTimeoutError(
+                    f"the request body did not arrive within {self.timeout:g} s",
+                    zh=f"请求内容未在 {self.timeout:g} 秒内送达",
+                ) from None
             if message["type"] == "http.disconnect":
                 raise ClientGoneError("the client disconnected before sending the whole request")
             complete = not message.get("more_body", False)

@@ -119,7 +119,8 @@ ERROR_SCHEMA = {
             + ", ".join(f"`{code}`" for code in TITLES)
             + f" (a status's default: {', '.join(f'{status} {code}' for status, code in CODES.items())})",
         },
-        "detail": {"type": "string", "description": "What went wrong with this request, for a person"},
+        "detail": {"type": "string", "description": "What went wrong with this request, for a person (English)"},
+        "detail_zh": {"type": "string", "description": "`detail` in Chinese, where the refusal has it"},
         "request_id": {"type": "string", "description": "The X-Request-Id of this request"},
         "status_code": {"type": "integer", "description": "The HTTP status (as before problem details; kept)"},
         "extra": {
@@ -130,7 +131,12 @@ ERROR_SCHEMA = {
                 "required": ["key", "message"],
                 "properties": {
                     "key": {"type": "string", "description": "The field, e.g. metadata.completed_on"},
-                    "message": {"type": "string"},
+                    "message": {"type": "string", "description": "Why, in English: stable for scripts"},
+                    "message_zh": {
+                        "type": "string",
+                        "description": "The same in Chinese (中文), as the pages show it; absent where the "
+                        "request could not be read as the route's type",
+                    },
                     "source": {"type": "string"},
                 },
             },

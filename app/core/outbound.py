@@ -49,7 +49,11 @@ def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
 
 
 class UnsafeURLError(ValueError):
-    """A URL the service will not call; the message says why."""
+    """A URL the service will not call; the message says why, `zh` the same in Chinese."""
+
+    def __init__(self, message: str, *, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
 
 
 def _refused(address: str) -> bool:
@@ -65,13 +69,13 @@ def check_shape(url: str) -> tuple[str, int]:
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise UnsafeURLError("is not a valid URL") from None
+        raise UnsafeURLError("the URL is not valid", zh="不是有效的网址") from None
     if parts.scheme not in ("http", "https"):
-        raise UnsafeURLError("must start with https:// (or http://)")
+        raise UnsafeURLError("the URL must start with https:// (or http://)", zh="网址须以 https://（或 http://）开头")
     if not parts.hostname:
-        raise UnsafeURLError("has no host")
+        raise UnsafeURLError("the URL has no host", zh="网址中没有主机名")
     if parts.username or parts.password:
-        raise UnsafeURLError("must not carry a user name or password")
+        raise UnsafeURLError("the URL must not carry a user name or password", zh="网址中不能包含用户名或密码")
     return parts.hostname, port
 
 
@@ -83,11 +87,13 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        raise UnsafeURLError(f"its host {host} cannot be resolved") from None
+        raise UnsafeURLError(f"the URL's host {host} cannot be resolved", zh=f"无法解析网址中的主机 {host}") from None
     if not infos or any(_refused(str(info[4][0])) for info in infos):
         raise UnsafeURLError(
-            f"its host {host} is a private, loopback or link-local address; "
-            "only public addresses are called (WEBHOOK_ALLOW_PRIVATE=1 allows others)"
+            f"the URL's host {host} is a private, loopback or link-local address: "
+            "only public addresses are called (WEBHOOK_ALLOW_PRIVATE=1 allows others)",
+            zh=f"网址中的主机 {host} 是内网、本机或链路本地地址：只会调用公网地址"
+            "（设置 WEBHOOK_ALLOW_PRIVATE=1 可放开）",
         )
 
 
@@ -96,7 +102,7 @@ async def require_safe_url(field: str, url: str, *, allow_private: bool) -> None
     try:
         await check_url(url, allow_private=allow_private)
     except UnsafeURLError as error:
-        raise field_error(field, f"the URL {error}") from None
+        raise field_error(field, str(error), zh=error.zh) from None
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ async def post(url: str, *, body: bytes, headers: dict[str, str], allow_private:
     try:
         await check_url(url, allow_private=allow_private)
     except UnsafeURLError as error:
-        return Answer(None, "", f"refused: the URL {error}")
+        return Answer(None, "", f"refused: {error}")
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **headers}
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client:

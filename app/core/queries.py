@@ -14,10 +14,29 @@ from app.core.errors import NotFoundError
 T = TypeVar("T")
 
 
+# The objects get_or_404 and get_owned name, in Chinese for the pages.
+OBJECTS_ZH = {
+    "agreement": "协议",
+    "attestation": "证明",
+    "audit order": "合规审计要求",
+    "document": "文件",
+    "engagement": "委托处理",
+    "obligation": "义务",
+    "questionnaire": "问卷",
+    "sub-processor": "转委托方",
+    "user": "用户",
+    "vendor": "受托方",
+}
+
+
+def not_found(what: str) -> NotFoundError:
+    return NotFoundError(f"{what} not found", zh=f"找不到该{OBJECTS_ZH.get(what, what)}")
+
+
 async def get_or_404(session: AsyncSession, model: type[T], object_id: Any, what: str) -> T:
     found = await session.get(model, object_id)
     if found is None:
-        raise NotFoundError(f"{what} not found")
+        raise not_found(what)
     return found
 
 
@@ -68,5 +87,5 @@ async def get_owned(session: AsyncSession, model: type[T], object_id: Any, vendo
     """A vendor's own object; another vendor's answers exactly as a missing one does."""
     found = await session.get(model, object_id)
     if found is None or getattr(found, "vendor_id", None) != vendor_id:
-        raise NotFoundError(f"{what} not found")
+        raise not_found(what)
     return found

@@ -108,14 +108,20 @@ class RedisWindows:
         try:
             wait_ms = int(await self._take(keys=[f"{self.prefix}window:{key}"], args=args))
         except RedisError as error:
-            raise SharedStateUnavailableError(f"the rate-limit store (REDIS_URL) is unavailable: {error}") from None
+            raise SharedStateUnavailableError(
+                f"the rate-limit store (REDIS_URL) is unavailable: {error}",
+                zh="限流存储（REDIS_URL）不可用，请稍后再试",
+            ) from None
         return None if wait_ms < 0 else max(1, math.ceil(wait_ms / 1000))
 
     async def first(self, key: str, seconds: int) -> bool:
         try:
             return bool(await self.redis.set(f"{self.prefix}first:{key}", b"1", nx=True, ex=seconds))
         except RedisError as error:
-            raise SharedStateUnavailableError(f"the rate-limit store (REDIS_URL) is unavailable: {error}") from None
+            raise SharedStateUnavailableError(
+                f"the rate-limit store (REDIS_URL) is unavailable: {error}",
+                zh="限流存储（REDIS_URL）不可用，请稍后再试",
+            ) from None
 
     async def status(self, key: str, limit: RateLimit) -> tuple[int, int]:
         name, period = f"{self.prefix}window:{key}", limit.period_seconds * 1000
@@ -125,7 +131,10 @@ class RedisWindows:
             used = await self.redis.zcount(name, now - period + 1, "+inf")
             oldest = await self.redis.zrangebyscore(name, now - period + 1, "+inf", start=0, num=1, withscores=True)
         except RedisError as error:
-            raise SharedStateUnavailableError(f"the rate-limit store (REDIS_URL) is unavailable: {error}") from None
+            raise SharedStateUnavailableError(
+                f"the rate-limit store (REDIS_URL) is unavailable: {error}",
+                zh="限流存储（REDIS_URL）不可用，请稍后再试",
+            ) from None
         reset = max(1, math.ceil((float(oldest[0][1]) + period - now) / 1000)) if oldest else 0
         return int(used), reset
 

@@ -29,6 +29,7 @@ EXTENSIONS = {PDF: "pdf", PNG: "png", JPEG: "jpg", DOCX: "docx"}
 BY_EXTENSION = {"pdf": PDF, "png": PNG, "jpg": JPEG, "jpeg": JPEG, "docx": DOCX}
 GENERIC_TYPES = frozenset({"", "application/octet-stream"})
 ACCEPTED = "PDF, PNG, JPEG or DOCX"
+ACCEPTED_ZH = "PDF、PNG、JPEG 或 DOCX"
 
 # A real .docx holds a few dozen parts and rarely expands past a few megabytes of XML.
 DOCX_MAX_ENTRIES = 1_000
@@ -70,15 +71,25 @@ def check_docx(field: str, data: bytes) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise UnsupportedMediaTypeError(field, "not a valid DOCX (the ZIP archive is broken)") from None
+        raise UnsupportedMediaTypeError(
+            field, "not a valid DOCX (the ZIP archive is broken)", zh="不是有效的 DOCX 文件（ZIP 压缩包已损坏）"
+        ) from None
     with archive:
         entries = archive.infolist()
         if len(entries) > DOCX_MAX_ENTRIES:
-            raise PayloadTooLargeError(field, f"the DOCX holds {len(entries)} parts (at most {DOCX_MAX_ENTRIES})")
+            raise PayloadTooLargeError(
+                field,
+                f"the DOCX holds {len(entries)} parts (at most {DOCX_MAX_ENTRIES})",
+                zh=f"该 DOCX 含 {len(entries)} 个部件（最多 {DOCX_MAX_ENTRIES} 个）",
+            )
         names = {entry.filename for entry in entries}
         missing = [part for part in DOCX_REQUIRED_PARTS if part not in names]
         if missing:
-            raise UnsupportedMediaTypeError(field, f"not a DOCX: the archive has no {', '.join(missing)}")
+            raise UnsupportedMediaTypeError(
+                field,
+                f"not a DOCX: the archive has no {', '.join(missing)}",
+                zh=f"不是 DOCX 文件：压缩包中没有 {'、'.join(missing)}",
+            )
         # Declared sizes can lie, so count what really comes out, and stop at the cap.
         expanded = 0
         try:
@@ -88,10 +99,12 @@ def check_docx(field: str, data: bytes) -> None:
                         expanded += len(chunk)
                         if expanded > DOCX_MAX_EXPANDED:
                             raise PayloadTooLargeError(
-                                field, f"the DOCX expands to more than {DOCX_MAX_EXPANDED // (1024 * 1024)} MB"
+                                field,
+                                f"the DOCX expands to more than {DOCX_MAX_EXPANDED // (1024 * 1024)} MB",
+                                zh=f"该 DOCX 解压后超过 {DOCX_MAX_EXPANDED // (1024 * 1024)} MB",
                             )
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as error:
-            raise UnsupportedMediaTypeError(field, f"not a valid DOCX ({error})") from None
+            raise UnsupportedMediaTypeError(field, f"not a valid DOCX ({error})", zh="不是有效的 DOCX 文件") from None
 
 
 def check_pdf(field: str, data: bytes) -> None:
@@ -100,9 +113,9 @@ def check_pdf(field: str, data: bytes) -> None:
     try:
         pages = len(PdfReader(io.BytesIO(data), strict=False).pages)
     except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, RecursionError) as error:
-        raise UnsupportedMediaTypeError(field, f"not a readable PDF ({error})") from None
+        raise UnsupportedMediaTypeError(field, f"not a readable PDF ({error})", zh="无法读取该 PDF 文件") from None
     if pages == 0:
-        raise UnsupportedMediaTypeError(field, "the PDF has no page")
+        raise UnsupportedMediaTypeError(field, "the PDF has no page", zh="该 PDF 没有页面")
 
 
 def clean_filename(raw: str, extension: str) -> str:
@@ -117,16 +130,28 @@ def clean_filename(raw: str, extension: str) -> str:
 
 def check_file(field: str, filename: str, content_type: str | None, data: bytes, *, max_bytes: int) -> CheckedFile:
     if len(data) > max_bytes:
-        raise PayloadTooLargeError(field, f"the file is larger than {max_bytes // (1024 * 1024)} MB")
+        raise PayloadTooLargeError(
+            field,
+            f"the file is larger than {max_bytes // (1024 * 1024)} MB",
+            zh=f"文件超过 {max_bytes // (1024 * 1024)} MB",
+        )
     if not data:
-        raise field_error(field, "the file is empty")
+        raise field_error(field, "the file is empty", zh="文件是空的")
     declared = declared_type(content_type, filename)
     if declared not in EXTENSIONS:
-        raise UnsupportedMediaTypeError(field, f"type {content_type or 'unknown'} is not accepted; send {ACCEPTED}")
+        raise UnsupportedMediaTypeError(
+            field,
+            f"type {content_type or 'unknown'} is not accepted; send {ACCEPTED}",
+            zh=f"不接受类型 {content_type or '未知'}；请上传 {ACCEPTED_ZH} 文件",
+        )
     actual = sniff(data)
     if actual != declared:
         what = "none of " + ACCEPTED if actual is None else actual
-        raise UnsupportedMediaTypeError(field, f"declared as {declared} but the content is {what}")
+        raise UnsupportedMediaTypeError(
+            field,
+            f"declared as {declared} but the content is {what}",
+            zh=f"文件声明为 {declared}，但内容{'不是 ' + ACCEPTED_ZH if actual is None else '是 ' + actual}",
+        )
     if actual == DOCX:
         check_docx(field, data)
     elif actual == PDF:

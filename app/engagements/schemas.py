@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import MAX_INDIVIDUALS, CountryCode, Name, RegionCode, ShortText, Text
+from app.core.messages import InvalidValue
 from app.core.schemas import partial_model
 from app.core.types import EnumString, PydanticJSON
 from app.engagements import taxonomy
@@ -157,9 +158,11 @@ class Venue(BaseModel):
     @model_validator(mode="after")
     def _equipment_counted(self) -> Venue:
         if self.equipment == Equipment.none and self.equipment_count:
-            raise ValueError("equipment_count must be 0 when equipment is none")
+            raise InvalidValue("equipment_count must be 0 when equipment is none", zh="没有设备时，设备数量须为 0")
         if self.equipment != Equipment.none and not self.equipment_count:
-            raise ValueError("equipment_count must be at least 1 when there is equipment")
+            raise InvalidValue(
+                "equipment_count must be at least 1 when there is equipment", zh="有设备时，设备数量至少为 1"
+            )
         return self
 
 
@@ -172,7 +175,10 @@ class StorageLocation(BaseModel):
     @model_validator(mode="after")
     def _region_in_country(self) -> StorageLocation:
         if self.region and not self.region.startswith(self.country + "-"):
-            raise ValueError(f"region {self.region} is not in country {self.country}")
+            raise InvalidValue(
+                f"region {self.region} is not in country {self.country}",
+                zh=f"地区 {self.region} 不在国家 {self.country} 内",
+            )
         return self
 
 
@@ -253,7 +259,10 @@ class EngagementBase(SQLModel):
     def _known_categories(cls, codes: list[str]) -> list[str]:
         unknown = taxonomy.unknown(codes)
         if unknown:
-            raise ValueError(f"unknown PI category {', '.join(unknown)}; see GET /api/pi-categories")
+            raise InvalidValue(
+                f"unknown PI category {', '.join(unknown)}; see GET /api/pi-categories",
+                zh=f"未知的个人信息类别 {'、'.join(unknown)}",
+            )
         return list(dict.fromkeys(codes))
 
     @field_validator("processing_methods", "data_subjects")

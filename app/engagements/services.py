@@ -59,41 +59,73 @@ def processes_sensitive_pi(categories: list[str], subjects: list[DataSubject]) -
 def check_consistency(data: EngagementBase) -> None:
     errors = FieldErrors()
     if data.start_date and data.end_date and data.end_date < data.start_date:
-        errors.add("end_date", f"{data.end_date} is before start_date {data.start_date}")
+        errors.add(
+            "end_date",
+            f"{data.end_date} is before start_date {data.start_date}",
+            zh=f"结束日期 {data.end_date} 早于开始日期 {data.start_date}",
+        )
     if data.pipia_reference and data.pipia_date is None:
-        errors.add("pipia_date", "a PIPIA reference needs the date of the assessment")
+        errors.add(
+            "pipia_date",
+            "a PIPIA reference needs the date of the assessment",
+            zh="填写了个人信息保护影响评估编号，请同时填写评估日期",
+        )
     if data.pipia_retained_until and data.pipia_date is None:
-        errors.add("pipia_date", "required when pipia_retained_until is given")
+        errors.add(
+            "pipia_date", "required when pipia_retained_until is given", zh="填写了评估报告保存期限，请同时填写评估日期"
+        )
     if data.pipia_date and data.pipia_retained_until and data.pipia_retained_until < data.pipia_date:
         errors.add(
             "pipia_retained_until",
             f"{data.pipia_retained_until} is before pipia_date {data.pipia_date}",
+            zh=f"评估报告保存至 {data.pipia_retained_until}，早于评估日期 {data.pipia_date}",
         )
     if data.individuals_count_as_of and data.individuals_count is None:
-        errors.add("individuals_count", "required when individuals_count_as_of is given")
-    for prefix in ("consent", "separate_consent", "guardian_consent"):
+        errors.add(
+            "individuals_count",
+            "required when individuals_count_as_of is given",
+            zh="填写了人数统计日期，请同时填写涉及个人数",
+        )
+    for prefix, what in (("consent", "同意"), ("separate_consent", "单独同意"), ("guardian_consent", "监护人同意")):
         if getattr(data, f"{prefix}_evidence") and not getattr(data, f"{prefix}_obtained"):
-            errors.add(f"{prefix}_evidence", f"evidence given but {prefix}_obtained is false")
+            errors.add(
+                f"{prefix}_evidence",
+                f"evidence given but {prefix}_obtained is false",
+                zh=f"填写了{what}的证据，但未勾选已取得{what}",
+            )
     abroad = [loc.country for loc in data.storage_locations if loc.country != "CN"]
     if not data.leaves_china:
         if abroad:
             errors.add(
                 "leaves_china",
                 f"data stored in {', '.join(abroad)} leaves China: set leaves_china to true",
+                zh=f"数据存储于 {'、'.join(abroad)}，属于个人信息出境，请勾选“个人信息出境”",
             )
         if data.cross_border_recipients:
-            errors.add("cross_border_recipients", "recipients abroad given but leaves_china is false")
+            errors.add(
+                "cross_border_recipients",
+                "recipients abroad given but leaves_china is false",
+                zh="填写了境外接收方，但未勾选“个人信息出境”",
+            )
         if data.cross_border_mechanism:
-            errors.add("cross_border_mechanism", "a transfer mechanism given but leaves_china is false")
+            errors.add(
+                "cross_border_mechanism",
+                "a transfer mechanism given but leaves_china is false",
+                zh="填写了出境机制，但未勾选“个人信息出境”",
+            )
     if data.cross_border_effective_on and not data.cross_border_mechanism:
-        errors.add("cross_border_effective_on", "give the cross_border_mechanism that took effect on this date")
+        errors.add(
+            "cross_border_effective_on",
+            "give the cross_border_mechanism that took effect on this date",
+            zh="请填写于该日期生效的出境机制",
+        )
     errors.raise_if_any()
 
 
 async def _check(session: AsyncSession, data: EngagementCreate) -> None:
     check_consistency(data)
     if await session.get(Vendor, data.vendor_id) is None:
-        raise InvalidReferenceError("vendor_id", "no vendor has this id")
+        raise InvalidReferenceError("vendor_id", "no vendor has this id", zh="找不到该受托方")
     await accounts.check_owner(session, owner_id=data.owner_id)
 
 
@@ -222,11 +254,16 @@ def _check_sub_processor(data: SubProcessorCreate) -> None:
         errors.add(
             "consented_on",
             "the date of the handler's consent is required when handler_consented is true",
+            zh="已同意转委托，请填写同意的日期",
         )
     if data.consented_on and not data.handler_consented:
-        errors.add("consented_on", "given but handler_consented is false")
+        errors.add("consented_on", "given but handler_consented is false", zh="填写了同意日期，但未勾选已同意转委托")
     if data.region and not data.region.startswith(data.country + "-"):
-        errors.add("region", f"{data.region} is not in country {data.country}")
+        errors.add(
+            "region",
+            f"{data.region} is not in country {data.country}",
+            zh=f"地区 {data.region} 不在国家 {data.country} 内",
+        )
     errors.raise_if_any()
 
 
@@ -235,7 +272,7 @@ async def get_sub_processor(
 ) -> SubProcessor:
     sub = await get_or_404(session, SubProcessor, sub_processor_id, "sub-processor")
     if sub.engagement_id != engagement_id:
-        raise NotFoundError("sub-processor not found")  # never confirm it exists elsewhere
+        raise NotFoundError("sub-processor not found", zh="找不到该转委托方")  # never confirm it exists elsewhere
     return sub
 
 

@@ -68,7 +68,7 @@ async def plan(session: AsyncSession, storage: FileStore, vendor_id: uuid.UUID |
     if vendor_id is not None:
         vendor = await session.get(Vendor, vendor_id)
         if vendor is None:
-            raise NotFoundError("vendor not found")
+            raise NotFoundError("vendor not found", zh="找不到该受托方")
         vendors = [vendor]
         title = vendor.legal_name_zh or vendor.legal_name_en
     else:

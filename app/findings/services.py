@@ -260,7 +260,7 @@ async def check(session: AsyncSession, proposal: Any) -> list[FindingPublic]:
     """The before-you-buy check: the findings a proposed engagement would raise. Nothing is stored."""
     vendor = await session.get(Vendor, proposal.vendor_id)
     if vendor is None:
-        raise InvalidReferenceError("vendor_id", "no vendor has this id")
+        raise InvalidReferenceError("vendor_id", "no vendor has this id", zh="找不到该受托方")
     today = clock.today()
     stored = await company(session, today)
     # The proposal is not stored yet: the company as it would be with it.

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import MAX_INDIVIDUALS, CreditCode, Name, ShortText, Text
+from app.core.messages import InvalidValue
 
 
 class HandlerProfileBase(SQLModel):
@@ -67,7 +68,7 @@ class AuditOrderCreate(AuditOrderBase):
     @model_validator(mode="after")
     def _deadline_after_order(self) -> AuditOrderCreate:
         if self.deadline < self.ordered_on:
-            raise ValueError("deadline: is before ordered_on")
+            raise InvalidValue("deadline: is before ordered_on", zh="审计完成期限早于下达日期")
         return self
 
 

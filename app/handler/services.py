@@ -23,7 +23,7 @@ from app.handler.schemas import AuditOrderCreate, AuditOrderPublic, AuditReportP
 async def get(session: AsyncSession) -> HandlerProfile:
     profile = await session.get(HandlerProfile, PROFILE_ID)
     if profile is None:
-        raise NotFoundError("the handler profile is not set yet: PUT /api/handler")
+        raise NotFoundError("the handler profile is not set yet: PUT /api/handler", zh="尚未填写公司信息")
     return profile
 
 
@@ -84,7 +84,10 @@ async def attach_audit_report(
     actor.require_role(Role.dpo)
     order = await get_audit_order(session, order_id=order_id)
     if order.report_sha256 is not None:
-        raise ConflictError(f"this order's audit report is already recorded ({order.report_filename})")
+        raise ConflictError(
+            f"this order's audit report is already recorded ({order.report_filename})",
+            zh=f"该要求的审计报告已记录（{order.report_filename}）",
+        )
     stored = await anyio.to_thread.run_sync(storage.put, file.data, file.sha256)
     order.report_sha256, order.report_size = stored.sha256, stored.size
     order.report_filename, order.report_content_type = file.filename, file.content_type
@@ -100,5 +103,5 @@ async def get_audit_report(
 ) -> tuple[AuditOrder, bytes]:
     order = await get_audit_order(session, order_id=order_id)
     if order.report_sha256 is None:
-        raise NotFoundError("no audit report is recorded for this order yet")
+        raise NotFoundError("no audit report is recorded for this order yet", zh="该要求尚未记录审计报告")
     return order, await anyio.to_thread.run_sync(storage.get, order.report_sha256)

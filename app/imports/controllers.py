@@ -53,7 +53,11 @@ class ImportController(Controller):
         actor.require_writer(creating=True)  # the rows' own services decide about each record
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
-            raise field_error("file", "send the workbook or CSV as the multipart field 'file'")
+            raise field_error(
+                "file",
+                "send the workbook or CSV as the multipart field 'file'",
+                zh="请在 multipart 字段 file 中上传工作簿或 CSV 文件",
+            )
         content = await upload.read()
         tables = workbook.read(content, upload.filename or "upload.csv")
         report = await services.run(db_session, tables=tables, actor=actor, apply=apply)

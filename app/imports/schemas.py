@@ -23,7 +23,8 @@ class Sheet(StrEnum):
 class CellError(BaseModel):
     column: str = Field(description="The column's header, Chinese / English ('' for the row as a whole).")
     field: str = Field(description="The field the column fills ('' for the row as a whole).")
-    message: str
+    message: str = Field(description="Why, in English.")
+    message_zh: str = Field(default="", description="The same in Chinese (中文), as the import page shows it first.")
 
 
 class RowResult(BaseModel):

@@ -30,6 +30,7 @@ from app.accounts.models import User
 from app.core.actor import Actor
 from app.core.changes import discard
 from app.core.errors import ConflictError, DomainError, PermissionDeniedError
+from app.core.messages import pydantic_zh
 from app.core.schemas import merge_patch
 from app.engagements import services as engagements
 from app.engagements.models import Engagement, SubProcessor
@@ -55,7 +56,14 @@ OMIT_WHEN_BLANK = frozenset({"country", "status", "owner", "individuals_count_as
 
 
 class CellProblem(ValueError):
-    """A cell the template cannot read; the message says why, in words."""
+    """A cell the template cannot read; the message says why, in words, `zh` the same in Chinese."""
+
+    def __init__(self, message: str, *, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+
+SHEETS_ZH = {Sheet.vendors: "受托方", Sheet.engagements: "委托处理", Sheet.sub_processors: "转委托方"}
 
 
 # Cells -> values ------------------------------------------------------------------------------
@@ -81,12 +89,12 @@ def _bool(value: Any) -> bool:
         return True
     if text in FALSE:
         return False
-    raise CellProblem(f"{text!r} is not yes or no (true/false, 是/否)")
+    raise CellProblem(f"{text!r} is not yes or no (true/false, 是/否)", zh=f"{text!r} 不是“是”或“否”")
 
 
 def _int(value: Any) -> int:
     if isinstance(value, bool):
-        raise CellProblem("not a whole number")
+        raise CellProblem("not a whole number", zh="不是整数")
     if isinstance(value, int):
         return value
     if isinstance(value, float) and value.is_integer():
@@ -94,7 +102,7 @@ def _int(value: Any) -> int:
     text = _text(value).replace(",", "").replace("，", "").replace(" ", "")
     if text.isdigit() or (text.startswith("-") and text[1:].isdigit()):
         return int(text)
-    raise CellProblem(f"{_text(value)!r} is not a whole number")
+    raise CellProblem(f"{_text(value)!r} is not a whole number", zh=f"{_text(value)!r} 不是整数")
 
 
 def _date(value: Any) -> date:
@@ -110,14 +118,19 @@ def _date(value: Any) -> date:
         year, month, day = (int(part) for part in text.split("-"))
         return date(year, month, day)
     except ValueError:
-        raise CellProblem(f"{_text(value)!r} is not a date (YYYY-MM-DD)") from None
+        raise CellProblem(
+            f"{_text(value)!r} is not a date (YYYY-MM-DD)", zh=f"{_text(value)!r} 不是日期（YYYY-MM-DD）"
+        ) from None
 
 
 def _code(kind: str, text: str) -> str:
     code = workbook.code_of(kind, text)
     if code is None:
         known = ", ".join(code for code, _, _ in workbook.choices(kind)[:12])
-        raise CellProblem(f"{text!r} is not a known code (e.g. {known}; see the Codes sheet)")
+        raise CellProblem(
+            f"{text!r} is not a known code (e.g. {known}; see the Codes sheet)",
+            zh=f"{text!r} 不是可用的代码（如 {known}；见“代码”工作表）",
+        )
     return code
 
 
@@ -143,7 +156,10 @@ def _records_of(model: type[BaseModel], text: str) -> list[dict[str, Any]]:
             continue
         parts = [part.strip() for part in line.replace("｜", "|").split("|")]
         if len(parts) > len(names):
-            raise CellProblem(f"line {number}: {len(parts)} parts, at most {len(names)} ({' | '.join(names)})")
+            raise CellProblem(
+                f"line {number}: {len(parts)} parts, at most {len(names)} ({' | '.join(names)})",
+                zh=f"第 {number} 行：{len(parts)} 项，最多 {len(names)} 项（{' | '.join(names)}）",
+            )
         raw: dict[str, Any] = {}
         for name, part in zip(names, parts, strict=False):
             if not part:
@@ -160,7 +176,10 @@ def _records_of(model: type[BaseModel], text: str) -> list[dict[str, Any]]:
         except ValidationError as error:
             first = error.errors(include_url=False)[0]
             where = ".".join(str(part) for part in first["loc"])
-            raise CellProblem(f"line {number}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+            raise CellProblem(
+                f"line {number}: {where}: {first['msg'].removeprefix('Value error, ')}",
+                zh=f"第 {number} 行：{where}：{pydantic_zh(first)}",
+            ) from None
     return records
 
 
@@ -208,12 +227,15 @@ def parse(table: Table, cells: list[Any]) -> tuple[dict[str, Any], list[CellErro
             continue
         if (isinstance(cell, str) and cell.lstrip().startswith("=")) or type(cell).__name__ in FORMULA_TYPES:
             message = "a formula: the import reads values and never evaluates formulas; type the value instead"
-            errors.append(CellError(column=column.header, field=column.field, message=message))
+            zh = "这是公式：导入只读取数值，不计算公式；请直接填写数值"
+            errors.append(CellError(column=column.header, field=column.field, message=message, message_zh=zh))
             continue
         try:
             values[column.field] = _value(column, cell)
         except CellProblem as problem:
-            errors.append(CellError(column=column.header, field=column.field, message=str(problem)))
+            errors.append(
+                CellError(column=column.header, field=column.field, message=str(problem), message_zh=problem.zh)
+            )
     return values, errors
 
 
@@ -225,11 +247,11 @@ def _column(sheet: Sheet, name: str) -> Column | None:
     return next((column for column in COLUMNS[sheet] if column.field == name), None)
 
 
-def _cell(sheet: Sheet, name: str, message: str) -> CellError:
+def _cell(sheet: Sheet, name: str, message: str, zh: str) -> CellError:
     column = _column(sheet, name)
     if column is None:
-        return CellError(column="", field=name, message=message)
-    return CellError(column=column.header, field=column.field, message=message)
+        return CellError(column="", field=name, message=message, message_zh=zh)
+    return CellError(column=column.header, field=column.field, message=message, message_zh=zh)
 
 
 def errors_of(sheet: Sheet, error: Exception) -> list[CellError]:
@@ -237,18 +259,22 @@ def errors_of(sheet: Sheet, error: Exception) -> list[CellError]:
         found = []
         for item in error.errors(include_url=False):
             loc = [str(part) for part in item["loc"]]
-            message = item["msg"].removeprefix("Value error, ")
+            message, zh = item["msg"].removeprefix("Value error, "), pydantic_zh(item)
             if len(loc) > 1:
-                message = f"{'.'.join(loc[1:])}: {message}"
-            found.append(_cell(sheet, loc[0] if loc else "", message))
+                message, zh = f"{'.'.join(loc[1:])}: {message}", f"{'.'.join(loc[1:])}：{zh}"
+            found.append(_cell(sheet, loc[0] if loc else "", message, zh))
         return found
     if isinstance(error, PermissionDeniedError):
-        return [CellError(column="", field="", message=f"no permission: {error.detail}")]
+        zh = f"无权操作：{error.detail_zh or error.detail}"
+        return [CellError(column="", field="", message=f"no permission: {error.detail}", message_zh=zh)]
     extra = getattr(error, "extra", None)
     if isinstance(extra, list) and extra and all(isinstance(item, dict) for item in extra):
-        return [_cell(sheet, str(item.get("key", "")), str(item.get("message", ""))) for item in extra]
+        return [
+            _cell(sheet, str(item.get("key", "")), str(item.get("message", "")), str(item.get("message_zh", "")))
+            for item in extra
+        ]
     detail = getattr(error, "detail", None) or str(error)
-    return [CellError(column="", field="", message=str(detail))]
+    return [CellError(column="", field="", message=str(detail), message_zh=str(getattr(error, "detail_zh", "")))]
 
 
 # Matching -------------------------------------------------------------------------------------
@@ -331,14 +357,24 @@ class Context:
         if email:
             user_id = self.users.get(str(email).lower())
             if user_id is None:
-                return [_cell(Sheet.vendors, "owner", f"no active user has the e-mail {email}")]
+                return [
+                    _cell(
+                        Sheet.vendors,
+                        "owner",
+                        f"no active user has the e-mail {email}",
+                        f"没有电子邮箱为 {email} 的在用用户",
+                    )
+                ]
             values["owner_id"] = user_id
         return []
 
     def duplicate(self, sheet: Sheet, key: Any, row: int) -> list[CellError]:
         first = self.seen.setdefault((sheet, key), row)
         if first != row:
-            return [CellError(column="", field="", message=f"the same {sheet.value[:-1]} as row {first}")]
+            zh = f"与第 {first} 行是同一{SHEETS_ZH[sheet]}"
+            return [
+                CellError(column="", field="", message=f"the same {sheet.value[:-1]} as row {first}", message_zh=zh)
+            ]
         return []
 
 
@@ -356,7 +392,8 @@ async def _attempt(sheet: Sheet, work: Work) -> tuple[RowAction, list[str], list
 async def _vendor_row(ctx: Context, values: dict[str, Any]) -> tuple[str, Work | list[CellError]]:
     key, existing = ctx.match_vendor(values)
     if not key:
-        return key, [_cell(Sheet.vendors, "unified_social_credit_code", "a credit code, registration number or name")]
+        needed = "a credit code, registration number or name"
+        return key, [_cell(Sheet.vendors, "unified_social_credit_code", needed, "请填写统一社会信用代码、注册号或名称")]
     problems = ctx.owner(values)
     if problems:
         return key, problems
@@ -393,7 +430,12 @@ def _vendor_of(ctx: Context, sheet: Sheet, values: dict[str, Any]) -> Vendor | l
             if reference
             else "required"
         )
-        return [CellError(column=VENDOR_KEY.header, field=VENDOR_KEY.field, message=message)]
+        zh = (
+            f"在登记簿和受托方工作表中都找不到受托方 {reference!r}（按统一社会信用代码、注册号或名称查找）"
+            if reference
+            else "必填"
+        )
+        return [CellError(column=VENDOR_KEY.header, field=VENDOR_KEY.field, message=message, message_zh=zh)]
     return vendor
 
 
@@ -405,7 +447,7 @@ async def _engagement_row(ctx: Context, values: dict[str, Any]) -> tuple[str, Wo
     key = f"{reference(vendor)} / {name}"
     problems = ctx.owner(values)
     if problems:
-        return key, [_cell(Sheet.engagements, "owner", problems[0].message)]
+        return key, [_cell(Sheet.engagements, "owner", problems[0].message, problems[0].message_zh)]
     values["vendor_id"] = vendor.id
     existing = ctx.engagements.get((vendor.id, name))
 
@@ -451,7 +493,8 @@ async def _sub_processor_row(ctx: Context, values: dict[str, Any]) -> tuple[str,
         return key, check_only
     if engagement is None:
         message = f"the vendor has no engagement named {engagement_name!r} in the registry or on the engagements sheet"
-        return key, [_cell(Sheet.sub_processors, "engagement", message)]
+        zh = f"该受托方在登记簿和委托处理工作表中都没有名为 {engagement_name!r} 的委托处理"
+        return key, [_cell(Sheet.sub_processors, "engagement", message, zh)]
     existing = ctx.subs.get((engagement.id, name))
     found = engagement
 
@@ -488,12 +531,17 @@ ROWS = {
 
 
 def _header_errors(table: Table) -> list[CellError]:
-    errors = [CellError(column=header, field="", message="not a column of the template") for header in table.unknown]
+    errors = [
+        CellError(column=header, field="", message="not a column of the template", message_zh="不是模板中的列")
+        for header in table.unknown
+    ]
     present = {column.field for column in table.columns if column is not None}
     for name in sorted(workbook.REQUIRED[table.sheet] - present):
         column = _column(table.sheet, name)
         assert column is not None
-        errors.append(CellError(column=column.header, field=name, message="the column is missing"))
+        errors.append(
+            CellError(column=column.header, field=name, message="the column is missing", message_zh="缺少这一列")
+        )
     return errors
 
 
@@ -548,13 +596,20 @@ def refusal(report: ImportReport) -> ConflictError:
         {
             "key": f"{row.sheet_title} row {row.row}" + (f" {error.column}" if error.column else ""),
             "message": error.message,
+            "message_zh": error.message_zh,
         }
         for row in bad[:200]
         for error in row.errors
     ]
     where = ", ".join(f"{row.sheet_title} row {row.row}" for row in bad[:20])
     more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
-    return ConflictError(f"nothing imported: {len(bad)} rows have errors ({where}{more})", extra)
+    where_zh = "、".join(f"{row.sheet_title} 第 {row.row} 行" for row in bad[:20])
+    more_zh = f" 等（另有 {len(bad) - 20} 行）" if len(bad) > 20 else ""
+    return ConflictError(
+        f"nothing imported: {len(bad)} rows have errors ({where}{more})",
+        extra,
+        zh=f"未导入任何数据：{len(bad)} 行有错误（{where_zh}{more_zh}）",
+    )
 
 
 # Export: the registry in the template's format --------------------------------------------------

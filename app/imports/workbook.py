@@ -291,7 +291,9 @@ def _table(title: str, raw_rows: Iterator[Sequence[Any]], sheet: Sheet | None) -
         if any(value not in (None, "") and not (isinstance(value, str) and not value.strip()) for value in values):
             rows.append((number, values + [None] * (len(texts) - len(values))))
             if len(rows) > MAX_ROWS:
-                raise PayloadTooLargeError("file", f"more than {MAX_ROWS:,} rows in {title}")
+                raise PayloadTooLargeError(
+                    "file", f"more than {MAX_ROWS:,} rows in {title}", zh=f"工作表 {title} 超过 {MAX_ROWS:,} 行"
+                )
     return Table(sheet, title, columns, unknown, rows)
 
 
@@ -299,13 +301,25 @@ def _check_zip(data: bytes) -> None:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise UnsupportedMediaTypeError("file", "not a valid XLSX workbook (the ZIP archive is broken)") from None
+        raise UnsupportedMediaTypeError(
+            "file",
+            "not a valid XLSX workbook (the ZIP archive is broken)",
+            zh="不是有效的 XLSX 工作簿（ZIP 压缩包已损坏）",
+        ) from None
     with archive:
         entries = archive.infolist()
         if len(entries) > MAX_ZIP_ENTRIES:
-            raise PayloadTooLargeError("file", f"the workbook holds {len(entries)} parts (at most {MAX_ZIP_ENTRIES})")
+            raise PayloadTooLargeError(
+                "file",
+                f"the workbook holds {len(entries)} parts (at most {MAX_ZIP_ENTRIES})",
+                zh=f"该工作簿含 {len(entries)} 个部件（最多 {MAX_ZIP_ENTRIES} 个）",
+            )
         if "xl/workbook.xml" not in {entry.filename for entry in entries}:
-            raise UnsupportedMediaTypeError("file", "a ZIP archive but not an XLSX workbook (no xl/workbook.xml)")
+            raise UnsupportedMediaTypeError(
+                "file",
+                "a ZIP archive but not an XLSX workbook (no xl/workbook.xml)",
+                zh="是 ZIP 压缩包，但不是 XLSX 工作簿（没有 xl/workbook.xml）",
+            )
         expanded = 0
         try:
             for entry in entries:
@@ -314,10 +328,14 @@ def _check_zip(data: bytes) -> None:
                         expanded += len(chunk)
                         if expanded > MAX_EXPANDED:
                             raise PayloadTooLargeError(
-                                "file", f"the workbook expands to more than {MAX_EXPANDED // (1024 * 1024)} MB"
+                                "file",
+                                f"the workbook expands to more than {MAX_EXPANDED // (1024 * 1024)} MB",
+                                zh=f"该工作簿解压后超过 {MAX_EXPANDED // (1024 * 1024)} MB",
                             )
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError) as error:
-            raise UnsupportedMediaTypeError("file", f"not a valid XLSX workbook ({error})") from None
+            raise UnsupportedMediaTypeError(
+                "file", f"not a valid XLSX workbook ({error})", zh="不是有效的 XLSX 工作簿"
+            ) from None
 
 
 def _read_xlsx(data: bytes) -> list[Table]:
@@ -326,7 +344,9 @@ def _read_xlsx(data: bytes) -> list[Table]:
         # Values as stored: a formula stays its text ("=A1"), never evaluated.
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as error:  # openpyxl raises many kinds on a damaged workbook
-        raise UnsupportedMediaTypeError("file", f"not a readable XLSX workbook ({type(error).__name__})") from None
+        raise UnsupportedMediaTypeError(
+            "file", f"not a readable XLSX workbook ({type(error).__name__})", zh="无法读取该 XLSX 工作簿"
+        ) from None
     tables = []
     try:
         by_title = {_norm(title): sheet for sheet, title in TITLES.items()}
@@ -339,7 +359,9 @@ def _read_xlsx(data: bytes) -> list[Table]:
             except PayloadTooLargeError:
                 raise
             except Exception as error:
-                raise UnsupportedMediaTypeError("file", f"sheet {title}: unreadable ({type(error).__name__})") from None
+                raise UnsupportedMediaTypeError(
+                    "file", f"sheet {title}: unreadable ({type(error).__name__})", zh=f"无法读取工作表 {title}"
+                ) from None
             if table is not None:
                 tables.append(table)
     finally:
@@ -350,7 +372,11 @@ def _read_xlsx(data: bytes) -> list[Table]:
 def decode_text(data: bytes) -> str:
     """UTF-8 (with or without a BOM), else GB18030 (what Chinese Excel writes)."""
     if b"\x00" in data:
-        raise UnsupportedMediaTypeError("file", "not a text CSV (it holds NUL bytes): send an XLSX or a CSV")
+        raise UnsupportedMediaTypeError(
+            "file",
+            "not a text CSV (it holds NUL bytes): send an XLSX or a CSV",
+            zh="不是文本 CSV（含 NUL 字节）：请上传 XLSX 或 CSV 文件",
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -358,7 +384,9 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        raise UnsupportedMediaTypeError("file", "a CSV must be UTF-8 or GB18030 text") from None
+        raise UnsupportedMediaTypeError(
+            "file", "a CSV must be UTF-8 or GB18030 text", zh="CSV 文件须为 UTF-8 或 GB18030 编码的文本"
+        ) from None
 
 
 def _read_csv(data: bytes, name: str) -> list[Table]:
@@ -366,14 +394,15 @@ def _read_csv(data: bytes, name: str) -> list[Table]:
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
-        raise field_error("file", f"not a readable CSV ({error})") from None
+        raise field_error("file", f"not a readable CSV ({error})", zh="无法读取该 CSV 文件") from None
     if len(rows) > MAX_ROWS + 1:
-        raise PayloadTooLargeError("file", f"more than {MAX_ROWS:,} rows")
+        raise PayloadTooLargeError("file", f"more than {MAX_ROWS:,} rows", zh=f"超过 {MAX_ROWS:,} 行")
     table = _table(name, iter(rows), None)
     if table is None:
         raise field_error(
             "file",
             "the first row names no sheet's columns: use the headers of the template (GET /api/imports/template.xlsx)",
+            zh="第一行不是任何工作表的列名：请使用模板的表头（导入页面可下载模板）",
         )
     return [table]
 
@@ -381,16 +410,26 @@ def _read_csv(data: bytes, name: str) -> list[Table]:
 def read(data: bytes, name: str = "upload.csv") -> list[Table]:
     """The upload's tables, by what the bytes are: an XLSX (a ZIP with a workbook) or CSV text."""
     if not data:
-        raise field_error("file", "the file is empty")
+        raise field_error("file", "the file is empty", zh="文件是空的")
     if len(data) > MAX_BYTES:
-        raise PayloadTooLargeError("file", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise PayloadTooLargeError(
+            "file",
+            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB",
+            zh=f"文件超过 {MAX_BYTES // (1024 * 1024)} MB",
+        )
     if data.startswith(b"PK\x03\x04"):
         tables = _read_xlsx(data)
         if not tables:
-            raise field_error("file", "no sheet of the workbook has the template's headers")
+            raise field_error(
+                "file", "no sheet of the workbook has the template's headers", zh="工作簿中没有使用模板表头的工作表"
+            )
         return tables
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise UnsupportedMediaTypeError("file", "an old .xls workbook: save it as .xlsx (Excel 2007 or later)")
+        raise UnsupportedMediaTypeError(
+            "file",
+            "an old .xls workbook: save it as .xlsx (Excel 2007 or later)",
+            zh="这是旧版 .xls 工作簿：请另存为 .xlsx（Excel 2007 或更高版本）",
+        )
     return _read_csv(data, name)
 
 

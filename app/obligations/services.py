@@ -736,6 +736,7 @@ async def _refuse_if_closed(session: AsyncSession, attestation: Attestation) -> 
         f"the duty this {attestation.kind} attestation answers is already closed: {SPECS[kind].what_en} "
         f"(obligation {duty.id}, due {duty.due_on}, {duty.status}); nothing is left to attest",
         code="duty_already_closed",
+        zh=f"该证明所对应的义务已关闭：{SPECS[kind].what_zh}（义务 {duty.id}，截止 {duty.due_on}），无需再提交",
     )
 
 
@@ -824,7 +825,10 @@ async def _for_change(session: AsyncSession, obligation_id: uuid.UUID, actor: Ac
     if actor.role != Role.dpo and not (actor.role == Role.owner and obligation.owner_id == actor.user_id):
         actor.require_role(Role.dpo)  # admins pass; owners only for their own obligations
     if obligation.status != ObligationStatus.open:
-        raise ConflictError(f"this obligation is already {obligation.status}")
+        raise ConflictError(
+            f"this obligation is already {obligation.status}",
+            zh=f"该义务已{ {'done': '完成', 'waived': '豁免'}.get(obligation.status, '关闭') }",
+        )
     return obligation
 
 
@@ -858,7 +862,8 @@ async def complete(session: AsyncSession, *, obligation_id: uuid.UUID, reference
     obligation = await _for_change(session, obligation_id, actor)
     if not SPECS[obligation.kind].manual:
         raise ConflictError(
-            f"a {obligation.kind} obligation closes by itself (an accepted attestation or the registry's data)"
+            f"a {obligation.kind} obligation closes by itself (an accepted attestation or the registry's data)",
+            zh=f"这类义务（{SPECS[obligation.kind].what_zh}）会自动关闭：证明被接受或登记的数据满足要求后即完成",
         )
     return await _close_by(session, obligation, ObligationStatus.done, reference, actor)
 

@@ -32,7 +32,7 @@ from app.pages import (
     settings,
     vendors,
 )
-from app.pages.web import STATIC, check_csrf, page
+from app.pages.web import STATIC, Message, check_csrf, page
 
 
 def sign_in_first(_request: Request[Any, Any, Any], exc: SignInRequiredError) -> Response[Any]:
@@ -40,7 +40,7 @@ def sign_in_first(_request: Request[Any, Any, Any], exc: SignInRequiredError) ->
     return Redirect(path=f"{sign_in}?next={quote(exc.path, safe='/')}", status_code=303)
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Response[Any]:
+def _error_page(request: Request[Any, Any, Any], status: int, detail: Message) -> Response[Any]:
     titles = {
         403: ("无权执行此操作", "Not allowed"),
         404: ("找不到该页面或对象", "Not found"),
@@ -52,14 +52,14 @@ def _error_page(request: Request[Any, Any, Any], status: int, detail: str) -> Re
 
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    response = _error_page(request, exc.status_code, exc.detail)
+    response = _error_page(request, exc.status_code, Message(exc.detail, exc.detail_zh))
     if isinstance(exc, TooManyRequestsError):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    return _error_page(request, exc.status_code, str(exc.detail))
+    return _error_page(request, exc.status_code, Message(str(exc.detail)))
 
 
 def router() -> Router:

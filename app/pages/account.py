@@ -24,9 +24,8 @@ from app.pages.web import (
     LANG_COOKIE,
     LANGS,
     Errors,
-    bilingual,
+    Message,
     errors_of,
-    language,
     page,
     safe_next,
     secure,
@@ -75,7 +74,9 @@ class AccountPages(Controller):
         target = safe_next(str(form.get("next", "")))
         wait = await sign_in_wait(request, email)
         if wait is not None:
-            message = f"登录失败次数过多，请 {wait} 秒后再试 / Too many failed sign-ins: try again in {wait} s"
+            message = Message(
+                f"Too many failed sign-ins: try again in {wait} s", f"登录失败次数过多，请 {wait} 秒后再试"
+            )
             response = _sign_in_page(
                 request,
                 status_code=429,
@@ -91,7 +92,7 @@ class AccountPages(Controller):
         )
         if signed is None:
             await count_failed_sign_in(request, email)
-            message = "电子邮箱或密码不正确 / The e-mail address or the password is not right"
+            message = Message("The e-mail address or the password is not right", "电子邮箱或密码不正确")
             return _sign_in_page(request, status_code=400, next=target, email=email, notice="", errors=Errors(message))
         await settle()
         return _signed_in(request, signed, target)
@@ -207,7 +208,7 @@ class AccountPages(Controller):
         if found is None:
             return page(request, "reset.html", status_code=400, token=token, email="", valid=False)
         if password != str(form.get("password2", "")):
-            errors = Errors("", {"password2": "两次输入的密码不一致 / The two passwords differ"})
+            errors = Errors(Message(""), {"password2": Message("The two passwords differ", "两次输入的密码不一致")})
             return page(
                 request, "reset.html", status_code=400, token=token, email=found[1].email, valid=True, errors=errors
             )
@@ -325,7 +326,7 @@ def _sso_failed(request: Request[Any, Any, Any], error: oidc.SsoError) -> Templa
         cookies=[_flow_cookie(request, "", max_age=0)],
         title_zh=zh,
         title_en=en,
-        detail=bilingual(error.zh, error.en, language(request)),
+        detail=Message(error.en, error.zh),
     )
 
 

@@ -18,7 +18,7 @@ from app.core.schemas import MAX_PAGE
 from app.findings import services as findings
 from app.handler import services as handler
 from app.handler.schemas import HandlerProfileUpdate
-from app.pages.web import Errors, errors_of, page, see_other
+from app.pages.web import Errors, Message, errors_of, page, see_other
 from app.workdays import services as workdays
 from app.workdays.schemas import OverrideSet
 
@@ -56,12 +56,12 @@ class AdminPages(Controller):
         try:
             day = date.fromisoformat(data["day"])
         except ValueError:
-            errors.fields["day"] = "请选择日期 / choose a date (YYYY-MM-DD)"
+            errors.fields["day"] = Message("choose a date (YYYY-MM-DD)", "请选择日期")
         if data["working"] not in ("yes", "no"):
-            errors.fields["working"] = "请选择工作日或休息日 / choose a working day or a day off"
+            errors.fields["working"] = Message("choose a working day or a day off", "请选择工作日或休息日")
         if not data["note"]:
             # The page asks why, so the next admin (and the audit trail) knows; the API leaves it optional.
-            errors.fields["note"] = "请写明原因 / give the reason"
+            errors.fields["note"] = Message("give the reason", "请写明原因")
         if errors or day is None:
             return await _calendar(request, db_session, actor, errors, 400, data)
         try:

@@ -129,7 +129,7 @@ class AgreementPages(Controller):
             elif move == "new-version":
                 target = (await services.new_version(db_session, agreement_id=agreement_id, actor=actor)).id
             else:
-                raise field_error("move", "not a move an agreement makes")
+                raise field_error("move", "not a move an agreement makes", zh="协议没有这一步操作")
         except Exception as error:  # shown on the page; errors_of re-raises a bug
             await db_session.rollback()
             status_code = getattr(error, "status_code", 400)

@@ -24,7 +24,7 @@ from app.core.storage import FileStore, StorageError, check_name
 from app.imports import services, workbook
 from app.imports.controllers import REQUEST_LIMIT, xlsx_response
 from app.imports.schemas import ImportReport
-from app.pages.web import Errors, errors_of, page
+from app.pages.web import Errors, Message, errors_of, page
 
 
 def _may_import(actor: Actor) -> None:
@@ -59,7 +59,7 @@ class ImportPages(Controller):
         upload = form.get("file")
         try:
             if not isinstance(upload, UploadFile) or not upload.filename:
-                raise field_error("file", "请选择要上传的文件 / choose a file to upload")
+                raise field_error("file", "choose a file to upload", zh="请选择要上传的文件")
             content = await upload.read()
             name = _file_name(upload.filename)
             tables = workbook.read(content, name)  # refuses what is not a workbook or a CSV, by content
@@ -89,7 +89,13 @@ class ImportPages(Controller):
             return _page(request, errors=errors_of(error), status_code=error.status_code)
         if not report.applied:  # rolled back: say which rows, as the preview did
             refusal = services.refusal(report)
-            return _page(request, report=report, name=name, errors=Errors(refusal.detail), status_code=409)
+            return _page(
+                request,
+                report=report,
+                name=name,
+                errors=Errors(Message(refusal.detail, refusal.detail_zh)),
+                status_code=409,
+            )
         await settle()
         return _page(request, report=report, name=name)
 
@@ -99,7 +105,7 @@ async def _staged(storage: FileStore, sha256: str) -> bytes:
         return await anyio.to_thread.run_sync(storage.get, check_name(sha256))
     except StorageError:
         raise field_error(
-            "file", "上传的文件已过期，请重新上传 / the upload has expired: upload the file again"
+            "file", "the upload has expired: upload the file again", zh="上传的文件已过期，请重新上传"
         ) from None
 
 

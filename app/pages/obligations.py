@@ -143,7 +143,7 @@ class ObligationPages(Controller):
 
 
 def _needs_note() -> Exception:
-    return field_error("note", "请填写参考编号或理由 / Give a reference or a reason")
+    return field_error("note", "Give a reference or a reason", zh="请填写参考编号或理由")
 
 
 async def _detail(
@@ -156,7 +156,7 @@ async def _detail(
 ) -> Template:
     obligation = await session.get(Obligation, obligation_id)
     if obligation is None:
-        raise NotFoundError("obligation not found")
+        raise NotFoundError("obligation not found", zh="找不到该义务")
     return page(
         request,
         "obligations/detail.html",

@@ -77,7 +77,7 @@ class QuestionnairePages(Controller):
         try:
             if not accept and len(reason) < 10:
                 raise field_error(
-                    "reason", "退回时请说明理由（至少10个字符）/ Say why it is returned (10 characters or more)"
+                    "reason", "Say why it is returned (10 characters or more)", zh="退回时请说明理由（至少 10 个字符）"
                 )
             await services.review(
                 db_session, questionnaire_id=questionnaire_id, accept=accept, reason=reason, actor=actor

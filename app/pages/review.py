@@ -55,7 +55,7 @@ class ReviewPages(Controller):
         reason = str(form.get("reason", "")).strip()
         try:
             if not reason:
-                raise field_error("reason", "请填写理由 / Give a reason")
+                raise field_error("reason", "Give a reason", zh="请填写理由")
             await services.review(
                 db_session,
                 attestation_id=attestation_id,

@@ -271,7 +271,7 @@ def _robot_key(actor: Actor, scope: str) -> tuple[str, uuid.UUID | None]:
         user_id = chat.own_user(actor)
         return chat.user_key(user_id), user_id
     if scope not in ROBOT_SCOPES:
-        raise NotFoundError("no such robot")
+        raise NotFoundError("no such robot", zh="没有这个群机器人")
     return chat.scope_key(actor, RobotScope(scope)), None
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import jinja2
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.exceptions import ValidationException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
@@ -24,7 +24,8 @@ from app.accounts import signin
 from app.accounts.models import User
 from app.authentication import PORTAL_COOKIE, SESSION_COOKIE, is_portal
 from app.core import clock
-from app.core.errors import DomainError
+from app.core.errors import DomainError, FieldDomainError, PermissionDeniedError
+from app.core.messages import pydantic_zh
 from app.core.settings import Settings
 from app.pages.labels import label
 
@@ -85,7 +86,10 @@ async def check_csrf(request: Request[Any, Any, Any]) -> None:
     settings: Settings = request.app.state.settings
     sent = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token", "")
     if not signin.csrf_matches(settings.secret_key, csrf_seed(request), str(sent)):
-        raise PermissionDeniedException("the form's token is missing or stale: reload the page and send it again")
+        raise PermissionDeniedError(
+            "the form's token is missing or stale: reload the page and send it again",
+            zh="表单令牌缺失或已过期：请刷新页面后重新提交",
+        )
 
 
 def safe_next(target: str | None, default: str = "/dashboard") -> str:
@@ -152,35 +156,49 @@ def template_config(*more: Path) -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment(*more)))
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message in both languages; a page shows it as `t()` does: Chinese first, or English
+    first for who chose English. Without a Chinese (none is known) the English stands alone."""
+
+    en: str
+    zh: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.en or self.zh)
+
+
 @dataclass
 class Errors:
     """A refusal, shaped for a form: a summary at the top, each message beside its field."""
 
-    summary: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
+    summary: Message = field(default_factory=lambda: Message(""))
+    fields: dict[str, Message] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.summary or self.fields)
 
 
+def _item_message(item: dict[str, Any]) -> Message:
+    return Message(str(item.get("message", "")).removeprefix("Value error, "), str(item.get("message_zh") or ""))
+
+
 def errors_of(error: Exception) -> Errors:
     if isinstance(error, ValidationError):
-        fields: dict[str, str] = {}
-        for item in error.errors(include_url=False):
-            key = ".".join(str(part) for part in item["loc"]) or "form"
-            fields.setdefault(key, item["msg"].removeprefix("Value error, "))
-        return Errors("", fields)
+        fields: dict[str, Message] = {}
+        for detail in error.errors(include_url=False):
+            key = ".".join(str(part) for part in detail["loc"]) or "form"
+            fields.setdefault(key, Message(detail["msg"].removeprefix("Value error, "), pydantic_zh(detail)))
+        return Errors(Message(""), fields)
     if isinstance(error, ValidationException):
         extra = error.extra if isinstance(error.extra, list) else []
-        fields = {
-            str(item.get("key") or "form"): str(item.get("message", "")).removeprefix("Value error, ")
-            for item in extra
-            if isinstance(item, dict)
-        }
-        return Errors("" if fields else str(error.detail), fields)
+        fields = {str(item.get("key") or "form"): _item_message(item) for item in extra if isinstance(item, dict)}
+        return Errors(Message("" if fields else str(error.detail)), fields)
     if isinstance(error, DomainError):
-        fields = {str(item["key"]): item["message"] for item in error.extra or [] if "key" in item}
-        return Errors("" if fields else error.detail, fields)
+        fields = {str(item["key"]): _item_message(item) for item in error.extra or [] if "key" in item}
+        # A field's own refusal says it beside the field; a conflict listing what it names keeps its detail.
+        whole = Message(error.detail, error.detail_zh)
+        return Errors(Message("") if fields and isinstance(error, FieldDomainError) else whole, fields)
     raise error
 
 
@@ -219,6 +237,12 @@ def page(
     def tt(zh: str, en: str) -> str:
         return zh if lang == "zh" else en
 
+    def say(message: Message | str) -> Markup:
+        """A message in both languages (a plain string is shown as it is)."""
+        if isinstance(message, str):
+            return Markup("{}").format(message)
+        return bilingual(message.zh or message.en, message.en, lang)
+
     def lbl(value: object) -> Markup:
         return bilingual(*label(value), lang)
 
@@ -239,6 +263,7 @@ def page(
             "path": request.url.path,
             "t": t,
             "tt": tt,
+            "say": say,
             "lbl": lbl,
             "lbl_text": lbl_text,
             "day": lambda value: fmt_date(value, lang),

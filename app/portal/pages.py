@@ -34,7 +34,7 @@ from app.engagements import taxonomy
 from app.obligations import services as obligations
 from app.obligations.schemas import Party
 from app.pages.lookups import engagement_names
-from app.pages.web import Errors, errors_of, page, see_other
+from app.pages.web import Errors, Message, errors_of, page, see_other
 from app.reminders import services as reminders
 
 # The kinds a person sends from the portal (a certificate goes through the API for now).
@@ -102,7 +102,7 @@ def _local_moment(raw: str) -> str:
 def _form_errors(error: Exception) -> Errors:
     """The API's field names (metadata.completed_on, files.0) as the form's (completed_on, files)."""
     errors = errors_of(error)
-    fields: dict[str, str] = {}
+    fields: dict[str, Message] = {}
     for key, message in errors.fields.items():
         # A discriminated union names the kind first: metadata.deletion.signer_name.
         name = key.removeprefix("metadata.")
@@ -174,7 +174,7 @@ class PortalPages(Controller):
         engagement_id: FromQuery[uuid.UUID | None] = None,
     ) -> Template:
         if kind not in FORM_KINDS:
-            raise NotFoundError("no such form")
+            raise NotFoundError("no such form", zh="没有这张表单")
         return await _form(request, db_session, actor, kind, {"engagement_id": str(engagement_id or "")})
 
     @post("/attestations")
@@ -190,9 +190,9 @@ class PortalPages(Controller):
         try:
             kind = AttestationKind(str(form.get("kind", "")))
         except ValueError:
-            raise NotFoundError("no such form") from None
+            raise NotFoundError("no such form", zh="没有这张表单") from None
         if kind not in FORM_KINDS:
-            raise NotFoundError("no such form")
+            raise NotFoundError("no such form", zh="没有这张表单")
         metadata = metadata_of(form, kind, str(form.get("engagement_id", "")))
         try:
             key = idempotency.check_key(str(form.get("idempotency_key", "")) or None)

@@ -15,7 +15,7 @@ from app.contacts.schemas import LinkPurpose
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.settings import Settings
 from app.pages.account import count_failed_sign_in, sign_in_wait, source_address
-from app.pages.web import Errors, errors_of, page, secure, see_other
+from app.pages.web import Errors, Message, errors_of, page, secure, see_other
 
 
 def portal_cookie(request: Request[Any, Any, Any], value: str, *, max_age: int) -> Cookie:
@@ -60,7 +60,9 @@ class PortalSignIn(Controller):
         target = _next(str(form.get("next", "")))
         wait = await sign_in_wait(request, email)
         if wait is not None:
-            message = f"登录失败次数过多，请 {wait} 秒后再试 / Too many failed sign-ins: try again in {wait} s"
+            message = Message(
+                f"Too many failed sign-ins: try again in {wait} s", f"登录失败次数过多，请 {wait} 秒后再试"
+            )
             response = page(
                 request,
                 "portal/sign_in.html",
@@ -77,7 +79,7 @@ class PortalSignIn(Controller):
         )
         if signed is None:
             await count_failed_sign_in(request, email)
-            message = "电子邮箱或密码不正确 / The e-mail address or the password is not right"
+            message = Message("The e-mail address or the password is not right", "电子邮箱或密码不正确")
             return page(
                 request,
                 "portal/sign_in.html",
@@ -153,7 +155,7 @@ class PortalSignIn(Controller):
             )
         shown: dict[str, Any] = {"token": token, "email": found[1].email, "vendor": found[2], "valid": True}
         if password != str(form.get("password2", "")):
-            errors = Errors("", {"password2": "两次输入的密码不一致 / The two passwords differ"})
+            errors = Errors(Message(""), {"password2": Message("The two passwords differ", "两次输入的密码不一致")})
             return page(request, "portal/welcome.html", status_code=400, errors=errors, **shown)
         try:
             signed = await contacts.accept_invitation(

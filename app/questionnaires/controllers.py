@@ -64,9 +64,11 @@ async def _read(
     try:
         raw = json.loads(data.answers)
     except json.JSONDecodeError as error:
-        raise field_error("answers", f"not valid JSON ({error.msg})") from None
+        raise field_error("answers", f"not valid JSON ({error.msg})", zh=f"不是有效的 JSON（{error.msg}）") from None
     if not isinstance(raw, dict):
-        raise field_error("answers", "expects a JSON object: question id -> answer")
+        raise field_error(
+            "answers", "expects a JSON object: question id -> answer", zh="须为 JSON 对象：题目编号 -> 答案"
+        )
     checked = []
     for index, upload in enumerate(data.files):
         check = partial(
@@ -90,14 +92,20 @@ async def _read(
         bad = [index for index in indexes if not 0 <= index < len(checked) or index in claimed]
         if bad:
             errors.add(
-                f"answers.{question_id}", f"names file {bad[0]}, which is not among the files sent (or named twice)"
+                f"answers.{question_id}",
+                f"names file {bad[0]}, which is not among the files sent (or named twice)",
+                zh=f"引用的文件 {bad[0]} 不在上传的文件中（或被引用了两次）",
             )
             continue
         claimed.update(indexes)
         files[question_id] = [checked[index] for index in indexes]
     for index in range(len(checked)):
         if index not in claimed:
-            errors.add(f"files.{index}", "no question names this file: give its index as the answer to a file question")
+            errors.add(
+                f"files.{index}",
+                "no question names this file: give its index as the answer to a file question",
+                zh="没有题目引用这个文件：请在需上传文件的题目的答案中填写它的序号",
+            )
     errors.raise_if_any()
     return answers, files
 

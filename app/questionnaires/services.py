@@ -22,6 +22,7 @@ from app.core.actor import Actor, Role
 from app.core.changes import mark, send_mail
 from app.core.errors import ConflictError, FieldErrors, InvalidReferenceError, NotFoundError, PermissionDeniedError
 from app.core.fields import CONTROL_CHARACTERS
+from app.core.messages import InvalidValue
 from app.core.queries import get_or_404, get_owned, paginate, where_equal
 from app.core.storage import FileStore
 from app.core.types import utcnow
@@ -47,6 +48,12 @@ REVIEWERS = (Role.owner, Role.dpo)
 MAX_FILES = 20
 MAX_TEXT = 4000
 MAX_NUMBER = 10**12
+STATUS_ZH = {
+    QuestionnaireStatus.sent: "已发送",
+    QuestionnaireStatus.submitted: "已提交",
+    QuestionnaireStatus.accepted: "已接受",
+    QuestionnaireStatus.returned: "已退回",
+}
 OPEN = (QuestionnaireStatus.sent, QuestionnaireStatus.returned, QuestionnaireStatus.submitted)
 
 
@@ -60,17 +67,23 @@ async def send(session: AsyncSession, *, engagement_id: uuid.UUID, actor: Actor,
     actor.require_role(*SENDERS)
     engagement = await session.get(Engagement, engagement_id)
     if engagement is None:
-        raise InvalidReferenceError("engagement_id", "no engagement has this id")
+        raise InvalidReferenceError("engagement_id", "no engagement has this id", zh="找不到该委托处理")
     if actor.role in (Role.procurement, Role.owner) and engagement.owner_id != actor.user_id:
         # The permission table: procurement and owners run what they own.
-        raise PermissionDeniedError("only the engagement's owner, the DPO or an admin may send it")
+        raise PermissionDeniedError(
+            "only the engagement's owner, the DPO or an admin may send it",
+            zh="只有该委托处理的负责人、个人信息保护负责人或管理员可以发送问卷",
+        )
     pending = await session.scalar(
         select(col(Questionnaire.id)).where(
             col(Questionnaire.engagement_id) == engagement.id, col(Questionnaire.status).in_(OPEN)
         )
     )
     if pending is not None:
-        raise ConflictError(f"questionnaire {pending} for this engagement is still open: review it first")
+        raise ConflictError(
+            f"questionnaire {pending} for this engagement is still open: review it first",
+            zh=f"该委托处理的问卷 {pending} 尚未完成：请先审核",
+        )
     template = questionnaires().newest()
     questionnaire = Questionnaire(
         vendor_id=engagement.vendor_id,
@@ -143,39 +156,40 @@ async def get_all(
 
 
 def _value(question: Question, value: Any) -> Any:
-    """The answer as stored, or ValueError saying what the question expects."""
+    """The answer as stored, or InvalidValue saying what the question expects."""
     kind = question.type
     if kind == QuestionType.yes_no:
         if not isinstance(value, bool):
-            raise ValueError("expects true or false")
+            raise InvalidValue("expects true or false", zh="请选择是或否")
         return value
+    values = ", ".join(question.values())
     if kind == QuestionType.choice:
         if not isinstance(value, str) or value not in question.values():
-            raise ValueError(f"expects one of {', '.join(question.values())}")
+            raise InvalidValue(f"expects one of {values}", zh="请选择一个选项")
         return value
     if kind == QuestionType.multi_choice:
         if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
-            raise ValueError(f"expects a non-empty list of {', '.join(question.values())}")
+            raise InvalidValue(f"expects a non-empty list of {values}", zh="请至少选择一个选项")
         unknown = [item for item in value if item not in question.values()]
         if unknown:
-            raise ValueError(f"{unknown[0]!r} is not one of {', '.join(question.values())}")
+            raise InvalidValue(f"{unknown[0]!r} is not one of {values}", zh=f"{unknown[0]!r} 不是本题的选项")
         if "none" in value and len(set(value)) > 1:
-            raise ValueError("'none' cannot be chosen with anything else")
+            raise InvalidValue("'none' cannot be chosen with anything else", zh="选了“无”就不能再选其他选项")
         return sorted(set(value), key=question.values().index)
     if kind == QuestionType.text:
         if not isinstance(value, str):
-            raise ValueError("expects text")
+            raise InvalidValue("expects text", zh="请填写文字")
         text = value.strip()
         if len(text) > MAX_TEXT:
-            raise ValueError(f"at most {MAX_TEXT} characters")
+            raise InvalidValue(f"at most {MAX_TEXT} characters", zh=f"最多 {MAX_TEXT} 个字符")
         if CONTROL_CHARACTERS.search(text):
-            raise ValueError("must not contain control characters")
+            raise InvalidValue("must not contain control characters", zh="不能包含控制字符")
         return text or None
     if kind == QuestionType.number:
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise ValueError("expects a number")
+            raise InvalidValue("expects a number", zh="请填写数字")
         if not 0 <= value <= MAX_NUMBER:
-            raise ValueError(f"expects a number from 0 to {MAX_NUMBER}")
+            raise InvalidValue(f"expects a number from 0 to {MAX_NUMBER}", zh=f"请填写 0 至 {MAX_NUMBER:,} 之间的数字")
         return value
     if kind == QuestionType.date:
         if isinstance(value, str) and len(value) == 10:
@@ -183,8 +197,8 @@ def _value(question: Question, value: Any) -> Any:
                 return date.fromisoformat(value).isoformat()
             except ValueError:
                 pass
-        raise ValueError("expects a date, YYYY-MM-DD")
-    raise ValueError("takes files: upload them with the answers")  # QuestionType.file
+        raise InvalidValue("expects a date, YYYY-MM-DD", zh="请按 YYYY-MM-DD 填写日期")
+    raise InvalidValue("takes files: upload them with the answers", zh="本题需上传文件：请随答案一起上传")
 
 
 async def answer(
@@ -200,15 +214,18 @@ async def answer(
     their question's). Every answer is checked against its question first: on any error nothing is
     stored, and the 400 names each question (`answers.<id>`, `files.<id>`)."""
     if actor.vendor_id is not None and questionnaire.vendor_id != actor.vendor_id:
-        raise NotFoundError("questionnaire not found")
+        raise NotFoundError("questionnaire not found", zh="找不到该问卷")
     if questionnaire.status not in ANSWERABLE:
-        raise ConflictError(f"this questionnaire is {questionnaire.status}: it can no longer be answered")
+        raise ConflictError(
+            f"this questionnaire is {questionnaire.status}: it can no longer be answered",
+            zh=f"该问卷{STATUS_ZH[questionnaire.status]}，不能再作答",
+        )
     questions = template_of(questionnaire).questions()
     errors, merged = FieldErrors(), dict(questionnaire.answers)
     for question_id, value in answers.items():
         question = questions.get(question_id)
         if question is None:
-            errors.add(f"answers.{question_id}", "no such question in this questionnaire")
+            errors.add(f"answers.{question_id}", "no such question in this questionnaire", zh="本问卷没有这道题")
             continue
         if value is None:
             if question.type != QuestionType.file:
@@ -216,8 +233,8 @@ async def answer(
             continue
         try:
             stored = _value(question, value)
-        except ValueError as error:
-            errors.add(f"answers.{question_id}", str(error))
+        except InvalidValue as error:
+            errors.add(f"answers.{question_id}", str(error), zh=error.zh)
             continue
         if stored is None:
             merged.pop(question_id, None)
@@ -226,11 +243,17 @@ async def answer(
     for question_id, uploads in files.items():
         question = questions.get(question_id)
         if question is None:
-            errors.add(f"files.{question_id}", "no such question in this questionnaire")
+            errors.add(f"files.{question_id}", "no such question in this questionnaire", zh="本问卷没有这道题")
         elif question.type != QuestionType.file:
-            errors.add(f"files.{question_id}", f"this question takes a {question.type} answer, not files")
+            errors.add(
+                f"files.{question_id}",
+                f"this question takes a {question.type} answer, not files",
+                zh="本题不需要上传文件",
+            )
         elif len(uploads) + len(merged.get(question_id, [])) > MAX_FILES:
-            errors.add(f"files.{question_id}", f"at most {MAX_FILES} files per question")
+            errors.add(
+                f"files.{question_id}", f"at most {MAX_FILES} files per question", zh=f"每道题最多 {MAX_FILES} 个文件"
+            )
     errors.raise_if_any()
     added = []
     for question_id, uploads in files.items():
@@ -271,13 +294,17 @@ async def submit(session: AsyncSession, questionnaire: Questionnaire, actor: Act
     """Hand the answers in for review; every required question must be answered (each one left
     open is named). The engagement's findings follow the answers as the write settles."""
     if actor.vendor_id is not None and questionnaire.vendor_id != actor.vendor_id:
-        raise NotFoundError("questionnaire not found")
+        raise NotFoundError("questionnaire not found", zh="找不到该问卷")
     if questionnaire.status not in ANSWERABLE:
-        raise ConflictError(f"this questionnaire is already {questionnaire.status}")
+        raise ConflictError(
+            f"this questionnaire is already {questionnaire.status}", zh=f"该问卷{STATUS_ZH[questionnaire.status]}"
+        )
     errors = FieldErrors()
     for question in template_of(questionnaire).questions().values():
         if question.required and question.id not in questionnaire.answers:
-            errors.add(f"answers.{question.id}", "required: answer this question before submitting")
+            errors.add(
+                f"answers.{question.id}", "required: answer this question before submitting", zh="必答题：提交前请作答"
+            )
     errors.raise_if_any()
     before = questionnaire.status
     questionnaire.status = QuestionnaireStatus.submitted
@@ -302,9 +329,15 @@ async def review(
     questionnaire = await get(session, questionnaire_id=questionnaire_id)
     engagement = await get_or_404(session, Engagement, questionnaire.engagement_id, "engagement")
     if actor.role == Role.owner and engagement.owner_id != actor.user_id:
-        raise PermissionDeniedError("only the engagement's owner, the DPO or an admin may review it")
+        raise PermissionDeniedError(
+            "only the engagement's owner, the DPO or an admin may review it",
+            zh="只有该委托处理的负责人、个人信息保护负责人或管理员可以审核问卷",
+        )
     if questionnaire.status != QuestionnaireStatus.submitted:
-        raise ConflictError(f"this questionnaire is {questionnaire.status}: only a submitted one is reviewed")
+        raise ConflictError(
+            f"this questionnaire is {questionnaire.status}: only a submitted one is reviewed",
+            zh=f"该问卷{STATUS_ZH[questionnaire.status]}：只有已提交的问卷可以审核",
+        )
     target = QuestionnaireStatus.accepted if accept else QuestionnaireStatus.returned
     questionnaire.status = target
     questionnaire.reviewed_at, questionnaire.reviewed_by_id = utcnow(), actor.user_id
@@ -337,7 +370,7 @@ async def get_file(
     questionnaire = await get(session, questionnaire_id=questionnaire_id, vendor_id=actor.vendor_id)
     file = await session.get(QuestionnaireFile, file_id)
     if file is None or file.questionnaire_id != questionnaire.id:
-        raise NotFoundError("file not found")
+        raise NotFoundError("file not found", zh="找不到该文件")
     content = await anyio.to_thread.run_sync(storage.get, file.sha256)
     return file, content
 

@@ -54,14 +54,18 @@ def calendar_url(base_url: str, token: str) -> str:
 
 def _own(actor: Actor) -> uuid.UUID:
     if actor.user_id is None:
-        raise PermissionDeniedError("a calendar belongs to a user: use a user's token")
+        raise PermissionDeniedError(
+            "a calendar belongs to a user: use a user's token", zh="日历订阅属于用户：请使用用户的令牌"
+        )
     return actor.user_id
 
 
 async def get(session: AsyncSession, *, actor: Actor) -> CalendarFeed:
     feed = await session.get(CalendarFeed, _own(actor))
     if feed is None:
-        raise NotFoundError("no calendar subscription: create one with POST /api/users/me/calendar")
+        raise NotFoundError(
+            "no calendar subscription: create one with POST /api/users/me/calendar", zh="还没有日历订阅"
+        )
     return feed
 
 

@@ -74,7 +74,11 @@ async def put(
     """Create or replace a robot; the caller settles."""
     await outbound.require_safe_url("url", data.url, allow_private=allow_private)
     if data.platform in (ChatPlatform.dingtalk, ChatPlatform.feishu) and not data.secret:
-        raise field_error("secret", f"a {data.platform} robot signs its messages: give its secret (加签密钥)")
+        raise field_error(
+            "secret",
+            f"a {data.platform} robot signs its messages: give its secret",
+            zh=f"{'钉钉' if data.platform == ChatPlatform.dingtalk else '飞书'}机器人的消息需要加签：请填写加签密钥",
+        )
     robot = await session.get(ChatRobot, key)
     if robot is None:
         robot = ChatRobot(key=key, user_id=user_id, platform=data.platform, url_sealed="", url_hint="")
@@ -95,14 +99,14 @@ def scope_key(actor: Actor, scope: RobotScope) -> str:
 
 def own_user(actor: Actor) -> uuid.UUID:
     if actor.user_id is None:
-        raise PermissionDeniedError("a robot of your own needs a user account")
+        raise PermissionDeniedError("a robot of your own needs a user account", zh="只有用户账号才能设置个人机器人")
     return actor.user_id
 
 
 async def get(session: AsyncSession, *, key: str) -> ChatRobot:
     robot = await session.get(ChatRobot, key)
     if robot is None:
-        raise NotFoundError("no chat robot is set here")
+        raise NotFoundError("no chat robot is set here", zh="这里还没有设置群机器人")
     return robot
 
 

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, field_vali
 from sqlmodel import Field, SQLModel
 
 from app.core.fields import AwareDateTime, CountryCode, CreditCode, Label, Name, ShortText, Text
+from app.core.messages import InvalidValue
 from app.core.schemas import partial_model
 from app.core.types import EnumString, PydanticJSON
 
@@ -65,7 +66,7 @@ class VendorBase(SQLModel):
     @classmethod
     def _website(cls, value: str) -> str:
         if value and not value.lower().startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise InvalidValue("must start with http:// or https://", zh="须以 http:// 或 https:// 开头")
         return value
 
 
@@ -88,7 +89,10 @@ def _networks(values: list[str]) -> list[str]:
         try:
             networks.append(str(ipaddress.ip_network(value.strip(), strict=False)))
         except ValueError:
-            raise ValueError(f"{value!r} is not an IP address or network (203.0.113.7, 203.0.113.0/24)") from None
+            raise InvalidValue(
+                f"{value!r} is not an IP address or network (203.0.113.7, 203.0.113.0/24)",
+                zh=f"{value!r} 不是 IP 地址或网段（如 203.0.113.7、203.0.113.0/24）",
+            ) from None
     return list(dict.fromkeys(networks))
 
 

@@ -76,16 +76,34 @@ def _check_identity(data: VendorCreate) -> None:
     errors = FieldErrors()
     if data.country == "CN":
         if not data.legal_name_zh:
-            errors.add("legal_name_zh", "required for a vendor registered in China (country CN)")
+            errors.add(
+                "legal_name_zh",
+                "required for a vendor registered in China (country CN)",
+                zh="在中国注册的受托方须填写中文名称",
+            )
         if not data.unified_social_credit_code:
-            errors.add("unified_social_credit_code", "required for a vendor registered in China (country CN)")
+            errors.add(
+                "unified_social_credit_code",
+                "required for a vendor registered in China (country CN)",
+                zh="在中国注册的受托方须填写统一社会信用代码",
+            )
     else:
         if not (data.legal_name_zh or data.legal_name_en):
-            errors.add("legal_name_en", "a vendor needs a legal name in English or Chinese")
+            errors.add(
+                "legal_name_en", "a vendor needs a legal name in English or Chinese", zh="请填写受托方的英文或中文名称"
+            )
         if data.unified_social_credit_code:
-            errors.add("unified_social_credit_code", "only vendors registered in China (country CN) have one")
+            errors.add(
+                "unified_social_credit_code",
+                "only vendors registered in China (country CN) have one",
+                zh="只有在中国注册的受托方才有统一社会信用代码",
+            )
         if not data.registration_number:
-            errors.add("registration_number", "required for a vendor registered outside China")
+            errors.add(
+                "registration_number",
+                "required for a vendor registered outside China",
+                zh="在境外注册的受托方须填写注册号",
+            )
     errors.raise_if_any()
 
 
@@ -94,7 +112,10 @@ async def _check_unique(session: AsyncSession, data: VendorCreate, vendor_id: uu
         query = select(col(Vendor.id)).where(col(Vendor.unified_social_credit_code) == data.unified_social_credit_code)
         found = await session.scalar(query)
         if found is not None and found != vendor_id:
-            raise ConflictError(f"a vendor with credit code {data.unified_social_credit_code} exists: {found}")
+            raise ConflictError(
+                f"a vendor with credit code {data.unified_social_credit_code} exists: {found}",
+                zh=f"统一社会信用代码为 {data.unified_social_credit_code} 的受托方已存在：{found}",
+            )
     if data.registration_number:
         query = select(col(Vendor.id)).where(
             col(Vendor.country) == data.country,
@@ -102,7 +123,10 @@ async def _check_unique(session: AsyncSession, data: VendorCreate, vendor_id: uu
         )
         found = await session.scalar(query)
         if found is not None and found != vendor_id:
-            raise ConflictError(f"a vendor registered in {data.country} as {data.registration_number} exists: {found}")
+            raise ConflictError(
+                f"a vendor registered in {data.country} as {data.registration_number} exists: {found}",
+                zh=f"在 {data.country} 注册号为 {data.registration_number} 的受托方已存在：{found}",
+            )
 
 
 async def _check(session: AsyncSession, data: VendorCreate, vendor_id: uuid.UUID | None) -> None:
@@ -143,7 +167,10 @@ async def delete(session: AsyncSession, *, vendor_id: uuid.UUID, actor: Actor) -
     actor.require_writer(vendor.owner_id)
     engaged = await session.scalar(ENGAGED, {"id": vendor.id})
     if engaged is not None:
-        raise ConflictError("the vendor has engagements; delete them or set the vendor's status to offboarded")
+        raise ConflictError(
+            "the vendor has engagements; delete them or set the vendor's status to offboarded",
+            zh="该受托方还有委托处理：请先删除它们，或将受托方状态设为“已退出”",
+        )
     audit.record(
         session,
         actor,
@@ -240,9 +267,13 @@ async def issue_key(
     now = utcnow()
     expires_at = data.expires_at or now + VENDOR_KEY_LIFETIME
     if expires_at <= now:
-        raise InvalidReferenceError("expires_at", "must be in the future")
+        raise InvalidReferenceError("expires_at", "must be in the future", zh="到期时间须晚于现在")
     if expires_at > now + VENDOR_KEY_MAX_LIFETIME:
-        raise InvalidReferenceError("expires_at", "at most two years ahead; issue a new key before then")
+        raise InvalidReferenceError(
+            "expires_at",
+            "at most two years ahead; issue a new key before then",
+            zh="有效期最长两年；到期前请签发新密钥",
+        )
     key = security.new_token(security.VENDOR_TEST_KEY_PREFIX if data.test else security.VENDOR_KEY_PREFIX)
     row = VendorKey(
         test=data.test,
@@ -293,7 +324,7 @@ async def revoke_key(session: AsyncSession, *, vendor_id: uuid.UUID, key_id: uui
     await _vendor_for_keys(session, vendor_id, actor, changing=True)
     row = await session.get(VendorKey, key_id)
     if row is None or row.vendor_id != vendor_id:
-        raise NotFoundError("key not found")
+        raise NotFoundError("key not found", zh="找不到该密钥")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit.record(session, actor, AuditAction.update, AuditObject.vendor_key, row.id, {"revoked_at": row.revoked_at})

@@ -85,7 +85,11 @@ async def create_endpoint(
         refused = sorted(event.value for event in data.events if event not in VENDOR_EVENTS)
         if refused:
             allowed = ", ".join(sorted(VENDOR_EVENTS))
-            raise field_error("events", f"a vendor's endpoint hears only of {allowed}; not {', '.join(refused)}")
+            raise field_error(
+                "events",
+                f"a vendor's endpoint hears only of {allowed}; not {', '.join(refused)}",
+                zh=f"受托方的接收地址只能订阅 {allowed}，不能订阅 {'、'.join(refused)}",
+            )
     await outbound.require_safe_url("url", data.url, allow_private=allow_private)
     secret = new_token(SECRET_PREFIX)
     endpoint = WebhookEndpoint(
@@ -125,7 +129,7 @@ async def get_endpoint(
         await session.scalars(_owned(select(WebhookEndpoint), vendor_id).where(col(WebhookEndpoint.id) == endpoint_id))
     ).first()
     if endpoint is None:
-        raise NotFoundError("no such webhook endpoint")
+        raise NotFoundError("no such webhook endpoint", zh="找不到该 Webhook 接收地址")
     return endpoint
 
 
@@ -482,7 +486,7 @@ async def redeliver(
     ).where(col(WebhookDelivery.id) == delivery_id)
     original = (await session.scalars(query)).first()
     if original is None:
-        raise NotFoundError("no such delivery")
+        raise NotFoundError("no such delivery", zh="找不到该投递记录")
     again = WebhookDelivery(
         endpoint_id=original.endpoint_id,
         event_id=original.event_id,

@@ -30,9 +30,9 @@ async def load(session: AsyncSession) -> WorkingCalendar:
 
 async def get_days(session: AsyncSession, *, start: date, end: date) -> list[CalendarDay]:
     if end < start:
-        raise field_error("end", "is before start")
+        raise field_error("end", "is before start", zh="结束日期早于开始日期")
     if (end - start).days > MAX_RANGE_DAYS:
-        raise field_error("end", f"at most {MAX_RANGE_DAYS} days at a time")
+        raise field_error("end", f"at most {MAX_RANGE_DAYS} days at a time", zh=f"一次最多查询 {MAX_RANGE_DAYS} 天")
     calendar = await load(session)
     days = []
     day = start
@@ -89,7 +89,7 @@ async def delete_override(session: AsyncSession, *, day: date, actor: Actor) -> 
     actor.require_role(Role.admin)
     row = await session.get(CalendarOverride, day)
     if row is None:
-        raise NotFoundError("no override for this day")
+        raise NotFoundError("no override for this day", zh="这一天没有调整")
     await session.delete(row)
     await session.flush()
     audit.record(session, actor, AuditAction.delete, AuditObject.calendar_day, day, {"working": [row.working, None]})

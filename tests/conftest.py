@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import text
@@ -182,9 +183,24 @@ def apps() -> Apps:
     return Apps()
 
 
+@pytest.fixture(scope="session")
+def event_loop_portal() -> Iterator[BlockingPortal]:
+    """One event loop (in a thread of its own) per test process for the `client` fixture's apps.
+    What lives as long as the loop lives as long as the process, as in a server: above all the
+    PDF worker process (anyio's process pool is the loop's), which otherwise started again, with
+    WeasyPrint's import and the CJK font, in every test that renders a PDF."""
+    with start_blocking_portal() as portal:
+        yield portal
+
+
 @pytest.fixture
-def client(settings: Settings, clean_database: str, apps: Apps) -> Iterator[TestClient[Any]]:
-    with TestClient(app=apps.get(settings)) as test_client:
+def client(
+    settings: Settings, clean_database: str, apps: Apps, event_loop_portal: BlockingPortal
+) -> Iterator[TestClient[Any]]:
+    test_client = TestClient(app=apps.get(settings))
+    test_client.blocking_portal = event_loop_portal  # the client runs in it rather than in a loop of its own
+    with test_client:
+        assert test_client.blocking_portal is event_loop_portal
         yield test_client
 
 

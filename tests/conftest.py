@@ -1,11 +1,14 @@
 """Test harness: a real database (SQLite file, or the PostgreSQL named by DATABASE_URL),
-migrated once per run, emptied after each test; the app under Litestar's test client."""
+migrated once per run, emptied after each test; the app under Litestar's test client, built
+once per test process for each distinct settings and started afresh for every test."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -21,18 +24,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
+from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.accounts import services as accounts
 from app.accounts.schemas import Role, UserCreate
+from app.core import clock
 from app.core.actor import CLI_ACTOR
 from app.core.database import create_engine, create_sessionmaker, upgrade
 from app.core.settings import RateLimit, Settings, parse_database_url
 from app.main import create_app
 from app.models import metadata
 from app.settle import settle
+from app.worker import configure_policy
 
 
 def _database_url(tmp: Path) -> str:
@@ -104,15 +111,29 @@ async def _empty(session: Any) -> None:
     await session.commit()
 
 
+@pytest.fixture(scope="session")
+def evidence_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file store of this test process: the same path for every test (so that equal settings
+    can share one app, see `client`), emptied after each test."""
+    return tmp_path_factory.mktemp("evidence")
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
+def settings(database_url: str, evidence_directory: Path) -> Iterator[Settings]:
+    yield Settings(
         database_url=database_url,
-        storage_url=f"file:{tmp_path / 'evidence'}",
+        storage_url=f"file:{evidence_directory}",
         secret_key="x" * 40,
         vendor_rate_limit=RateLimit(1_000_000, 60),  # the rate-limit tests set their own
         auth_failure_limit=RateLimit(1_000_000, 60),
     )
+    # After the test's clients have stopped (they depend on this fixture): the next test finds
+    # no stored file, as with a store of its own.
+    for entry in evidence_directory.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 @pytest.fixture
@@ -122,10 +143,64 @@ def clean_database(database_url: str) -> Iterator[str]:
     run(_empty, database_url)
 
 
+class Apps:
+    """`create_app` once per test process for each distinct (frozen, comparable) settings.
+
+    Building the app (Litestar registers some 450 handlers, the OpenAPI document is generated at
+    its first start) cost most of the quick suite's CPU when it was done for every test. A test
+    still gets the app as a new one would be: its lifespan starts and stops with the test's
+    client (a new engine, the settings' storage, the OpenAPI documents completed again, which
+    is idempotent), its state (the in-process rate-limit windows, what a test replaced in it) is
+    put back to a deep copy of what `create_app` made, and the process-wide settings it
+    configures (time zone, reminder policy; another test's own app may have changed them) are
+    configured again. Not for two clients of the same settings at once: they would share one
+    app's state; a test that needs a second app builds it with `create_app`."""
+
+    KEEP = 4  # the apps of the most recently used settings (most tests use the default ones)
+
+    def __init__(self) -> None:
+        self._apps: dict[Settings, tuple[Litestar, dict[str, Any]]] = {}
+
+    def get(self, settings: Settings) -> Litestar:
+        known = self._apps.pop(settings, None)
+        if known is None:
+            app = create_app(settings)
+            known = (app, copy.deepcopy(app.state.dict()))
+        else:
+            clock.configure(settings.tz)
+            configure_policy(settings)
+        app, pristine = known
+        app.state.clear()
+        app.state.update(copy.deepcopy(pristine))
+        self._apps[settings] = known  # the most recent last
+        while len(self._apps) > self.KEEP:
+            del self._apps[next(iter(self._apps))]
+        return app
+
+
+@pytest.fixture(scope="session")
+def apps() -> Apps:
+    return Apps()
+
+
+@pytest.fixture(scope="session")
+def event_loop_portal() -> Iterator[BlockingPortal]:
+    """One event loop (in a thread of its own) per test process for the `client` fixture's apps.
+    What lives as long as the loop lives as long as the process, as in a server: above all the
+    PDF worker process (anyio's process pool is the loop's), which otherwise started again, with
+    WeasyPrint's import and the CJK font, in every test that renders a PDF."""
+    with start_blocking_portal() as portal:
+        yield portal
+
+
 @pytest.fixture
-def client(settings: Settings, clean_database: str) -> Iterator[TestClient[Any]]:
-    app = create_app(settings)
-    with TestClient(app=app) as test_client:
+def client(
+    settings: Settings, clean_database: str, apps: Apps, event_loop_portal: BlockingPortal
+) -> Iterator[TestClient[Any]]:
+    test_client = TestClient(app=apps.get(settings))
+    test_client.blocking_portal = event_loop_portal  # the client runs in it rather than in a loop of its own
+    with test_client:
+        assert test_client.blocking_portal is event_loop_portal
         yield test_client
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, make_url
 
 from app.backup import NAMES
 from app.core.database import run_on_connection, upgrade
+from app.core.settings import Settings
 from app.core.storage import LocalStorage, open_storage
 from app.demo import load as load_demo
 from tests.conftest import Account, run, run_admin_statement
@@ -82,12 +83,13 @@ def test_round_trip_into_an_empty_database_and_store(
     dpo: Account,
     clean_database: str,
     empty_database: str,
+    settings: Settings,
     tmp_path: Path,
 ) -> None:
     # The demo, agreements with their stored documents, and an attestation with its evidence file.
     sent = submit(vendors["a"], deletion(vendors["a"].engagement_id), [("certificate.pdf", PDF, "application/pdf")])
     assert sent.status_code == 201, sent.text
-    store = tmp_path / "evidence"
+    store = Path(settings.storage_url.removeprefix("file:"))  # the app's store
     stored = sorted(LocalStorage(store).names())
     assert len(stored) >= 3  # two agreement documents and the certificate
     before = _tables(clean_database)

@@ -395,9 +395,11 @@ async def company_view(session: AsyncSession) -> CompanyView:
     today = clock.today()
     totals = await obligations.company_totals(session, today)
     vendor_ids = {engagement.vendor_id for engagement in totals.engagements.values()}
+    # The names only: a whole vendor row carries its contacts and certifications as JSON.
+    named = select(col(Vendor.id), col(Vendor.legal_name_zh), col(Vendor.legal_name_en))
     names = {
-        vendor.id: vendor.legal_name_zh or vendor.legal_name_en
-        for vendor in await session.scalars(select(Vendor).where(col(Vendor.id).in_(vendor_ids)))
+        vendor_id: name_zh or name_en
+        for vendor_id, name_zh, name_en in await session.execute(named.where(col(Vendor.id).in_(vendor_ids)))
     }
 
     def feeding(ids: Iterable[uuid.UUID], counts: dict[uuid.UUID, int] | None = None) -> list[FeedingEngagement]:

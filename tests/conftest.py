@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from litestar import Litestar
@@ -249,6 +250,20 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def answers(url: str, process: subprocess.Popen[Any], *, seconds: float) -> bool:
+    """Whether a server process we started answers `url` with 200 within `seconds` (False as
+    soon as the process has ended)."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    return False
 
 
 @pytest.fixture(scope="session")

@@ -58,9 +58,8 @@ async def get_all(session: AsyncSession, *, where: UserFilter, limit: int, offse
     return await paginate(session, query.order_by(col(User.email), col(User.id)), limit=limit, offset=offset)
 
 
-async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tuple[User, str]:
-    """A new user and its first token (returned once, stored hashed)."""
-    actor.require_role(Role.admin)
+async def _new_user(session: AsyncSession, data: UserCreate) -> User:
+    """The user's row, flushed; an e-mail address names one user only."""
     if await get_by_email(session, email=data.email) is not None:
         raise ConflictError(
             f"a user with e-mail {data.email} already exists", zh=f"电子邮箱为 {data.email} 的用户已存在"
@@ -68,6 +67,13 @@ async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tu
     user = User(email=data.email, name=data.name, role=data.role)
     session.add(user)
     await session.flush()
+    return user
+
+
+async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tuple[User, str]:
+    """A new user and its first token (returned once, stored hashed)."""
+    actor.require_role(Role.admin)
+    user = await _new_user(session, data)
     token, _ = _add_token(session, user, TokenCreate(name="first"))
     audit.record(session, actor, AuditAction.create, AuditObject.user, user.id, data.model_dump())
     return user, token
@@ -76,13 +82,7 @@ async def create(session: AsyncSession, *, data: UserCreate, actor: Actor) -> tu
 async def create_by_provider(session: AsyncSession, *, data: UserCreate, actor: Actor, issuer: str) -> User:
     """A user whom the single sign-on provider vouched for, with the role it gave: active, no
     password (they sign in through the provider), no API token (they can issue one themselves)."""
-    if await get_by_email(session, email=data.email) is not None:
-        raise ConflictError(
-            f"a user with e-mail {data.email} already exists", zh=f"电子邮箱为 {data.email} 的用户已存在"
-        )
-    user = User(email=data.email, name=data.name, role=data.role)
-    session.add(user)
-    await session.flush()
+    user = await _new_user(session, data)
     audit.record(
         session,
         actor,

@@ -27,6 +27,7 @@ from app.pages.web import (
     Message,
     errors_of,
     page,
+    private_cookie,
     safe_next,
     secure,
     see_other,
@@ -282,16 +283,7 @@ def _sso_client(request: Request[Any, Any, Any]) -> oidc.OidcClient:
 
 
 def _flow_cookie(request: Request[Any, Any, Any], value: str, *, max_age: int) -> Cookie:
-    # SameSite=Lax: sent with the provider's redirect back (a top-level GET), never with a cross-site POST.
-    return Cookie(
-        key=SSO_COOKIE,
-        value=value,
-        path=SSO_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=secure(request),
-        max_age=max_age,
-    )
+    return private_cookie(request, SSO_COOKIE, value, path=SSO_PATH, max_age=max_age)
 
 
 def _provider_error(code: str) -> oidc.ProviderRefusedError:

@@ -42,16 +42,16 @@ def secure(request: Request[Any, Any, Any]) -> bool:
     return settings.base_url.startswith("https://")
 
 
-def session_cookie(request: Request[Any, Any, Any], value: str, *, max_age: int | None) -> Cookie:
+def private_cookie(request: Request[Any, Any, Any], key: str, value: str, *, path: str, max_age: int | None) -> Cookie:
+    """A cookie scripts cannot read, sent with top-level navigation only (SameSite=Lax: with the
+    provider's redirect back, never with a cross-site POST), Secure behind https."""
     return Cookie(
-        key=SESSION_COOKIE,
-        value=value,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=secure(request),
-        max_age=max_age,
+        key=key, value=value, path=path, httponly=True, samesite="lax", secure=secure(request), max_age=max_age
     )
+
+
+def session_cookie(request: Request[Any, Any, Any], value: str, *, max_age: int | None) -> Cookie:
+    return private_cookie(request, SESSION_COOKIE, value, path="/", max_age=max_age)
 
 
 def language(request: Request[Any, Any, Any]) -> str:

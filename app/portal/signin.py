@@ -15,19 +15,11 @@ from app.contacts.schemas import LinkPurpose
 from app.core.deps import CurrentActor, DbSession, Settle
 from app.core.settings import Settings
 from app.pages.account import count_failed_sign_in, sign_in_wait, source_address
-from app.pages.web import Errors, Message, errors_of, page, secure, see_other
+from app.pages.web import Errors, Message, errors_of, page, private_cookie, see_other
 
 
 def portal_cookie(request: Request[Any, Any, Any], value: str, *, max_age: int) -> Cookie:
-    return Cookie(
-        key=PORTAL_COOKIE,
-        value=value,
-        path=PORTAL_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=secure(request),
-        max_age=max_age,
-    )
+    return private_cookie(request, PORTAL_COOKIE, value, path=PORTAL_PATH, max_age=max_age)
 
 
 def _signed_in(request: Request[Any, Any, Any], signed: contacts.SignedIn, target: str = PORTAL_PATH) -> Redirect:

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import free_port
 from tests.e2e.test_browser import shot
 from tests.integration.test_cli import start_server, stop_server
-from tests.integration.test_sso import start_provider
+from tests.integration.test_sso import running_provider
 
 pytestmark = pytest.mark.browser
 
@@ -26,13 +26,8 @@ EMAIL = "li.na@xingchi-auto.example"
 
 @pytest.fixture
 def issuer() -> Iterator[str]:
-    port = free_port()
-    process = start_provider(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_provider() as address:
+        yield address
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import TestClient
+
+from tests.conftest import answers, free_port
 
 DPA = [sys.executable, "-m", "app"]
 
@@ -131,13 +132,6 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert_one_line_error(result, "dpa db upgrade")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def start_server(url: str, port: int, *options: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`dpa serve` as its own process, answering /health (or failing the test with its output)."""
     environment = {**os.environ, "DATABASE_URL": url, **(env or {})}
@@ -149,17 +143,10 @@ def start_server(url: str, port: int, *options: str, env: dict[str, str] | None 
         text=True,
     )
     # Generous: on a loaded machine (make test runs several test processes) start-up takes seconds.
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise AssertionError(f"server did not start: {server.communicate()[0]}")
-        time.sleep(0.2)
+    if not answers(f"http://127.0.0.1:{port}/health", server, seconds=90):
+        server.kill()
+        raise AssertionError(f"server did not start: {server.communicate()[0]}")
+    return server
 
 
 def stop_server(server: subprocess.Popen[str]) -> str:
@@ -177,7 +164,7 @@ def test_upgrade_demo_and_serve_like_make_run(tmp_path: Path) -> None:
     token = loaded.stdout.strip().splitlines()[-1]
     assert token.startswith("dpu_")
 
-    port = _free_port()
+    port = free_port()
     server = start_server(url, port)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -223,7 +210,7 @@ def test_a_second_make_run_leaves_the_first_server_working(tmp_path: Path) -> No
     env = {"OUTBOX_DIR": str(tmp_path / "outbox")}
     assert dpa("db", "upgrade", database_url=url).returncode == 0
     first_token = dpa("demo", "load", database_url=url).stdout.strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     server = start_server(url, port, "--reminders", env=env)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -237,7 +224,7 @@ def test_a_second_make_run_leaves_the_first_server_working(tmp_path: Path) -> No
         second = dpa("demo", "load", database_url=url, env=env)
         assert second.returncode == 0, second.stderr
         second_token = second.stdout.strip().splitlines()[-1]
-        again = dpa("serve", "--port", str(_free_port()), "--reminders", database_url=url, env=env)
+        again = dpa("serve", "--port", str(free_port()), "--reminders", database_url=url, env=env)
         assert_one_line_error(again, "a server is already running on")
         assert f"pid {server.pid}, serving {base}" in again.stderr
 

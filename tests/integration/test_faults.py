@@ -22,8 +22,8 @@ from app.core.middleware import RetryReadOnce
 from app.core.security import USER_TOKEN_PREFIX, new_token
 from app.core.settings import Settings
 from app.main import create_app
-from tests.conftest import Account, run_admin_statement
-from tests.integration.test_cli import _free_port, start_server, stop_server
+from tests.conftest import Account, free_port, run_admin_statement
+from tests.integration.test_cli import start_server, stop_server
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
@@ -31,7 +31,7 @@ def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(
     settings: Settings, tmp_path: Path, kind: str
 ) -> None:
     if kind == "postgresql":
-        url = f"postgresql+asyncpg://nobody@127.0.0.1:{_free_port()}/gone_test"  # nothing listens there
+        url = f"postgresql+asyncpg://nobody@127.0.0.1:{free_port()}/gone_test"  # nothing listens there
     else:
         (tmp_path / "a-directory.db").mkdir()  # SQLite cannot open a directory as its file
         url = f"sqlite+aiosqlite:///{tmp_path / 'a-directory.db'}"
@@ -52,7 +52,7 @@ def test_a_database_that_cannot_be_reached_answers_503_with_retry_after(
 @pytest.fixture
 def server(database_url: str, admin: Account, tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
     """A real `dpa serve` with a short body timeout; the test reads its log once it stopped it."""
-    port = _free_port()
+    port = free_port()
     env = {"REQUEST_BODY_TIMEOUT_SECONDS": "1", "STORAGE_URL": f"file:{tmp_path / 'evidence'}"}
     process = start_server(database_url, port, env=env)
     try:

@@ -5,11 +5,11 @@ and what the provider says about them: e-mail, role claim), the callback, the pa
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -26,7 +26,7 @@ from app.accounts.models import User, WebSession
 from app.audit.models import AuditEntry
 from app.core.settings import OidcSettings, Settings
 from app.main import create_app
-from tests.conftest import Account, free_port, run
+from tests.conftest import Account, answers, free_port, run
 from tests.integration.test_pages import csrf_of
 
 CLIENT_ID = "dpa-test"
@@ -39,23 +39,15 @@ def start_provider(port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    issuer = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("the OpenID provider did not start")
-        time.sleep(0.1)
+    if not answers(f"http://127.0.0.1:{port}/.well-known/openid-configuration", process, seconds=60):
+        process.kill()
+        raise RuntimeError("the OpenID provider did not start")
+    return process
 
 
-@pytest.fixture(scope="session")
-def provider() -> Iterator[str]:
-    """The issuer address of a real OpenID provider process."""
+@contextlib.contextmanager
+def running_provider() -> Iterator[str]:
+    """A real OpenID provider process for as long as the block runs: its issuer address."""
     port = free_port()
     process = start_provider(port)
     try:
@@ -63,6 +55,13 @@ def provider() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def provider() -> Iterator[str]:
+    """The issuer address of a real OpenID provider process."""
+    with running_provider() as issuer:
+        yield issuer
 
 
 def sso_settings(settings: Settings, issuer: str) -> Settings:

@@ -20,8 +20,9 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
+from tests.conftest import free_port
 from tests.factories import pdf
-from tests.integration.test_cli import _free_port, dpa, start_server, stop_server
+from tests.integration.test_cli import dpa, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
@@ -75,7 +76,7 @@ def test_a_generated_client_runs_the_vendor_flow(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'dpa.db'}"
     assert dpa("db", "upgrade", database_url=url).returncode == 0
     token = dpa("demo", "load", database_url=url).stdout.strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     server = start_server(url, port, env={"STORAGE_URL": f"file:{tmp_path / 'evidence'}"})
     try:
         base = f"http://127.0.0.1:{port}"
